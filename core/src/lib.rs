@@ -1,7 +1,47 @@
 //! trove: an embedded, on-device RAG knowledge-base engine.
+//!
+//! Index local documents (Markdown, plain text, PDF, text handed over by the
+//! host app), retrieve the passages that match a question (hybrid keyword +
+//! vector search), and answer with a bundled GGUF model that cites its
+//! sources — all in-process, with no network access.
+//!
+//! ```no_run
+//! use trove::{Engine, EngineConfig, IndexOptions};
+//!
+//! # fn main() -> trove::Result<()> {
+//! let engine = Engine::open(EngineConfig::new("notes.trove", "models"))?;
+//! let summary = engine.index_path("examples/notes", IndexOptions::default())?;
+//! println!("{} files indexed, {} failed", summary.files_indexed, summary.files_failed);
+//!
+//! let answer = engine.ask("What brew temperature do I use?", &Default::default(), &mut |t| {
+//!     print!("{t}");
+//!     true
+//! })?;
+//! for citation in &answer.citations {
+//!     println!("[{}] {:?} lines {:?}", citation.n, citation.hit.path, citation.hit.lines);
+//! }
+//! # Ok(()) }
+//! ```
 
 mod cancel;
+mod chunk;
+mod config;
+mod embed;
+mod engine;
 mod error;
+mod index;
+pub mod ingest;
+pub mod llm;
+mod search;
+mod store;
 
 pub use cancel::CancelToken;
+pub use chunk::ChunkingOptions;
+pub use config::{EngineConfig, ModelPaths};
+pub use embed::ModelFingerprint;
+pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};
+pub use index::{IndexFailure, IndexProgress, IndexSummary, StageTimings};
+pub use llm::{GenerationOptions, StopReason};
+pub use search::{Hit, SearchFilters, SearchMode, SearchOptions};
+pub use store::VectorQuantization;

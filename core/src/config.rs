@@ -1,0 +1,92 @@
+//! Engine configuration: where the store and models live, and the knobs.
+
+use std::path::{Path, PathBuf};
+
+use crate::chunk::ChunkingOptions;
+use crate::ingest::IngestLimits;
+use crate::store::VectorQuantization;
+
+/// Paths of the three models the engine runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelPaths {
+    /// Directory with `model.onnx` and the tokenizer files of the embedding model.
+    pub embedding_dir: PathBuf,
+    /// The ONNX Runtime shared library (`libonnxruntime.so.*`).
+    pub onnxruntime_lib: PathBuf,
+    /// The GGUF answer model (any llama.cpp model with a chat template).
+    pub llm: PathBuf,
+}
+
+impl ModelPaths {
+    /// The layout `make setup` creates in a models directory.
+    ///
+    /// ```
+    /// let paths = trove::ModelPaths::in_dir("models");
+    /// assert!(paths.llm.ends_with("SmolLM2-135M-Instruct.Q4_1.gguf"));
+    /// ```
+    pub fn in_dir(dir: impl AsRef<Path>) -> Self {
+        let dir = dir.as_ref();
+        ModelPaths {
+            embedding_dir: dir.join("all-MiniLM-L6-v2-int8"),
+            onnxruntime_lib: dir.join("onnxruntime").join("libonnxruntime.so.1.31.1"),
+            llm: dir.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
+        }
+    }
+}
+
+/// Everything [`Engine::open`](crate::Engine::open) needs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Directory of the knowledge base (created if missing).
+    pub store_dir: PathBuf,
+    /// The models.
+    pub models: ModelPaths,
+    /// Threads for embedding and generation; 0 means all cores.
+    pub threads: usize,
+    /// Context window of the answer model, in tokens.
+    pub context_size: u32,
+    /// File size limit and PDF time limit.
+    pub limits: IngestLimits,
+    /// How documents are cut into chunks.
+    pub chunking: ChunkingOptions,
+    /// Precision of the vectors inside the HNSW index.
+    pub quantization: VectorQuantization,
+    /// Passages per embedding call while indexing.
+    pub embed_batch_size: usize,
+    /// Re-embed every chunk when the store was built with another embedding
+    /// model, instead of refusing to open it.
+    pub reembed: bool,
+}
+
+impl EngineConfig {
+    /// Defaults for a store in `store_dir` with models laid out by `make setup` in `models_dir`.
+    ///
+    /// ```
+    /// let config = trove::EngineConfig::new("/tmp/notes.trove", "models");
+    /// assert_eq!(config.context_size, 2048);
+    /// ```
+    pub fn new(store_dir: impl Into<PathBuf>, models_dir: impl AsRef<Path>) -> Self {
+        EngineConfig {
+            store_dir: store_dir.into(),
+            models: ModelPaths::in_dir(models_dir),
+            threads: 0,
+            context_size: 2048,
+            limits: IngestLimits::default(),
+            chunking: ChunkingOptions::default(),
+            quantization: VectorQuantization::F16,
+            embed_batch_size: 16,
+            reembed: false,
+        }
+    }
+
+    /// `threads`, with 0 resolved to the number of cores.
+    pub fn resolved_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Sentence embeddings: the bundled MiniLM ONNX model run by fastembed on a
+//! dynamically loaded ONNX Runtime.
+//!
+//! The engine only talks to the [`Embedder`] trait, so pure logic (chunk
+//! packing, fusion, store bookkeeping) can be unit-tested with a small
+//! deterministic stand-in; everything user-facing runs [`OnnxEmbedder`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{
+    InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles,
+    UserDefinedEmbeddingModel,
+};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Identifies the embedding model a store was built with. Vectors from two
+/// different fingerprints are not comparable, so a store refuses a mismatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelFingerprint {
+    /// Model directory name, e.g. `all-MiniLM-L6-v2-int8`.
+    pub name: String,
+    /// Vector length.
+    pub dimensions: usize,
+    /// sha256 (hex) over the ONNX graph and the tokenizer.
+    pub sha256: String,
+}
+
+/// Turns text into unit-length vectors and counts tokens the way the model does.
+pub(crate) trait Embedder: Send + Sync {
+    fn fingerprint(&self) -> &ModelFingerprint;
+    /// Longest input, special tokens included, that the model sees whole.
+    fn max_tokens(&self) -> usize;
+    /// Tokens the model would see for `text`, special tokens included, untruncated.
+    fn count_tokens(&self, text: &str) -> usize;
+    /// Embeds passages for indexing, in one batch.
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// Embeds a search query. Uses its own session so searches never wait
+    /// behind a long indexing batch.
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>>;
+}
+
+/// MiniLM's trained sequence length; longer input would be cut silently.
+const MINILM_MAX_TOKENS: usize = 256;
+
+/// Files an embedding model directory must hold.
+const MODEL_FILES: [&str; 5] = [
+    "model.onnx",
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+];
+
+/// The real embedder: two fastembed sessions (indexing, queries) over one model.
+pub(crate) struct OnnxEmbedder {
+    fingerprint: ModelFingerprint,
+    counter: tokenizers::Tokenizer,
+    passages: Mutex<TextEmbedding>,
+    queries: Mutex<TextEmbedding>,
+}
+
+impl OnnxEmbedder {
+    /// Loads the model in `model_dir` on the ONNX Runtime library at `runtime_lib`.
+    pub(crate) fn load(model_dir: &Path, runtime_lib: &Path, threads: usize) -> Result<Self> {
+        let environment = ort_environment(runtime_lib)?;
+        let mut bytes = Vec::with_capacity(MODEL_FILES.len());
+        for name in MODEL_FILES {
+            let path = model_dir.join(name);
+            let data = std::fs::read(&path).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot read embedding model file {} (run `make setup` to fetch the models)",
+                        path.display()
+                    ),
+                    e,
+                )
+            })?;
+            bytes.push(data);
+        }
+        let [onnx, tokenizer, config, special, tokenizer_config]: [Vec<u8>; 5] =
+            bytes.try_into().expect("five model files");
+
+        let mut hasher = Sha256::new();
+        hasher.update(&onnx);
+        hasher.update(&tokenizer);
+        let sha256 = hex(&hasher.finalize());
+
+        let mut counter = tokenizers::Tokenizer::from_bytes(&tokenizer).map_err(|e| {
+            Error::model(format!(
+                "{}/tokenizer.json is not a valid tokenizer: {e}",
+                model_dir.display()
+            ))
+        })?;
+        counter.with_padding(None);
+        counter
+            .with_truncation(None)
+            .map_err(|e| Error::model(format!("cannot configure tokenizer: {e}")))?;
+
+        let files = TokenizerFiles {
+            tokenizer_file: tokenizer,
+            config_file: config,
+            special_tokens_map_file: special,
+            tokenizer_config_file: tokenizer_config,
+        };
+        let model = UserDefinedEmbeddingModel::new(onnx, files)
+            .with_pooling(Pooling::Mean)
+            .with_quantization(QuantizationMode::None);
+        let session = || {
+            let options = InitOptionsUserDefined::new()
+                .with_environment(environment.clone())
+                .with_max_length(MINILM_MAX_TOKENS)
+                .with_intra_threads(threads);
+            TextEmbedding::try_new_from_user_defined(model.clone(), options).map_err(|e| {
+                Error::model(format!(
+                    "cannot load embedding model from {}: {e}",
+                    model_dir.display()
+                ))
+            })
+        };
+        let passages = session()?;
+        let queries = session()?;
+
+        let name = model_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "embedding-model".into());
+        let mut embedder = OnnxEmbedder {
+            fingerprint: ModelFingerprint {
+                name,
+                dimensions: 0,
+                sha256,
+            },
+            counter,
+            passages: Mutex::new(passages),
+            queries: Mutex::new(queries),
+        };
+        embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len();
+        Ok(embedder)
+    }
+}
+
+impl Embedder for OnnxEmbedder {
+    fn fingerprint(&self) -> &ModelFingerprint {
+        &self.fingerprint
+    }
+
+    fn max_tokens(&self) -> usize {
+        MINILM_MAX_TOKENS
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.counter
+            .encode_fast(text, true)
+            .map(|e| e.len())
+            // A text the tokenizer cannot encode is counted pessimistically,
+            // which makes the chunker split it further rather than cut it.
+            .unwrap_or(usize::MAX / 4)
+    }
+
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        run_session(&self.passages, texts)
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let mut vectors = run_session(&self.queries, &[text])?;
+        vectors
+            .pop()
+            .ok_or_else(|| Error::model("embedding model returned no vector"))
+    }
+}
+
+fn run_session(session: &Mutex<TextEmbedding>, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+    let mut vectors = session
+        .embed(texts, Some(texts.len()))
+        .map_err(|e| Error::model(format!("embedding failed: {e}")))?;
+    for v in &mut vectors {
+        normalize(v);
+    }
+    Ok(vectors)
+}
+
+/// Scales `v` to unit length (cosine similarity becomes a dot product).
+pub(crate) fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// ONNX Runtime allows one environment per process; the first engine opened
+/// picks the library, later ones share it.
+fn ort_environment(runtime_lib: &Path) -> Result<ort::environment::Environment> {
+    static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
+        OnceLock::new();
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    if !runtime_lib.is_file() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "ONNX Runtime library not found at {} (run `make setup` to fetch it)",
+                runtime_lib.display()
+            ),
+        ));
+    }
+    LIBRARY.get_or_init(|| runtime_lib.to_path_buf());
+    let result = ENVIRONMENT.get_or_init(|| {
+        let loaded = std::panic::catch_unwind(|| ort::init_from(runtime_lib));
+        match loaded {
+            Ok(Ok(builder)) => builder
+                .with_name("trove")
+                .build()
+                .map_err(|e| format!("cannot start ONNX Runtime: {e}")),
+            Ok(Err(e)) => Err(format!(
+                "cannot load ONNX Runtime from {}: {e}",
+                runtime_lib.display()
+            )),
+            Err(_) => Err(format!(
+                "loading ONNX Runtime from {} crashed; is it a libonnxruntime.so of version 1.2x or newer?",
+                runtime_lib.display()
+            )),
+        }
+    });
+    result.clone().map_err(Error::model)
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod stand_in {
+    //! A deterministic embedder for unit tests of pure logic: hashed
+    //! bag-of-words vectors, whitespace token counts.
+
+    use super::*;
+
+    pub(crate) struct HashEmbedder {
+        fingerprint: ModelFingerprint,
+        pub(crate) embedded: std::sync::atomic::AtomicUsize,
+    }
+
+    impl HashEmbedder {
+        pub(crate) fn new(name: &str) -> Self {
+            HashEmbedder {
+                fingerprint: ModelFingerprint {
+                    name: name.into(),
+                    dimensions: 64,
+                    sha256: hex(&Sha256::digest(name.as_bytes())),
+                },
+                embedded: Default::default(),
+            }
+        }
+    }
+
+    impl Embedder for HashEmbedder {
+        fn fingerprint(&self) -> &ModelFingerprint {
+            &self.fingerprint
+        }
+        fn max_tokens(&self) -> usize {
+            64
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count() + 2
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            self.embedded
+                .fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+            Ok(texts.iter().map(|t| self.vector(t)).collect())
+        }
+        fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+            Ok(self.vector(text))
+        }
+    }
+
+    impl HashEmbedder {
+        fn vector(&self, text: &str) -> Vec<f32> {
+            let mut v = vec![0.0f32; 64];
+            for word in text.split(|c: char| !c.is_alphanumeric()) {
+                if word.is_empty() {
+                    continue;
+                }
+                let h = Sha256::digest(word.to_lowercase().as_bytes());
+                v[h[0] as usize % 64] += 1.0;
+            }
+            v[63] += 0.01;
+            normalize(&mut v);
+            v
+        }
+    }
+}

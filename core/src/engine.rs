@@ -1,0 +1,531 @@
+//! The engine: one open knowledge base with its models, safe to share
+//! between threads (`Engine` is `Send + Sync`).
+//!
+//! Searches run concurrently on pooled SQLite readers and a shared vector
+//! index; writes (indexing, adding, removing) are serialized by one lock and
+//! commit in batches, so searches keep running during a long indexing call.
+//! The answer model is loaded on first `ask` and each answer gets its own
+//! llama.cpp context.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::cancel::CancelToken;
+use crate::config::EngineConfig;
+use crate::embed::{Embedder, ModelFingerprint, OnnxEmbedder};
+use crate::error::{Error, Result};
+use crate::index::{IndexProgress, IndexSummary, Indexer};
+use crate::ingest;
+use crate::llm::{GenerationOptions, Llm, LlmConfig, Passage, StopReason};
+use crate::search::{self, Hit, SearchFilters, SearchMode, SearchOptions};
+use crate::store::db::{self, sql};
+use crate::store::{Store, VectorIndexState};
+
+/// Options of an [`Engine::index_path`] call.
+#[derive(Default)]
+pub struct IndexOptions<'a> {
+    /// Called after each file and batch, on the indexing thread.
+    pub progress: Option<&'a mut dyn FnMut(&IndexProgress)>,
+    /// Raise it from any thread to stop; committed work is kept.
+    pub cancel: Option<CancelToken>,
+}
+
+/// Options of an [`Engine::ask`] call.
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    /// Passages retrieved and offered to the model.
+    pub k: usize,
+    /// Retriever.
+    pub mode: SearchMode,
+    /// Restrict the passages.
+    pub filters: SearchFilters,
+    /// Sampling and length.
+    pub generation: GenerationOptions,
+    /// Raise it from any thread to stop generation (the call then fails with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)).
+    pub cancel: Option<CancelToken>,
+}
+
+impl Default for AskOptions {
+    fn default() -> Self {
+        AskOptions {
+            k: 5,
+            mode: SearchMode::Hybrid,
+            filters: SearchFilters::default(),
+            generation: GenerationOptions::default(),
+            cancel: None,
+        }
+    }
+}
+
+/// A source the answer cites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    /// The number used in the answer text (`[n]`).
+    pub n: usize,
+    /// The passage behind it.
+    pub hit: Hit,
+}
+
+/// Time spent answering.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AskTimings {
+    /// Retrieval (embedding the question, searching).
+    pub retrieval_ms: f64,
+    /// Tokens in the prompt.
+    pub prompt_tokens: u32,
+    /// Prompt evaluation.
+    pub prefill_ms: f64,
+    /// From the start of the call to the first streamed text.
+    pub ttft_ms: f64,
+    /// Tokens generated.
+    pub decode_tokens: u32,
+    /// Generation speed.
+    pub decode_tok_s: f64,
+    /// Whole call.
+    pub total_ms: f64,
+}
+
+/// The result of [`Engine::ask`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The generated answer, with `[n]` citations.
+    pub text: String,
+    /// The sources the answer actually cites, in first-use order.
+    pub citations: Vec<Citation>,
+    /// The passages given to the model; `[n]` is `passages[n - 1]`.
+    pub passages: Vec<Hit>,
+    /// Retrieved passages left out because the context window was full.
+    pub dropped: Vec<Hit>,
+    /// Whether generation ended by itself, hit the token limit, or was stopped.
+    pub stop_reason: StopReason,
+    /// Where the time went.
+    pub timings: AskTimings,
+}
+
+/// Counts and facts about an open store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Documents held.
+    pub documents: usize,
+    /// Chunks held.
+    pub chunks: usize,
+    /// Distinct embeddings stored (identical texts share one).
+    pub embeddings: usize,
+    /// Vectors in the HNSW index.
+    pub vectors: usize,
+    /// Files that failed and are remembered as such.
+    pub failures: usize,
+    /// Bytes of the store directory.
+    pub store_bytes: u64,
+    /// The store directory.
+    pub store_dir: PathBuf,
+    /// The embedding model.
+    pub embedding_model: ModelFingerprint,
+    /// The answer model file.
+    pub llm_path: PathBuf,
+    /// Summary of the last indexing call, as JSON (empty before the first).
+    pub last_index_run: String,
+}
+
+/// An open knowledge base. See the crate documentation for an example.
+pub struct Engine {
+    config: EngineConfig,
+    store: Store,
+    embedder: Box<dyn Embedder>,
+    llm: Mutex<Option<Arc<Llm>>>,
+    writes: Mutex<()>,
+}
+
+impl Engine {
+    /// Opens (or creates) the store in `config.store_dir` and loads the
+    /// embedding model. The answer model loads on the first [`ask`](Self::ask).
+    ///
+    /// Fails with [`ErrorKind::IncompatibleStore`](crate::ErrorKind::IncompatibleStore) when the store was built
+    /// with another embedding model, unless `config.reembed` is set.
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        let threads = config.resolved_threads();
+        let embedder = OnnxEmbedder::load(
+            &config.models.embedding_dir,
+            &config.models.onnxruntime_lib,
+            threads,
+        )?;
+        Engine::with_embedder(config, Box::new(embedder))
+    }
+
+    pub(crate) fn with_embedder(config: EngineConfig, embedder: Box<dyn Embedder>) -> Result<Engine> {
+        if config.chunking.target_tokens < 16 {
+            return Err(Error::invalid("chunking.target_tokens must be at least 16"));
+        }
+        let (store, _state, mismatch): (Store, VectorIndexState, bool) = Store::open(
+            &config.store_dir,
+            embedder.fingerprint(),
+            config.quantization,
+            config.reembed,
+        )?;
+        let engine = Engine {
+            config,
+            store,
+            embedder,
+            llm: Mutex::new(None),
+            writes: Mutex::new(()),
+        };
+        if mismatch {
+            engine.reembed_all()?;
+        }
+        Ok(engine)
+    }
+
+    /// The configuration the engine was opened with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn indexer<'p>(&self) -> Indexer<'_, 'p> {
+        Indexer::new(
+            &self.store,
+            self.embedder.as_ref(),
+            &self.config.chunking,
+            &self.config.limits,
+            self.config.embed_batch_size,
+        )
+    }
+
+    fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Indexes a file or a folder (recursively). Unchanged files cost
+    /// nothing; documents of files that vanished from the folder are removed.
+    pub fn index_path(&self, path: impl AsRef<Path>, options: IndexOptions<'_>) -> Result<IndexSummary> {
+        self.index_paths(&[path.as_ref().to_path_buf()], options)
+    }
+
+    /// Like [`index_path`](Self::index_path) for several roots in one run.
+    pub fn index_paths(&self, paths: &[PathBuf], options: IndexOptions<'_>) -> Result<IndexSummary> {
+        let _guard = self.write_lock();
+        let mut indexer = self.indexer();
+        indexer.cancel = options.cancel;
+        indexer.progress = options.progress;
+        let summary = indexer.index_paths(paths)?;
+        self.record_run(&summary)?;
+        Ok(summary)
+    }
+
+    /// Adds (or replaces) text handed over by the host app under `id`.
+    /// `text` is read as Markdown; `metadata_json` is a JSON object or empty
+    /// (its `tags` become the document's tags).
+    pub fn add_text(&self, id: &str, title: &str, text: &str, metadata_json: &str) -> Result<IndexSummary> {
+        if id.trim().is_empty() {
+            return Err(Error::invalid("a document id must not be empty"));
+        }
+        let doc = ingest::parse_host_text(title, text, metadata_json)?;
+        let fingerprint = format!("{title}\u{0}{text}\u{0}{metadata_json}");
+        let _guard = self.write_lock();
+        let summary = self.indexer().index_text(id, doc, &fingerprint)?;
+        Ok(summary)
+    }
+
+    /// Removes a document by id (a host id, or a file's absolute path).
+    /// Returns whether something was removed.
+    pub fn remove_document(&self, id: &str) -> Result<bool> {
+        let _guard = self.write_lock();
+        let keys = [format!("host:{id}"), format!("file:{id}")];
+        let mut removed = false;
+        for key in keys {
+            let delta = self.store.db.write(|tx| db::delete_document(tx, &key))?;
+            removed |= !delta.removed.is_empty();
+            self.store.apply(&delta)?;
+        }
+        self.store.save_vectors()?;
+        Ok(removed)
+    }
+
+    /// Removes every file document at or under `path` (it need not exist any
+    /// more). Returns how many documents were removed.
+    pub fn remove_path(&self, path: impl AsRef<Path>) -> Result<usize> {
+        let path = path.as_ref();
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
+        let prefix = path.to_string_lossy().into_owned();
+        let _guard = self.write_lock();
+        let keys = self.store.db.read(|c| db::document_keys_under(c, &prefix))?;
+        let deltas = self.store.db.write(|tx| {
+            keys.iter()
+                .map(|(key, _)| db::delete_document(tx, key))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        for delta in &deltas {
+            self.store.apply(delta)?;
+        }
+        self.store.save_vectors()?;
+        Ok(keys.len())
+    }
+
+    /// Retrieves the passages best matching `query`.
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let options = trove::SearchOptions { k: 3, ..Default::default() };
+    /// for hit in engine.search("espresso grind size", &options)? {
+    ///     println!("{:.3} {} {:?}", hit.score, hit.title, hit.lines);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
+        search::search(&self.store, self.embedder.as_ref(), query, options)
+    }
+
+    /// Embeds `texts` as passages with the store's embedding model: unit
+    /// vectors, one per text, comparable with each other by dot product.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embedder.embed_passages(texts)
+    }
+
+    /// The answer model, loaded on first use and shared afterwards.
+    fn llm(&self) -> Result<Arc<Llm>> {
+        let mut slot = self.llm.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(llm) = slot.as_ref() {
+            return Ok(llm.clone());
+        }
+        let llm = Arc::new(Llm::load(&LlmConfig {
+            model_path: self.config.models.llm.clone(),
+            threads: self.config.resolved_threads(),
+            context_size: self.config.context_size,
+            memory_limit_bytes: None,
+        })?);
+        *slot = Some(llm.clone());
+        Ok(llm)
+    }
+
+    /// Answers `question` from the knowledge base, streaming text to
+    /// `on_token` (return `false` from it to stop early; the answer so far is
+    /// kept). Citations `[n]` in the answer map to [`Answer::passages`].
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let answer = engine.ask("What grind size do I use?", &Default::default(), &mut |piece| {
+    ///     print!("{piece}");
+    ///     true
+    /// })?;
+    /// for c in &answer.citations {
+    ///     println!("[{}] {}", c.n, c.hit.title);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ask(
+        &self,
+        question: &str,
+        options: &AskOptions,
+        on_token: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Answer> {
+        let started = Instant::now();
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(Error::invalid("the question is empty"));
+        }
+        let llm = self.llm()?;
+        let search_options = SearchOptions {
+            k: options.k,
+            mode: options.mode,
+            filters: options.filters.clone(),
+            one_per_document: false,
+        };
+        let hits = self.search(question, &search_options)?;
+        let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let passages: Vec<Passage> = hits.iter().map(passage).collect();
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let generation = llm.generate(question, &passages, &options.generation, &cancel, on_token)?;
+        let given: Vec<Hit> = generation.given.iter().map(|&i| hits[i].clone()).collect();
+        let citations = generation
+            .cited
+            .iter()
+            .filter_map(|&i| {
+                let n = generation.given.iter().position(|&g| g == i)? + 1;
+                Some(Citation {
+                    n,
+                    hit: hits[i].clone(),
+                })
+            })
+            .collect();
+        let t = &generation.timings;
+        Ok(Answer {
+            text: generation.text.clone(),
+            citations,
+            passages: given,
+            dropped: generation.dropped.iter().map(|&i| hits[i].clone()).collect(),
+            stop_reason: generation.stop_reason,
+            timings: AskTimings {
+                retrieval_ms,
+                prompt_tokens: t.prompt_tokens,
+                prefill_ms: t.prefill_ms,
+                ttft_ms: retrieval_ms + t.ttft_ms,
+                decode_tokens: t.decode_tokens,
+                decode_tok_s: t.decode_tok_s,
+                total_ms: started.elapsed().as_secs_f64() * 1000.0,
+            },
+        })
+    }
+
+    /// Counts and facts about the store.
+    pub fn stats(&self) -> Result<Stats> {
+        let (documents, chunks, embeddings, failures, last) = self.store.db.read(|c| {
+            let count = |table: &str| -> Result<usize> {
+                c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as usize)
+                    .map_err(sql)
+            };
+            Ok((
+                count("documents")?,
+                count("chunks")?,
+                count("embeddings")?,
+                count("failures")?,
+                db::get_meta(c, "last_index_run")?,
+            ))
+        })?;
+        Ok(Stats {
+            documents,
+            chunks,
+            embeddings,
+            vectors: self.store.vector_count(),
+            failures,
+            store_bytes: dir_size(self.store.dir()),
+            store_dir: self.store.dir().to_path_buf(),
+            embedding_model: self.embedder.fingerprint().clone(),
+            llm_path: self.config.models.llm.clone(),
+            last_index_run: last.unwrap_or_default(),
+        })
+    }
+
+    fn record_run(&self, summary: &IndexSummary) -> Result<()> {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let value = serde_json::json!({
+            "finished_at_unix": at,
+            "files_seen": summary.files_seen,
+            "files_indexed": summary.files_indexed,
+            "files_unchanged": summary.files_unchanged,
+            "files_removed": summary.files_removed,
+            "files_failed": summary.files_failed,
+            "chunks_embedded": summary.chunks_embedded,
+            "chunks_reused": summary.chunks_reused,
+            "seconds": summary.seconds,
+        });
+        self.store
+            .db
+            .write(|tx| db::set_meta(tx, "last_index_run", &value.to_string()))
+    }
+
+    /// Re-embeds every chunk with the loaded model (the store was built with
+    /// another one), then records the new fingerprint.
+    fn reembed_all(&self) -> Result<()> {
+        let _guard = self.write_lock();
+        let model = self.embedder.fingerprint();
+        self.store.reset_vectors(model.dimensions, self.config.quantization)?;
+        let rows = self.store.db.read(|c| {
+            let mut stmt = c
+                .prepare("SELECT c.id, d.title, c.heading_path, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(sql)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+        })?;
+        let texts: Vec<String> = rows
+            .iter()
+            .map(|(_, title, headings, text)| {
+                let headings: Vec<String> = serde_json::from_str(headings).unwrap_or_default();
+                crate::chunk::embed_text(title, &headings, text, &self.config.chunking)
+            })
+            .collect();
+        self.store.db.write(|tx| {
+            tx.execute("DELETE FROM embeddings", []).map_err(sql)?;
+            let mut delta = db::VectorDelta::default();
+            for (batch_rows, batch_texts) in rows
+                .chunks(self.config.embed_batch_size.max(1))
+                .zip(texts.chunks(self.config.embed_batch_size.max(1)))
+            {
+                let refs: Vec<&str> = batch_texts.iter().map(String::as_str).collect();
+                let vectors = self.embedder.embed_passages(&refs)?;
+                for ((row, text), vector) in batch_rows.iter().zip(batch_texts).zip(vectors) {
+                    let hash = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).to_vec();
+                    tx.execute(
+                        "INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)",
+                        rusqlite::params![hash, db::encode_vector(&vector)],
+                    )
+                    .map_err(sql)?;
+                    tx.execute(
+                        "UPDATE chunks SET embed_hash = ?2 WHERE id = ?1",
+                        rusqlite::params![row.0, hash],
+                    )
+                    .map_err(sql)?;
+                    delta.added.push((row.0 as u64, vector));
+                }
+            }
+            db::set_meta(
+                tx,
+                "embedding_model",
+                &serde_json::json!({
+                    "name": model.name, "dimensions": model.dimensions, "sha256": model.sha256,
+                })
+                .to_string(),
+            )?;
+            db::bump_generation(tx)?;
+            self.store.apply(&delta)
+        })?;
+        self.store.save_vectors()
+    }
+}
+
+/// How a passage is introduced to the answer model.
+fn passage(hit: &Hit) -> Passage {
+    let source = hit.path.as_deref().unwrap_or(&hit.document_id);
+    let mut header = format!("{} ({source}", hit.title);
+    if let Some(page) = hit.page {
+        header.push_str(&format!(", page {page}"));
+    } else if let Some((a, b)) = hit.lines {
+        header.push_str(&format!(", lines {a}-{b}"));
+    }
+    header.push(')');
+    if !hit.heading_path.is_empty() {
+        header.push_str(&format!(" — {}", hit.heading_path.join(" › ")));
+    }
+    Passage {
+        header,
+        text: hit.text.clone(),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+// The engine is shared across threads by hosts; keep that a compile-time fact.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};

@@ -1,0 +1,857 @@
+//! Turns the bytes of a file (or text handed over by the host app) into a
+//! [`ParsedDocument`]: title, tags, metadata and structural blocks with exact
+//! positions, so that later stages can chunk, embed and cite without going
+//! back to the source.
+//!
+//! Nothing here chunks, embeds or stores. Files that cannot be used are not
+//! errors but a [`SkipReason`]: an indexing run reports them and goes on.
+
+mod markdown;
+mod pdf;
+mod text;
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// Where a document came from; stored with every document so results can say
+/// how to open the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Markdown,
+    Text,
+    Pdf,
+    /// Text handed over by the host app (a note), parsed as Markdown.
+    Host,
+}
+
+impl SourceKind {
+    /// Stable lower-case name, used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Markdown => "markdown",
+            SourceKind::Text => "text",
+            SourceKind::Pdf => "pdf",
+            SourceKind::Host => "host",
+        }
+    }
+
+    /// Inverse of [`as_str`](Self::as_str), for reading the name back from the store.
+    // An `Option` is all callers need; a `FromStr` impl would add an error type for nothing.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(s: &str) -> Option<Self> {
+        match s {
+            "markdown" => Some(SourceKind::Markdown),
+            "text" => Some(SourceKind::Text),
+            "pdf" => Some(SourceKind::Pdf),
+            "host" => Some(SourceKind::Host),
+            _ => None,
+        }
+    }
+}
+
+/// One structural block: a paragraph, list, code block, table, block quote;
+/// for PDF a paragraph of one page. The unit the chunker packs into chunks and
+/// the unit a citation points at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// Text as in the source (Markdown: the raw markdown slice, trimmed).
+    pub text: String,
+    /// Enclosing headings, outermost first, as plain text.
+    pub heading_path: Vec<String>,
+    /// Char offset (not bytes) of `text` in the document's decoded text
+    /// (UTF-8 without BOM; PDF: the pages joined by `"\n\n"`).
+    pub char_start: usize,
+    /// Char offset one past the end of `text`.
+    pub char_end: usize,
+    /// 1-based inclusive line range (Markdown, text, host); `None` for PDF.
+    pub lines: Option<(u32, u32)>,
+    /// 1-based page number for PDF; `None` otherwise.
+    pub page: Option<u32>,
+}
+
+/// A parsed document, ready for chunking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDocument {
+    pub kind: SourceKind,
+    /// Front matter `title`, else the first H1, else the first heading, else
+    /// the file stem (host text: the given title).
+    pub title: String,
+    /// Front matter `tags` (host text: metadata `"tags"`), deduplicated, order kept.
+    pub tags: Vec<String>,
+    /// Front matter as JSON (host text: the given metadata object).
+    pub metadata: Map<String, Value>,
+    /// Blocks in document order. Headings live in `heading_path`; a heading
+    /// with nothing below it becomes a block of its own so its text is kept.
+    pub blocks: Vec<Block>,
+}
+
+/// Bounds that keep one bad file from stalling or exhausting an indexing run.
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    /// Files larger than this are skipped before being read.
+    pub max_file_bytes: u64,
+    /// PDF text extraction taking longer than this is abandoned.
+    pub pdf_timeout: Duration,
+}
+
+impl Default for IngestLimits {
+    /// 64 MiB and 60 s: far above real documents, low enough to stop runaways.
+    fn default() -> Self {
+        IngestLimits {
+            max_file_bytes: 64 * 1024 * 1024,
+            pdf_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a file was skipped: a stable [`code`](Self::code) for hosts and a
+/// message (via `Display`) that names the fix for users.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SkipReason {
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    /// Zero bytes or only whitespace.
+    Empty,
+    /// NUL bytes or mostly control bytes: not a text file.
+    Binary,
+    /// Not valid UTF-8; `detail` says where and what it probably is.
+    NotUtf8 {
+        detail: String,
+    },
+    PdfCorrupt {
+        detail: String,
+    },
+    /// The PDF parsed but has no text layer (scanned pages).
+    PdfNoText,
+    PdfTimeout {
+        seconds: u64,
+    },
+    PdfPanic {
+        detail: String,
+    },
+    Unsupported {
+        detail: String,
+    },
+    Io {
+        detail: String,
+    },
+}
+
+impl SkipReason {
+    /// Stable snake_case code, for hosts to branch on and for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::TooLarge { .. } => "too_large",
+            SkipReason::Empty => "empty",
+            SkipReason::Binary => "binary",
+            SkipReason::NotUtf8 { .. } => "not_utf8",
+            SkipReason::PdfCorrupt { .. } => "pdf_corrupt",
+            SkipReason::PdfNoText => "pdf_no_text",
+            SkipReason::PdfTimeout { .. } => "pdf_timeout",
+            SkipReason::PdfPanic { .. } => "pdf_panic",
+            SkipReason::Unsupported { .. } => "unsupported",
+            SkipReason::Io { .. } => "io",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::TooLarge { size, limit } => write!(
+                f,
+                "file is {size} bytes, over the {limit}-byte limit; split it into smaller files or raise max_file_bytes"
+            ),
+            SkipReason::Empty => {
+                f.write_str("file is empty or only whitespace; add text to it or remove it")
+            }
+            SkipReason::Binary => f.write_str(
+                "file looks binary (NUL or control bytes); only text, Markdown and PDF files can be indexed, so exclude it",
+            ),
+            SkipReason::NotUtf8 { detail } => write!(f, "file is not UTF-8 text: {detail}"),
+            SkipReason::PdfCorrupt { detail } => write!(
+                f,
+                "PDF could not be read ({detail}); open it in a PDF viewer and re-save or print it to a new PDF"
+            ),
+            SkipReason::PdfNoText => f.write_str(
+                "PDF has no text layer (probably scanned pages); run OCR on it (e.g. ocrmypdf) and index the result",
+            ),
+            SkipReason::PdfTimeout { seconds } => write!(
+                f,
+                "PDF text extraction took longer than {seconds} s and was abandoned; re-save or print it to a new PDF, or raise pdf_timeout"
+            ),
+            SkipReason::PdfPanic { detail } => write!(
+                f,
+                "PDF parser crashed on this file ({detail}); re-save or print it to a new PDF"
+            ),
+            SkipReason::Unsupported { detail } => write!(f, "unsupported file: {detail}"),
+            SkipReason::Io { detail } => {
+                write!(f, "could not read file: {detail}; check that it exists and is readable")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SkipReason {}
+
+/// Reads a file, refusing it before reading when its size exceeds the limit,
+/// so a huge file never lands in memory.
+pub fn read_limited(path: &Path, limits: &IngestLimits) -> Result<Vec<u8>, SkipReason> {
+    let io = |e: std::io::Error| SkipReason::Io {
+        detail: format!("{}: {e}", path.display()),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(SkipReason::Unsupported {
+            detail: format!("{} is not a regular file", path.display()),
+        });
+    }
+    let limit = limits.max_file_bytes;
+    if meta.len() > limit {
+        return Err(SkipReason::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    // The file may grow between the size check and the read: read at most one
+    // byte past the limit to notice without reading the rest.
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(SkipReason::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Detects the format (extension first: .md/.markdown/.mdown/.mkd → Markdown,
+/// .pdf or a `%PDF-` header → PDF, anything else → text after sniffing) and
+/// parses it.
+pub fn parse(
+    path: &Path,
+    bytes: &[u8],
+    limits: &IngestLimits,
+) -> Result<ParsedDocument, SkipReason> {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(SkipReason::TooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_file_bytes,
+        });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(SkipReason::Empty);
+    }
+    let ext = extension(path);
+    let stem = file_stem(path);
+    if ext == "pdf" || bytes.starts_with(b"%PDF-") {
+        return pdf::parse(bytes, &stem, limits);
+    }
+    let text = decode_text(bytes)?;
+    if matches!(ext.as_str(), "md" | "markdown" | "mdown" | "mkd") {
+        Ok(markdown::parse(text, &stem))
+    } else {
+        Ok(text::parse(text, &stem))
+    }
+}
+
+/// Text handed over by the host app (a note), parsed as Markdown.
+///
+/// `metadata_json` must be a JSON object or empty. Its keys are laid over the
+/// note's own front matter (the host's values win); its `"tags"` become the
+/// document's tags. An empty `title` falls back to the note's own title.
+pub fn parse_host_text(title: &str, text: &str, metadata_json: &str) -> Result<ParsedDocument> {
+    let given = if metadata_json.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str::<Value>(metadata_json) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "metadata must be a JSON object like {\"tags\": [\"a\"]} or an empty string",
+                ));
+            }
+            Err(e) => {
+                return Err(Error::invalid(format!(
+                    "metadata is not valid JSON ({e}); pass a JSON object or an empty string"
+                )));
+            }
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(Error::invalid("the text is empty; pass the note's text"));
+    }
+    let mut doc = markdown::parse(text, "Untitled");
+    doc.kind = SourceKind::Host;
+    if !title.trim().is_empty() {
+        doc.title = title.trim().to_string();
+    }
+    doc.metadata.extend(given);
+    doc.tags = doc
+        .metadata
+        .get("tags")
+        .map(tags_from_json)
+        .unwrap_or_default();
+    Ok(doc)
+}
+
+/// Whether a folder walk should consider this file: the extensions of the
+/// formats above plus common plain-text markups, or no extension (README,
+/// LICENSE). Hidden files are the caller's concern.
+pub fn is_supported_path(path: &Path) -> bool {
+    path.extension().is_none()
+        || matches!(
+            extension(path).as_str(),
+            "md" | "markdown"
+                | "mdown"
+                | "mkd"
+                | "txt"
+                | "text"
+                | "rst"
+                | "org"
+                | "adoc"
+                | "asciidoc"
+                | "pdf"
+        )
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "Untitled".to_string())
+}
+
+/// How far into a file binary sniffing looks.
+const SNIFF_BYTES: usize = 8 * 1024;
+
+/// Checks that `bytes` are UTF-8 text and returns it without a UTF-8 BOM.
+fn decode_text(bytes: &[u8]) -> Result<&str, SkipReason> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let order = if bytes[0] == 0xFF { "LE" } else { "BE" };
+        return Err(SkipReason::NotUtf8 {
+            detail: format!(
+                "it is UTF-16 {order} (it starts with a UTF-16 byte-order mark); convert it to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8`"
+            ),
+        });
+    }
+    let (bom, body) = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => (3, rest),
+        None => (0, bytes),
+    };
+    let head = &body[..body.len().min(SNIFF_BYTES)];
+    if head.contains(&0) {
+        return Err(if looks_like_utf16(head) {
+            SkipReason::NotUtf8 {
+                detail: "it looks like UTF-16 without a byte-order mark; convert it to UTF-8, e.g. `iconv -f UTF-16LE -t UTF-8`".to_string(),
+            }
+        } else {
+            SkipReason::Binary
+        });
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) if text.trim().is_empty() => Err(SkipReason::Empty),
+        Ok(text) => Ok(text),
+        Err(_) if control_share_is_high(head) => Err(SkipReason::Binary),
+        Err(e) => Err(SkipReason::NotUtf8 {
+            detail: format!(
+                "invalid UTF-8 at byte {} (maybe Latin-1, Windows-1252 or UTF-16); convert it to UTF-8, e.g. `iconv -f LATIN1 -t UTF-8`",
+                bom + e.valid_up_to()
+            ),
+        }),
+    }
+}
+
+/// UTF-16 text without a BOM has NUL in (nearly) every other byte.
+fn looks_like_utf16(head: &[u8]) -> bool {
+    let nul_at = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let pairs = head.len() / 2;
+    pairs > 0 && (nul_at(0) * 10 >= pairs * 9 || nul_at(1) * 10 >= pairs * 9)
+}
+
+/// More than 10% control bytes (other than tab, newlines, form feed and
+/// escape) means binary rather than text in a legacy encoding.
+fn control_share_is_high(head: &[u8]) -> bool {
+    let controls = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B)) || b == 0x7F)
+        .count();
+    controls * 10 > head.len()
+}
+
+/// Tags from a JSON value: a list of names, or a string of names separated by
+/// commas or whitespace. A leading `#` (as note apps write tags) is dropped.
+fn tags_from_json(value: &Value) -> Vec<String> {
+    let mut raw = Vec::new();
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::String(s) => raw.push(s.clone()),
+                    Value::Number(n) => raw.push(n.to_string()),
+                    Value::Bool(b) => raw.push(b.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        Value::String(s) => raw.extend(
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .map(str::to_string),
+        ),
+        _ => {}
+    }
+    let mut tags: Vec<String> = Vec::new();
+    for tag in raw {
+        let tag = tag.trim();
+        let tag = tag.strip_prefix('#').unwrap_or(tag).trim();
+        if !tag.is_empty() && !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_string());
+        }
+    }
+    tags
+}
+
+/// Maps byte offsets of a text to char offsets and 1-based line numbers.
+struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset where each line starts.
+    line_starts: Vec<usize>,
+    /// Char offset where each line starts.
+    line_char_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        let mut line_char_starts = vec![0];
+        let mut chars = 0;
+        for (i, c) in text.char_indices() {
+            chars += 1;
+            if c == '\n' {
+                line_starts.push(i + 1);
+                line_char_starts.push(chars);
+            }
+        }
+        LineIndex {
+            text,
+            line_starts,
+            line_char_starts,
+        }
+    }
+
+    fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Byte range of line `i` (0-based) without its `\n` or `\r\n`.
+    fn line_range(&self, i: usize) -> (usize, usize) {
+        let start = self.line_starts[i];
+        let end = match self.line_starts.get(i + 1) {
+            Some(&next) => next - 1,
+            None => self.text.len(),
+        };
+        let end = if self.text[start..end].ends_with('\r') {
+            end - 1
+        } else {
+            end
+        };
+        (start, end)
+    }
+
+    fn line(&self, i: usize) -> &'a str {
+        let (start, end) = self.line_range(i);
+        &self.text[start..end]
+    }
+
+    /// 0-based index of the line holding byte `byte`.
+    fn line_of(&self, byte: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= byte) - 1
+    }
+
+    fn char_of(&self, byte: usize) -> usize {
+        let line = self.line_of(byte);
+        self.line_char_starts[line] + self.text[self.line_starts[line]..byte].chars().count()
+    }
+
+    /// A block for the bytes `start..end`, trimmed of surrounding whitespace;
+    /// `None` when nothing but whitespace is left.
+    fn block(&self, start: usize, end: usize) -> Option<Block> {
+        let slice = &self.text[start..end];
+        self.block_trim_end(start + (slice.len() - slice.trim_start().len()), end)
+    }
+
+    /// A block for the bytes `start..end` with only trailing whitespace
+    /// trimmed; `None` when nothing but whitespace is left.
+    fn block_trim_end(&self, start: usize, end: usize) -> Option<Block> {
+        let text = self.text[start..end].trim_end();
+        if text.trim_start().is_empty() {
+            return None;
+        }
+        let end = start + text.len();
+        Some(Block {
+            text: text.to_string(),
+            heading_path: Vec::new(),
+            char_start: self.char_of(start),
+            char_end: self.char_of(end),
+            lines: Some((
+                self.line_of(start) as u32 + 1,
+                self.line_of(end - 1) as u32 + 1,
+            )),
+            page: None,
+        })
+    }
+}
+
+/// Tracks the open headings while walking a document, and turns headings that
+/// end up with nothing below them into blocks so their text is not lost.
+#[derive(Default)]
+struct HeadingTracker {
+    stack: Vec<OpenHeading>,
+    blocks: Vec<Block>,
+}
+
+struct OpenHeading {
+    level: u32,
+    text: String,
+    /// The heading's own source, emitted if nothing ends up below it.
+    own_block: Block,
+    has_content: bool,
+}
+
+impl HeadingTracker {
+    /// Opens a heading of `level` (1 = outermost), closing those at the same
+    /// or a deeper level.
+    fn open(&mut self, level: u32, text: String, own_block: Block) {
+        while self.stack.last().is_some_and(|h| h.level >= level) {
+            self.close_innermost();
+        }
+        self.stack.push(OpenHeading {
+            level,
+            text,
+            own_block,
+            has_content: false,
+        });
+    }
+
+    fn path(&self) -> Vec<String> {
+        self.stack.iter().map(|h| h.text.clone()).collect()
+    }
+
+    /// Adds a content block under the current headings.
+    fn push(&mut self, mut block: Block) {
+        block.heading_path = self.path();
+        self.blocks.push(block);
+        for h in &mut self.stack {
+            h.has_content = true;
+        }
+    }
+
+    fn close_innermost(&mut self) {
+        if self.stack.last().is_some_and(|h| !h.has_content) {
+            let own = self.stack.last().map(|h| h.own_block.clone());
+            if let Some(own) = own {
+                self.push(own);
+            }
+        }
+        self.stack.pop();
+    }
+
+    /// Closes all headings and returns the blocks in document order.
+    fn finish(mut self) -> Vec<Block> {
+        while !self.stack.is_empty() {
+            self.close_innermost();
+        }
+        self.blocks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn limits() -> IngestLimits {
+        IngestLimits::default()
+    }
+
+    fn parse_as(name: &str, bytes: &[u8]) -> Result<ParsedDocument, SkipReason> {
+        parse(Path::new(name), bytes, &limits())
+    }
+
+    #[test]
+    fn source_kind_names_round_trip() {
+        for kind in [
+            SourceKind::Markdown,
+            SourceKind::Text,
+            SourceKind::Pdf,
+            SourceKind::Host,
+        ] {
+            assert_eq!(SourceKind::from_str(kind.as_str()), Some(kind));
+        }
+        assert_eq!(SourceKind::Markdown.as_str(), "markdown");
+        assert_eq!(SourceKind::from_str("docx"), None);
+    }
+
+    #[test]
+    fn detects_format_by_extension_and_header() {
+        assert_eq!(
+            parse_as("a.md", b"# A\n\nx").unwrap().kind,
+            SourceKind::Markdown
+        );
+        assert_eq!(
+            parse_as("a.MKD", b"# A\n\nx").unwrap().kind,
+            SourceKind::Markdown
+        );
+        assert_eq!(
+            parse_as("a.txt", b"# A\n\nx").unwrap().kind,
+            SourceKind::Text
+        );
+        assert_eq!(parse_as("README", b"hello").unwrap().kind, SourceKind::Text);
+        // A PDF header wins over a text extension (and this one is broken).
+        let err = parse_as("a.txt", b"%PDF-1.7\ngarbage").unwrap_err();
+        assert_eq!(err.code(), "pdf_corrupt");
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped() {
+        let doc = parse_as("a.txt", "\u{feff}héllo\nworld\n".as_bytes()).unwrap();
+        assert_eq!(doc.blocks.len(), 1);
+        assert_eq!(doc.blocks[0].text, "héllo\nworld");
+        assert_eq!((doc.blocks[0].char_start, doc.blocks[0].char_end), (0, 11));
+        let doc = parse_as("a.md", "\u{feff}# T\n\nbody".as_bytes()).unwrap();
+        assert_eq!(doc.title, "T");
+        assert_eq!(doc.blocks[0].char_start, 5);
+    }
+
+    #[test]
+    fn latin1_is_not_utf8_with_position() {
+        // "café crème" in Latin-1: é is the lone byte 0xE9.
+        let err = parse_as("a.txt", b"caf\xe9 cr\xe8me\n").unwrap_err();
+        assert_eq!(err.code(), "not_utf8");
+        let SkipReason::NotUtf8 { detail } = &err else {
+            unreachable!()
+        };
+        assert!(detail.contains("byte 3"), "{detail}");
+        assert!(err.to_string().contains("convert it to UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let mut le = vec![0xFF, 0xFE];
+        le.extend("hello".encode_utf16().flat_map(u16::to_le_bytes));
+        let err = parse_as("a.txt", &le).unwrap_err();
+        assert_eq!(err.code(), "not_utf8");
+        assert!(err.to_string().contains("UTF-16"), "{err}");
+
+        let mut be = vec![0xFE, 0xFF];
+        be.extend("hello".encode_utf16().flat_map(u16::to_be_bytes));
+        assert!(
+            parse_as("a.md", &be)
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-16 BE")
+        );
+
+        let no_bom: Vec<u8> = "hello world"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let err = parse_as("a.txt", &no_bom).unwrap_err();
+        assert_eq!(err.code(), "not_utf8");
+        assert!(err.to_string().contains("UTF-16"), "{err}");
+    }
+
+    #[test]
+    fn binary_is_detected() {
+        assert_eq!(
+            parse_as("a.txt", b"ELF\x02\x01\x01\x00\x00\x00text").unwrap_err(),
+            SkipReason::Binary
+        );
+        assert_eq!(
+            parse_as("notes", b"abc\x00def").unwrap_err(),
+            SkipReason::Binary
+        );
+        // Invalid UTF-8 full of control bytes is binary, not a legacy encoding.
+        let junk: Vec<u8> = (0..400u32)
+            .map(|i| [0x01, 0x02, 0xFF, 0x03][i as usize % 4])
+            .collect();
+        assert_eq!(parse_as("a.bin", &junk).unwrap_err(), SkipReason::Binary);
+    }
+
+    #[test]
+    fn empty_and_whitespace_are_empty() {
+        for bytes in [
+            &b""[..],
+            b"   \n\t\r\n",
+            "\u{feff}".as_bytes(),
+            "\u{feff}\u{3000}\n".as_bytes(),
+        ] {
+            assert_eq!(parse_as("a.md", bytes).unwrap_err(), SkipReason::Empty);
+            assert_eq!(parse_as("a.txt", bytes).unwrap_err(), SkipReason::Empty);
+        }
+        assert_eq!(parse_as("a.pdf", b"").unwrap_err(), SkipReason::Empty);
+    }
+
+    #[test]
+    fn size_limit_is_enforced() {
+        let dir = std::env::temp_dir().join(format!("trove-ingest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file: PathBuf = dir.join("big.txt");
+        std::fs::write(&file, vec![b'a'; 100]).unwrap();
+        let small = IngestLimits {
+            max_file_bytes: 99,
+            ..IngestLimits::default()
+        };
+        let err = read_limited(&file, &small).unwrap_err();
+        assert_eq!(
+            err,
+            SkipReason::TooLarge {
+                size: 100,
+                limit: 99
+            }
+        );
+        assert_eq!(err.code(), "too_large");
+        assert!(err.to_string().contains("max_file_bytes"));
+        assert_eq!(read_limited(&file, &limits()).unwrap().len(), 100);
+        assert_eq!(
+            parse(&file, &[b'a'; 100], &small).unwrap_err().code(),
+            "too_large"
+        );
+
+        let missing = read_limited(&dir.join("missing.txt"), &limits()).unwrap_err();
+        assert_eq!(missing.code(), "io");
+        assert_eq!(
+            read_limited(&dir, &limits()).unwrap_err().code(),
+            "unsupported"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn supported_paths() {
+        for p in [
+            "a.md",
+            "b.MarkDown",
+            "c.txt",
+            "d.rst",
+            "e.org",
+            "f.adoc",
+            "g.PDF",
+            "README",
+            "x/y.mkd",
+        ] {
+            assert!(is_supported_path(Path::new(p)), "{p}");
+        }
+        for p in ["a.png", "b.docx", "c.html", "d.rs"] {
+            assert!(!is_supported_path(Path::new(p)), "{p}");
+        }
+    }
+
+    #[test]
+    fn skip_reasons_have_codes_and_fixes() {
+        let all = [
+            SkipReason::TooLarge { size: 2, limit: 1 },
+            SkipReason::Empty,
+            SkipReason::Binary,
+            SkipReason::NotUtf8 { detail: "x".into() },
+            SkipReason::PdfCorrupt { detail: "x".into() },
+            SkipReason::PdfNoText,
+            SkipReason::PdfTimeout { seconds: 60 },
+            SkipReason::PdfPanic { detail: "x".into() },
+            SkipReason::Unsupported { detail: "x".into() },
+            SkipReason::Io { detail: "x".into() },
+        ];
+        let codes: Vec<&str> = all.iter().map(SkipReason::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "too_large",
+                "empty",
+                "binary",
+                "not_utf8",
+                "pdf_corrupt",
+                "pdf_no_text",
+                "pdf_timeout",
+                "pdf_panic",
+                "unsupported",
+                "io"
+            ]
+        );
+        assert!(SkipReason::PdfNoText.to_string().contains("OCR"));
+        for r in &all {
+            assert!(!r.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn host_text_is_markdown_with_given_metadata() {
+        let doc = parse_host_text(
+            "My note",
+            "---\ntags: [old]\nauthor: me\n---\n# Heading\n\nBody text.",
+            r#"{"tags": ["a", "b", "a"], "source": "notes-app"}"#,
+        )
+        .unwrap();
+        assert_eq!(doc.kind, SourceKind::Host);
+        assert_eq!(doc.title, "My note");
+        assert_eq!(doc.tags, ["a", "b"]);
+        assert_eq!(doc.metadata["source"], "notes-app");
+        assert_eq!(doc.metadata["author"], "me");
+        assert_eq!(doc.blocks.len(), 1);
+        assert_eq!(doc.blocks[0].heading_path, ["Heading"]);
+        assert_eq!(doc.blocks[0].lines, Some((7, 7)));
+
+        let doc = parse_host_text("", "# From text\n\nx", "").unwrap();
+        assert_eq!(doc.title, "From text");
+        assert!(doc.tags.is_empty() && doc.metadata.is_empty());
+        let doc = parse_host_text("t", "x", r##"{"tags": "#one, two three"}"##).unwrap();
+        assert_eq!(doc.tags, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn host_text_rejects_bad_input() {
+        for meta in ["{not json", "[1, 2]", "\"tags\"", "42"] {
+            let err = parse_host_text("t", "text", meta).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{meta}");
+        }
+        let err = parse_host_text("t", " \n\t", "").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn line_index_maps_bytes_to_chars_and_lines() {
+        let text = "aé\r\nb\n\nçd";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_count(), 4);
+        assert_eq!(idx.line(0), "aé");
+        assert_eq!(idx.line(2), "");
+        assert_eq!(idx.line(3), "çd");
+        let d = text.find('d').unwrap();
+        assert_eq!(idx.line_of(d), 3);
+        assert_eq!(idx.char_of(d), text.chars().count() - 1);
+    }
+}

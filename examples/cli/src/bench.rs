@@ -1,0 +1,360 @@
+//! `trove bench`: trove's speed next to the raw components in the same run —
+//! llama.cpp's bare decode loop, a raw ONNX Runtime session on the same
+//! embedding model — plus index throughput, query latency and peak memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use ort::session::Session;
+use ort::value::Tensor;
+use trove::llm::{GenerationOptions, Llm, LlmConfig, Passage};
+use trove::{Engine, EngineConfig, IndexOptions, SearchOptions};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Eval set used for index throughput and query latency.
+    #[arg(long, default_value = "../shared/eval/pydocs")]
+    corpus: PathBuf,
+    /// Passages for the embedding comparison.
+    #[arg(long, default_value_t = 256)]
+    passages: usize,
+    /// Print one JSON object (the default output is JSON too, indented).
+    #[arg(long)]
+    json: bool,
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
+    let threads = config.resolved_threads();
+    let temp = tempfile::tempdir()?;
+    let mut report = serde_json::Map::new();
+    report.insert("threads".into(), threads.into());
+
+    // Embedding: trove's path vs a raw ONNX Runtime session, same texts, same batches.
+    let mut engine_config = config.clone();
+    engine_config.store_dir = temp.path().join("bench-store");
+    let engine = Engine::open(engine_config.clone())?;
+    let corpus = std::fs::canonicalize(&args.corpus)
+        .map_err(|e| format!("cannot open {}: {e}", args.corpus.display()))?;
+    let texts = passages(&corpus.join("corpus"), args.passages)?;
+    let batches: Vec<Vec<&str>> = texts
+        .chunks(config.embed_batch_size)
+        .map(|b| b.iter().map(String::as_str).collect())
+        .collect();
+    engine.embed(&batches[0])?; // warm-up
+    let started = Instant::now();
+    for batch in &batches {
+        engine.embed(batch)?;
+    }
+    let trove_ps = texts.len() as f64 / started.elapsed().as_secs_f64();
+    // ONNX Runtime allows one environment per process and trove's engine owns
+    // this one, so the raw session runs in a child process of this binary.
+    let out = Command::new(std::env::current_exe()?)
+        .arg("--models")
+        .arg(models_dir(&config))
+        .arg("--threads")
+        .arg(threads.to_string())
+        .arg("bench-raw-embedding")
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--passages")
+        .arg(args.passages.to_string())
+        .arg("--batch-size")
+        .arg(config.embed_batch_size.to_string())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("raw embedding child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let raw_ps: f64 = String::from_utf8(out.stdout)?.trim().parse()?;
+    report.insert(
+        "embedding".into(),
+        serde_json::json!({
+            "passages": texts.len(),
+            "batch_size": config.embed_batch_size,
+            "trove_passages_s": round(trove_ps),
+            "raw_onnx_passages_s": round(raw_ps),
+            "ratio": round(trove_ps / raw_ps),
+        }),
+    );
+    // Index throughput on the corpus, then hybrid query latency.
+    let bytes: u64 = walk_bytes(&corpus.join("corpus"));
+    let summary = engine.index_path(corpus.join("corpus"), IndexOptions::default())?;
+    let s = &summary.stages;
+    let embed_s = s.embed_ms / 1000.0;
+    report.insert(
+        "index".into(),
+        serde_json::json!({
+            "corpus": corpus.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "files": summary.files_seen,
+            "mb": round(bytes as f64 / 1e6),
+            "chunks": summary.chunks_embedded + summary.chunks_reused,
+            "seconds": round(summary.seconds),
+            "mb_s": round(bytes as f64 / 1e6 / summary.seconds),
+            "chunks_s": round((summary.chunks_embedded + summary.chunks_reused) as f64 / summary.seconds),
+            "stage_ms": {"read_parse": round(s.read_parse_ms), "chunk": round(s.chunk_ms), "embed": round(s.embed_ms), "write": round(s.write_ms)},
+            "overhead_over_embedding": round(summary.seconds / embed_s - 1.0),
+        }),
+    );
+    let queries = read_queries(&corpus.join("queries.tsv"))?;
+    let mut latencies = Vec::new();
+    for q in &queries {
+        let started = Instant::now();
+        engine.search(q, &SearchOptions::default())?;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    report.insert(
+        "hybrid_query_ms".into(),
+        serde_json::json!({"queries": latencies.len(), "p50": round(pct(0.5)), "p95": round(pct(0.95))}),
+    );
+    drop(engine);
+
+    // Generation: trove's llama.cpp path vs llama-bench (512-token prompt, 128 tokens).
+    report.insert("generation".into(), generation(&config, threads)?);
+
+    // Peak memory of a whole `trove ask` process on the indexed store.
+    report.insert("ask_peak_rss_mb".into(), ask_peak_rss(&config, &engine_config.store_dir)?.into());
+
+    let report = serde_json::Value::Object(report);
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
+    let llm = Llm::load(&LlmConfig {
+        model_path: config.models.llm.clone(),
+        threads,
+        context_size: 2048,
+        memory_limit_bytes: None,
+    })?;
+    // Passages that bring the prompt to about 512 tokens.
+    let sentence = "The harbour ferry leaves at seven and the market opens at eight on weekdays. ";
+    let mut body = String::new();
+    while llm.count_tokens(&body) < 440 {
+        body.push_str(sentence);
+    }
+    let passages = [Passage {
+        header: "Town notes".into(),
+        text: body,
+    }];
+    let options = GenerationOptions {
+        temperature: 0.0,
+        max_tokens: 128,
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let cancel = trove::CancelToken::new();
+        let g = llm.generate("Summarise the notes in detail.", &passages, &options, &cancel, &mut |_| true)?;
+        runs.push(g.timings);
+    }
+    let median = |f: &dyn Fn(&trove::llm::GenerationTimings) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let prefill = median(&|t| t.prefill_tok_s);
+    let decode = median(&|t| t.decode_tok_s);
+    let mut out = serde_json::json!({
+        "model": config.models.llm.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "prompt_tokens": runs[0].prompt_tokens,
+        "decode_tokens": runs[0].decode_tokens,
+        "trove_prefill_tok_s": round(prefill),
+        "trove_decode_tok_s": round(decode),
+    });
+    // The baseline: llama.cpp's decode loop on the same model and threads,
+    // measured the way llama-bench does (pp512: one batch; tg128: one token
+    // per decode, no sampling). The published crate ships llama.cpp without
+    // the llama-bench tool's source, so it runs in-process instead.
+    let (pp, tg) = llm.raw_speed(512, 128)?;
+    out["llama_cpp_prefill_tok_s"] = round(pp).into();
+    out["llama_cpp_decode_tok_s"] = round(tg).into();
+    out["prefill_ratio"] = round(prefill / pp).into();
+    out["decode_ratio"] = round(decode / tg).into();
+    Ok(out)
+}
+
+/// Runs `trove ask` as a child process and returns its peak resident memory.
+fn ask_peak_rss(config: &EngineConfig, store: &Path) -> Res<f64> {
+    let status = Command::new(std::env::current_exe()?)
+        .arg("--store")
+        .arg(store)
+        .arg("--models")
+        .arg(models_dir(config))
+        .args(["ask", "How do I read a CSV file?", "--max-tokens", "64", "--json"])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err("the `trove ask` child failed".into());
+    }
+    // SAFETY: getrusage only writes into the struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    Ok(round(usage.ru_maxrss as f64 / 1024.0))
+}
+
+/// Arguments of the hidden child command that times the raw ONNX session.
+#[derive(clap::Args)]
+pub struct RawEmbeddingArgs {
+    #[arg(long)]
+    corpus: PathBuf,
+    #[arg(long)]
+    passages: usize,
+    #[arg(long)]
+    batch_size: usize,
+}
+
+/// Child side: embeds the same passages in the same batches with a bare
+/// ONNX Runtime session and prints passages per second.
+pub fn raw_embedding(config: EngineConfig, args: &RawEmbeddingArgs) -> Res<()> {
+    let environment = ort::init_from(&config.models.onnxruntime_lib)?.build()?;
+    let texts = passages(&args.corpus.join("corpus"), args.passages)?;
+    let batches: Vec<Vec<&str>> = texts
+        .chunks(args.batch_size)
+        .map(|b| b.iter().map(String::as_str).collect())
+        .collect();
+    let mut raw = RawEmbedder::new(&environment, &config.models.embedding_dir, config.resolved_threads())?;
+    raw.embed(&batches[0])?; // warm-up, as on trove's side
+    let started = Instant::now();
+    for batch in &batches {
+        raw.embed(batch)?;
+    }
+    println!("{}", texts.len() as f64 / started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The raw component: one ONNX Runtime session, the model's tokenizer, mean pooling.
+struct RawEmbedder {
+    session: Session,
+    tokenizer: tokenizers::Tokenizer,
+}
+
+impl RawEmbedder {
+    fn new(environment: &ort::environment::Environment, dir: &Path, threads: usize) -> Res<Self> {
+        let session = Session::builder(environment)?
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level3)?
+            .with_intra_threads(threads)?
+            .commit_from_file(dir.join("model.onnx"))?;
+        let mut tokenizer =
+            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
+        tokenizer.with_truncation(Some(tokenizers::TruncationParams {
+            max_length: 256,
+            ..Default::default()
+        }))
+        .map_err(|e| e.to_string())?;
+        Ok(RawEmbedder { session, tokenizer })
+    }
+
+    fn embed(&mut self, texts: &[&str]) -> Res<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| e.to_string())?;
+        let (n, len) = (encodings.len(), encodings[0].len());
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &encodings {
+            ids.extend(e.get_ids().iter().map(|&x| x as i64));
+            mask.extend(e.get_attention_mask().iter().map(|&x| x as i64));
+        }
+        let types = vec![0i64; n * len];
+        let outputs = self.session.run(ort::inputs![
+            "input_ids" => Tensor::from_array(([n, len], ids))?,
+            "attention_mask" => Tensor::from_array(([n, len], mask.clone()))?,
+            "token_type_ids" => Tensor::from_array(([n, len], types))?,
+        ])?;
+        let (shape, hidden) = outputs[0].try_extract_tensor::<f32>()?;
+        let dims = shape[2] as usize;
+        let mut vectors = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut v = vec![0f32; dims];
+            // Mean pooling then L2 normalisation: the mean's divisor cancels out.
+            for t in 0..len {
+                if mask[i * len + t] == 1 {
+                    let row = &hidden[(i * len + t) * dims..(i * len + t + 1) * dims];
+                    v.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                }
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= norm.max(f32::MIN_POSITIVE));
+            vectors.push(v);
+        }
+        Ok(vectors)
+    }
+}
+
+/// Paragraph groups of about 1000 characters from the corpus, in file order.
+fn passages(dir: &Path, wanted: usize) -> Res<Vec<String>> {
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut current = String::new();
+        for para in text.split("\n\n") {
+            current.push_str(para.trim());
+            current.push('\n');
+            if current.len() > 1000 {
+                out.push(std::mem::take(&mut current));
+                if out.len() == wanted {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no text found under {}", dir.display()).into());
+    }
+    Ok(out)
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+fn walk_bytes(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum()
+}
+
+fn read_queries(path: &Path) -> Res<Vec<String>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
+        .collect())
+}
+
+fn models_dir(config: &EngineConfig) -> PathBuf {
+    config
+        .models
+        .llm
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

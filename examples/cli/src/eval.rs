@@ -1,0 +1,139 @@
+//! `trove eval DIR`: known-item retrieval metrics on a set in the
+//! `../shared/eval` format (`corpus/` + `queries.tsv` with qid, query, gold).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use trove::{Engine, EngineConfig, IndexOptions, SearchMode, SearchOptions};
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The eval set directory.
+    dir: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Target chunk size in model tokens (default: the engine's).
+    #[arg(long)]
+    chunk_tokens: Option<usize>,
+    /// Embed chunk text without the title/heading prefix.
+    #[arg(long)]
+    no_prefix: bool,
+    /// Keep the eval store here instead of a temporary directory.
+    #[arg(long)]
+    eval_store: Option<PathBuf>,
+}
+
+struct Query {
+    qid: String,
+    text: String,
+    gold: PathBuf,
+}
+
+pub fn run(mut config: EngineConfig, args: &EvalArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::fs::canonicalize(&args.dir)
+        .map_err(|e| format!("cannot open eval set {}: {e}", args.dir.display()))?;
+    let queries = read_queries(&dir)?;
+    let temp = tempfile::tempdir()?;
+    config.store_dir = args
+        .eval_store
+        .clone()
+        .unwrap_or_else(|| temp.path().join("store"));
+    if let Some(tokens) = args.chunk_tokens {
+        config.chunking.target_tokens = tokens;
+    }
+    config.chunking.contextual_prefix = !args.no_prefix;
+    let chunking = config.chunking.clone();
+    let engine = Engine::open(config)?;
+    let started = Instant::now();
+    let summary = engine.index_path(dir.join("corpus"), IndexOptions::default())?;
+    let index_s = started.elapsed().as_secs_f64();
+    let stats = engine.stats()?;
+
+    let mut modes = serde_json::Map::new();
+    for mode in [SearchMode::Keyword, SearchMode::Vector, SearchMode::Hybrid] {
+        let options = SearchOptions {
+            k: 10,
+            mode,
+            one_per_document: true,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let mut ranks: HashMap<String, Option<usize>> = HashMap::new();
+        for q in &queries {
+            let hits = engine.search(&q.text, &options)?;
+            let rank = hits
+                .iter()
+                .position(|h| h.path.as_deref().map(Path::new) == Some(q.gold.as_path()))
+                .map(|r| r + 1);
+            ranks.insert(q.qid.clone(), rank);
+        }
+        let n = queries.len() as f64;
+        let mrr = ranks.values().map(|r| r.map_or(0.0, |r| 1.0 / r as f64)).sum::<f64>() / n;
+        let r1 = ranks.values().filter(|r| **r == Some(1)).count() as f64 / n;
+        let r10 = ranks.values().filter(|r| r.is_some()).count() as f64 / n;
+        let ms_per_query = started.elapsed().as_secs_f64() * 1000.0 / n;
+        modes.insert(
+            mode.as_str().into(),
+            serde_json::json!({"MRR@10": round(mrr), "R@1": round(r1), "R@10": round(r10), "ms_per_query": round(ms_per_query)}),
+        );
+        if !args.json {
+            println!(
+                "{:<8} MRR@10 {:.3}  R@1 {:.3}  R@10 {:.3}  ({:.1} ms/query)",
+                mode.as_str(),
+                mrr,
+                r1,
+                r10,
+                ms_per_query
+            );
+        }
+    }
+    let report = serde_json::json!({
+        "set": dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "queries": queries.len(),
+        "documents": stats.documents,
+        "chunks": stats.chunks,
+        "chunk_target_tokens": chunking.target_tokens,
+        "contextual_prefix": chunking.contextual_prefix,
+        "index_seconds": round(index_s),
+        "files_failed": summary.files_failed,
+        "modes": modes,
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "{} queries, {} documents, {} chunks (target {} tokens), indexed in {:.1} s",
+            queries.len(),
+            stats.documents,
+            stats.chunks,
+            chunking.target_tokens,
+            index_s
+        );
+    }
+    Ok(())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn read_queries(dir: &Path) -> Result<Vec<Query>, Box<dyn std::error::Error>> {
+    let path = dir.join("queries.tsv");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut queries = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [qid, query, gold] = fields[..] else {
+            return Err(format!("{}:{}: expected qid, query, gold", path.display(), i + 1).into());
+        };
+        queries.push(Query {
+            qid: qid.to_string(),
+            text: query.to_string(),
+            gold: dir.join(gold),
+        });
+    }
+    Ok(queries)
+}

