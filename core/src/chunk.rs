@@ -78,7 +78,7 @@ pub(crate) fn chunk_document(
                 last.heading_path == piece.heading_path && last.page == piece.page
             });
             let fits = current_tokens + piece.tokens.saturating_sub(specials) <= budget;
-            if !current.is_empty() && !(joins && fits) {
+            if !(current.is_empty() || joins && fits) {
                 flush(doc, options, &mut current, &mut chunks, max_tokens, count);
                 current_tokens = 0;
             }
@@ -256,10 +256,7 @@ fn split_words(
 
 /// Byte length of the longest char prefix of `text` within `budget` tokens.
 fn char_cut(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> usize {
-    let ends: Vec<usize> = text
-        .char_indices()
-        .map(|(i, c)| i + c.len_utf8())
-        .collect();
+    let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
     let (mut lo, mut hi) = (1usize, ends.len());
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
@@ -390,7 +387,10 @@ mod tests {
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].text, "one two three\n\nfour five");
         assert_eq!(chunks[0].lines, Some((3, 5)));
-        assert_eq!(chunks[0].embed_text, "Doc › A\n\none two three\n\nfour five");
+        assert_eq!(
+            chunks[0].embed_text,
+            "Doc › A\n\none two three\n\nfour five"
+        );
         assert_eq!(chunks[1].heading_path, vec!["B".to_string()]);
         assert_eq!(chunks[1].ordinal, 1);
     }
@@ -398,7 +398,10 @@ mod tests {
     #[test]
     fn splits_long_blocks_at_sentences_then_words_within_the_limit() {
         let sentence = "alpha beta gamma delta. ";
-        let long_sentence = (0..40).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let long_sentence = (0..40)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let text = format!("{}{}.", sentence.repeat(6), long_sentence);
         let d = doc(vec![block(&text, &[], 1)]);
         let max = 16;
@@ -409,7 +412,10 @@ mod tests {
             assert!(!c.text.is_empty());
         }
         // Nothing lost: all words are still there, in order.
-        let joined: Vec<&str> = chunks.iter().flat_map(|c| c.text.split_whitespace()).collect();
+        let joined: Vec<&str> = chunks
+            .iter()
+            .flat_map(|c| c.text.split_whitespace())
+            .collect();
         let original: Vec<&str> = text.split_whitespace().collect();
         assert_eq!(joined, original);
     }
@@ -423,7 +429,11 @@ mod tests {
         let chunks = chunk_document(&d, &opts(6), 64, &words);
         for c in &chunks {
             let start = c.char_start - 100;
-            let slice: String = text.chars().skip(start).take(c.char_end - c.char_start).collect();
+            let slice: String = text
+                .chars()
+                .skip(start)
+                .take(c.char_end - c.char_start)
+                .collect();
             assert_eq!(slice, c.text);
         }
         assert_eq!(chunks.last().unwrap().lines, Some((11, 11)));

@@ -280,6 +280,24 @@ pub(crate) mod stand_in {
         }
     }
 
+    impl Embedder for std::sync::Arc<HashEmbedder> {
+        fn fingerprint(&self) -> &ModelFingerprint {
+            self.as_ref().fingerprint()
+        }
+        fn max_tokens(&self) -> usize {
+            self.as_ref().max_tokens()
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            self.as_ref().count_tokens(text)
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            self.as_ref().embed_passages(texts)
+        }
+        fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+            self.as_ref().embed_query(text)
+        }
+    }
+
     impl HashEmbedder {
         fn vector(&self, text: &str) -> Vec<f32> {
             let mut v = vec![0.0f32; 64];

@@ -154,7 +154,10 @@ impl Engine {
         Engine::with_embedder(config, Box::new(embedder))
     }
 
-    pub(crate) fn with_embedder(config: EngineConfig, embedder: Box<dyn Embedder>) -> Result<Engine> {
+    pub(crate) fn with_embedder(
+        config: EngineConfig,
+        embedder: Box<dyn Embedder>,
+    ) -> Result<Engine> {
         if config.chunking.target_tokens < 16 {
             return Err(Error::invalid("chunking.target_tokens must be at least 16"));
         }
@@ -198,12 +201,20 @@ impl Engine {
 
     /// Indexes a file or a folder (recursively). Unchanged files cost
     /// nothing; documents of files that vanished from the folder are removed.
-    pub fn index_path(&self, path: impl AsRef<Path>, options: IndexOptions<'_>) -> Result<IndexSummary> {
+    pub fn index_path(
+        &self,
+        path: impl AsRef<Path>,
+        options: IndexOptions<'_>,
+    ) -> Result<IndexSummary> {
         self.index_paths(&[path.as_ref().to_path_buf()], options)
     }
 
     /// Like [`index_path`](Self::index_path) for several roots in one run.
-    pub fn index_paths(&self, paths: &[PathBuf], options: IndexOptions<'_>) -> Result<IndexSummary> {
+    pub fn index_paths(
+        &self,
+        paths: &[PathBuf],
+        options: IndexOptions<'_>,
+    ) -> Result<IndexSummary> {
         let _guard = self.write_lock();
         let mut indexer = self.indexer();
         indexer.cancel = options.cancel;
@@ -216,7 +227,13 @@ impl Engine {
     /// Adds (or replaces) text handed over by the host app under `id`.
     /// `text` is read as Markdown; `metadata_json` is a JSON object or empty
     /// (its `tags` become the document's tags).
-    pub fn add_text(&self, id: &str, title: &str, text: &str, metadata_json: &str) -> Result<IndexSummary> {
+    pub fn add_text(
+        &self,
+        id: &str,
+        title: &str,
+        text: &str,
+        metadata_json: &str,
+    ) -> Result<IndexSummary> {
         if id.trim().is_empty() {
             return Err(Error::invalid("a document id must not be empty"));
         }
@@ -249,7 +266,10 @@ impl Engine {
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
         let prefix = path.to_string_lossy().into_owned();
         let _guard = self.write_lock();
-        let keys = self.store.db.read(|c| db::document_keys_under(c, &prefix))?;
+        let keys = self
+            .store
+            .db
+            .read(|c| db::document_keys_under(c, &prefix))?;
         let deltas = self.store.db.write(|tx| {
             keys.iter()
                 .map(|(key, _)| db::delete_document(tx, key))
@@ -337,7 +357,8 @@ impl Engine {
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
         let passages: Vec<Passage> = hits.iter().map(passage).collect();
         let cancel = options.cancel.clone().unwrap_or_default();
-        let generation = llm.generate(question, &passages, &options.generation, &cancel, on_token)?;
+        let generation =
+            llm.generate(question, &passages, &options.generation, &cancel, on_token)?;
         let given: Vec<Hit> = generation.given.iter().map(|&i| hits[i].clone()).collect();
         let citations = generation
             .cited
@@ -355,7 +376,11 @@ impl Engine {
             text: generation.text.clone(),
             citations,
             passages: given,
-            dropped: generation.dropped.iter().map(|&i| hits[i].clone()).collect(),
+            dropped: generation
+                .dropped
+                .iter()
+                .map(|&i| hits[i].clone())
+                .collect(),
             stop_reason: generation.stop_reason,
             timings: AskTimings {
                 retrieval_ms,
@@ -373,9 +398,11 @@ impl Engine {
     pub fn stats(&self) -> Result<Stats> {
         let (documents, chunks, embeddings, failures, last) = self.store.db.read(|c| {
             let count = |table: &str| -> Result<usize> {
-                c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as usize)
-                    .map_err(sql)
+                c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| n as usize)
+                .map_err(sql)
             };
             Ok((
                 count("documents")?,
@@ -425,7 +452,8 @@ impl Engine {
     fn reembed_all(&self) -> Result<()> {
         let _guard = self.write_lock();
         let model = self.embedder.fingerprint();
-        self.store.reset_vectors(model.dimensions, self.config.quantization)?;
+        self.store
+            .reset_vectors(model.dimensions, self.config.quantization)?;
         let rows = self.store.db.read(|c| {
             let mut stmt = c
                 .prepare("SELECT c.id, d.title, c.heading_path, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id")
@@ -529,3 +557,60 @@ const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Engine>();
 };
+
+#[cfg(test)]
+mod tests {
+    //! Store bookkeeping with a deterministic stand-in embedder (no models).
+
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::embed::stand_in::HashEmbedder;
+
+    fn engine(dir: &Path, model: &str, reembed: bool) -> Result<(Engine, Arc<HashEmbedder>)> {
+        let mut config = EngineConfig::new(dir, "unused-models");
+        config.reembed = reembed;
+        let embedder = Arc::new(HashEmbedder::new(model));
+        let engine = Engine::with_embedder(config, Box::new(embedder.clone()))?;
+        Ok((engine, embedder))
+    }
+
+    #[test]
+    fn identical_text_is_embedded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, embedder) = engine(dir.path(), "a", false).unwrap();
+        engine
+            .add_text("one", "Same", "Shared paragraph of text.", "")
+            .unwrap();
+        let second = engine
+            .add_text("two", "Same", "Shared paragraph of text.", "")
+            .unwrap();
+        assert_eq!((second.chunks_embedded, second.chunks_reused), (0, 1));
+        assert_eq!(embedder.embedded.load(Ordering::SeqCst), 1);
+        let stats = engine.stats().unwrap();
+        assert_eq!((stats.chunks, stats.embeddings, stats.vectors), (2, 1, 2));
+        // Removing one keeps the shared embedding for the other.
+        assert!(engine.remove_document("one").unwrap());
+        let stats = engine.stats().unwrap();
+        assert_eq!((stats.chunks, stats.embeddings, stats.vectors), (1, 1, 1));
+    }
+
+    #[test]
+    fn another_model_is_refused_unless_reembedding_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (engine, _) = engine(dir.path(), "a", false).unwrap();
+            engine
+                .add_text("x", "X", "First note.\n\nSecond paragraph here.", "")
+                .unwrap();
+        }
+        let err = engine(dir.path(), "b", false).err().unwrap();
+        assert_eq!(err.kind(), crate::ErrorKind::IncompatibleStore);
+        let (engine, embedder) = engine(dir.path(), "b", true).unwrap();
+        let chunks = engine.stats().unwrap().chunks;
+        assert_eq!(embedder.embedded.load(Ordering::SeqCst), chunks);
+        assert_eq!(engine.stats().unwrap().vectors, chunks);
+        drop(engine);
+        assert!(self::engine(dir.path(), "b", false).is_ok());
+    }
+}

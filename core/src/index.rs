@@ -209,9 +209,10 @@ impl<'a, 'p> Indexer<'a, 'p> {
         let key = file_key(path);
         let size = meta.len();
         let mtime_ns = mtime_ns(meta);
-        let (stored, failure) = self.store.db.read(|c| {
-            Ok((db::stored_state(c, &key)?, db::stored_failure(c, &key)?))
-        })?;
+        let (stored, failure) = self
+            .store
+            .db
+            .read(|c| Ok((db::stored_state(c, &key)?, db::stored_failure(c, &key)?)))?;
         if stored
             .as_ref()
             .is_some_and(|s| s.size == size && s.mtime_ns == mtime_ns)
@@ -279,7 +280,12 @@ impl<'a, 'p> Indexer<'a, 'p> {
     }
 
     /// Adds text handed over by the host app (an id, not a file).
-    pub(crate) fn index_text(mut self, id: &str, doc: ParsedDocument, fingerprint: &str) -> Result<IndexSummary> {
+    pub(crate) fn index_text(
+        mut self,
+        id: &str,
+        doc: ParsedDocument,
+        fingerprint: &str,
+    ) -> Result<IndexSummary> {
         let key = format!("host:{id}");
         let hash = Sha256::digest(fingerprint.as_bytes()).to_vec();
         self.summary.files_seen = 1;
@@ -318,7 +324,11 @@ impl<'a, 'p> Indexer<'a, 'p> {
             .map(|c| Sha256::digest(c.embed_text.as_bytes()).to_vec())
             .collect();
         self.pending_chunks += chunks.len();
-        self.pending.push(Pending { row, chunks, hashes });
+        self.pending.push(Pending {
+            row,
+            chunks,
+            hashes,
+        });
         self.summary.stages.chunk_ms += ms(started);
     }
 
@@ -403,7 +413,9 @@ impl<'a, 'p> Indexer<'a, 'p> {
                 for key in failures.iter().filter(|k| !seen.contains(*k)) {
                     db::forget_failure(tx, key)?;
                 }
-                gone.iter().map(|key| db::delete_document(tx, key)).collect::<Result<Vec<_>>>()
+                gone.iter()
+                    .map(|key| db::delete_document(tx, key))
+                    .collect::<Result<Vec<_>>>()
             })?;
             for delta in &deltas {
                 self.store.apply(delta)?;
@@ -452,7 +464,8 @@ fn walk(
     files: &mut Vec<(PathBuf, std::fs::Metadata)>,
     failures: &mut Vec<IndexFailure>,
 ) -> Result<()> {
-    let meta = std::fs::metadata(root).map_err(|e| Error::io(format!("cannot index {}", root.display()), e))?;
+    let meta = std::fs::metadata(root)
+        .map_err(|e| Error::io(format!("cannot index {}", root.display()), e))?;
     if meta.is_file() {
         files.push((root.to_path_buf(), meta));
         return Ok(());
@@ -475,7 +488,9 @@ fn walk(
             if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 stack.push(path);
             } else if ingest::is_supported_path(&path) {

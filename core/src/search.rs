@@ -133,7 +133,8 @@ pub(crate) fn search(
         Some(store.db.read(|c| allowed_documents(c, &options.filters))?)
     };
     // With one hit per document, look deeper so k documents survive collapsing.
-    let depth = CANDIDATES.max(options.k * if options.one_per_document { 10 } else { 2 });
+    let depth = (exp("cand", CANDIDATES as f32) as usize)
+        .max(options.k * if options.one_per_document { 10 } else { 2 });
     let dense = |store: &Store| -> Result<Vec<(u64, f32)>> {
         let vector = embedder.embed_query(query)?;
         let allowed_chunks = match &allowed_docs {
@@ -150,7 +151,12 @@ pub(crate) fn search(
     let ranked = match options.mode {
         SearchMode::Vector => dense(store)?,
         SearchMode::Keyword => keyword(store)?,
-        SearchMode::Hybrid => fuse(&[dense(store)?, keyword(store)?], RRF_K),
+        SearchMode::Hybrid => {
+            let lists = [dense(store)?, keyword(store)?];
+            let ids: Vec<u64> = lists.iter().flatten().map(|(id, _)| *id).collect();
+            let docs = store.db.read(|c| doc_of_chunks(c, &ids))?;
+            fuse(&lists, exp("k", RRF_K), &docs, exp("doc", 0.0))
+        }
     };
     let records = store.db.read(|c| {
         let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
@@ -192,12 +198,53 @@ pub(crate) fn document_id(key: &str) -> &str {
     key.split_once(':').map(|(_, id)| id).unwrap_or(key)
 }
 
+fn exp(name: &str, default: f32) -> f32 {
+    std::env::var(format!("TROVE_EXP_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn doc_of_chunks(conn: &Connection, ids: &[u64]) -> Result<HashMap<u64, i64>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT doc_id FROM chunks WHERE id = ?1")
+        .map_err(sql)?;
+    let mut out = HashMap::new();
+    for id in ids {
+        if !out.contains_key(id)
+            && let Ok(doc) = stmt.query_row([*id as i64], |r| r.get::<_, i64>(0))
+        {
+            out.insert(*id, doc);
+        }
+    }
+    Ok(out)
+}
+
 /// Reciprocal rank fusion: each list adds 1 / (k + rank) to a chunk's score.
-fn fuse(lists: &[Vec<(u64, f32)>], k: f32) -> Vec<(u64, f32)> {
+fn fuse(
+    lists: &[Vec<(u64, f32)>],
+    k: f32,
+    docs: &HashMap<u64, i64>,
+    doc_weight: f32,
+) -> Vec<(u64, f32)> {
     let mut scores: HashMap<u64, f32> = HashMap::new();
+    let mut doc_scores: HashMap<i64, f32> = HashMap::new();
     for list in lists {
+        let mut doc_rank: HashMap<i64, usize> = HashMap::new();
         for (rank, (id, _)) in list.iter().enumerate() {
             *scores.entry(*id).or_default() += 1.0 / (k + rank as f32 + 1.0);
+            if let Some(doc) = docs.get(id) {
+                let next = doc_rank.len();
+                doc_rank.entry(*doc).or_insert(next);
+            }
+        }
+        for (doc, rank) in doc_rank {
+            *doc_scores.entry(doc).or_default() += 1.0 / (k + rank as f32 + 1.0);
+        }
+    }
+    for (id, score) in scores.iter_mut() {
+        if let Some(doc) = docs.get(id) {
+            *score += doc_weight * doc_scores[doc];
         }
     }
     let mut fused: Vec<(u64, f32)> = scores.into_iter().collect();
@@ -232,13 +279,19 @@ fn keyword_search(
         Some(docs) if docs.is_empty() => return Ok(Vec::new()),
         Some(docs) => format!(
             "AND rowid IN (SELECT id FROM chunks WHERE doc_id IN ({}))",
-            docs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
+            docs.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         None => String::new(),
     };
     let sql_text = format!(
-        "SELECT rowid, bm25(chunks_fts, 1.0, 1.0, 1.0) AS rank FROM chunks_fts
-         WHERE chunks_fts MATCH ?1 {restrict} ORDER BY rank LIMIT ?2"
+        "SELECT rowid, bm25(chunks_fts, {}, {}, {}) AS rank FROM chunks_fts
+         WHERE chunks_fts MATCH ?1 {restrict} ORDER BY rank LIMIT ?2",
+        exp("wt", 1.0),
+        exp("wh", 1.0),
+        exp("wx", 1.0)
     );
     let mut stmt = conn.prepare_cached(&sql_text).map_err(sql)?;
     let rows = stmt
@@ -267,10 +320,10 @@ fn allowed_documents(conn: &Connection, filters: &SearchFilters) -> Result<HashS
     let mut allowed = HashSet::new();
     for row in rows {
         let (id, key, path, tags) = row.map_err(sql)?;
-        let prefix_ok = filters
-            .path_prefix
-            .as_ref()
-            .is_none_or(|p| path.as_deref().is_some_and(|path| path.starts_with(p.as_str())));
+        let prefix_ok = filters.path_prefix.as_ref().is_none_or(|p| {
+            path.as_deref()
+                .is_some_and(|path| path.starts_with(p.as_str()))
+        });
         let id_ok = filters.document_ids.is_empty()
             || filters
                 .document_ids
@@ -293,9 +346,7 @@ fn chunks_of(conn: &Connection, docs: &HashSet<i64>) -> Result<HashSet<u64>> {
         .map_err(sql)?;
     let mut ids = HashSet::new();
     for doc in docs {
-        let rows = stmt
-            .query_map([doc], |r| r.get::<_, i64>(0))
-            .map_err(sql)?;
+        let rows = stmt.query_map([doc], |r| r.get::<_, i64>(0)).map_err(sql)?;
         for id in rows {
             ids.insert(id.map_err(sql)? as u64);
         }
@@ -320,7 +371,7 @@ mod tests {
     fn rrf_rewards_agreement() {
         let dense = vec![(2, 0.9), (1, 0.8), (3, 0.7)];
         let keyword = vec![(3, 9.0), (2, 8.0), (4, 1.0)];
-        let fused = fuse(&[dense, keyword], 60.0);
+        let fused = fuse(&[dense, keyword], 60.0, &HashMap::new(), 0.0);
         assert_eq!(fused[0].0, 2);
         assert_eq!(fused.len(), 4);
         assert!(fused.iter().any(|(id, _)| *id == 4));

@@ -78,9 +78,15 @@ fn paraphrased_questions_find_the_right_documents_and_answers_cite_them() {
 
     let cases = [
         ("how often do I feed my bread yeast culture", "sourdough.md"),
-        ("what pressure should the bicycle tires be inflated to", "bike.md"),
+        (
+            "what pressure should the bicycle tires be inflated to",
+            "bike.md",
+        ),
         ("when can young tomato plants go outside", "tomatoes.txt"),
-        ("how did I line up the mirrors of my telescope", "telescope.pdf"),
+        (
+            "how did I line up the mirrors of my telescope",
+            "telescope.pdf",
+        ),
     ];
     for (query, expected) in cases {
         for mode in [SearchMode::Hybrid, SearchMode::Vector] {
@@ -121,12 +127,20 @@ fn paraphrased_questions_find_the_right_documents_and_answers_cite_them() {
         .unwrap();
     assert_eq!(streamed, answer.text);
     assert!(!answer.text.trim().is_empty());
-    assert!(!answer.citations.is_empty(), "no citation in {:?}", answer.text);
+    assert!(
+        !answer.citations.is_empty(),
+        "no citation in {:?}",
+        answer.text
+    );
     for citation in &answer.citations {
         assert_eq!(answer.passages[citation.n - 1], citation.hit);
     }
     let first = &answer.citations[0].hit;
-    assert_eq!(file_name(first.path.as_deref().unwrap()), "telescope.pdf", "{answer:#?}");
+    assert_eq!(
+        file_name(first.path.as_deref().unwrap()),
+        "telescope.pdf",
+        "{answer:#?}"
+    );
     assert_eq!(first.page, Some(2));
     assert!(answer.timings.prompt_tokens > 0 && answer.timings.decode_tokens > 0);
     assert!(answer.timings.decode_tok_s > 0.0 && answer.timings.prefill_ms > 0.0);
@@ -135,7 +149,10 @@ fn paraphrased_questions_find_the_right_documents_and_answers_cite_them() {
 /// A note with five sections, each its own chunk.
 fn sections(changed: &str) -> String {
     let mut text = String::from("# Journal\n");
-    for (i, topic) in ["rowing", "chess", "pottery", "violin", "birding"].iter().enumerate() {
+    for (i, topic) in ["rowing", "chess", "pottery", "violin", "birding"]
+        .iter()
+        .enumerate()
+    {
         let body = if i == 2 {
             changed.to_string()
         } else {
@@ -151,7 +168,11 @@ fn edits_reembed_only_changed_chunks_and_deletes_leave_no_trace() {
     let notes = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
     corpus(notes.path());
-    let journal = write(notes.path(), "journal.md", &sections("Threw six bowls on the wheel."));
+    let journal = write(
+        notes.path(),
+        "journal.md",
+        &sections("Threw six bowls on the wheel."),
+    );
     let engine = open(store.path());
     let first = index(&engine, notes.path());
     assert_eq!(first.files_indexed, 5);
@@ -159,22 +180,47 @@ fn edits_reembed_only_changed_chunks_and_deletes_leave_no_trace() {
 
     // Unchanged: no work at all.
     let again = index(&engine, notes.path());
-    assert_eq!((again.files_unchanged, again.chunks_embedded), (5, 0), "{again:?}");
+    assert_eq!(
+        (again.files_unchanged, again.chunks_embedded),
+        (5, 0),
+        "{again:?}"
+    );
 
     // One section edited: exactly one chunk embedded, the other four reused.
-    std::fs::write(&journal, sections("Glazed the bowls in celadon and fired them at cone 6.")).unwrap();
+    std::fs::write(
+        &journal,
+        sections("Glazed the bowls in celadon and fired them at cone 6."),
+    )
+    .unwrap();
     let edited = index(&engine, notes.path());
     assert_eq!(edited.files_indexed, 1, "{edited:?}");
     assert_eq!(edited.chunks_embedded, 1, "{edited:?}");
     assert_eq!(edited.chunks_reused, 4, "{edited:?}");
     assert_eq!(engine.stats().unwrap().chunks, chunks_before);
-    let top = top_paths(&engine, "celadon glaze firing temperature", SearchMode::Keyword, 1);
+    let top = top_paths(
+        &engine,
+        "celadon glaze firing temperature",
+        SearchMode::Keyword,
+        1,
+    );
     assert_eq!(file_name(&top[0]), "journal.md");
 
     // A renamed file reuses its embeddings.
-    std::fs::rename(notes.path().join("garage/bike.md"), notes.path().join("garage/bicycle.md")).unwrap();
+    std::fs::rename(
+        notes.path().join("garage/bike.md"),
+        notes.path().join("garage/bicycle.md"),
+    )
+    .unwrap();
     let renamed = index(&engine, notes.path());
-    assert_eq!((renamed.files_indexed, renamed.files_removed, renamed.chunks_embedded), (1, 1, 0), "{renamed:?}");
+    assert_eq!(
+        (
+            renamed.files_indexed,
+            renamed.files_removed,
+            renamed.chunks_embedded
+        ),
+        (1, 1, 0),
+        "{renamed:?}"
+    );
 
     // Deleted: gone from SQLite, FTS5 and HNSW.
     std::fs::remove_file(&journal).unwrap();
@@ -190,17 +236,30 @@ fn edits_reembed_only_changed_chunks_and_deletes_leave_no_trace() {
     }
 
     // Reopen: same results. Delete the HNSW file: rebuilt, same results.
-    let queries = ["feeding the starter", "tyre pressure", "planting out after frost"];
-    let before: Vec<_> = queries.iter().map(|q| top_paths(&engine, q, SearchMode::Hybrid, 4)).collect();
+    let queries = [
+        "feeding the starter",
+        "tyre pressure",
+        "planting out after frost",
+    ];
+    let before: Vec<_> = queries
+        .iter()
+        .map(|q| top_paths(&engine, q, SearchMode::Hybrid, 4))
+        .collect();
     drop(engine);
     let reopened = open(store.path());
-    let after: Vec<_> = queries.iter().map(|q| top_paths(&reopened, q, SearchMode::Hybrid, 4)).collect();
+    let after: Vec<_> = queries
+        .iter()
+        .map(|q| top_paths(&reopened, q, SearchMode::Hybrid, 4))
+        .collect();
     assert_eq!(before, after);
     drop(reopened);
     std::fs::remove_file(store.path().join("vectors.usearch")).unwrap();
     let rebuilt = open(store.path());
     assert_eq!(rebuilt.stats().unwrap().vectors, stats.chunks);
-    let after: Vec<_> = queries.iter().map(|q| top_paths(&rebuilt, q, SearchMode::Hybrid, 4)).collect();
+    let after: Vec<_> = queries
+        .iter()
+        .map(|q| top_paths(&rebuilt, q, SearchMode::Hybrid, 4))
+        .collect();
     assert_eq!(before, after);
 }
 
@@ -209,20 +268,32 @@ fn host_text_is_indexed_filtered_and_removed() {
     let store = tempfile::tempdir().unwrap();
     let engine = open(store.path());
     let added = engine
-        .add_text("note-1", "Packing list", "# Packing\n\nTent, stove, two litres of water.", r#"{"tags": ["trip"]}"#)
+        .add_text(
+            "note-1",
+            "Packing list",
+            "# Packing\n\nTent, stove, two litres of water.",
+            r#"{"tags": ["trip"]}"#,
+        )
         .unwrap();
     assert_eq!(added.chunks_embedded, 1);
     engine
         .add_text("note-2", "Groceries", "Oat milk, lentils, lemons.", "{}")
         .unwrap();
     let again = engine
-        .add_text("note-1", "Packing list", "# Packing\n\nTent, stove, two litres of water.", r#"{"tags": ["trip"]}"#)
+        .add_text(
+            "note-1",
+            "Packing list",
+            "# Packing\n\nTent, stove, two litres of water.",
+            r#"{"tags": ["trip"]}"#,
+        )
         .unwrap();
     assert_eq!((again.files_unchanged, again.chunks_embedded), (1, 0));
 
     let mut options = SearchOptions::default();
     options.filters.tags = vec!["trip".into()];
-    let hits = engine.search("what food do I need to buy", &options).unwrap();
+    let hits = engine
+        .search("what food do I need to buy", &options)
+        .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].document_id, "note-1");
     assert_eq!(hits[0].path, None);
@@ -233,7 +304,9 @@ fn host_text_is_indexed_filtered_and_removed() {
     let hits = engine.search("camping gear", &options).unwrap();
     assert!(hits.iter().all(|h| h.document_id == "note-2"));
 
-    let err = engine.add_text("note-3", "Bad", "text", "[1, 2]").unwrap_err();
+    let err = engine
+        .add_text("note-3", "Bad", "text", "[1, 2]")
+        .unwrap_err();
     assert_eq!(err.kind(), trove::ErrorKind::InvalidInput);
     assert!(engine.remove_document("note-1").unwrap());
     assert!(!engine.remove_document("note-1").unwrap());

@@ -13,13 +13,33 @@ use trove::{AskOptions, Engine, ErrorKind, IndexOptions, SearchMode};
 fn bad_files_are_skipped_with_reasons_and_the_rest_is_indexed() {
     let notes = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
-    write(notes.path(), "good.md", "# Good\n\nThe kettle descaling uses citric acid.");
-    write(notes.path(), "also-good.txt", "Plain notes about the boiler service in April.");
-    std::fs::write(notes.path().join("garbage.pdf"), b"this is not a pdf at all").unwrap();
+    write(
+        notes.path(),
+        "good.md",
+        "# Good\n\nThe kettle descaling uses citric acid.",
+    );
+    write(
+        notes.path(),
+        "also-good.txt",
+        "Plain notes about the boiler service in April.",
+    );
+    std::fs::write(
+        notes.path().join("garbage.pdf"),
+        b"this is not a pdf at all",
+    )
+    .unwrap();
     let pdf = pdf_bytes(&["A page of text that will be cut off."]);
     std::fs::write(notes.path().join("truncated.pdf"), &pdf[..pdf.len() / 2]).unwrap();
-    std::fs::write(notes.path().join("binary.txt"), [0u8, 159, 146, 150, 0, 1, 2, 3]).unwrap();
-    std::fs::write(notes.path().join("latin1.txt"), b"caf\xe9 cr\xe8me br\xfbl\xe9e recipe").unwrap();
+    std::fs::write(
+        notes.path().join("binary.txt"),
+        [0u8, 159, 146, 150, 0, 1, 2, 3],
+    )
+    .unwrap();
+    std::fs::write(
+        notes.path().join("latin1.txt"),
+        b"caf\xe9 cr\xe8me br\xfbl\xe9e recipe",
+    )
+    .unwrap();
     std::fs::write(notes.path().join("empty.md"), b"").unwrap();
     std::fs::write(notes.path().join("huge.txt"), "word ".repeat(300_000)).unwrap();
 
@@ -48,8 +68,20 @@ fn bad_files_are_skipped_with_reasons_and_the_rest_is_indexed() {
 
     // A second run does not retry unchanged broken files, and reports them again.
     let again = index(&engine, notes.path());
-    assert_eq!((again.files_unchanged, again.files_failed, again.chunks_embedded), (2, 6, 0));
-    let top = top_paths(&engine, "removing limescale from the kettle", SearchMode::Hybrid, 1);
+    assert_eq!(
+        (
+            again.files_unchanged,
+            again.files_failed,
+            again.chunks_embedded
+        ),
+        (2, 6, 0)
+    );
+    let top = top_paths(
+        &engine,
+        "removing limescale from the kettle",
+        SearchMode::Hybrid,
+        1,
+    );
     assert_eq!(file_name(&top[0]), "good.md");
 }
 
@@ -59,7 +91,12 @@ fn a_store_of_another_embedding_model_is_refused_then_reembedded_on_request() {
     {
         let engine = open(store.path());
         engine
-            .add_text("a", "Ferry times", "The ferry leaves the harbour at 7:40 and 16:10.", "")
+            .add_text(
+                "a",
+                "Ferry times",
+                "The ferry leaves the harbour at 7:40 and 16:10.",
+                "",
+            )
             .unwrap();
     }
     // Pretend another model built it: change the recorded fingerprint.
@@ -97,7 +134,12 @@ fn missing_and_wrong_model_files_are_clear_errors() {
 
     let fake = tempfile::tempdir().unwrap();
     let real = trove::ModelPaths::in_dir(models_dir()).embedding_dir;
-    for name in ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"] {
+    for name in [
+        "tokenizer.json",
+        "config.json",
+        "special_tokens_map.json",
+        "tokenizer_config.json",
+    ] {
         std::fs::copy(real.join(name), fake.path().join(name)).unwrap();
     }
     std::fs::write(fake.path().join("model.onnx"), b"not an onnx graph").unwrap();
@@ -111,8 +153,12 @@ fn missing_and_wrong_model_files_are_clear_errors() {
     let mut config = common::config(store.path());
     config.models.llm = fake.path().join("model.onnx");
     let engine = Engine::open(config).unwrap();
-    engine.add_text("x", "X", "Some text to retrieve.", "").unwrap();
-    let err = engine.ask("what?", &AskOptions::default(), &mut |_| true).unwrap_err();
+    engine
+        .add_text("x", "X", "Some text to retrieve.", "")
+        .unwrap();
+    let err = engine
+        .ask("what?", &AskOptions::default(), &mut |_| true)
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Model, "{err}");
 }
 
@@ -130,7 +176,9 @@ fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
              keeper waving from the pier as the morning mist lifts over the bay. {}",
             "Cargo was mostly timber and crates of apples. ".repeat(4)
         );
-        engine.add_text(&format!("log-{i}"), &format!("Log {i}"), &text, "").unwrap();
+        engine
+            .add_text(&format!("log-{i}"), &format!("Log {i}"), &text, "")
+            .unwrap();
     }
     let mut options = AskOptions {
         k: 50,
@@ -143,7 +191,11 @@ fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
     assert!(!answer.passages.is_empty());
     assert!(!answer.dropped.is_empty());
     assert_eq!(answer.passages.len() + answer.dropped.len(), 50);
-    assert!(answer.timings.prompt_tokens + 32 <= 512, "{:?}", answer.timings);
+    assert!(
+        answer.timings.prompt_tokens + 32 <= 512,
+        "{:?}",
+        answer.timings
+    );
     // Passages are whole: each given one is a stored chunk, uncut.
     for hit in &answer.passages {
         assert!(hit.text.ends_with("apples."), "{:?}", hit.text);
@@ -158,12 +210,19 @@ fn eight_threads_search_while_another_indexes() {
         write(
             notes.path(),
             &format!("note-{i:02}.md"),
-            &format!("# Note {i}\n\nMeeting {i} discussed the budget for project number {i}, the venue and the catering."),
+            &format!(
+                "# Note {i}\n\nMeeting {i} discussed the budget for project number {i}, the venue and the catering."
+            ),
         );
     }
     let engine = Arc::new(open(store.path()));
     engine
-        .add_text("seed", "Seed", "The spare key is under the blue flower pot.", "")
+        .add_text(
+            "seed",
+            "Seed",
+            "The spare key is under the blue flower pot.",
+            "",
+        )
         .unwrap();
     let indexing_done = Arc::new(AtomicBool::new(false));
     let indexer = {
@@ -208,7 +267,11 @@ fn indexing_can_be_cancelled_and_resumes_without_reembedding() {
     let notes = tempfile::tempdir().unwrap();
     let store = tempfile::tempdir().unwrap();
     for i in 0..300 {
-        write(notes.path(), &format!("n{i:03}.txt"), &format!("Entry {i}: bought {i} stamps at the post office."));
+        write(
+            notes.path(),
+            &format!("n{i:03}.txt"),
+            &format!("Entry {i}: bought {i} stamps at the post office."),
+        );
     }
     let engine = open(store.path());
     let cancel = trove::CancelToken::new();
@@ -229,7 +292,7 @@ fn indexing_can_be_cancelled_and_resumes_without_reembedding() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     let kept = engine.stats().unwrap().documents;
-    assert!(kept >= 128 && kept < 300, "{kept}");
+    assert!((128..300).contains(&kept), "{kept}");
     let resumed = index(&engine, notes.path());
     assert_eq!(resumed.files_unchanged, kept);
     assert_eq!(resumed.files_indexed, 300 - kept);

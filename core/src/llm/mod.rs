@@ -35,7 +35,9 @@ use stream::TextStream;
 pub struct LlmConfig {
     /// The GGUF model file.
     pub model_path: PathBuf,
-    /// CPU threads per generation; 0 uses every core.
+    /// CPU threads per generation; 0 uses every core. llama.cpp's workers
+    /// spin-wait for each other, so on a CPU busy with other work, fewer
+    /// threads than cores can decode many times faster.
     pub threads: usize,
     /// Context window in tokens (prompt and answer together); default 2048.
     pub context_size: u32,

@@ -240,7 +240,10 @@ pub(crate) fn sql(e: rusqlite::Error) -> Error {
             )
         }
         Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
-            Error::new(ErrorKind::CorruptStore, format!("the store is damaged: {e}"))
+            Error::new(
+                ErrorKind::CorruptStore,
+                format!("the store is damaged: {e}"),
+            )
         }
         _ => Error::new(ErrorKind::Io, format!("store error: {e}")),
     }
@@ -308,7 +311,10 @@ pub(crate) fn check_fingerprint(db: &Database, model: &ModelFingerprint) -> Resu
         }),
         Some(value) => {
             let stored: serde_json::Value = serde_json::from_str(&value).map_err(|e| {
-                Error::new(ErrorKind::CorruptStore, format!("bad model fingerprint: {e}"))
+                Error::new(
+                    ErrorKind::CorruptStore,
+                    format!("bad model fingerprint: {e}"),
+                )
             })?;
             let same = stored["sha256"] == model.sha256.as_str()
                 && stored["dimensions"] == model.dimensions;
@@ -369,7 +375,11 @@ pub(crate) fn stored_failure(conn: &Connection, key: &str) -> Result<Option<Stor
     .map_err(sql)
 }
 
-pub(crate) fn record_failure(tx: &Transaction<'_>, key: &str, failure: &StoredFailure) -> Result<()> {
+pub(crate) fn record_failure(
+    tx: &Transaction<'_>,
+    key: &str,
+    failure: &StoredFailure,
+) -> Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO failures(key, code, reason, size, mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![key, failure.code, failure.reason, failure.size as i64, failure.mtime_ns],
@@ -380,7 +390,12 @@ pub(crate) fn record_failure(tx: &Transaction<'_>, key: &str, failure: &StoredFa
 
 /// Notes that an unchanged file got a new mtime, so the next run skips it
 /// without reading it.
-pub(crate) fn touch_document(tx: &Transaction<'_>, key: &str, size: u64, mtime_ns: i64) -> Result<()> {
+pub(crate) fn touch_document(
+    tx: &Transaction<'_>,
+    key: &str,
+    size: u64,
+    mtime_ns: i64,
+) -> Result<()> {
     tx.execute(
         "UPDATE documents SET size = ?2, mtime_ns = ?3 WHERE key = ?1",
         params![key, size as i64, mtime_ns],
@@ -460,15 +475,17 @@ pub(crate) fn replace_document(
         )
         .map_err(sql)?;
     let mut insert_fts = tx
-        .prepare_cached("INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(sql)?;
     let mut insert_vector = tx
         .prepare_cached("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)")
         .map_err(sql)?;
     for chunk in chunks {
-        let vector = vectors.get(&chunk.embed_hash).ok_or_else(|| {
-            Error::new(ErrorKind::Model, "internal: a chunk has no embedding")
-        })?;
+        let vector = vectors
+            .get(&chunk.embed_hash)
+            .ok_or_else(|| Error::new(ErrorKind::Model, "internal: a chunk has no embedding"))?;
         insert_vector
             .execute(params![chunk.embed_hash, encode_vector(vector)])
             .map_err(sql)?;
@@ -506,7 +523,9 @@ pub(crate) fn replace_document(
 pub(crate) fn delete_document(tx: &Transaction<'_>, key: &str) -> Result<VectorDelta> {
     let mut delta = VectorDelta::default();
     let doc_id: Option<i64> = tx
-        .query_row("SELECT id FROM documents WHERE key = ?1", [key], |r| r.get(0))
+        .query_row("SELECT id FROM documents WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(sql)?;
     tx.execute("DELETE FROM failures WHERE key = ?1", [key])
@@ -520,7 +539,9 @@ pub(crate) fn delete_document(tx: &Transaction<'_>, key: &str) -> Result<VectorD
             .prepare_cached("SELECT id, embed_hash FROM chunks WHERE doc_id = ?1")
             .map_err(sql)?;
         let rows = stmt
-            .query_map([doc_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([doc_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(sql)?;
         for row in rows {
             let (id, hash) = row.map_err(sql)?;
@@ -553,7 +574,10 @@ pub(crate) fn delete_document(tx: &Transaction<'_>, key: &str) -> Result<VectorD
 
 /// Keys of file documents whose path lies under `prefix` (a directory path
 /// ending in the separator, or an exact file path).
-pub(crate) fn document_keys_under(conn: &Connection, prefix: &str) -> Result<Vec<(String, String)>> {
+pub(crate) fn document_keys_under(
+    conn: &Connection,
+    prefix: &str,
+) -> Result<Vec<(String, String)>> {
     let mut stmt = conn
         .prepare("SELECT key, path FROM documents WHERE path IS NOT NULL AND (path = ?1 OR substr(path, 1, length(?2)) = ?2)")
         .map_err(sql)?;
@@ -584,7 +608,10 @@ pub(crate) fn forget_failure(tx: &Transaction<'_>, key: &str) -> Result<()> {
 }
 
 /// Every (chunk id, vector) pair, for rebuilding the vector index.
-pub(crate) fn all_vectors(conn: &Connection, mut each: impl FnMut(u64, Vec<f32>) -> Result<()>) -> Result<()> {
+pub(crate) fn all_vectors(
+    conn: &Connection,
+    mut each: impl FnMut(u64, Vec<f32>) -> Result<()>,
+) -> Result<()> {
     let mut stmt = conn
         .prepare("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash")
         .map_err(sql)?;
@@ -644,7 +671,7 @@ pub(crate) fn encode_vector(v: &[f32]) -> Vec<u8> {
 }
 
 pub(crate) fn decode_vector(blob: &[u8]) -> Result<Vec<f32>> {
-    if blob.len() % 4 != 0 {
+    if !blob.len().is_multiple_of(4) {
         return Err(Error::new(
             ErrorKind::CorruptStore,
             "an embedding in the store has a bad length",

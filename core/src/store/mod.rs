@@ -37,8 +37,12 @@ impl Store {
         quantization: VectorQuantization,
         allow_other_model: bool,
     ) -> Result<(Store, VectorIndexState, bool)> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create store directory {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::io(
+                format!("cannot create store directory {}", dir.display()),
+                e,
+            )
+        })?;
         let db = Database::open(dir)?;
         let mismatch = match db::check_fingerprint(&db, model) {
             Ok(()) => false,
@@ -94,7 +98,11 @@ impl Store {
     }
 
     /// Replaces the vector index with an empty one of `dimensions` (re-embedding).
-    pub(crate) fn reset_vectors(&self, dimensions: usize, quantization: VectorQuantization) -> Result<()> {
+    pub(crate) fn reset_vectors(
+        &self,
+        dimensions: usize,
+        quantization: VectorQuantization,
+    ) -> Result<()> {
         *self.vectors.write().unwrap_or_else(|p| p.into_inner()) =
             VectorIndex::new(dimensions, quantization)?;
         Ok(())
@@ -123,7 +131,11 @@ impl Store {
 }
 
 /// Builds the vector index from the embeddings in SQLite.
-fn rebuild(db: &Database, dimensions: usize, quantization: VectorQuantization) -> Result<VectorIndex> {
+fn rebuild(
+    db: &Database,
+    dimensions: usize,
+    quantization: VectorQuantization,
+) -> Result<VectorIndex> {
     let index = VectorIndex::new(dimensions, quantization)?;
     db.read(|c| db::all_vectors(c, |id, v| index.insert(id, &v)))?;
     Ok(index)

@@ -62,7 +62,8 @@ impl VectorIndex {
             expansion_search: 96,
             multi: false,
         };
-        let index = Index::new(&options).map_err(|e| corrupt(format!("cannot create index: {e}")))?;
+        let index =
+            Index::new(&options).map_err(|e| corrupt(format!("cannot create index: {e}")))?;
         Ok(VectorIndex {
             index,
             dimensions,
@@ -201,9 +202,11 @@ fn sync_file(path: &Path) -> Result<()> {
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
     sync_file(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))
+    std::fs::rename(&tmp, path)
+        .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))
 }
 
 #[cfg(test)]
@@ -231,12 +234,20 @@ mod tests {
         let hits = loaded.search(&unit(&[0.9, 0.1, 0.0]), 2, None).unwrap();
         assert_eq!(hits[0].0, 1);
         let only_two = |k: u64| k == 2;
-        let hits = loaded.search(&unit(&[0.9, 0.1, 0.0]), 2, Some(&only_two)).unwrap();
+        let hits = loaded
+            .search(&unit(&[0.9, 0.1, 0.0]), 2, Some(&only_two))
+            .unwrap();
         assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![2]);
 
-        assert!(VectorIndex::load_if_current(dir.path(), 8, 2, 3, VectorQuantization::F32).is_none());
-        assert!(VectorIndex::load_if_current(dir.path(), 7, 3, 3, VectorQuantization::F32).is_none());
+        assert!(
+            VectorIndex::load_if_current(dir.path(), 8, 2, 3, VectorQuantization::F32).is_none()
+        );
+        assert!(
+            VectorIndex::load_if_current(dir.path(), 7, 3, 3, VectorQuantization::F32).is_none()
+        );
         std::fs::write(dir.path().join("vectors.usearch"), b"garbage").unwrap();
-        assert!(VectorIndex::load_if_current(dir.path(), 7, 2, 3, VectorQuantization::F32).is_none());
+        assert!(
+            VectorIndex::load_if_current(dir.path(), 7, 2, 3, VectorQuantization::F32).is_none()
+        );
     }
 }

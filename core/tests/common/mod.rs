@@ -21,7 +21,7 @@ pub fn models_dir() -> PathBuf {
 
 pub fn config(store: &Path) -> EngineConfig {
     let mut config = EngineConfig::new(store, models_dir());
-    config.threads = 2;
+    config.threads = 1;
     config
 }
 

@@ -65,7 +65,11 @@ pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
         .arg(config.embed_batch_size.to_string())
         .output()?;
     if !out.status.success() {
-        return Err(format!("raw embedding child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "raw embedding child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     let raw_ps: f64 = String::from_utf8(out.stdout)?.trim().parse()?;
     report.insert(
@@ -116,7 +120,10 @@ pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
     report.insert("generation".into(), generation(&config, threads)?);
 
     // Peak memory of a whole `trove ask` process on the indexed store.
-    report.insert("ask_peak_rss_mb".into(), ask_peak_rss(&config, &engine_config.store_dir)?.into());
+    report.insert(
+        "ask_peak_rss_mb".into(),
+        ask_peak_rss(&config, &engine_config.store_dir)?.into(),
+    );
 
     let report = serde_json::Value::Object(report);
     if args.json {
@@ -152,7 +159,13 @@ fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
     let mut runs = Vec::new();
     for _ in 0..3 {
         let cancel = trove::CancelToken::new();
-        let g = llm.generate("Summarise the notes in detail.", &passages, &options, &cancel, &mut |_| true)?;
+        let g = llm.generate(
+            "Summarise the notes in detail.",
+            &passages,
+            &options,
+            &cancel,
+            &mut |_| true,
+        )?;
         runs.push(g.timings);
     }
     let median = |f: &dyn Fn(&trove::llm::GenerationTimings) -> f64| {
@@ -188,7 +201,13 @@ fn ask_peak_rss(config: &EngineConfig, store: &Path) -> Res<f64> {
         .arg(store)
         .arg("--models")
         .arg(models_dir(config))
-        .args(["ask", "How do I read a CSV file?", "--max-tokens", "64", "--json"])
+        .args([
+            "ask",
+            "How do I read a CSV file?",
+            "--max-tokens",
+            "64",
+            "--json",
+        ])
         .stdout(std::process::Stdio::null())
         .status()?;
     if !status.success() {
@@ -223,7 +242,11 @@ pub fn raw_embedding(config: EngineConfig, args: &RawEmbeddingArgs) -> Res<()> {
         .chunks(args.batch_size)
         .map(|b| b.iter().map(String::as_str).collect())
         .collect();
-    let mut raw = RawEmbedder::new(&environment, &config.models.embedding_dir, config.resolved_threads())?;
+    let mut raw = RawEmbedder::new(
+        &environment,
+        &config.models.embedding_dir,
+        config.resolved_threads(),
+    )?;
     raw.embed(&batches[0])?; // warm-up, as on trove's side
     let started = Instant::now();
     for batch in &batches {
@@ -245,14 +268,15 @@ impl RawEmbedder {
             .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level3)?
             .with_intra_threads(threads)?
             .commit_from_file(dir.join("model.onnx"))?;
-        let mut tokenizer =
-            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| e.to_string())?;
         tokenizer.with_padding(Some(tokenizers::PaddingParams::default()));
-        tokenizer.with_truncation(Some(tokenizers::TruncationParams {
-            max_length: 256,
-            ..Default::default()
-        }))
-        .map_err(|e| e.to_string())?;
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: 256,
+                ..Default::default()
+            }))
+            .map_err(|e| e.to_string())?;
         Ok(RawEmbedder { session, tokenizer })
     }
 
@@ -334,7 +358,11 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
 fn walk_bytes(dir: &Path) -> u64 {
     let mut files = Vec::new();
     collect(dir, &mut files);
-    files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum()
+    files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn read_queries(path: &Path) -> Res<Vec<String>> {

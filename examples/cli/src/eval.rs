@@ -70,7 +70,11 @@ pub fn run(mut config: EngineConfig, args: &EvalArgs) -> Result<(), Box<dyn std:
             ranks.insert(q.qid.clone(), rank);
         }
         let n = queries.len() as f64;
-        let mrr = ranks.values().map(|r| r.map_or(0.0, |r| 1.0 / r as f64)).sum::<f64>() / n;
+        let mrr = ranks
+            .values()
+            .map(|r| r.map_or(0.0, |r| 1.0 / r as f64))
+            .sum::<f64>()
+            / n;
         let r1 = ranks.values().filter(|r| **r == Some(1)).count() as f64 / n;
         let r10 = ranks.values().filter(|r| r.is_some()).count() as f64 / n;
         let ms_per_query = started.elapsed().as_secs_f64() * 1000.0 / n;

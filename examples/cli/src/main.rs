@@ -169,7 +169,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(())
         }
-        Command::Search { query, k, mode, json } => {
+        Command::Search {
+            query,
+            k,
+            mode,
+            json,
+        } => {
             let mode = SearchMode::parse(mode).ok_or("--mode must be hybrid, vector or keyword")?;
             let engine = Engine::open(config(&cli))?;
             let options = SearchOptions {
@@ -180,7 +185,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let hits = engine.search(query, &options)?;
             if *json {
                 let results: Vec<_> = hits.iter().map(hit_json).collect();
-                println!("{}", serde_json::json!({"query": query, "results": results}));
+                println!(
+                    "{}",
+                    serde_json::json!({"query": query, "results": results})
+                );
             } else {
                 for (i, hit) in hits.iter().enumerate() {
                     println!("{}. {} ({:.4})", i + 1, location(hit), hit.score);
@@ -246,10 +254,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("\n\nSources:");
                 for (i, hit) in answer.passages.iter().enumerate() {
                     let cited = answer.citations.iter().any(|c| c.n == i + 1);
-                    println!("  [{}]{} {}", i + 1, if cited { "*" } else { " " }, location(hit));
+                    println!(
+                        "  [{}]{} {}",
+                        i + 1,
+                        if cited { "*" } else { " " },
+                        location(hit)
+                    );
                 }
                 if !answer.dropped.is_empty() {
-                    println!("  ({} more passages did not fit the context window)", answer.dropped.len());
+                    println!(
+                        "  ({} more passages did not fit the context window)",
+                        answer.dropped.len()
+                    );
                 }
             }
             Ok(())
@@ -276,10 +292,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 println!("store       {}", s.store_dir.display());
                 println!("documents   {}", s.documents);
-                println!("chunks      {} ({} distinct embeddings, {} vectors)", s.chunks, s.embeddings, s.vectors);
+                println!(
+                    "chunks      {} ({} distinct embeddings, {} vectors)",
+                    s.chunks, s.embeddings, s.vectors
+                );
                 println!("failures    {}", s.failures);
                 println!("size        {:.1} MB", s.store_bytes as f64 / 1e6);
-                println!("embedding   {} ({} dims, sha256 {})", s.embedding_model.name, s.embedding_model.dimensions, &s.embedding_model.sha256[..16]);
+                println!(
+                    "embedding   {} ({} dims, sha256 {})",
+                    s.embedding_model.name,
+                    s.embedding_model.dimensions,
+                    &s.embedding_model.sha256[..16]
+                );
                 println!("llm         {}", s.llm_path.display());
                 println!("last run    {}", s.last_index_run);
             }
