@@ -516,18 +516,16 @@ impl Engine {
     }
 }
 
-/// How a passage is introduced to the answer model.
+/// How a passage is introduced to the answer model: its title and headings.
+/// Paths and line numbers stay out: small models copy them into the answer,
+/// and the engine maps `[n]` back to the exact location itself.
 fn passage(hit: &Hit) -> Passage {
-    let source = hit.path.as_deref().unwrap_or(&hit.document_id);
-    let mut header = format!("{} ({source}", hit.title);
-    if let Some(page) = hit.page {
-        header.push_str(&format!(", page {page}"));
-    } else if let Some((a, b)) = hit.lines {
-        header.push_str(&format!(", lines {a}-{b}"));
-    }
-    header.push(')');
-    if !hit.heading_path.is_empty() {
-        header.push_str(&format!(" — {}", hit.heading_path.join(" › ")));
+    let mut header = hit.title.clone();
+    for heading in &hit.heading_path {
+        if *heading != hit.title {
+            header.push_str(" › ");
+            header.push_str(heading);
+        }
     }
     Passage {
         header,
