@@ -509,6 +509,7 @@ impl Engine {
                 })
                 .to_string(),
             )?;
+            db::recompute_centroids(tx)?;
             db::bump_generation(tx)?;
             self.store.apply(&delta)
         })?;

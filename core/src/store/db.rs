@@ -26,7 +26,8 @@ CREATE TABLE documents (
     content_hash BLOB NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    indexed_at INTEGER NOT NULL
+    indexed_at INTEGER NOT NULL,
+    centroid BLOB
 );
 CREATE INDEX documents_path ON documents(path);
 CREATE TABLE document_tags (
@@ -459,6 +460,8 @@ pub(crate) fn replace_document(
     )
     .map_err(sql)?;
     let doc_id = tx.last_insert_rowid();
+    let chunk_vectors = chunks.iter().filter_map(|c| vectors.get(&c.embed_hash));
+    set_centroid(tx, doc_id, centroid(chunk_vectors))?;
     tx.execute("DELETE FROM failures WHERE key = ?1", [&doc.key])
         .map_err(sql)?;
     for tag in &doc.tags {
@@ -516,6 +519,76 @@ pub(crate) fn replace_document(
     }
     bump_generation(tx)?;
     Ok(delta)
+}
+
+/// The unit-length mean of a document's chunk vectors: what the document is
+/// about as a whole, for document-level ranking.
+fn centroid<'v>(vectors: impl Iterator<Item = &'v Vec<f32>>) -> Option<Vec<f32>> {
+    let mut sum: Option<Vec<f32>> = None;
+    for v in vectors {
+        let sum = sum.get_or_insert_with(|| vec![0.0; v.len()]);
+        sum.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+    }
+    sum.map(|mut sum| {
+        crate::embed::normalize(&mut sum);
+        sum
+    })
+}
+
+fn set_centroid(tx: &Transaction<'_>, doc_id: i64, centroid: Option<Vec<f32>>) -> Result<()> {
+    tx.execute(
+        "UPDATE documents SET centroid = ?2 WHERE id = ?1",
+        params![doc_id, centroid.map(|c| encode_vector(&c))],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Recomputes every document's centroid from its chunks' stored vectors
+/// (after re-embedding).
+pub(crate) fn recompute_centroids(tx: &Transaction<'_>) -> Result<()> {
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT id FROM documents").map_err(sql)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)?
+    };
+    let mut stmt = tx
+        .prepare(
+            "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash WHERE c.doc_id = ?1",
+        )
+        .map_err(sql)?;
+    for id in ids {
+        let rows = stmt
+            .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(sql)?;
+        let mut vectors = Vec::new();
+        for blob in rows {
+            vectors.push(decode_vector(&blob.map_err(sql)?)?);
+        }
+        set_centroid(tx, id, centroid(vectors.iter()))?;
+    }
+    Ok(())
+}
+
+/// Centroids of these documents (those without one are absent).
+pub(crate) fn centroids(
+    conn: &Connection,
+    docs: &std::collections::HashSet<i64>,
+) -> Result<std::collections::HashMap<i64, Vec<f32>>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT centroid FROM documents WHERE id = ?1 AND centroid IS NOT NULL")
+        .map_err(sql)?;
+    let mut out = std::collections::HashMap::new();
+    for doc in docs {
+        let blob: Option<Vec<u8>> = stmt
+            .query_row([doc], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        if let Some(blob) = blob {
+            out.insert(*doc, decode_vector(&blob)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes a document, its chunks, their keyword entries and any embedding no
