@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::attribution::supporting_passages;
 use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
 use crate::embed::{Embedder, ModelFingerprint, OnnxEmbedder};
@@ -34,7 +35,8 @@ pub struct IndexOptions<'a> {
 /// Options of an [`Engine::ask`] call.
 #[derive(Debug, Clone)]
 pub struct AskOptions {
-    /// Passages retrieved and offered to the model.
+    /// Passages retrieved and offered to the model. Default 3: small models
+    /// answer best from a few long passages.
     pub k: usize,
     /// Retriever.
     pub mode: SearchMode,
@@ -50,7 +52,7 @@ pub struct AskOptions {
 impl Default for AskOptions {
     fn default() -> Self {
         AskOptions {
-            k: 5,
+            k: 3,
             mode: SearchMode::Hybrid,
             filters: SearchFilters::default(),
             generation: GenerationOptions::default(),
@@ -62,10 +64,14 @@ impl Default for AskOptions {
 /// A source the answer cites.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Citation {
-    /// The number used in the answer text (`[n]`).
+    /// The source's number among the passages given (`[n]` in the answer).
     pub n: usize,
     /// The passage behind it.
     pub hit: Hit,
+    /// `false`: the model wrote `[n]`. `true`: the model cited nothing, and
+    /// the engine found this passage holds the answer's distinctive words
+    /// and numbers.
+    pub inferred: bool,
 }
 
 /// Time spent answering.
@@ -92,7 +98,7 @@ pub struct AskTimings {
 pub struct Answer {
     /// The generated answer, with `[n]` citations.
     pub text: String,
-    /// The sources the answer actually cites, in first-use order.
+    /// The sources the answer cites, in first-use order (see [`Citation::inferred`]).
     pub citations: Vec<Citation>,
     /// The passages given to the model; `[n]` is `passages[n - 1]`.
     pub passages: Vec<Hit>,
@@ -360,7 +366,7 @@ impl Engine {
         let generation =
             llm.generate(question, &passages, &options.generation, &cancel, on_token)?;
         let given: Vec<Hit> = generation.given.iter().map(|&i| hits[i].clone()).collect();
-        let citations = generation
+        let mut citations: Vec<Citation> = generation
             .cited
             .iter()
             .filter_map(|&i| {
@@ -368,9 +374,21 @@ impl Engine {
                 Some(Citation {
                     n,
                     hit: hits[i].clone(),
+                    inferred: false,
                 })
             })
             .collect();
+        if citations.is_empty() {
+            let texts: Vec<&str> = given.iter().map(|h| h.text.as_str()).collect();
+            citations = supporting_passages(&generation.text, &texts)
+                .into_iter()
+                .map(|i| Citation {
+                    n: i + 1,
+                    hit: given[i].clone(),
+                    inferred: true,
+                })
+                .collect();
+        }
         let t = &generation.timings;
         Ok(Answer {
             text: generation.text.clone(),

@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attribution;
 mod cancel;
 mod chunk;
 mod config;

@@ -82,7 +82,8 @@ pub struct Passage {
 /// Sampling and stopping settings for one answer.
 #[derive(Debug, Clone)]
 pub struct GenerationOptions {
-    /// Randomness; 0 picks the most likely token every time (greedy). Default 0.2.
+    /// Randomness; 0 picks the most likely token every time (greedy). Default 0:
+    /// small models stray from their sources when sampled.
     pub temperature: f32,
     /// Nucleus sampling mass; default 0.95.
     pub top_p: f32,
@@ -109,7 +110,7 @@ pub struct GenerationOptions {
 impl Default for GenerationOptions {
     fn default() -> Self {
         GenerationOptions {
-            temperature: 0.2,
+            temperature: 0.0,
             top_p: 0.95,
             top_k: 40,
             min_p: 0.05,

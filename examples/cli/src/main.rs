@@ -51,11 +51,11 @@ enum Command {
     /// Answer a question from the knowledge base, citing sources.
     Ask {
         question: String,
-        #[arg(short, default_value_t = 5)]
+        #[arg(short, default_value_t = 3)]
         k: usize,
         #[arg(long, default_value_t = 256)]
         max_tokens: u32,
-        #[arg(long, default_value_t = 0.2)]
+        #[arg(long, default_value_t = 0.0)]
         temperature: f32,
         #[arg(long, default_value_t = 42)]
         seed: u32,
@@ -231,6 +231,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                             "path": c.hit.path.clone().unwrap_or(c.hit.document_id.clone()),
                             "page": c.hit.page,
                             "lines": c.hit.lines.map(|(a, b)| vec![a, b]),
+                            "inferred": c.inferred,
                         })
                     })
                     .collect();
@@ -253,12 +254,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 println!("\n\nSources:");
                 for (i, hit) in answer.passages.iter().enumerate() {
-                    let cited = answer.citations.iter().any(|c| c.n == i + 1);
+                    let mark = match answer.citations.iter().find(|c| c.n == i + 1) {
+                        Some(c) if c.inferred => "~",
+                        Some(_) => "*",
+                        None => " ",
+                    };
+                    println!("  [{}]{mark} {}", i + 1, location(hit));
+                }
+                if answer.citations.iter().any(|c| c.inferred) {
                     println!(
-                        "  [{}]{} {}",
-                        i + 1,
-                        if cited { "*" } else { " " },
-                        location(hit)
+                        "  ~ the model cited nothing; trove matched its answer to this source"
                     );
                 }
                 if !answer.dropped.is_empty() {
