@@ -54,11 +54,16 @@ const MODEL_FILES: [&str; 5] = [
     "tokenizer_config.json",
 ];
 
-/// The real embedder: two fastembed sessions (indexing, queries) over one model.
+/// The real embedder: two fastembed sessions over one model, one for
+/// queries and one, created on first use, for indexing. A process that only
+/// searches and answers never pays for the second (about 150 MB).
 pub(crate) struct OnnxEmbedder {
     fingerprint: ModelFingerprint,
     counter: tokenizers::Tokenizer,
-    passages: Mutex<TextEmbedding>,
+    model: UserDefinedEmbeddingModel,
+    options: InitOptionsUserDefined,
+    source: PathBuf,
+    passages: Mutex<Option<TextEmbedding>>,
     queries: Mutex<TextEmbedding>,
 }
 
@@ -108,20 +113,11 @@ impl OnnxEmbedder {
         let model = UserDefinedEmbeddingModel::new(onnx, files)
             .with_pooling(Pooling::Mean)
             .with_quantization(QuantizationMode::None);
-        let session = || {
-            let options = InitOptionsUserDefined::new()
-                .with_environment(environment.clone())
-                .with_max_length(MINILM_MAX_TOKENS)
-                .with_intra_threads(threads);
-            TextEmbedding::try_new_from_user_defined(model.clone(), options).map_err(|e| {
-                Error::model(format!(
-                    "cannot load embedding model from {}: {e}",
-                    model_dir.display()
-                ))
-            })
-        };
-        let passages = session()?;
-        let queries = session()?;
+        let options = InitOptionsUserDefined::new()
+            .with_environment(environment)
+            .with_max_length(MINILM_MAX_TOKENS)
+            .with_intra_threads(threads);
+        let queries = new_session(&model, &options, model_dir)?;
 
         let name = model_dir
             .file_name()
@@ -134,7 +130,10 @@ impl OnnxEmbedder {
                 sha256,
             },
             counter,
-            passages: Mutex::new(passages),
+            model,
+            options,
+            source: model_dir.to_path_buf(),
+            passages: Mutex::new(None),
             queries: Mutex::new(queries),
         };
         embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len();
@@ -161,29 +160,83 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        run_session(&self.passages, texts)
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut slot = self.passages.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(new_session(&self.model, &self.options, &self.source)?);
+        }
+        run_session(slot.as_mut().expect("created above"), texts)
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        let mut vectors = run_session(&self.queries, &[text])?;
+        let mut session = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut vectors = run_session(&mut session, &[text])?;
         vectors
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
     }
 }
 
-fn run_session(session: &Mutex<TextEmbedding>, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-    if texts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
-    let mut vectors = session
-        .embed(texts, Some(texts.len()))
-        .map_err(|e| Error::model(format!("embedding failed: {e}")))?;
-    for v in &mut vectors {
-        normalize(v);
+fn new_session(
+    model: &UserDefinedEmbeddingModel,
+    options: &InitOptionsUserDefined,
+    source: &Path,
+) -> Result<TextEmbedding> {
+    TextEmbedding::try_new_from_user_defined(model.clone(), options.clone()).map_err(|e| {
+        Error::model(format!(
+            "cannot load embedding model from {}: {e}",
+            source.display()
+        ))
+    })
+}
+
+fn run_session(session: &mut TextEmbedding, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let failed = |e: &dyn std::fmt::Display| Error::model(format!("embedding failed: {e}"));
+    let batches = session
+        .transform(texts, Some(texts.len()))
+        .map_err(|e| failed(&e))?
+        .into_raw();
+    let mut vectors = Vec::with_capacity(texts.len());
+    for batch in &batches {
+        // The model's token states: the output named so, or its only output.
+        let output = batch
+            .outputs
+            .iter()
+            .find(|(name, _)| name == "last_hidden_state")
+            .or(batch.outputs.first())
+            .map(|(_, value)| value)
+            .ok_or_else(|| Error::model("the embedding model produced no output"))?;
+        let (shape, states) = output.try_extract_tensor::<f32>().map_err(|e| failed(&e))?;
+        vectors.extend(mean_pool(shape, states, &batch.attention_mask_array)?);
     }
     Ok(vectors)
+}
+
+/// Mean of the token states under the attention mask, scaled to unit length
+/// (the mean's divisor cancels out, so it is a masked sum, normalised). One
+/// pass over the states, without the broadcast copies a generic
+/// implementation makes.
+fn mean_pool(shape: &[i64], states: &[f32], mask: &ndarray::Array2<i64>) -> Result<Vec<Vec<f32>>> {
+    let [batch, tokens, dims] = [shape.first(), shape.get(1), shape.get(2)]
+        .map(|d| d.copied().unwrap_or(0).max(0) as usize);
+    if shape.len() != 3 || states.len() != batch * tokens * dims || mask.dim() != (batch, tokens) {
+        return Err(Error::model(format!(
+            "the embedding model's output has an unexpected shape {shape:?}"
+        )));
+    }
+    Ok((0..batch)
+        .map(|b| {
+            let mut v = vec![0f32; dims];
+            for t in (0..tokens).filter(|&t| mask[(b, t)] != 0) {
+                let row = &states[(b * tokens + t) * dims..][..dims];
+                v.iter_mut().zip(row).for_each(|(a, x)| *a += x);
+            }
+            normalize(&mut v);
+            v
+        })
+        .collect())
 }
 
 /// Scales `v` to unit length (cosine similarity becomes a dot product).

@@ -1,7 +1,7 @@
 //! The answer generator against real GGUF models (see `make setup`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, mpsc};
+use std::sync::{OnceLock, mpsc};
 
 use trove::llm::{
     Generation, GenerationOptions, Llm, LlmConfig, Passage, StopReason, parse_citations,
@@ -24,14 +24,6 @@ fn model_path(relative: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-/// Model tests share the CPU; the speed measurement takes it alone, since
-/// llama.cpp's spinning worker threads slow down badly when oversubscribed.
-static CPU: RwLock<()> = RwLock::new(());
-
-fn shared_cpu() -> RwLockReadGuard<'static, ()> {
-    CPU.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn config(relative: &str, threads: usize, context_size: u32) -> LlmConfig {
@@ -113,7 +105,6 @@ fn generate(
 
 #[test]
 fn smollm2_answers_from_passages_and_streams_its_text() {
-    let _cpu = shared_cpu();
     let llm = smollm();
     assert!(llm.model_name().contains("mollm2"), "{}", llm.model_name());
     assert_eq!(llm.context_size(), 2048);
@@ -159,7 +150,6 @@ fn smollm2_answers_from_passages_and_streams_its_text() {
 
 #[test]
 fn callback_returning_false_stops_after_three_pieces() {
-    let _cpu = shared_cpu();
     let mut pieces = Vec::new();
     let generation = smollm()
         .generate(
@@ -180,7 +170,6 @@ fn callback_returning_false_stops_after_three_pieces() {
 
 #[test]
 fn cancel_from_another_thread_returns_cancelled() {
-    let _cpu = shared_cpu();
     let cancel = CancelToken::new();
     let (first_piece, wait_first) = mpsc::channel();
     let (cancelled, wait_cancelled) = mpsc::channel();
@@ -213,7 +202,6 @@ fn cancel_from_another_thread_returns_cancelled() {
 
 #[test]
 fn lowest_ranked_passages_are_dropped_to_fit_the_context() {
-    let _cpu = shared_cpu();
     let llm = Llm::load(&config(SMOLLM2, 1, 512)).unwrap();
     let passages: Vec<Passage> = (0..50)
         .map(|i| Passage {
@@ -251,7 +239,6 @@ fn lowest_ranked_passages_are_dropped_to_fit_the_context() {
 
 #[test]
 fn question_longer_than_the_context_is_invalid_input() {
-    let _cpu = shared_cpu();
     let llm = Llm::load(&config(SMOLLM2, 1, 512)).unwrap();
     let question = "Why is the sky blue? ".repeat(100);
     let err = llm
@@ -276,7 +263,6 @@ fn question_longer_than_the_context_is_invalid_input() {
 
 #[test]
 fn missing_model_file_is_not_found_and_says_make_setup() {
-    let _cpu = shared_cpu();
     let err = Llm::load(&LlmConfig::new("/nonexistent/trove/model.gguf"))
         .err()
         .expect("loading must fail");
@@ -290,7 +276,6 @@ fn missing_model_file_is_not_found_and_says_make_setup() {
 
 #[test]
 fn non_gguf_file_is_a_model_error() {
-    let _cpu = shared_cpu();
     let path = std::env::temp_dir().join(format!("trove-not-a-model-{}.gguf", std::process::id()));
     std::fs::write(&path, "this is a text file, not a model\n").unwrap();
     let result = Llm::load(&LlmConfig::new(&path));
@@ -302,7 +287,6 @@ fn non_gguf_file_is_a_model_error() {
 
 #[test]
 fn model_that_does_not_fit_in_memory_is_refused() {
-    let _cpu = shared_cpu();
     let err = Llm::load(&LlmConfig {
         memory_limit_bytes: Some(10_000_000),
         ..config(SMOLLM2, 1, 2048)
@@ -316,7 +300,6 @@ fn model_that_does_not_fit_in_memory_is_refused() {
 
 #[test]
 fn gemma3_answers_too() {
-    let _cpu = shared_cpu();
     let llm = Llm::load(&config(GEMMA3, 1, 2048)).unwrap();
     assert_eq!(llm.model_name(), "Gemma 3 270m");
     let (generation, pieces) = generate(
@@ -337,7 +320,6 @@ fn gemma3_answers_too() {
 
 #[test]
 fn stop_string_ends_generation_without_being_emitted() {
-    let _cpu = shared_cpu();
     let llm = smollm();
     let (full, _) = generate(llm, COUNT, &[], &counting(40));
     assert!(
@@ -362,7 +344,6 @@ fn stop_string_ends_generation_without_being_emitted() {
 
 #[test]
 fn two_threads_generate_at_once() {
-    let _cpu = shared_cpu();
     let llm = smollm();
     let passages = espresso_passages();
     let greedy = GenerationOptions {
@@ -379,46 +360,11 @@ fn two_threads_generate_at_once() {
     assert_eq!(a.text, b.text, "same greedy question, same answer");
 }
 
-/// Not a pass/fail check: prints SmolLM2's speed with 2 threads on a
-/// ~400-token prompt. Ignored by default because two spinning llama.cpp
-/// threads on a busy 2-core machine can take minutes; run it with
-/// `cargo test --release -p trove-core --test llm -- --ignored --nocapture`.
 #[test]
-#[ignore = "speed measurement; run on a quiet machine with --ignored --nocapture"]
-fn measure_smollm2_speed_with_two_threads() {
-    let _alone = CPU.write().unwrap_or_else(PoisonError::into_inner);
-    let llm = Llm::load(&config(SMOLLM2, 2, 2048)).unwrap();
-    let passages: Vec<Passage> = (0..4)
-        .map(|i| Passage {
-            header: format!("notes/espresso-{i}.md — Section {i}"),
-            text: "Espresso is brewed by forcing hot water through finely ground coffee. \
-                   The water should be near 93 °C, the dose about 18 grams, and the shot \
-                   should run for 25 to 30 seconds. Fresh beans and a clean machine matter."
-                .to_string(),
-        })
-        .collect();
-    let greedy = GenerationOptions {
-        temperature: 0.0,
-        ..options(48)
-    };
-    let (generation, _) = generate(&llm, "How do I brew espresso?", &passages, &greedy);
-    let t = &generation.timings;
-    eprintln!(
-        "SmolLM2 Q4_1, 2 threads: prompt {} tokens, prefill {:.1} ms = {:.1} tok/s; \
-         ttft {:.1} ms; decode {} tokens, {:.1} ms = {:.1} tok/s; stop {:?}",
-        t.prompt_tokens,
-        t.prefill_ms,
-        t.prefill_tok_s,
-        t.ttft_ms,
-        t.decode_tokens,
-        t.decode_ms,
-        t.decode_tok_s,
-        generation.stop_reason
-    );
-    assert!(
-        (300..=500).contains(&t.prompt_tokens),
-        "{} prompt tokens",
-        t.prompt_tokens
-    );
-    assert!(t.prefill_tok_s > 0.0);
+fn the_raw_baseline_runs_prompts_longer_than_one_batch() {
+    let llm = Llm::load(&config(SMOLLM2, 1, 1024)).unwrap();
+    let (prefill, decode) = llm.raw_speed(600, 4).unwrap();
+    assert!(prefill > 0.0 && decode > 0.0);
+    let err = llm.raw_speed(1000, 100).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }

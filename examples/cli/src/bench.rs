@@ -44,11 +44,11 @@ pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
         .map(|b| b.iter().map(String::as_str).collect())
         .collect();
     engine.embed(&batches[0])?; // warm-up
-    let started = Instant::now();
-    for batch in &batches {
-        engine.embed(batch)?;
-    }
-    let trove_ps = texts.len() as f64 / started.elapsed().as_secs_f64();
+    let trove_ps = median_rate(texts.len(), || {
+        batches
+            .iter()
+            .try_for_each(|batch| engine.embed(batch).map(|_| ()))
+    })?;
     // ONNX Runtime allows one environment per process and trove's engine owns
     // this one, so the raw session runs in a child process of this binary.
     let out = Command::new(std::env::current_exe()?)
@@ -182,11 +182,12 @@ fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
         "trove_prefill_tok_s": round(prefill),
         "trove_decode_tok_s": round(decode),
     });
-    // The baseline: llama.cpp's decode loop on the same model and threads,
-    // measured the way llama-bench does (pp512: one batch; tg128: one token
-    // per decode, no sampling). The published crate ships llama.cpp without
-    // the llama-bench tool's source, so it runs in-process instead.
-    let (pp, tg) = llm.raw_speed(512, 128)?;
+    // The baseline: llama.cpp's bare decode loop on the same model, threads
+    // and prompt length, measured the way llama-bench does (the prompt in
+    // one batch; then 128 single-token decodes at that depth, no sampling).
+    // The published crate ships llama.cpp without the llama-bench tool's
+    // source, so it runs in-process instead.
+    let (pp, tg) = llm.raw_speed(runs[0].prompt_tokens, 128)?;
     out["llama_cpp_prefill_tok_s"] = round(pp).into();
     out["llama_cpp_decode_tok_s"] = round(tg).into();
     out["prefill_ratio"] = round(prefill / pp).into();
@@ -194,32 +195,43 @@ fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
     Ok(out)
 }
 
-/// Runs `trove ask` as a child process and returns its peak resident memory.
+/// Runs an `ask` in a child process and returns that process's peak
+/// resident memory. The child reads its own high-water mark: a fork's
+/// accounting would include this process's memory at the fork.
 fn ask_peak_rss(config: &EngineConfig, store: &Path) -> Res<f64> {
-    let status = Command::new(std::env::current_exe()?)
+    let out = Command::new(std::env::current_exe()?)
         .arg("--store")
         .arg(store)
         .arg("--models")
         .arg(models_dir(config))
-        .args([
-            "ask",
-            "How do I read a CSV file?",
-            "--max-tokens",
-            "64",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    if !status.success() {
-        return Err("the `trove ask` child failed".into());
+        .arg("bench-ask-peak-rss")
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "the ask child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
-    // SAFETY: getrusage only writes into the struct we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    Ok(round(usage.ru_maxrss as f64 / 1024.0))
+    let kb: f64 = String::from_utf8(out.stdout)?.trim().parse()?;
+    Ok(round(kb / 1024.0))
+}
+
+/// Child side: one `ask` (64 tokens at most), then this process's peak
+/// resident memory in kB (`VmHWM`, which starts afresh at exec).
+pub fn ask_peak_rss_child(config: EngineConfig) -> Res<()> {
+    let engine = Engine::open(config)?;
+    let mut options = trove::AskOptions::default();
+    options.generation.max_tokens = 64;
+    engine.ask("How do I read a CSV file?", &options, &mut |_| true)?;
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .ok_or("no VmHWM in /proc/self/status")?;
+    println!("{kb}");
+    Ok(())
 }
 
 /// Arguments of the hidden child command that times the raw ONNX session.
@@ -248,12 +260,28 @@ pub fn raw_embedding(config: EngineConfig, args: &RawEmbeddingArgs) -> Res<()> {
         config.resolved_threads(),
     )?;
     raw.embed(&batches[0])?; // warm-up, as on trove's side
-    let started = Instant::now();
-    for batch in &batches {
-        raw.embed(batch)?;
-    }
-    println!("{}", texts.len() as f64 / started.elapsed().as_secs_f64());
+    let rate = median_rate(texts.len(), || {
+        batches
+            .iter()
+            .try_for_each(|batch| raw.embed(batch).map(|_| ()))
+    })?;
+    println!("{rate}");
     Ok(())
+}
+
+/// Items per second of `round`, the median of three rounds.
+fn median_rate<E: Into<Box<dyn std::error::Error>>>(
+    items: usize,
+    mut round: impl FnMut() -> Result<(), E>,
+) -> Res<f64> {
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        round().map_err(Into::into)?;
+        rates.push(items as f64 / started.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[1])
 }
 
 /// The raw component: one ONNX Runtime session, the model's tokenizer, mean pooling.

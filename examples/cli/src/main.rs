@@ -76,6 +76,9 @@ enum Command {
     /// Child process of `bench`: times a bare ONNX Runtime session.
     #[command(hide = true)]
     BenchRawEmbedding(bench::RawEmbeddingArgs),
+    /// Child process of `bench`: one ask, then its peak memory.
+    #[command(hide = true)]
+    BenchAskPeakRss,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Eval(args) => eval::run(config(&cli), args),
         Command::Bench(args) => bench::run(config(&cli), args),
         Command::BenchRawEmbedding(args) => bench::raw_embedding(config(&cli), args),
+        Command::BenchAskPeakRss => bench::ask_peak_rss_child(config(&cli)),
         Command::Index { paths, json } => {
             if paths.is_empty() {
                 return Err("give at least one file or folder to index".into());
