@@ -35,43 +35,39 @@ pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
     // Embedding: trove's path vs a raw ONNX Runtime session, same texts, same batches.
     let mut engine_config = config.clone();
     engine_config.store_dir = temp.path().join("bench-store");
-    let engine = Engine::open(engine_config.clone())?;
     let corpus = std::fs::canonicalize(&args.corpus)
         .map_err(|e| format!("cannot open {}: {e}", args.corpus.display()))?;
+    // Both sides run in a fresh child process of this binary, alike: ONNX
+    // Runtime allows one environment per process, and neither side should
+    // inherit the other's warm caches.
+    let embedding_rate = |side: &str| -> Res<f64> {
+        let out = Command::new(std::env::current_exe()?)
+            .arg("--models")
+            .arg(models_dir(&config))
+            .arg("--threads")
+            .arg(threads.to_string())
+            .arg("bench-embedding")
+            .arg(side)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--passages")
+            .arg(args.passages.to_string())
+            .arg("--batch-size")
+            .arg(config.embed_batch_size.to_string())
+            .output()?;
+        if !out.status.success() {
+            return Err(format!(
+                "{side} embedding child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().parse()?)
+    };
+    let trove_ps = embedding_rate("trove")?;
+    let raw_ps = embedding_rate("raw")?;
     let texts = passages(&corpus.join("corpus"), args.passages)?;
-    let batches: Vec<Vec<&str>> = texts
-        .chunks(config.embed_batch_size)
-        .map(|b| b.iter().map(String::as_str).collect())
-        .collect();
-    engine.embed(&batches[0])?; // warm-up
-    let trove_ps = median_rate(texts.len(), || {
-        batches
-            .iter()
-            .try_for_each(|batch| engine.embed(batch).map(|_| ()))
-    })?;
-    // ONNX Runtime allows one environment per process and trove's engine owns
-    // this one, so the raw session runs in a child process of this binary.
-    let out = Command::new(std::env::current_exe()?)
-        .arg("--models")
-        .arg(models_dir(&config))
-        .arg("--threads")
-        .arg(threads.to_string())
-        .arg("bench-raw-embedding")
-        .arg("--corpus")
-        .arg(&corpus)
-        .arg("--passages")
-        .arg(args.passages.to_string())
-        .arg("--batch-size")
-        .arg(config.embed_batch_size.to_string())
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "raw embedding child failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let raw_ps: f64 = String::from_utf8(out.stdout)?.trim().parse()?;
+    let engine = Engine::open(engine_config.clone())?;
     report.insert(
         "embedding".into(),
         serde_json::json!({
@@ -234,9 +230,11 @@ pub fn ask_peak_rss_child(config: EngineConfig) -> Res<()> {
     Ok(())
 }
 
-/// Arguments of the hidden child command that times the raw ONNX session.
+/// Arguments of the hidden child command that times one embedding path.
 #[derive(clap::Args)]
-pub struct RawEmbeddingArgs {
+pub struct EmbeddingArgs {
+    /// `trove` (the engine's path) or `raw` (a bare ONNX Runtime session).
+    side: String,
     #[arg(long)]
     corpus: PathBuf,
     #[arg(long)]
@@ -245,26 +243,40 @@ pub struct RawEmbeddingArgs {
     batch_size: usize,
 }
 
-/// Child side: embeds the same passages in the same batches with a bare
-/// ONNX Runtime session and prints passages per second.
-pub fn raw_embedding(config: EngineConfig, args: &RawEmbeddingArgs) -> Res<()> {
-    let environment = ort::init_from(&config.models.onnxruntime_lib)?.build()?;
+/// Child side: embeds the corpus passages in fixed batches, after one
+/// warm-up batch, and prints passages per second (median of three rounds).
+pub fn embedding_child(config: EngineConfig, args: &EmbeddingArgs) -> Res<()> {
     let texts = passages(&args.corpus.join("corpus"), args.passages)?;
     let batches: Vec<Vec<&str>> = texts
         .chunks(args.batch_size)
         .map(|b| b.iter().map(String::as_str).collect())
         .collect();
-    let mut raw = RawEmbedder::new(
-        &environment,
-        &config.models.embedding_dir,
-        config.resolved_threads(),
-    )?;
-    raw.embed(&batches[0])?; // warm-up, as on trove's side
-    let rate = median_rate(texts.len(), || {
-        batches
-            .iter()
-            .try_for_each(|batch| raw.embed(batch).map(|_| ()))
-    })?;
+    let rate = match args.side.as_str() {
+        "trove" => {
+            let temp = tempfile::tempdir()?;
+            let mut config = config;
+            config.store_dir = temp.path().join("store");
+            let engine = Engine::open(config)?;
+            engine.embed(&batches[0])?;
+            median_rate(texts.len(), || {
+                batches
+                    .iter()
+                    .try_for_each(|batch| engine.embed(batch).map(|_| ()))
+            })?
+        }
+        "raw" => {
+            let environment = ort::init_from(&config.models.onnxruntime_lib)?.build()?;
+            let threads = config.resolved_threads();
+            let mut raw = RawEmbedder::new(&environment, &config.models.embedding_dir, threads)?;
+            raw.embed(&batches[0])?;
+            median_rate(texts.len(), || {
+                batches
+                    .iter()
+                    .try_for_each(|batch| raw.embed(batch).map(|_| ()))
+            })?
+        }
+        other => return Err(format!("unknown embedding side {other}").into()),
+    };
     println!("{rate}");
     Ok(())
 }

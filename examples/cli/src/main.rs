@@ -73,9 +73,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Speed next to the raw components (ONNX Runtime, llama.cpp), as JSON.
     Bench(bench::BenchArgs),
-    /// Child process of `bench`: times a bare ONNX Runtime session.
+    /// Child process of `bench`: times one embedding path.
     #[command(hide = true)]
-    BenchRawEmbedding(bench::RawEmbeddingArgs),
+    BenchEmbedding(bench::EmbeddingArgs),
     /// Child process of `bench`: one ask, then its peak memory.
     #[command(hide = true)]
     BenchAskPeakRss,
@@ -109,7 +109,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match &cli.command {
         Command::Eval(args) => eval::run(config(&cli), args),
         Command::Bench(args) => bench::run(config(&cli), args),
-        Command::BenchRawEmbedding(args) => bench::raw_embedding(config(&cli), args),
+        Command::BenchEmbedding(args) => bench::embedding_child(config(&cli), args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config(&cli)),
         Command::Index { paths, json } => {
             if paths.is_empty() {
