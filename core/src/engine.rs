@@ -449,17 +449,8 @@ impl Engine {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let value = serde_json::json!({
-            "finished_at_unix": at,
-            "files_seen": summary.files_seen,
-            "files_indexed": summary.files_indexed,
-            "files_unchanged": summary.files_unchanged,
-            "files_removed": summary.files_removed,
-            "files_failed": summary.files_failed,
-            "chunks_embedded": summary.chunks_embedded,
-            "chunks_reused": summary.chunks_reused,
-            "seconds": summary.seconds,
-        });
+        let mut value = serde_json::to_value(summary).expect("a summary serializes");
+        value["finished_at_unix"] = at.into();
         self.store
             .db
             .write(|tx| db::set_meta(tx, "last_index_run", &value.to_string()))

@@ -38,7 +38,7 @@ pub struct IndexProgress {
 }
 
 /// A file that could not be indexed, and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IndexFailure {
     /// The file (or host id).
     pub path: String,
@@ -49,7 +49,7 @@ pub struct IndexFailure {
 }
 
 /// Time spent per stage, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StageTimings {
     /// Walking folders, reading and parsing files.
     pub read_parse_ms: f64,
@@ -62,7 +62,7 @@ pub struct StageTimings {
 }
 
 /// What an indexing call did.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IndexSummary {
     /// Files considered.
     pub files_seen: usize,

@@ -136,25 +136,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 eprintln!();
             }
             if *json {
-                let failures: Vec<_> = summary
-                    .failures
-                    .iter()
-                    .map(|f| serde_json::json!({"path": f.path, "reason": f.reason}))
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "files_seen": summary.files_seen,
-                        "files_indexed": summary.files_indexed,
-                        "files_unchanged": summary.files_unchanged,
-                        "files_removed": summary.files_removed,
-                        "files_failed": summary.files_failed,
-                        "chunks_embedded": summary.chunks_embedded,
-                        "chunks_reused": summary.chunks_reused,
-                        "seconds": summary.seconds,
-                        "failures": failures,
-                    })
-                );
+                println!("{}", serde_json::to_string(&summary)?);
             } else {
                 println!(
                     "{} files: {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
