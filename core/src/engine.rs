@@ -278,7 +278,7 @@ impl Engine {
             .read(|c| db::document_keys_under(c, &prefix))?;
         let deltas = self.store.db.write(|tx| {
             keys.iter()
-                .map(|(key, _)| db::delete_document(tx, key))
+                .map(|key| db::delete_document(tx, key))
                 .collect::<Result<Vec<_>>>()
         })?;
         for delta in &deltas {

@@ -401,14 +401,10 @@ impl<'a, 'p> Indexer<'a, 'p> {
             let (docs, failures) = self.store.db.read(|c| {
                 Ok((
                     db::document_keys_under(c, &prefix)?,
-                    db::failure_keys_under(c, &file_key(root))?,
+                    db::failure_keys_under(c, &prefix)?,
                 ))
             })?;
-            let gone: Vec<String> = docs
-                .into_iter()
-                .map(|(key, _)| key)
-                .filter(|key| !seen.contains(key))
-                .collect();
+            let gone: Vec<String> = docs.into_iter().filter(|key| !seen.contains(key)).collect();
             let deltas = self.store.db.write(|tx| {
                 for key in failures.iter().filter(|k| !seen.contains(*k)) {
                     db::forget_failure(tx, key)?;

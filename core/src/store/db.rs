@@ -30,11 +30,6 @@ CREATE TABLE documents (
     centroid BLOB
 );
 CREATE INDEX documents_path ON documents(path);
-CREATE TABLE document_tags (
-    tag TEXT NOT NULL,
-    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    PRIMARY KEY (tag, doc_id)
-) WITHOUT ROWID;
 CREATE TABLE embeddings (hash BLOB PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
@@ -464,13 +459,6 @@ pub(crate) fn replace_document(
     set_centroid(tx, doc_id, centroid(chunk_vectors))?;
     tx.execute("DELETE FROM failures WHERE key = ?1", [&doc.key])
         .map_err(sql)?;
-    for tag in &doc.tags {
-        tx.execute(
-            "INSERT OR IGNORE INTO document_tags(tag, doc_id) VALUES (?1, ?2)",
-            params![tag, doc_id],
-        )
-        .map_err(sql)?;
-    }
     let mut insert_chunk = tx
         .prepare_cached(
             "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, heading_path)
@@ -628,8 +616,6 @@ pub(crate) fn delete_document(tx: &Transaction<'_>, key: &str) -> Result<VectorD
     }
     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc_id])
         .map_err(sql)?;
-    tx.execute("DELETE FROM document_tags WHERE doc_id = ?1", [doc_id])
-        .map_err(sql)?;
     tx.execute("DELETE FROM documents WHERE id = ?1", [doc_id])
         .map_err(sql)?;
     hashes.sort();
@@ -645,32 +631,39 @@ pub(crate) fn delete_document(tx: &Transaction<'_>, key: &str) -> Result<VectorD
     Ok(delta)
 }
 
-/// Keys of file documents whose path lies under `prefix` (a directory path
-/// ending in the separator, or an exact file path).
-pub(crate) fn document_keys_under(
-    conn: &Connection,
-    prefix: &str,
-) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn
-        .prepare("SELECT key, path FROM documents WHERE path IS NOT NULL AND (path = ?1 OR substr(path, 1, length(?2)) = ?2)")
-        .map_err(sql)?;
-    let dir_prefix = if prefix.ends_with(std::path::MAIN_SEPARATOR) {
-        prefix.to_string()
+/// `path` with a trailing separator, so that matching by prefix finds what
+/// lies inside a folder and not its siblings (`/notes` must not match `/notes2`).
+fn dir_prefix(path: &str) -> String {
+    if path.ends_with(std::path::MAIN_SEPARATOR) {
+        path.to_string()
     } else {
-        format!("{prefix}{}", std::path::MAIN_SEPARATOR)
-    };
+        format!("{path}{}", std::path::MAIN_SEPARATOR)
+    }
+}
+
+/// Keys of file documents at `path` or inside it.
+pub(crate) fn document_keys_under(conn: &Connection, path: &str) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT key FROM documents WHERE path IS NOT NULL AND (path = ?1 OR substr(path, 1, length(?2)) = ?2)")
+        .map_err(sql)?;
     let rows = stmt
-        .query_map(params![prefix, dir_prefix], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map(params![path, dir_prefix(path)], |r| r.get(0))
         .map_err(sql)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
 }
 
-/// Failure keys recorded under `prefix` (to forget files that vanished).
-pub(crate) fn failure_keys_under(conn: &Connection, key_prefix: &str) -> Result<Vec<String>> {
+/// Keys of failures recorded for files at `path` or inside it (to forget
+/// files that vanished).
+pub(crate) fn failure_keys_under(conn: &Connection, path: &str) -> Result<Vec<String>> {
     let mut stmt = conn
-        .prepare("SELECT key FROM failures WHERE substr(key, 1, length(?1)) = ?1")
+        .prepare("SELECT key FROM failures WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2")
         .map_err(sql)?;
-    let rows = stmt.query_map([key_prefix], |r| r.get(0)).map_err(sql)?;
+    let rows = stmt
+        .query_map(
+            params![format!("file:{path}"), format!("file:{}", dir_prefix(path))],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
 }
 
@@ -754,4 +747,31 @@ pub(crate) fn decode_vector(blob: &[u8]) -> Result<Vec<f32>> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_matching_stops_at_the_folder_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let failure = StoredFailure {
+            code: "binary".into(),
+            reason: "binary file".into(),
+            size: 1,
+            mtime_ns: 1,
+        };
+        db.write(|tx| {
+            for key in ["file:/notes/a.txt", "file:/notes2/b.txt", "file:/notes"] {
+                record_failure(tx, key, &failure)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let mut keys = db.read(|c| failure_keys_under(c, "/notes")).unwrap();
+        keys.sort();
+        assert_eq!(keys, vec!["file:/notes", "file:/notes/a.txt"]);
+    }
 }
