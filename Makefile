@@ -13,16 +13,28 @@ DEMO_STORE ?= $(HOME)/.cache/trove/demo-store
 QUESTION   ?= What brew temperature do I use for espresso?
 EVAL_DIR   ?= $(abspath $(CURDIR)/../shared/eval)
 EVAL_SETS  ?= gitdocs pydocs
+CACHE      ?= $(or $(TROVE_CACHE),$(HOME)/.cache/trove)
+CBINDGEN   := $(CACHE)/tools/bin/cbindgen
+VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+PREFIX     ?= /usr/local
+# C objects, the test install prefix and C programs built by the targets below.
+C_OUT      := $(CARGO_TARGET_DIR)/c
+C_STRICT   := -std=c11 -Wall -Wextra -Werror -pedantic
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench clean-models
+.PHONY: help setup setup-tools build demo test lint eval bench clean-models \
+        header header-check install c-test c-example
 
 help:
 	@echo "make demo          set up, build, index examples/notes and ask QUESTION"
 	@echo "make test          set up, build and run the test suite"
 	@echo "make setup         apt packages + models into models/ (TROVE_SKIP_GEMMA=1 skips Gemma)"
 	@echo "make build         cargo build --release --workspace"
-	@echo "make lint          cargo fmt --check + clippy -D warnings"
+	@echo "make lint          cargo fmt --check + clippy -D warnings + header-check"
+	@echo "make header        regenerate include/trove.h with cbindgen"
+	@echo "make install       libtrove.{a,so}, trove.h, trove.pc into PREFIX=$(PREFIX)"
+	@echo "make c-test        C tests of every function, under AddressSanitizer"
+	@echo "make c-example     build examples/c against the installed static library, run it"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
 	@echo "make bench         trove bench --json"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
@@ -42,10 +54,59 @@ demo: build
 
 test: setup
 	TROVE_MODELS=$(MODELS) cargo test --release --workspace
+	$(MAKE) --no-print-directory c-test c-example
 
 lint: setup-tools
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory header-check
+
+# ------------------------------------------------------------------ C ABI ----
+
+header: setup-tools
+	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --crate trove-ffi --output include/trove.h ffi
+
+# Fails when the committed header is not what the code generates, or when it
+# does not compile cleanly as strict C11 and C++17.
+header-check: setup-tools
+	@mkdir -p $(C_OUT)
+	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --crate trove-ffi --output $(C_OUT)/trove.h ffi
+	@diff -u include/trove.h $(C_OUT)/trove.h || \
+	  { echo "include/trove.h differs from ffi/src: run 'make header' and commit it" >&2; exit 1; }
+	gcc $(C_STRICT) -fsyntax-only -x c include/trove.h
+	g++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ include/trove.h
+
+# Debug info is stripped from the installed copies (libtrove.a: ~700 MB with
+# it); the build tree keeps it.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 644 include/trove.h $(DESTDIR)$(PREFIX)/include/trove.h
+	strip --strip-debug -o $(DESTDIR)$(PREFIX)/lib/libtrove.a $(BIN)/libtrove.a
+	strip --strip-debug -o $(DESTDIR)$(PREFIX)/lib/libtrove.so $(BIN)/libtrove.so
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/libtrove.a
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/libtrove.so
+	for pc in trove trove-static; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ffi/$$pc.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
+	done
+
+# Every function, error paths included, with AddressSanitizer (+ LeakSanitizer
+# at exit) and UBSan on the C side; Rust allocations go through the
+# intercepted malloc, so leaks of trove handles are caught too.
+c-test: build
+	@mkdir -p $(C_OUT)
+	gcc $(C_STRICT) -g -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude \
+	  tests/c/test_trove.c $(BIN)/libtrove.a -lstdc++ -lpthread -ldl -lm -o $(C_OUT)/test_trove
+	TROVE_MODELS=$(MODELS) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+	  $(C_OUT)/test_trove
+
+c-example: build
+	$(MAKE) --no-print-directory install PREFIX=$(C_OUT)/prefix
+	PKG_CONFIG_PATH=$(C_OUT)/prefix/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	  gcc $(C_STRICT) examples/c/main.c $$(pkg-config --cflags --libs trove-static) \
+	    -o $(C_OUT)/trove-c-demo
+	rm -rf $(C_OUT)/demo-store
+	$(C_OUT)/trove-c-demo $(C_OUT)/demo-store $(MODELS) examples/notes "$(QUESTION)"
 
 eval: build
 	@set -e; for s in $(EVAL_SETS); do \

