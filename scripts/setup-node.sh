@@ -57,6 +57,7 @@ if [ $check = 1 ]; then
     say "tsc: $("$PLUGIN/node_modules/.bin/tsc" --version)" || die "tsc does not run"
 fi
 
-ver() { node -p "require('$PLUGIN/node_modules/$1/package.json').version"; }
-say "node $(node --version), koffi $(ver koffi), typescript $(ver typescript), obsidian $(ver obsidian), @types/node $(ver @types/node)"
+say "node $(node --version), $(cd "$PLUGIN" && node -p '["koffi", "typescript", "obsidian", "@types/node"]
+    .map(p => p + " " + JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json")).version)
+    .join(", ")')"
 say "ready: $PLUGIN/node_modules in $(elapsed)s"

@@ -41,14 +41,16 @@ if [ ! -x "$PY" ] || [ "$(cat "$VENV/.trove-base" 2>/dev/null)" != "$base_id" ];
     }
     printf '%s\n' "$base_id" >"$VENV/.trove-base"
 fi
-if [ "$("$PY" -c 'import pytest; print(pytest.__version__)' 2>/dev/null)" != "$PYTEST_VERSION" ]; then
+have=$("$PY" -c 'import pytest; print(pytest.__version__)' 2>/dev/null) || true
+if [ "$have" != "$PYTEST_VERSION" ]; then
     step "pip: pytest==$PYTEST_VERSION into $VENV" \
         gentle "$PY" -m pip install -q --disable-pip-version-check \
             --cache-dir "$TROVE_CACHE/pip-cache" "pytest==$PYTEST_VERSION"
+    have=$("$PY" -c 'import pytest; print(pytest.__version__)')
 fi
 
-say "python: $PY ($("$PY" --version), from $base_id)"
-say "pytest: $("$PY" -m pytest --version 2>&1 | head -n1)"
+say "python: $PY (from $base_id)"
+say "pytest: $have"
 say "ready in $(elapsed)s"
 [ $env_mode = 1 ] && printf 'export TROVE_PYTHON=%q\n' "$PY" >&3
 exit 0

@@ -39,7 +39,7 @@ LOG=$TROVE_CACHE/logs/setup-swift.log
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot, mount)"
 
 if [ "${1:-}" = --force ]; then
-    rm -f "$READY"
+    rm -f "$READY" "$CHROOT/.trove-debootstrap-done"
 fi
 
 # Ready when the stamp lists every package wanted (a new one re-runs apt).

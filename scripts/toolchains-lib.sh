@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/setup-{swift,kotlin,node,python}.sh and
 # scripts/swift-in-chroot.sh. Sourced, not run.
 #
