@@ -23,7 +23,8 @@ C_STRICT   := -std=c11 -Wall -Wextra -Werror -pedantic
 
 .DEFAULT_GOAL := build
 .PHONY: help setup setup-tools build demo test lint eval bench clean-models \
-        header header-check install c-test c-example
+        header header-check install c-test c-example \
+        bindgen bindings bindings-check bindings-test python-test kotlin-test swift-test
 
 help:
 	@echo "make demo          set up, build, index examples/notes and ask QUESTION"
@@ -35,6 +36,8 @@ help:
 	@echo "make install       libtrove.{a,so}, trove.h, trove.pc into PREFIX=$(PREFIX)"
 	@echo "make c-test        C tests of every function, under AddressSanitizer"
 	@echo "make c-example     build examples/c against the installed static library, run it"
+	@echo "make bindings      regenerate the Swift/Kotlin/Python sources in bindings/"
+	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
 	@echo "make bench         trove bench --json"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
@@ -121,3 +124,51 @@ bench: build
 
 clean-models:
 	rm -rf $(MODELS)
+
+# --------------------------------------------------------------- bindings ----
+# UniFFI's generator is its own crate (bindings/uniffi-bindgen), built into
+# the cache once. Generated sources are committed; bindings-check (in lint)
+# fails when they differ from what the library generates.
+
+BINDGEN_TARGET := $(CACHE)/bindgen-target
+BINDGEN        := $(BINDGEN_TARGET)/release/uniffi-bindgen
+GEN_OUT        := $(CARGO_TARGET_DIR)/bindings
+
+bindgen:
+	cd bindings/uniffi-bindgen && \
+	  cargo build --quiet --release --locked --target-dir $(BINDGEN_TARGET)
+
+# Generates all three languages into DIR laid out like bindings/.
+define generate_bindings
+	rm -rf $(1) && mkdir -p $(1)/raw
+	$(BINDGEN) generate $(BIN)/libtrove.so -l swift -l kotlin -l python -n -o $(1)/raw >/dev/null
+	install -D -m 644 $(1)/raw/Trove.swift $(1)/swift/Sources/Trove/Trove.swift
+	install -D -m 644 $(1)/raw/TroveFFI.h $(1)/swift/Sources/TroveFFI/TroveFFI.h
+	install -D -m 644 $(1)/raw/TroveFFI.modulemap $(1)/swift/Sources/TroveFFI/module.modulemap
+	install -D -m 644 $(1)/raw/dev/trove/trove.kt $(1)/kotlin/src/main/kotlin/dev/trove/trove.kt
+	install -D -m 644 $(1)/raw/trove.py $(1)/python/trove.py
+endef
+
+GENERATED := swift/Sources/Trove/Trove.swift swift/Sources/TroveFFI/TroveFFI.h \
+             swift/Sources/TroveFFI/module.modulemap \
+             kotlin/src/main/kotlin/dev/trove/trove.kt python/trove.py
+
+bindings: build bindgen
+	$(call generate_bindings,$(GEN_OUT))
+	for f in $(GENERATED); do install -D -m 644 $(GEN_OUT)/$$f bindings/$$f; done
+
+bindings-check: build bindgen
+	$(call generate_bindings,$(GEN_OUT))
+	@for f in $(GENERATED); do \
+	  diff -u bindings/$$f $(GEN_OUT)/$$f >/dev/null || \
+	  { echo "bindings/$$f differs from the library: run 'make bindings' and commit" >&2; exit 1; }; \
+	done
+
+bindings-test: python-test kotlin-test swift-test
+
+python-test: build
+	scripts/setup-python.sh
+	cp $(BIN)/libtrove.so bindings/python/libtrove.so
+	cd bindings/python && TROVE_MODELS=$(MODELS) \
+	  $$(scripts/setup-python.sh --env >/dev/null; . $(CACHE)/py-venv/bin/activate; command -v python) \
+	  -m pytest -q -p no:cacheprovider tests

@@ -1,0 +1,181 @@
+// trove's Kotlin binding against the real library and models. Gradle cannot
+// be fetched on the CI machine, so `make bindings-test` compiles this with
+// kotlinc and runs main(), which reports like a test runner.
+package dev.trove
+
+import java.io.File
+import java.nio.file.Files
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import kotlin.concurrent.thread
+import kotlinx.coroutines.runBlocking
+
+val models: String = System.getenv("TROVE_MODELS") ?: error("set TROVE_MODELS")
+val threads: UInt = (System.getenv("TROVE_TEST_THREADS") ?: "1").toUInt()
+val root: File = Files.createTempDirectory("trove-kotlin").toFile()
+val notes = File(root, "notes")
+
+val NOTES = mapOf(
+    "espresso.md" to "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n" +
+        "- **Brew temperature:** 93 °C on the PID.\n- **Time:** 27 to 30 seconds.\n",
+    "bicycle.md" to "# Bicycle care\n\nPump road tyres to 6 bar every week. Oil the chain " +
+        "every 300 kilometres and after rides in the rain.\n",
+    "sourdough.txt" to "Sourdough starter\n\nFeed the starter twice a day with equal weights " +
+        "of rye flour and water.\n",
+)
+
+class Pieces(val stopAfter: Int = 0, val onFirst: () -> Unit = {}) : TokenListener {
+    val pieces = mutableListOf<String>()
+    val threadNames = mutableSetOf<String>()
+    override fun onToken(piece: String): Boolean {
+        synchronized(this) {
+            pieces.add(piece)
+            threadNames.add(Thread.currentThread().name)
+        }
+        if (pieces.size == 1) onFirst()
+        return stopAfter == 0 || pieces.size < stopAfter
+    }
+    fun text() = synchronized(this) { pieces.joinToString("") }
+}
+
+class Progress(val stop: Boolean = false) : ProgressListener {
+    val calls = mutableListOf<IndexProgress>()
+    override fun onProgress(progress: IndexProgress): Boolean {
+        calls.add(progress)
+        return !stop
+    }
+}
+
+fun check(condition: Boolean, message: () -> String) {
+    if (!condition) throw AssertionError(message())
+}
+
+inline fun <reified E : Throwable> assertThrows(block: () -> Unit): E {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return e
+        throw AssertionError("expected ${E::class.simpleName}, got $e")
+    }
+    throw AssertionError("expected ${E::class.simpleName}, nothing was thrown")
+}
+
+fun config(store: File, modelsDir: String = models, reembed: Boolean = false) =
+    EngineConfig(storeDir = store.path, modelsDir = modelsDir, threads = threads, reembed = reembed)
+
+lateinit var engine: Engine
+
+val tests: List<Pair<String, () -> Unit>> = listOf(
+    "index reports progress and unchanged files cost nothing" to {
+        notes.mkdirs()
+        NOTES.forEach { (name, text) -> File(notes, name).writeText(text) }
+        engine = Engine.open(config(File(root, "store")))
+        val first = engine.indexPath(notes.path)
+        check(first.filesIndexed == 3uL) { "indexed ${first.filesIndexed}" }
+        val progress = Progress()
+        val again = engine.indexPath(notes.path, progress)
+        check(again.filesUnchanged == 3uL && again.chunksEmbedded == 0uL) { "$again" }
+        check(progress.calls.last().filesDone == 3uL) { "${progress.calls}" }
+    },
+    "search finds the right note" to {
+        val hits = engine.search("how hot should the water be for espresso?")
+        check(hits[0].path!!.endsWith("espresso.md")) { "${hits[0]}" }
+        check(hits[0].lines!!.first >= 1u) { "${hits[0].lines}" }
+        val keyword = engine.search("chain", SearchOptions(k = 1u, mode = SearchMode.KEYWORD))
+        check(keyword.size == 1 && keyword[0].path!!.endsWith("bicycle.md")) { "$keyword" }
+    },
+    "host text with tags, then removed" to {
+        engine.addText("note-1", "Plant watering", "Water the fern every Tuesday.", """{"tags": ["garden"]}""")
+        val hits = engine.search("fern", SearchOptions(tags = listOf("garden")))
+        check(hits.map { it.documentId } == listOf("note-1") && hits[0].path == null) { "$hits" }
+        check(engine.removeDocument("note-1")) { "removed" }
+        check(!engine.removeDocument("note-1")) { "already gone" }
+    },
+    "ask streams the answer and cites the note" to {
+        val listener = Pieces()
+        val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(maxTokens = 48u), listener)
+        check(answer.text.isNotEmpty() && listener.text() == answer.text) { "${listener.pieces} vs ${answer.text}" }
+        check(answer.citations.any { it.hit.path!!.endsWith("espresso.md") }) { "${answer.citations}" }
+        check(answer.timings.promptTokens > 10u) { "${answer.timings}" }
+    },
+    "a listener returning false stops generation" to {
+        val listener = Pieces(stopAfter = 2)
+        val answer = engine.ask("How often do I oil the chain?", AskOptions(maxTokens = 64u), listener)
+        check(listener.pieces.size == 2) { "${listener.pieces}" }
+        check(answer.stopReason == StopReason.CALLBACK) { "${answer.stopReason}" }
+    },
+    "cancel from another thread" to {
+        val token = CancelToken()
+        val started = CountDownLatch(1)
+        val canceller = thread { started.await(60, TimeUnit.SECONDS); token.cancel() }
+        assertThrows<TroveException.Cancelled> {
+            engine.ask("Describe every note in detail.", AskOptions(maxTokens = 200u), Pieces(onFirst = { started.countDown() }), token)
+        }
+        canceller.join()
+        check(token.isCancelled()) { "raised" }
+    },
+    "suspend variants; the listener runs on an engine thread" to {
+        val more = File(root, "more").apply { mkdirs() }
+        File(more, "kettle.md").writeText("# Kettle\n\nDescale the kettle monthly with citric acid.\n")
+        val listener = Pieces()
+        val (summary, answer) = runBlocking {
+            val summary = engine.indexPathAsync(more.path)
+            summary to engine.askAsync("How do I descale the kettle?", AskOptions(maxTokens = 24u), listener)
+        }
+        check(summary.filesIndexed == 1uL) { "$summary" }
+        check(answer.text == listener.text()) { "streamed" }
+        check(Thread.currentThread().name !in listener.threadNames) { "${listener.threadNames}" }
+    },
+    "typed errors" to {
+        assertThrows<TroveException.NotFound> { engine.indexPath(File(root, "no-such-folder").path) }
+        assertThrows<TroveException.InvalidInput> { engine.search("   ") }
+        assertThrows<TroveException.Cancelled> { engine.indexPath(notes.path, Progress(stop = true)) }
+        val e = assertThrows<TroveException> { Engine.open(config(File(root, "s2"), File(root, "none").path)) }
+        check(e is TroveException.NotFound || e is TroveException.Model) { "$e" }
+    },
+    "a store of another embedding model is refused, then re-embedded" to {
+        val store = File(root, "store-other")
+        Engine.open(config(store)).use { it.addText("a", "Sky", "The sky is blue.") }
+        val other = otherEmbeddingModel()
+        val e = assertThrows<TroveException.IncompatibleStore> { Engine.open(config(store, other)) }
+        check(e.message!!.contains("reembed") || e.message!!.contains("re-embed")) { "${e.message}" }
+        Engine.open(config(store, other, reembed = true)).use {
+            check(it.stats().documents == 1uL) { "documents" }
+            check(it.search("sky colour")[0].documentId == "a") { "search" }
+        }
+    },
+)
+
+/** The same model files, but a tokenizer.json one byte longer: another fingerprint. */
+fun otherEmbeddingModel(): String {
+    val other = File(root, "other-models")
+    val emb = File(other, "all-MiniLM-L6-v2-int8").apply { mkdirs() }
+    val real = File(models, "all-MiniLM-L6-v2-int8")
+    for (name in listOf("onnxruntime", "SmolLM2-135M-Instruct.Q4_1.gguf")) {
+        Files.createSymbolicLink(File(other, name).toPath(), File(models, name).toPath())
+    }
+    for (f in real.listFiles()!!) {
+        if (f.name != "tokenizer.json") Files.createSymbolicLink(File(emb, f.name).toPath(), f.toPath())
+    }
+    File(emb, "tokenizer.json").writeText(File(real, "tokenizer.json").readText() + "\n")
+    return other.path
+}
+
+fun main() {
+    var failed = 0
+    val started = System.nanoTime()
+    for ((name, test) in tests) {
+        try {
+            test()
+            println("PASS $name")
+        } catch (e: Throwable) {
+            failed++
+            println("FAIL $name: $e")
+        }
+    }
+    engine.close()
+    root.deleteRecursively()
+    val seconds = (System.nanoTime() - started) / 1e9
+    println("Tests run: ${tests.size}, passed: ${tests.size - failed}, failed: $failed (%.1f s)".format(seconds))
+    kotlin.system.exitProcess(if (failed == 0) 0 else 1)
+}

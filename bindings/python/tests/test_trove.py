@@ -1,0 +1,205 @@
+"""trove's Python binding against the real library and models.
+
+Run by `make bindings-test` (TROVE_MODELS points at the models folder; the
+generated trove.py and libtrove.so sit in bindings/python/).
+"""
+
+import asyncio
+import os
+import shutil
+import threading
+
+import pytest
+
+import trove
+
+MODELS = os.environ["TROVE_MODELS"]
+THREADS = int(os.environ.get("TROVE_TEST_THREADS", "1"))
+
+NOTES = {
+    "espresso.md": "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n"
+    "- **Brew temperature:** 93 °C on the PID.\n- **Time:** 27 to 30 seconds.\n",
+    "bicycle.md": "# Bicycle care\n\nPump road tyres to 6 bar every week. Oil the chain "
+    "every 300 kilometres and after rides in the rain.\n",
+    "sourdough.txt": "Sourdough starter\n\nFeed the starter twice a day with equal weights "
+    "of rye flour and water.\n",
+}
+
+
+def write_notes(folder):
+    os.makedirs(folder, exist_ok=True)
+    for name, text in NOTES.items():
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vault")
+    notes = root / "notes"
+    write_notes(notes)
+    engine = trove.Engine.open(
+        trove.EngineConfig(store_dir=str(root / "store"), models_dir=MODELS, threads=THREADS)
+    )
+    summary = engine.index_path(str(notes))
+    assert summary.files_indexed == 3
+    return engine, root, notes
+
+
+class Pieces(trove.TokenListener):
+    def __init__(self, stop_after=None, on_first=None):
+        self.pieces = []
+        self.threads = set()
+        self.stop_after = stop_after
+        self.on_first = on_first
+
+    def on_token(self, piece):
+        self.pieces.append(piece)
+        self.threads.add(threading.get_ident())
+        if self.on_first and len(self.pieces) == 1:
+            self.on_first()
+        return self.stop_after is None or len(self.pieces) < self.stop_after
+
+
+class Progress(trove.ProgressListener):
+    def __init__(self, stop=False):
+        self.calls = []
+        self.stop = stop
+
+    def on_progress(self, progress):
+        self.calls.append(progress)
+        return not self.stop
+
+
+def test_index_reports_progress_and_unchanged_files_cost_nothing(vault):
+    engine, _, notes = vault
+    progress = Progress()
+    again = engine.index_path(str(notes), listener=progress)
+    assert again.files_unchanged == 3 and again.chunks_embedded == 0
+    assert progress.calls and progress.calls[-1].files_done == 3
+
+
+def test_search_finds_the_right_note_with_lines(vault):
+    engine, _, _ = vault
+    hits = engine.search("how hot should the water be for espresso?")
+    assert hits[0].path.endswith("espresso.md")
+    assert hits[0].title == "Espresso"
+    assert hits[0].lines.first >= 1
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    keyword = engine.search("chain", trove.SearchOptions(k=1, mode=trove.SearchMode.KEYWORD))
+    assert len(keyword) == 1 and keyword[0].path.endswith("bicycle.md")
+
+
+def test_host_text_with_tags_and_removal(vault):
+    engine, _, _ = vault
+    engine.add_text("note-1", "Plant watering", "Water the fern every Tuesday.", '{"tags": ["garden"]}')
+    hits = engine.search("fern", trove.SearchOptions(tags=["garden"]))
+    assert [h.document_id for h in hits] == ["note-1"] and hits[0].path is None
+    assert engine.remove_document("note-1") is True
+    assert engine.remove_document("note-1") is False
+
+
+def test_ask_streams_and_cites(vault):
+    engine, _, _ = vault
+    listener = Pieces()
+    answer = engine.ask(
+        "What brew temperature do I use for espresso?",
+        trove.AskOptions(max_tokens=48),
+        listener,
+    )
+    assert "".join(listener.pieces) == answer.text and answer.text
+    assert any(c.hit.path.endswith("espresso.md") for c in answer.citations)
+    assert answer.timings.prompt_tokens > 10
+
+
+def test_listener_returning_false_stops_generation(vault):
+    engine, _, _ = vault
+    listener = Pieces(stop_after=2)
+    answer = engine.ask("How often do I oil the chain?", trove.AskOptions(max_tokens=64), listener)
+    assert len(listener.pieces) == 2
+    assert answer.stop_reason == trove.StopReason.CALLBACK
+    assert answer.text == "".join(listener.pieces)
+
+
+def test_cancel_from_another_thread(vault):
+    engine, _, _ = vault
+    token = trove.CancelToken()
+    started = threading.Event()
+    canceller = threading.Thread(target=lambda: (started.wait(60), token.cancel()))
+    canceller.start()
+    with pytest.raises(trove.TroveError.Cancelled):
+        engine.ask(
+            "Describe every note in detail.",
+            trove.AskOptions(max_tokens=200),
+            Pieces(on_first=started.set),
+            token,
+        )
+    canceller.join()
+    assert token.is_cancelled()
+
+
+def test_async_variants_and_listener_on_an_engine_thread(vault):
+    engine, root, _ = vault
+    more = root / "more"
+    more.mkdir()
+    (more / "kettle.md").write_text("# Kettle\n\nDescale the kettle monthly with citric acid.\n")
+
+    async def run():
+        summary = await engine.index_path_async(str(more))
+        listener = Pieces()
+        answer = await engine.ask_async(
+            "How do I descale the kettle?", trove.AskOptions(max_tokens=24), listener
+        )
+        return summary, listener, answer
+
+    summary, listener, answer = asyncio.run(run())
+    assert summary.files_indexed == 1
+    assert answer.text == "".join(listener.pieces)
+    assert threading.get_ident() not in listener.threads
+
+
+def test_typed_errors(vault, tmp_path):
+    engine, _, _ = vault
+    with pytest.raises(trove.TroveError.NotFound):
+        engine.index_path(str(tmp_path / "no-such-folder"))
+    with pytest.raises(trove.TroveError.InvalidInput):
+        engine.search("   ")
+    with pytest.raises(trove.TroveError.Cancelled):
+        engine.index_path(str(tmp_path), listener=Progress(stop=True))
+    with pytest.raises((trove.TroveError.NotFound, trove.TroveError.Model)):
+        trove.Engine.open(
+            trove.EngineConfig(store_dir=str(tmp_path / "s"), models_dir=str(tmp_path / "none"))
+        )
+
+
+def other_embedding_model(tmp_path):
+    """The same model files, but a tokenizer.json one byte longer: another fingerprint."""
+    other = tmp_path / "other-models"
+    emb = other / "all-MiniLM-L6-v2-int8"
+    emb.mkdir(parents=True)
+    real = os.path.join(MODELS, "all-MiniLM-L6-v2-int8")
+    for name in ("onnxruntime", "SmolLM2-135M-Instruct.Q4_1.gguf"):
+        os.symlink(os.path.join(MODELS, name), other / name)
+    for name in os.listdir(real):
+        if name != "tokenizer.json":
+            os.symlink(os.path.join(real, name), emb / name)
+    shutil.copy(os.path.join(real, "tokenizer.json"), emb / "tokenizer.json")
+    with open(emb / "tokenizer.json", "a") as f:
+        f.write("\n")
+    return str(other)
+
+
+def test_incompatible_store_then_reembed(tmp_path):
+    store = str(tmp_path / "store")
+    first = trove.Engine.open(trove.EngineConfig(store_dir=store, models_dir=MODELS, threads=THREADS))
+    first.add_text("a", "Sky", "The sky is blue.")
+    del first
+    other = other_embedding_model(tmp_path)
+    with pytest.raises(trove.TroveError.IncompatibleStore) as err:
+        trove.Engine.open(trove.EngineConfig(store_dir=store, models_dir=other, threads=THREADS))
+    assert "reembed" in str(err.value) or "re-embed" in str(err.value)
+    converted = trove.Engine.open(
+        trove.EngineConfig(store_dir=store, models_dir=other, threads=THREADS, reembed=True)
+    )
+    assert converted.stats().documents == 1
+    assert converted.search("sky colour")[0].document_id == "a"

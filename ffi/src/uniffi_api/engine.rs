@@ -1,0 +1,230 @@
+//! The `Engine` and `CancelToken` objects.
+
+use std::sync::Arc;
+
+use trove::IndexOptions;
+
+use super::error::TroveError;
+use super::listeners::{ProgressListener, TokenListener};
+use super::records::{Answer, AskOptions, EngineConfig, Hit, IndexSummary, SearchOptions, Stats};
+use super::thread_future::ThreadFuture;
+
+/// Stops the index or ask calls it is passed to; raise it from any thread.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct CancelToken(trove::CancelToken);
+
+#[uniffi::export]
+impl CancelToken {
+    /// A fresh, un-raised token.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Stops calls using this token as soon as they can; they fail with
+    /// `Cancelled` and keep committed work.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether `cancel` was called (and not reset since).
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Lowers the flag so the token can serve the next call.
+    pub fn reset(&self) {
+        self.0.reset();
+    }
+}
+
+/// The core token behind an optional host token (a fresh one when none).
+fn token(cancel: Option<Arc<CancelToken>>) -> trove::CancelToken {
+    cancel.map(|c| c.0.clone()).unwrap_or_default()
+}
+
+/// An open knowledge base. Thread-safe: share one per store.
+///
+/// ```swift
+/// let engine = try Engine.open(config: EngineConfig(storeDir: dir, modelsDir: models))
+/// _ = try await engine.indexPathAsync(path: notes, listener: nil, cancel: nil)
+/// let answer = try await engine.askAsync(question: "What grind size?", options: nil,
+///                                        listener: nil, cancel: nil)
+/// ```
+#[derive(uniffi::Object)]
+pub struct Engine {
+    inner: Arc<trove::Engine>,
+}
+
+#[uniffi::export]
+impl Engine {
+    /// Opens (or creates) the store and loads the embedding model; the
+    /// answer model loads on the first ask.
+    #[uniffi::constructor]
+    pub fn open(config: EngineConfig) -> Result<Arc<Self>, TroveError> {
+        let mut core = trove::EngineConfig::new(&config.store_dir, &config.models_dir);
+        core.threads = config.threads as usize;
+        if config.context_size > 0 {
+            core.context_size = config.context_size;
+        }
+        core.reembed = config.reembed;
+        if let Some(llm) = config.llm_path {
+            core.models.llm = llm.into();
+        }
+        Ok(Arc::new(Engine {
+            inner: Arc::new(trove::Engine::open(core)?),
+        }))
+    }
+
+    /// Adds (or replaces) host text under `id`; `text` is read as Markdown,
+    /// `metadata_json` is a JSON object whose `tags` become the tags.
+    #[uniffi::method(default(metadata_json = None))]
+    pub fn add_text(
+        &self,
+        id: String,
+        title: String,
+        text: String,
+        metadata_json: Option<String>,
+    ) -> Result<IndexSummary, TroveError> {
+        let summary =
+            self.inner
+                .add_text(&id, &title, &text, metadata_json.as_deref().unwrap_or(""))?;
+        Ok((&summary).into())
+    }
+
+    /// Indexes a file or folder; unchanged files cost nothing. Blocks: use
+    /// `index_path_async` from UI code. The listener runs on this thread.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub fn index_path(
+        &self,
+        path: String,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<IndexSummary, TroveError> {
+        index(&self.inner, &path, listener, token(cancel))
+    }
+
+    /// `index_path` on a background thread. The listener runs on that
+    /// thread. Cancelling the calling task cancels the indexing.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub async fn index_path_async(
+        &self,
+        path: String,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<IndexSummary, TroveError> {
+        let engine = self.inner.clone();
+        let cancel = token(cancel);
+        let watched = cancel.clone();
+        ThreadFuture::spawn(cancel, move || index(&engine, &path, listener, watched)).await
+    }
+
+    /// Removes a document by id (host id or file path); whether one was there.
+    pub fn remove_document(&self, id: String) -> Result<bool, TroveError> {
+        Ok(self.inner.remove_document(&id)?)
+    }
+
+    /// Removes every file document at or under `path`; how many.
+    pub fn remove_path(&self, path: String) -> Result<u64, TroveError> {
+        Ok(self.inner.remove_path(&path)? as u64)
+    }
+
+    /// The passages best matching `query`, best first.
+    #[uniffi::method(default(options = None))]
+    pub fn search(
+        &self,
+        query: String,
+        options: Option<SearchOptions>,
+    ) -> Result<Vec<Hit>, TroveError> {
+        let options = options.unwrap_or_default().to_core();
+        Ok(self
+            .inner
+            .search(&query, &options)?
+            .iter()
+            .map(Hit::from)
+            .collect())
+    }
+
+    /// Answers from the knowledge base, streaming pieces to `listener` (on
+    /// this thread). Blocks: use `ask_async` from UI code.
+    #[uniffi::method(default(options = None, listener = None, cancel = None))]
+    pub fn ask(
+        &self,
+        question: String,
+        options: Option<AskOptions>,
+        listener: Option<Arc<dyn TokenListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Answer, TroveError> {
+        ask(&self.inner, &question, options, listener, token(cancel))
+    }
+
+    /// `ask` on a background thread; `listener` runs on that thread.
+    /// Cancelling the calling task stops generation.
+    #[uniffi::method(default(options = None, listener = None, cancel = None))]
+    pub async fn ask_async(
+        &self,
+        question: String,
+        options: Option<AskOptions>,
+        listener: Option<Arc<dyn TokenListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Answer, TroveError> {
+        let engine = self.inner.clone();
+        let cancel = token(cancel);
+        let watched = cancel.clone();
+        ThreadFuture::spawn(cancel, move || {
+            ask(&engine, &question, options, listener, watched)
+        })
+        .await
+    }
+
+    /// Counts and facts about the store.
+    pub fn stats(&self) -> Result<Stats, TroveError> {
+        Ok((&self.inner.stats()?).into())
+    }
+}
+
+fn index(
+    engine: &trove::Engine,
+    path: &str,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancel: trove::CancelToken,
+) -> Result<IndexSummary, TroveError> {
+    let stopper = cancel.clone();
+    let mut report = |p: &trove::IndexProgress| {
+        if let Some(listener) = &listener
+            && !listener.on_progress(p.into())
+        {
+            stopper.cancel();
+        }
+    };
+    let summary = engine.index_path(
+        path,
+        IndexOptions {
+            progress: Some(&mut report),
+            cancel: Some(cancel),
+        },
+    )?;
+    Ok((&summary).into())
+}
+
+fn ask(
+    engine: &trove::Engine,
+    question: &str,
+    options: Option<AskOptions>,
+    listener: Option<Arc<dyn TokenListener>>,
+    cancel: trove::CancelToken,
+) -> Result<Answer, TroveError> {
+    let options = options.unwrap_or_default();
+    if options.temperature.is_nan() || options.temperature < 0.0 {
+        return Err(TroveError::InvalidInput {
+            message: "temperature must be 0 or more".into(),
+        });
+    }
+    let mut stream = |piece: &str| {
+        listener
+            .as_ref()
+            .is_none_or(|l| l.on_token(piece.to_owned()))
+    };
+    let answer = engine.ask(question, &options.to_core(cancel), &mut stream)?;
+    Ok((&answer).into())
+}

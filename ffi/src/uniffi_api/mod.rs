@@ -1,0 +1,14 @@
+//! The UniFFI surface: Swift, Kotlin and Python see an `Engine` object,
+//! records, listener interfaces and one error enum. Generated bindings live
+//! in `bindings/`.
+
+mod engine;
+mod error;
+mod listeners;
+mod records;
+mod thread_future;
+
+pub use engine::{CancelToken, Engine};
+pub use error::TroveError;
+pub use listeners::{ProgressListener, TokenListener};
+pub use records::*;
