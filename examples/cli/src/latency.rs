@@ -30,17 +30,65 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 const WORDS: &[&str] = &[
-    "garden", "tomato", "harvest", "compost", "bicycle", "chain", "tyre", "brake", "espresso",
-    "grinder", "kettle", "recipe", "sourdough", "oven", "flour", "starter", "budget", "invoice",
-    "mortgage", "savings", "telescope", "nebula", "orbit", "eclipse", "guitar", "chord", "melody",
-    "rhythm", "marathon", "interval", "recovery", "stretch", "router", "firmware", "backup",
-    "password", "holiday", "train", "museum", "harbour", "novel", "chapter", "author", "library",
-    "weather", "rainfall", "humidity", "pressure", "meeting", "agenda", "minutes", "deadline",
+    "garden",
+    "tomato",
+    "harvest",
+    "compost",
+    "bicycle",
+    "chain",
+    "tyre",
+    "brake",
+    "espresso",
+    "grinder",
+    "kettle",
+    "recipe",
+    "sourdough",
+    "oven",
+    "flour",
+    "starter",
+    "budget",
+    "invoice",
+    "mortgage",
+    "savings",
+    "telescope",
+    "nebula",
+    "orbit",
+    "eclipse",
+    "guitar",
+    "chord",
+    "melody",
+    "rhythm",
+    "marathon",
+    "interval",
+    "recovery",
+    "stretch",
+    "router",
+    "firmware",
+    "backup",
+    "password",
+    "holiday",
+    "train",
+    "museum",
+    "harbour",
+    "novel",
+    "chapter",
+    "author",
+    "library",
+    "weather",
+    "rainfall",
+    "humidity",
+    "pressure",
+    "meeting",
+    "agenda",
+    "minutes",
+    "deadline",
 ];
 
 /// A note of about 80 words, different for every `i`.
 fn note_text(i: usize) -> String {
-    let mut state = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = (i as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
         state = state
             .wrapping_mul(6364136223846793005)
@@ -127,10 +175,7 @@ pub fn run(mut config: EngineConfig, args: &LatencyArgs, json: bool) -> Res<()> 
         let relative = paths[n].strip_prefix(temp.path().join("notes"))?;
         let path = folder.join(relative);
         let word = format!("probe{edit}q{n}");
-        let text = format!(
-            "{}\nEdit {edit}: the new word is {word}.\n",
-            note_text(n)
-        );
+        let text = format!("{}\nEdit {edit}: the new word is {word}.\n", note_text(n));
         let saved = Instant::now();
         std::fs::write(&path, text)?;
         let target = path.to_string_lossy().into_owned();
@@ -140,7 +185,9 @@ pub fn run(mut config: EngineConfig, args: &LatencyArgs, json: bool) -> Res<()> 
                 break;
             }
             if saved.elapsed() > PATIENCE {
-                return Err(format!("edit {edit} of {target} not searchable after {PATIENCE:?}").into());
+                return Err(
+                    format!("edit {edit} of {target} not searchable after {PATIENCE:?}").into(),
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -148,7 +195,9 @@ pub fn run(mut config: EngineConfig, args: &LatencyArgs, json: bool) -> Res<()> 
         observed.push(searchable);
         let latency = loop {
             match events.recv_timeout(PATIENCE)? {
-                WatchEvent::Indexed { path: p, latency, .. } if p == path => break latency,
+                WatchEvent::Indexed {
+                    path: p, latency, ..
+                } if p == path => break latency,
                 _ => {}
             }
         };

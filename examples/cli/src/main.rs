@@ -263,10 +263,8 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} files  {per_sec}  {msg}  ETA {eta}",
-            )
-            .expect("a valid template"),
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files  {per_sec}  {msg}  ETA {eta}")
+                .expect("a valid template"),
         );
         bar
     });
@@ -340,13 +338,7 @@ fn summary_line(s: &IndexSummary) -> String {
     )
 }
 
-fn search(
-    cli: &Cli,
-    query: Option<&str>,
-    k: usize,
-    mode: Mode,
-    batch: Option<&Path>,
-) -> CliResult {
+fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&Path>) -> CliResult {
     if k == 0 {
         return Err(Failure::Usage("-k must be at least 1".into()));
     }
@@ -361,8 +353,7 @@ fn search(
             })?;
             let mut queries = Vec::new();
             for line in std::io::BufReader::new(reader).lines() {
-                let line =
-                    line.map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let line = line.map_err(|e| format!("cannot read {}: {e}", file.display()))?;
                 if !line.trim().is_empty() {
                     queries.push(line.trim().to_string());
                 }
