@@ -15,7 +15,7 @@ EVAL_DIR   ?= $(abspath $(CURDIR)/../shared/eval)
 EVAL_SETS  ?= gitdocs pydocs
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench clean-models
+.PHONY: help setup setup-tools build demo test lint eval bench latency clean-models
 
 help:
 	@echo "make demo          set up, build, index examples/notes and ask QUESTION"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint          cargo fmt --check + clippy -D warnings"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
 	@echo "make bench         trove bench --json"
+	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
 
 setup:
@@ -57,6 +58,9 @@ eval: build
 
 bench: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove bench --json
+
+latency: build
+	TROVE_MODELS=$(MODELS) $(BIN)/trove --threads 2 --json watch-latency --notes 1000 --edits 10
 
 clean-models:
 	rm -rf $(MODELS)

@@ -5,6 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 use common::*;
 
@@ -179,14 +180,9 @@ fn index_search_status_forget_speak_the_documented_json_and_exit_codes() {
         "{}",
         stderr(&out)
     );
-    let out = expect(
-        &mut Command::new(env!("CARGO_BIN_EXE_trove")).arg("--help"),
-        0,
-    );
+    let out = expect(Command::new(env!("CARGO_BIN_EXE_trove")).arg("--help"), 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("2  usage error"));
 }
-
-use std::process::Command;
 
 #[test]
 fn ignore_rules_permission_denied_and_symlink_loops_are_reported_not_fatal() {
