@@ -22,7 +22,7 @@ C_OUT      := $(CARGO_TARGET_DIR)/c
 C_STRICT   := -std=c11 -Wall -Wextra -Werror -pedantic
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench clean-models \
+.PHONY: help setup setup-tools build demo test lint eval bench latency clean-models \
         header header-check install c-test c-example \
         bindgen bindings bindings-check bindings-test python-test kotlin-test swift-test
 
@@ -40,6 +40,7 @@ help:
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
 	@echo "make bench         trove bench --json"
+	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
 
 setup:
@@ -121,6 +122,9 @@ eval: build
 
 bench: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove bench --json
+
+latency: build
+	TROVE_MODELS=$(MODELS) $(BIN)/trove --threads 2 --json watch-latency --notes 1000 --edits 10
 
 clean-models:
 	rm -rf $(MODELS)

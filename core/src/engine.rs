@@ -16,7 +16,7 @@ use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
 use crate::embed::{Embedder, ModelFingerprint, OnnxEmbedder};
 use crate::error::{Error, Result};
-use crate::index::{IndexProgress, IndexSummary, Indexer};
+use crate::index::{IndexProgress, IndexSummary, Indexer, UpdateReport};
 use crate::ingest;
 use crate::llm::{GenerationOptions, Llm, LlmConfig, Passage, StopReason};
 use crate::search::{self, Hit, SearchFilters, SearchMode, SearchOptions};
@@ -228,6 +228,49 @@ impl Engine {
         let summary = indexer.index_paths(paths)?;
         self.record_run(&summary)?;
         Ok(summary)
+    }
+
+    /// Brings exactly these paths up to date in one run, leaving every other
+    /// document alone; what a folder watcher calls after a burst of changes,
+    /// so a thousand files cost one run and one save of the vector index.
+    ///
+    /// Per path: a file is (re)indexed if its size or mtime changed; a folder
+    /// is walked like [`index_path`](Self::index_path) (same ignore rules)
+    /// and its documents whose files are gone or now ignored are removed; a
+    /// path that no longer exists, or is not an indexable file, has its
+    /// documents at or under it removed. Documents at or under `forget` are
+    /// removed even though the paths exist (e.g. now excluded by rules the
+    /// caller applies). Paths are made absolute but links are not resolved,
+    /// matching the paths a folder walk reports.
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let report = engine.update_paths(
+    ///     &["notes/new.md".into(), "notes/deleted.md".into()],
+    ///     &[],
+    ///     Default::default(),
+    /// )?;
+    /// for change in &report.changes {
+    ///     println!("{change:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn update_paths(
+        &self,
+        paths: &[PathBuf],
+        forget: &[PathBuf],
+        options: IndexOptions<'_>,
+    ) -> Result<UpdateReport> {
+        let _guard = self.write_lock();
+        let mut indexer = self.indexer();
+        indexer.cancel = options.cancel;
+        indexer.progress = options.progress;
+        let report = indexer.update_paths(paths, forget)?;
+        if !report.changes.is_empty() {
+            self.record_run(&report.summary)?;
+        }
+        Ok(report)
     }
 
     /// Adds (or replaces) text handed over by the host app under `id`.

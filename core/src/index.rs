@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, IngestLimits, ParsedDocument};
 use crate::store::Store;
 use crate::store::db::{self, ChunkRow, DocumentRow, StoredFailure};
+use crate::walk::{self, Walked};
 
 /// Progress of an indexing run, reported after each file and each batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,6 +89,37 @@ pub struct IndexSummary {
     pub stages: StageTimings,
 }
 
+/// What an indexing call did to one file's document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileChange {
+    /// The file was (re)indexed and is searchable.
+    Indexed {
+        /// The file.
+        path: PathBuf,
+        /// Its chunks run through the embedding model.
+        chunks_embedded: usize,
+        /// Its chunks that reused a stored embedding of identical text.
+        chunks_reused: usize,
+    },
+    /// The file's document was removed (file gone, or now excluded).
+    Removed {
+        /// The file the document was indexed from.
+        path: PathBuf,
+    },
+    /// The file could not be indexed.
+    Failed(IndexFailure),
+}
+
+/// The result of [`Engine::update_paths`](crate::Engine::update_paths): the
+/// totals, and each file whose document changed (unchanged files are left out).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateReport {
+    /// Totals, as for an `index_paths` run.
+    pub summary: IndexSummary,
+    /// Per file, in the order they happened.
+    pub changes: Vec<FileChange>,
+}
+
 /// Callback receiving progress; runs on the indexing thread.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&IndexProgress);
 
@@ -115,6 +147,10 @@ pub(crate) struct Indexer<'a, 'p> {
     pending: Vec<Pending>,
     pending_chunks: usize,
     started: Instant,
+    /// Per-file outcomes, for [`UpdateReport::changes`].
+    changes: Vec<FileChange>,
+    /// Whether the vector index changed since the last save.
+    dirty: bool,
 }
 
 impl<'a, 'p> Indexer<'a, 'p> {
@@ -138,6 +174,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
             pending: Vec::new(),
             pending_chunks: 0,
             started: Instant::now(),
+            changes: Vec::new(),
+            dirty: false,
         }
     }
 
@@ -154,40 +192,121 @@ impl<'a, 'p> Indexer<'a, 'p> {
     }
 
     /// Indexes files and folders, then removes documents of files that
-    /// vanished from the given folders.
+    /// vanished from the given folders (or are now excluded by its rules).
     pub(crate) fn index_paths(mut self, roots: &[PathBuf]) -> Result<IndexSummary> {
         let walk_started = Instant::now();
-        let mut files: Vec<(PathBuf, std::fs::Metadata)> = Vec::new();
-        let mut walked_roots = Vec::new();
+        let mut walked = Walked::default();
+        let mut swept = Vec::new();
         for root in roots {
-            let root = std::fs::canonicalize(root)
-                .map_err(|e| Error::io(format!("cannot index {}", root.display()), e))?;
-            walk(&root, &mut files, &mut self.summary.failures)?;
-            walked_roots.push(root);
+            let root = std::fs::canonicalize(root).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot index {} (check the path exists and is readable)",
+                        root.display()
+                    ),
+                    e,
+                )
+            })?;
+            let found = walk::walk(&root)?;
+            walked.files.extend(found.files);
+            walked.failures.extend(found.failures);
+            swept.push(root);
         }
+        self.summary.stages.read_parse_ms += ms(walk_started);
+        self.run(walked, &swept, &[])?;
+        Ok(self.summary)
+    }
+
+    /// Brings exactly `paths` up to date: a file is (re)indexed, a folder is
+    /// walked and swept like a root of `index_paths`, a path that no longer
+    /// exists (or is not an indexable file) has its documents at or under it
+    /// removed; so are the documents at or under `forget`. Paths are used as
+    /// given (made absolute, links not resolved), as a folder walk reports them.
+    pub(crate) fn update_paths(
+        mut self,
+        paths: &[PathBuf],
+        forget: &[PathBuf],
+    ) -> Result<UpdateReport> {
+        let walk_started = Instant::now();
+        let mut walked = Walked::default();
+        let mut swept = Vec::new();
+        let mut gone: Vec<PathBuf> = forget.iter().map(|p| absolute(p)).collect();
+        for path in paths {
+            let path = absolute(path);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {
+                    if let Some(failure) = walk::loops_back(&path) {
+                        walked.failures.push(failure);
+                        gone.push(path);
+                        continue;
+                    }
+                    match walk::walk(&path) {
+                        Ok(found) => {
+                            walked.files.extend(found.files);
+                            walked.failures.extend(found.failures);
+                            swept.push(path);
+                        }
+                        // Vanished between the two calls.
+                        Err(_) => gone.push(path),
+                    }
+                }
+                Ok(meta) if meta.is_file() && ingest::is_supported_path(&path) => {
+                    walked.files.push((path, meta));
+                }
+                Ok(_) => gone.push(path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => gone.push(path),
+                Err(e) => walked.failures.push(walk::io_failure(&path, &e)),
+            }
+        }
+        self.summary.stages.read_parse_ms += ms(walk_started);
+        self.run(walked, &swept, &gone)?;
+        Ok(UpdateReport {
+            summary: self.summary,
+            changes: self.changes,
+        })
+    }
+
+    /// Indexes `walked`, sweeps the folders `swept` of documents whose files
+    /// were not found in them, removes the documents under `gone`, and saves
+    /// the vector index once if anything changed.
+    fn run(&mut self, mut walked: Walked, swept: &[PathBuf], gone: &[PathBuf]) -> Result<()> {
+        let files = &mut walked.files;
         files.sort_by(|a, b| a.0.cmp(&b.0));
         files.dedup_by(|a, b| a.0 == b.0);
-        self.summary.files_failed = self.summary.failures.len();
+        for failure in walked.failures {
+            self.fail_with(failure);
+        }
         self.summary.files_seen = files.len() + self.summary.failures.len();
         self.state.files_total = self.summary.files_seen;
         self.state.files_done = self.summary.failures.len();
         self.state.bytes_total = files.iter().map(|(_, m)| m.len()).sum();
-        self.summary.stages.read_parse_ms += ms(walk_started);
         self.report();
 
-        let seen: HashSet<String> = files.iter().map(|(p, _)| file_key(p)).collect();
-        let result = self.index_files(&files);
+        // Failed entries count as seen: their documents stay until fixed.
+        let mut seen: HashSet<String> = files.iter().map(|(p, _)| file_key(p)).collect();
+        seen.extend(
+            self.summary
+                .failures
+                .iter()
+                .map(|f| format!("file:{}", f.path)),
+        );
+        let result = self.index_files(files);
         // Whatever happened, keep what was committed and make it searchable.
         let flushed = result.and_then(|_| self.flush());
         let removed = flushed.and_then(|_| {
             self.check_cancel()?;
-            self.remove_vanished(&walked_roots, &seen)
+            self.remove_vanished(swept, &seen)?;
+            self.remove_vanished(gone, &HashSet::new())
         });
-        let saved = self.store.save_vectors();
+        let saved = if self.dirty {
+            self.store.save_vectors()
+        } else {
+            Ok(())
+        };
         removed?;
         saved?;
         self.summary.seconds = self.started.elapsed().as_secs_f64();
-        Ok(self.summary)
+        Ok(())
     }
 
     fn index_files(&mut self, files: &[(PathBuf, std::fs::Metadata)]) -> Result<()> {
@@ -220,7 +339,13 @@ impl<'a, 'p> Indexer<'a, 'p> {
             self.summary.files_unchanged += 1;
             return Ok(());
         }
-        if let Some(f) = failure.filter(|f| f.size == size && f.mtime_ns == mtime_ns) {
+        // Unreadable files are retried: making a file readable changes no
+        // size or mtime.
+        if let Some(f) = failure.filter(|f| {
+            f.size == size
+                && f.mtime_ns == mtime_ns
+                && !matches!(f.code.as_str(), "io" | "permission_denied")
+        }) {
             self.fail(path, &f.code, &f.reason);
             return Ok(());
         }
@@ -271,12 +396,17 @@ impl<'a, 'p> Indexer<'a, 'p> {
     }
 
     fn fail(&mut self, path: &Path, code: &str, reason: &str) {
-        self.summary.files_failed += 1;
-        self.summary.failures.push(IndexFailure {
+        self.fail_with(IndexFailure {
             path: path.to_string_lossy().into_owned(),
             code: code.to_string(),
             reason: reason.to_string(),
         });
+    }
+
+    fn fail_with(&mut self, failure: IndexFailure) {
+        self.summary.files_failed += 1;
+        self.changes.push(FileChange::Failed(failure.clone()));
+        self.summary.failures.push(failure);
     }
 
     /// Adds text handed over by the host app (an id, not a file).
@@ -368,6 +498,21 @@ impl<'a, 'p> Indexer<'a, 'p> {
         let total: usize = self.pending.iter().map(|p| p.chunks.len()).sum();
         self.summary.chunks_embedded += todo.len();
         self.summary.chunks_reused += total - todo.len();
+        // A new text counts as embedded for the first document holding it.
+        let mut claimed: HashSet<&[u8]> = HashSet::new();
+        for p in &self.pending {
+            let Some(path) = &p.row.path else { continue };
+            let embedded = p
+                .hashes
+                .iter()
+                .filter(|h| fresh.contains_key(*h) && claimed.insert(h.as_slice()))
+                .count();
+            self.changes.push(FileChange::Indexed {
+                path: PathBuf::from(path),
+                chunks_embedded: embedded,
+                chunks_reused: p.chunks.len() - embedded,
+            });
+        }
         vectors.extend(fresh);
 
         let started = Instant::now();
@@ -390,6 +535,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
         for delta in &deltas {
             self.store.apply(delta)?;
         }
+        self.dirty = true;
         self.summary.files_indexed += pending.iter().filter(|p| p.row.path.is_some()).count();
         self.summary.stages.write_ms += ms(started);
         Ok(())
@@ -416,7 +562,14 @@ impl<'a, 'p> Indexer<'a, 'p> {
             for delta in &deltas {
                 self.store.apply(delta)?;
             }
+            self.dirty |= !gone.is_empty();
             self.summary.files_removed += gone.len();
+            for key in gone {
+                let path = key.strip_prefix("file:").unwrap_or(&key);
+                self.changes.push(FileChange::Removed {
+                    path: PathBuf::from(path),
+                });
+            }
         }
         Ok(())
     }
@@ -452,56 +605,6 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Collects indexable files under `root` (or `root` itself). Hidden entries
-/// are skipped; directory symlinks are not followed, so loops cannot occur;
-/// unreadable directories are reported, not fatal.
-fn walk(
-    root: &Path,
-    files: &mut Vec<(PathBuf, std::fs::Metadata)>,
-    failures: &mut Vec<IndexFailure>,
-) -> Result<()> {
-    let meta = std::fs::metadata(root)
-        .map_err(|e| Error::io(format!("cannot index {}", root.display()), e))?;
-    if meta.is_file() {
-        files.push((root.to_path_buf(), meta));
-        return Ok(());
-    }
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                failures.push(IndexFailure {
-                    path: dir.to_string_lossy().into_owned(),
-                    code: "io".into(),
-                    reason: format!("cannot read folder: {e}"),
-                });
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if ingest::is_supported_path(&path) {
-                // Follows file symlinks; a dangling one is reported.
-                match std::fs::metadata(&path) {
-                    Ok(meta) if meta.is_file() => files.push((path, meta)),
-                    Ok(_) => {}
-                    Err(e) => failures.push(IndexFailure {
-                        path: path.to_string_lossy().into_owned(),
-                        code: "io".into(),
-                        reason: format!("cannot read file: {e}"),
-                    }),
-                }
-            }
-        }
-    }
-    Ok(())
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

@@ -35,6 +35,8 @@ pub mod ingest;
 pub mod llm;
 mod search;
 mod store;
+mod walk;
+mod watch;
 
 pub use cancel::CancelToken;
 pub use chunk::ChunkingOptions;
@@ -42,7 +44,10 @@ pub use config::{EngineConfig, ModelPaths};
 pub use embed::ModelFingerprint;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};
-pub use index::{IndexFailure, IndexProgress, IndexSummary, StageTimings};
+pub use index::{
+    FileChange, IndexFailure, IndexProgress, IndexSummary, StageTimings, UpdateReport,
+};
 pub use llm::{GenerationOptions, StopReason};
 pub use search::{Hit, SearchFilters, SearchMode, SearchOptions};
 pub use store::VectorQuantization;
+pub use watch::{WatchEvent, WatchOptions, Watcher};

@@ -143,6 +143,10 @@ pub enum SkipReason {
     Io {
         detail: String,
     },
+    /// The file exists but this process may not read it.
+    PermissionDenied {
+        detail: String,
+    },
 }
 
 impl SkipReason {
@@ -159,6 +163,7 @@ impl SkipReason {
             SkipReason::PdfPanic { .. } => "pdf_panic",
             SkipReason::Unsupported { .. } => "unsupported",
             SkipReason::Io { .. } => "io",
+            SkipReason::PermissionDenied { .. } => "permission_denied",
         }
     }
 }
@@ -196,6 +201,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Io { detail } => {
                 write!(f, "could not read file: {detail}; check that it exists and is readable")
             }
+            SkipReason::PermissionDenied { detail } => write!(
+                f,
+                "permission denied: {detail}; make the file readable (chmod a+r) or list it in .troveignore"
+            ),
         }
     }
 }
@@ -205,8 +214,13 @@ impl std::error::Error for SkipReason {}
 /// Reads a file, refusing it before reading when its size exceeds the limit,
 /// so a huge file never lands in memory.
 pub fn read_limited(path: &Path, limits: &IngestLimits) -> Result<Vec<u8>, SkipReason> {
-    let io = |e: std::io::Error| SkipReason::Io {
-        detail: format!("{}: {e}", path.display()),
+    let io = |e: std::io::Error| {
+        let detail = format!("{}: {e}", path.display());
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            SkipReason::PermissionDenied { detail }
+        } else {
+            SkipReason::Io { detail }
+        }
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
@@ -785,6 +799,7 @@ mod tests {
             SkipReason::PdfPanic { detail: "x".into() },
             SkipReason::Unsupported { detail: "x".into() },
             SkipReason::Io { detail: "x".into() },
+            SkipReason::PermissionDenied { detail: "x".into() },
         ];
         let codes: Vec<&str> = all.iter().map(SkipReason::code).collect();
         assert_eq!(
@@ -799,7 +814,8 @@ mod tests {
                 "pdf_timeout",
                 "pdf_panic",
                 "unsupported",
-                "io"
+                "io",
+                "permission_denied"
             ]
         );
         assert!(SkipReason::PdfNoText.to_string().contains("OCR"));

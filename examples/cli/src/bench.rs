@@ -19,14 +19,12 @@ pub struct BenchArgs {
     /// Passages for the embedding comparison.
     #[arg(long, default_value_t = 256)]
     passages: usize,
-    /// Print one JSON object (the default output is JSON too, indented).
-    #[arg(long)]
-    json: bool,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
+/// Runs the benchmark; `json`: one line instead of indented JSON.
+pub fn run(config: EngineConfig, args: &BenchArgs, json: bool) -> Res<()> {
     let threads = config.resolved_threads();
     let temp = tempfile::tempdir()?;
     let mut report = serde_json::Map::new();
@@ -122,7 +120,7 @@ pub fn run(config: EngineConfig, args: &BenchArgs) -> Res<()> {
     );
 
     let report = serde_json::Value::Object(report);
-    if args.json {
+    if json {
         println!("{report}");
     } else {
         println!("{}", serde_json::to_string_pretty(&report)?);

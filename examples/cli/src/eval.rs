@@ -11,18 +11,12 @@ use trove::{Engine, EngineConfig, IndexOptions, SearchMode, SearchOptions};
 pub struct EvalArgs {
     /// The eval set directory.
     dir: PathBuf,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
     /// Target chunk size in model tokens (default: the engine's).
     #[arg(long)]
     chunk_tokens: Option<usize>,
     /// Embed chunk text without the title/heading prefix.
     #[arg(long)]
     no_prefix: bool,
-    /// Keep the eval store here instead of a temporary directory.
-    #[arg(long)]
-    eval_store: Option<PathBuf>,
 }
 
 struct Query {
@@ -31,15 +25,19 @@ struct Query {
     gold: PathBuf,
 }
 
-pub fn run(mut config: EngineConfig, args: &EvalArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// Indexes the set's corpus into `store` (a temporary store when `None`),
+/// then prints the metrics per mode; `json`: one object.
+pub fn run(
+    mut config: EngineConfig,
+    store: Option<PathBuf>,
+    args: &EvalArgs,
+    json: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::fs::canonicalize(&args.dir)
         .map_err(|e| format!("cannot open eval set {}: {e}", args.dir.display()))?;
     let queries = read_queries(&dir)?;
     let temp = tempfile::tempdir()?;
-    config.store_dir = args
-        .eval_store
-        .clone()
-        .unwrap_or_else(|| temp.path().join("store"));
+    config.store_dir = store.unwrap_or_else(|| temp.path().join("store"));
     if let Some(tokens) = args.chunk_tokens {
         config.chunking.target_tokens = tokens;
     }
@@ -82,7 +80,7 @@ pub fn run(mut config: EngineConfig, args: &EvalArgs) -> Result<(), Box<dyn std:
             mode.as_str().into(),
             serde_json::json!({"MRR@10": round(mrr), "R@1": round(r1), "R@10": round(r10), "ms_per_query": round(ms_per_query)}),
         );
-        if !args.json {
+        if !json {
             println!(
                 "{:<8} MRR@10 {:.3}  R@1 {:.3}  R@10 {:.3}  ({:.1} ms/query)",
                 mode.as_str(),
@@ -104,7 +102,7 @@ pub fn run(mut config: EngineConfig, args: &EvalArgs) -> Result<(), Box<dyn std:
         "files_failed": summary.files_failed,
         "modes": modes,
     });
-    if args.json {
+    if json {
         println!("{report}");
     } else {
         println!(

@@ -1,75 +1,94 @@
-//! `trove`: index a folder, search it, and ask it questions, on the bundled models.
+//! `trove`: index a folder, keep it indexed, search it, and ask it questions,
+//! on the bundled models. Uses only the public API of the `trove` library.
 
 mod bench;
 mod eval;
+mod latency;
+mod watch;
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use trove::{AskOptions, Engine, EngineConfig, IndexOptions, SearchMode, SearchOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use trove::{
+    AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions,
+};
 
 /// Private question answering over your own documents, on-device.
-///
-/// Exit codes: 0 ok, 1 failure, 2 usage error.
 #[derive(Parser)]
-#[command(name = "trove", version)]
+#[command(name = "trove", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Knowledge base directory.
-    #[arg(long, global = true, default_value = ".trove")]
-    store: PathBuf,
-    /// Models directory (default: $TROVE_MODELS, else ./models).
-    #[arg(long, global = true)]
+    /// Knowledge base directory [default: ./.trove]
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Models directory [default: $TROVE_MODELS, else the repository's models/]
+    #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
-    /// Threads for embedding and generation (0 = all cores).
-    #[arg(long, global = true, default_value_t = 0)]
+    /// Threads for embedding and generation (0 = all cores)
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
     threads: usize,
+    /// Machine-readable output: one JSON object (per line for `watch` and `search --batch`)
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
+const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  failure: the message names the file and the fix\n  2  usage error: unknown command or option, missing or invalid argument";
+
 #[derive(Subcommand)]
 enum Command {
-    /// Index files and folders (only changed files are re-embedded).
+    /// Index files and folders (only changed files are re-embedded; files gone
+    /// from a folder are removed). Honours .gitignore and .troveignore.
     Index {
+        #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
     },
-    /// Search the knowledge base.
+    /// Index folders, then keep them indexed as files change, until Ctrl-C.
+    Watch {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Quiet time before a changed file is indexed
+        #[arg(long, default_value_t = 300, value_name = "MS")]
+        debounce_ms: u64,
+    },
+    /// Search the knowledge base: ranked passages with path, lines or page, score and snippet.
     Search {
-        query: String,
+        /// The query (or --batch FILE)
+        #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+        query: Option<String>,
+        /// Number of results
         #[arg(short, default_value_t = 5)]
         k: usize,
-        #[arg(long, default_value = "hybrid")]
-        mode: String,
-        #[arg(long)]
-        json: bool,
+        #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+        mode: Mode,
+        /// One query per line of FILE, models loaded once
+        #[arg(long, value_name = "FILE")]
+        batch: Option<PathBuf>,
     },
-    /// Answer a question from the knowledge base, citing sources.
+    /// Answer a question from the knowledge base, citing numbered sources.
     Ask {
         question: String,
+        /// Passages given to the model
         #[arg(short, default_value_t = 3)]
         k: usize,
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 256, value_name = "N")]
         max_tokens: u32,
-        #[arg(long, default_value_t = 0.0)]
+        /// 0 = greedy
+        #[arg(long, default_value_t = 0.0, value_name = "T")]
         temperature: f32,
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = 42, value_name = "S")]
         seed: u32,
-        #[arg(long)]
-        json: bool,
     },
-    /// Show what the store holds.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove a document, or everything under a folder.
+    /// Documents, chunks, store size, models and their checksums, last indexing run.
+    Status,
+    /// Remove a document, or everything under a folder (the files stay).
     Forget { path: PathBuf },
-    /// Retrieval metrics (MRR@10, R@1, R@10) per mode on an eval set.
+    /// Retrieval metrics (MRR@10, R@1, R@10) per mode on an eval set
+    /// (corpus/ + queries.tsv); indexes into a temporary store unless --store is given.
     Eval(eval::EvalArgs),
     /// Speed next to the raw components (ONNX Runtime, llama.cpp), as JSON.
     Bench(bench::BenchArgs),
@@ -79,119 +98,127 @@ enum Command {
     /// Child process of `bench`: one ask, then its peak memory.
     #[command(hide = true)]
     BenchAskPeakRss,
+    /// Save-to-searchable latency of `watch` in a folder of generated notes.
+    #[command(hide = true)]
+    WatchLatency(latency::LatencyArgs),
 }
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Hybrid,
+    Vector,
+    Keyword,
+}
+
+impl From<Mode> for SearchMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Hybrid => SearchMode::Hybrid,
+            Mode::Vector => SearchMode::Vector,
+            Mode::Keyword => SearchMode::Keyword,
+        }
+    }
+}
+
+/// Why a command failed, which decides the exit code.
+enum Failure {
+    /// Exit 2: the command line is wrong.
+    Usage(String),
+    /// Exit 1: the command could not do its work.
+    Run(Box<dyn std::error::Error>),
+}
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Run(e.into())
+    }
+}
+
+type CliResult = Result<(), Failure>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("trove: {e}");
+        Err(Failure::Usage(message)) => {
+            eprintln!("trove: usage error: {message}\n(see trove --help)");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
+            eprintln!("trove: error: {e}");
             ExitCode::from(1)
         }
     }
 }
 
+/// `--models`, else `TROVE_MODELS`, else the `models/` of the repository this
+/// binary was built from (where `make setup` puts them), else `./models`.
 fn models_dir(cli: &Cli) -> PathBuf {
-    cli.models
+    if let Some(dir) = cli
+        .models
         .clone()
         .or_else(|| std::env::var_os("TROVE_MODELS").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("models"))
+    {
+        return dir;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    if repo.is_dir() {
+        repo
+    } else {
+        PathBuf::from("models")
+    }
+}
+
+fn store_dir(cli: &Cli) -> PathBuf {
+    cli.store.clone().unwrap_or_else(|| PathBuf::from(".trove"))
 }
 
 fn config(cli: &Cli) -> EngineConfig {
-    let mut config = EngineConfig::new(&cli.store, models_dir(cli));
+    let mut config = EngineConfig::new(store_dir(cli), models_dir(cli));
     config.threads = cli.threads;
     config
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+/// Opens the store for a command that reads it: a missing store is an error
+/// naming the fix, not a new empty store left behind.
+fn open_existing(cli: &Cli) -> Result<Engine, Failure> {
+    let store = store_dir(cli);
+    if !store.join("trove.db").is_file() {
+        return Err(format!(
+            "no knowledge base in {} (no trove.db there): run `trove index PATH` first, or pass --store DIR",
+            store.display()
+        )
+        .into());
+    }
+    Ok(Engine::open(config(cli))?)
+}
+
+fn run(cli: Cli) -> CliResult {
+    let json = cli.json;
     match &cli.command {
-        Command::Eval(args) => eval::run(config(&cli), args),
-        Command::Bench(args) => bench::run(config(&cli), args),
-        Command::BenchEmbedding(args) => bench::embedding_child(config(&cli), args),
-        Command::BenchAskPeakRss => bench::ask_peak_rss_child(config(&cli)),
-        Command::Index { paths, json } => {
-            if paths.is_empty() {
-                return Err("give at least one file or folder to index".into());
-            }
+        Command::Eval(args) => Ok(eval::run(config(&cli), cli.store.clone(), args, json)?),
+        Command::Bench(args) => Ok(bench::run(config(&cli), args, json)?),
+        Command::BenchEmbedding(args) => Ok(bench::embedding_child(config(&cli), args)?),
+        Command::BenchAskPeakRss => Ok(bench::ask_peak_rss_child(config(&cli))?),
+        Command::WatchLatency(args) => Ok(latency::run(config(&cli), args, json)?),
+        Command::Index { paths } => index(&cli, paths),
+        Command::Watch { paths, debounce_ms } => {
             let engine = Engine::open(config(&cli))?;
-            let tty = std::io::stderr().is_terminal() && !json;
-            let mut progress = |p: &trove::IndexProgress| {
-                if tty {
-                    eprint!(
-                        "\r{}/{} files, {} chunks embedded, {} reused",
-                        p.files_done, p.files_total, p.chunks_embedded, p.chunks_reused
-                    );
-                }
-            };
-            let summary = engine.index_paths(
-                paths,
-                IndexOptions {
-                    progress: Some(&mut progress),
-                    cancel: None,
-                },
-            )?;
-            if tty {
-                eprintln!();
-            }
-            if *json {
-                println!("{}", serde_json::to_string(&summary)?);
-            } else {
-                println!(
-                    "{} files: {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
-                    summary.files_seen,
-                    summary.files_indexed,
-                    summary.files_unchanged,
-                    summary.files_removed,
-                    summary.files_failed,
-                    summary.chunks_embedded,
-                    summary.chunks_reused,
-                    summary.seconds
-                );
-                for f in &summary.failures {
-                    println!("  skipped {}: {}", f.path, f.reason);
-                }
-            }
-            Ok(())
+            watch::run(engine, paths, Duration::from_millis(*debounce_ms), json)
         }
         Command::Search {
             query,
             k,
             mode,
-            json,
-        } => {
-            let mode = SearchMode::parse(mode).ok_or("--mode must be hybrid, vector or keyword")?;
-            let engine = Engine::open(config(&cli))?;
-            let options = SearchOptions {
-                k: *k,
-                mode,
-                ..Default::default()
-            };
-            let hits = engine.search(query, &options)?;
-            if *json {
-                let results: Vec<_> = hits.iter().map(hit_json).collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"query": query, "results": results})
-                );
-            } else {
-                for (i, hit) in hits.iter().enumerate() {
-                    println!("{}. {} ({:.4})", i + 1, location(hit), hit.score);
-                    println!("   {}", snippet(&hit.text, 160));
-                }
-            }
-            Ok(())
-        }
+            batch,
+        } => search(&cli, query.as_deref(), *k, *mode, batch.as_deref()),
         Command::Ask {
             question,
             k,
             max_tokens,
             temperature,
             seed,
-            json,
         } => {
-            let engine = Engine::open(config(&cli))?;
             let mut options = AskOptions {
                 k: *k,
                 ..Default::default()
@@ -199,114 +226,325 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             options.generation.max_tokens = *max_tokens;
             options.generation.temperature = *temperature;
             options.generation.seed = *seed;
-            let stream = !json;
-            let answer = engine.ask(question, &options, &mut |piece| {
-                if stream {
-                    print!("{piece}");
-                    let _ = std::io::stdout().flush();
-                }
-                true
-            })?;
-            if *json {
-                let citations: Vec<_> = answer
-                    .citations
-                    .iter()
-                    .map(|c| {
-                        serde_json::json!({
-                            "n": c.n,
-                            "path": c.hit.path.clone().unwrap_or(c.hit.document_id.clone()),
-                            "page": c.hit.page,
-                            "lines": c.hit.lines.map(|(a, b)| vec![a, b]),
-                            "inferred": c.inferred,
-                        })
-                    })
-                    .collect();
-                let t = &answer.timings;
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "answer": answer.text,
-                        "citations": citations,
-                        "timings": {
-                            "retrieval_ms": t.retrieval_ms,
-                            "prompt_tokens": t.prompt_tokens,
-                            "prefill_ms": t.prefill_ms,
-                            "ttft_ms": t.ttft_ms,
-                            "decode_tokens": t.decode_tokens,
-                            "decode_tok_s": t.decode_tok_s,
-                        }
-                    })
-                );
-            } else {
-                println!("\n\nSources:");
-                for (i, hit) in answer.passages.iter().enumerate() {
-                    let mark = match answer.citations.iter().find(|c| c.n == i + 1) {
-                        Some(c) if c.inferred => "~",
-                        Some(_) => "*",
-                        None => " ",
-                    };
-                    println!("  [{}]{mark} {}", i + 1, location(hit));
-                }
-                if answer.citations.iter().any(|c| c.inferred) {
-                    println!(
-                        "  ~ the model cited nothing; trove matched its answer to this source"
-                    );
-                }
-                if !answer.dropped.is_empty() {
-                    println!(
-                        "  ({} more passages did not fit the context window)",
-                        answer.dropped.len()
-                    );
-                }
-            }
-            Ok(())
+            ask(&cli, question, &options)
         }
-        Command::Status { json } => {
-            let engine = Engine::open(config(&cli))?;
-            let s = engine.stats()?;
-            if *json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "documents": s.documents,
-                        "chunks": s.chunks,
-                        "embeddings": s.embeddings,
-                        "vectors": s.vectors,
-                        "failures": s.failures,
-                        "store_bytes": s.store_bytes,
-                        "store": s.store_dir,
-                        "embedding_model": {"name": s.embedding_model.name, "dimensions": s.embedding_model.dimensions, "sha256": s.embedding_model.sha256},
-                        "llm": s.llm_path,
-                        "last_index_run": serde_json::from_str::<serde_json::Value>(&s.last_index_run).unwrap_or(serde_json::Value::Null),
-                    })
-                );
-            } else {
-                println!("store       {}", s.store_dir.display());
-                println!("documents   {}", s.documents);
-                println!(
-                    "chunks      {} ({} distinct embeddings, {} vectors)",
-                    s.chunks, s.embeddings, s.vectors
-                );
-                println!("failures    {}", s.failures);
-                println!("size        {:.1} MB", s.store_bytes as f64 / 1e6);
-                println!(
-                    "embedding   {} ({} dims, sha256 {})",
-                    s.embedding_model.name,
-                    s.embedding_model.dimensions,
-                    &s.embedding_model.sha256[..16]
-                );
-                println!("llm         {}", s.llm_path.display());
-                println!("last run    {}", s.last_index_run);
-            }
-            Ok(())
-        }
+        Command::Status => status(&cli),
         Command::Forget { path } => {
-            let engine = Engine::open(config(&cli))?;
+            let engine = open_existing(&cli)?;
             let removed = engine.remove_path(path)?;
-            println!("removed {removed} documents");
+            if json {
+                println!("{}", serde_json::json!({ "removed": removed }));
+            } else {
+                println!("removed {removed} documents");
+            }
+            if removed == 0 {
+                eprintln!(
+                    "trove: nothing was indexed at or under {} (`trove status` shows the store)",
+                    path.display()
+                );
+            }
             Ok(())
         }
     }
+}
+
+fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
+    for path in paths {
+        if !path.exists() {
+            return Err(format!(
+                "cannot index {}: no such file or folder; check the path",
+                path.display()
+            )
+            .into());
+        }
+    }
+    let engine = Engine::open(config(cli))?;
+    // A bar on a terminal only: logs and pipes get the summary alone.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files  {per_sec}  {msg}  ETA {eta}")
+                .expect("a valid template"),
+        );
+        bar
+    });
+    let started = std::time::Instant::now();
+    let mut progress = |p: &trove::IndexProgress| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.files_total as u64);
+            bar.set_position(p.files_done as u64);
+            let seconds = started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{:.1} chunks/s ({} embedded, {} reused)",
+                p.chunks_embedded as f64 / seconds,
+                p.chunks_embedded,
+                p.chunks_reused
+            ));
+        }
+    };
+    let summary = engine.index_paths(
+        paths,
+        IndexOptions {
+            progress: Some(&mut progress),
+            cancel: None,
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
+    if cli.json {
+        println!("{}", summary_json(&summary));
+    } else {
+        println!("{}", summary_line(&summary));
+        for f in &summary.failures {
+            println!("  skipped {}: {}", f.path, f.reason);
+        }
+    }
+    Ok(())
+}
+
+/// The `index --json` object.
+fn summary_json(s: &IndexSummary) -> serde_json::Value {
+    let failures: Vec<_> = s
+        .failures
+        .iter()
+        .map(|f| serde_json::json!({"path": f.path, "reason": f.reason}))
+        .collect();
+    serde_json::json!({
+        "files_seen": s.files_seen,
+        "files_indexed": s.files_indexed,
+        "files_unchanged": s.files_unchanged,
+        "files_removed": s.files_removed,
+        "files_failed": s.files_failed,
+        "chunks_embedded": s.chunks_embedded,
+        "chunks_reused": s.chunks_reused,
+        "seconds": s.seconds,
+        "failures": failures,
+    })
+}
+
+fn summary_line(s: &IndexSummary) -> String {
+    format!(
+        "{} files: {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
+        s.files_seen,
+        s.files_indexed,
+        s.files_unchanged,
+        s.files_removed,
+        s.files_failed,
+        s.chunks_embedded,
+        s.chunks_reused,
+        s.seconds
+    )
+}
+
+fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&Path>) -> CliResult {
+    if k == 0 {
+        return Err(Failure::Usage("-k must be at least 1".into()));
+    }
+    let queries: Vec<String> = match (query, batch) {
+        (Some(q), _) => vec![q.to_string()],
+        (None, Some(file)) => {
+            let reader = std::fs::File::open(file).map_err(|e| {
+                format!(
+                    "cannot read the query file {}: {e}; check the path",
+                    file.display()
+                )
+            })?;
+            let mut queries = Vec::new();
+            for line in std::io::BufReader::new(reader).lines() {
+                let line = line.map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                if !line.trim().is_empty() {
+                    queries.push(line.trim().to_string());
+                }
+            }
+            queries
+        }
+        (None, None) => return Err(Failure::Usage("give a QUERY or --batch FILE".into())),
+    };
+    let engine = open_existing(cli)?;
+    let options = SearchOptions {
+        k,
+        mode: mode.into(),
+        ..Default::default()
+    };
+    let mut out = std::io::stdout().lock();
+    for query in &queries {
+        let hits = engine.search(query, &options)?;
+        if cli.json {
+            let results: Vec<_> = hits.iter().map(hit_json).collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"query": query, "results": results})
+            )?;
+        } else {
+            if batch.is_some() {
+                writeln!(out, "## {query}")?;
+            }
+            if hits.is_empty() {
+                writeln!(out, "no results")?;
+            }
+            for (i, hit) in hits.iter().enumerate() {
+                writeln!(out, "{}. {} ({:.4})", i + 1, location(hit), hit.score)?;
+                writeln!(out, "   {}", snippet(&hit.text, 160))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
+    let engine = open_existing(cli)?;
+    let stream = !cli.json;
+    let answer = engine.ask(question, options, &mut |piece| {
+        if stream {
+            print!("{piece}");
+            let _ = std::io::stdout().flush();
+        }
+        true
+    })?;
+    if cli.json {
+        let citations: Vec<_> = answer
+            .citations
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "n": c.n,
+                    "path": c.hit.path.clone().unwrap_or(c.hit.document_id.clone()),
+                    "page": c.hit.page,
+                    "lines": c.hit.lines.map(|(a, b)| vec![a, b]),
+                })
+            })
+            .collect();
+        let t = &answer.timings;
+        println!(
+            "{}",
+            serde_json::json!({
+                "answer": answer.text,
+                "citations": citations,
+                "timings": {
+                    "retrieval_ms": t.retrieval_ms,
+                    "prompt_tokens": t.prompt_tokens,
+                    "prefill_ms": t.prefill_ms,
+                    "ttft_ms": t.ttft_ms,
+                    "decode_tokens": t.decode_tokens,
+                    "decode_tok_s": t.decode_tok_s,
+                }
+            })
+        );
+        return Ok(());
+    }
+    println!("\n\nSources:");
+    for (i, hit) in answer.passages.iter().enumerate() {
+        let mark = match answer.citations.iter().find(|c| c.n == i + 1) {
+            Some(c) if c.inferred => "~",
+            Some(_) => "*",
+            None => " ",
+        };
+        println!("  [{}]{mark} {}", i + 1, location(hit));
+    }
+    if answer.citations.iter().any(|c| c.inferred) {
+        println!("  ~ the model cited nothing; trove matched its answer to this source");
+    }
+    if !answer.dropped.is_empty() {
+        println!(
+            "  ({} more passages did not fit the context window)",
+            answer.dropped.len()
+        );
+    }
+    Ok(())
+}
+
+fn status(cli: &Cli) -> CliResult {
+    let engine = open_existing(cli)?;
+    let s = engine.stats()?;
+    let llm_sha256 = sha256_file(&s.llm_path)?;
+    let llm_bytes = std::fs::metadata(&s.llm_path).map(|m| m.len()).unwrap_or(0);
+    let last: serde_json::Value =
+        serde_json::from_str(&s.last_index_run).unwrap_or(serde_json::Value::Null);
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "documents": s.documents,
+                "chunks": s.chunks,
+                "embeddings": s.embeddings,
+                "vectors": s.vectors,
+                "failures": s.failures,
+                "store_bytes": s.store_bytes,
+                "store": s.store_dir,
+                "models": {
+                    "embedding": {"name": s.embedding_model.name, "dimensions": s.embedding_model.dimensions, "sha256": s.embedding_model.sha256},
+                    "llm": {"path": s.llm_path, "bytes": llm_bytes, "sha256": llm_sha256},
+                },
+                "last_index_run": last,
+            })
+        );
+        return Ok(());
+    }
+    println!("store       {}", s.store_dir.display());
+    println!("documents   {}", s.documents);
+    println!(
+        "chunks      {} ({} distinct embeddings, {} vectors)",
+        s.chunks, s.embeddings, s.vectors
+    );
+    println!("failures    {}", s.failures);
+    println!("size        {:.1} MB", s.store_bytes as f64 / 1e6);
+    println!(
+        "embedding   {} ({} dims), sha256 {}",
+        s.embedding_model.name, s.embedding_model.dimensions, s.embedding_model.sha256
+    );
+    println!("llm         {}, sha256 {llm_sha256}", s.llm_path.display());
+    match serde_json::from_value::<LastRun>(last) {
+        Ok(run) => {
+            let ago = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs().saturating_sub(run.finished_at_unix))
+                .unwrap_or(0);
+            println!(
+                "last run    {} s ago: {} files seen, {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
+                ago,
+                run.files_seen,
+                run.files_indexed,
+                run.files_unchanged,
+                run.files_removed,
+                run.files_failed,
+                run.chunks_embedded,
+                run.chunks_reused,
+                run.seconds
+            );
+        }
+        Err(_) => println!("last run    none"),
+    }
+    Ok(())
+}
+
+/// The fields of the stored last run that `status` shows.
+#[derive(serde::Deserialize)]
+struct LastRun {
+    files_seen: usize,
+    files_indexed: usize,
+    files_unchanged: usize,
+    files_removed: usize,
+    files_failed: usize,
+    chunks_embedded: usize,
+    chunks_reused: usize,
+    seconds: f64,
+    finished_at_unix: u64,
+}
+
+fn sha256_file(path: &Path) -> Result<String, Failure> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        format!(
+            "cannot read the answer model {}: {e}; run `make setup` or pass --models DIR",
+            path.display()
+        )
+    })?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 fn location(hit: &trove::Hit) -> String {

@@ -1,0 +1,93 @@
+//! `trove watch`: a first reconcile pass, then every change printed with the
+//! time it took to become searchable, until Ctrl-C (or SIGTERM).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use trove::{Engine, WatchEvent, WatchOptions, Watcher};
+
+use crate::{CliResult, summary_json, summary_line};
+
+pub fn run(engine: Engine, paths: &[PathBuf], debounce: Duration, json: bool) -> CliResult {
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+    let watcher = Watcher::start(
+        Arc::new(engine),
+        paths,
+        WatchOptions { debounce },
+        Box::new(move |event| print(&event, json)),
+    )?;
+    let _ = stopped.recv();
+    if !json {
+        eprintln!("stopping…");
+    }
+    // Cancels an indexing step in flight; what was committed stays.
+    watcher.stop();
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn print(event: &WatchEvent, json: bool) {
+    if json {
+        let line = match event {
+            WatchEvent::Ready { summary } => {
+                serde_json::json!({"event": "ready", "summary": summary_json(summary)})
+            }
+            WatchEvent::Indexed {
+                path,
+                chunks_embedded,
+                chunks_reused,
+                latency,
+            } => serde_json::json!({
+                "event": "indexed", "path": path, "chunks_embedded": chunks_embedded,
+                "chunks_reused": chunks_reused, "latency_ms": ms(*latency),
+            }),
+            WatchEvent::Removed { path, latency } => {
+                serde_json::json!({"event": "removed", "path": path, "latency_ms": ms(*latency)})
+            }
+            WatchEvent::Failed { path, code, reason } => {
+                serde_json::json!({"event": "failed", "path": path, "code": code, "reason": reason})
+            }
+            WatchEvent::Error { message } => {
+                serde_json::json!({"event": "error", "message": message})
+            }
+        };
+        println!("{line}");
+        return;
+    }
+    match event {
+        WatchEvent::Ready { summary } => {
+            println!("ready: {}", summary_line(summary));
+            for f in &summary.failures {
+                println!("  skipped {}: {}", f.path, f.reason);
+            }
+            println!("watching for changes (Ctrl-C stops)");
+        }
+        WatchEvent::Indexed {
+            path,
+            chunks_embedded,
+            chunks_reused,
+            latency,
+        } => println!(
+            "indexed {}: {chunks_embedded} chunks embedded, {chunks_reused} reused; searchable after {} ms",
+            path.display(),
+            ms(*latency)
+        ),
+        WatchEvent::Removed { path, latency } => println!(
+            "removed {}; gone from search after {} ms",
+            path.display(),
+            ms(*latency)
+        ),
+        WatchEvent::Failed { path, reason, .. } => {
+            println!("skipped {}: {reason}", path.display())
+        }
+        WatchEvent::Error { message } => eprintln!("trove: warning: {message}"),
+    }
+}

@@ -1,0 +1,270 @@
+//! The `trove` binary end to end: JSON shapes, exit codes, error messages,
+//! batch search, status, forget, and the walk's rules and failures.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn index_search_status_forget_speak_the_documented_json_and_exit_codes() {
+    let notes = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().join("kb");
+    write(
+        notes.path(),
+        "espresso.md",
+        &note("espresso", "portafilter"),
+    );
+    write(
+        notes.path(),
+        "garden/tomatoes.md",
+        &note("tomatoes", "seedling"),
+    );
+    write(notes.path(), "garden/beans.txt", &note("beans", "trellis"));
+    let root = notes.path().to_str().unwrap();
+
+    // Reading commands refuse a store that does not exist, naming the fix.
+    let out = expect(&mut trove(&store, &["search", "anything"]), 1);
+    assert!(
+        stderr(&out).contains("run `trove index PATH` first"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!store.exists(), "a failed search must not create a store");
+
+    let summary = json(&store, &["index", root]);
+    assert_eq!(
+        keys(&summary),
+        [
+            "chunks_embedded",
+            "chunks_reused",
+            "failures",
+            "files_failed",
+            "files_indexed",
+            "files_removed",
+            "files_seen",
+            "files_unchanged",
+            "seconds"
+        ]
+    );
+    assert_eq!(summary["files_indexed"], 3, "{summary}");
+    assert_eq!(summary["chunks_embedded"], 3, "{summary}");
+    let again = json(&store, &["index", root]);
+    assert_eq!(
+        (
+            again["files_unchanged"].as_u64(),
+            again["chunks_embedded"].as_u64()
+        ),
+        (Some(3), Some(0))
+    );
+
+    // Search: one object with the query and ranked results.
+    let result = json(
+        &store,
+        &["search", "portafilter", "--mode", "keyword", "-k", "2"],
+    );
+    assert_eq!(result["query"], "portafilter");
+    let hits = result["results"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{result}");
+    assert_eq!(
+        keys(&hits[0]),
+        ["lines", "page", "path", "score", "text", "title"]
+    );
+    assert!(hits[0]["path"].as_str().unwrap().ends_with("espresso.md"));
+    assert_eq!(hits[0]["lines"], serde_json::json!([3, 3]));
+
+    // Batch: one JSON line per query, in order, models loaded once.
+    let batch = notes.path().join("queries.txt");
+    std::fs::write(&batch, "portafilter\n\ntrellis\nseedling\n").unwrap();
+    let out = expect(
+        &mut trove(
+            &store,
+            &[
+                "search",
+                "--batch",
+                batch.to_str().unwrap(),
+                "--json",
+                "--mode",
+                "keyword",
+            ],
+        ),
+        0,
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let firsts: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            let path = l["results"][0]["path"].as_str().unwrap();
+            (
+                l["query"].as_str().unwrap(),
+                Path::new(path).file_name().unwrap().to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        firsts,
+        [
+            ("portafilter", "espresso.md"),
+            ("trellis", "beans.txt"),
+            ("seedling", "tomatoes.md")
+        ]
+    );
+
+    let status = json(&store, &["status"]);
+    assert_eq!(
+        (status["documents"].as_u64(), status["chunks"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(status["vectors"], status["chunks"]);
+    assert_eq!(
+        status["models"]["llm"]["sha256"].as_str().unwrap().len(),
+        64
+    );
+    assert_eq!(
+        status["models"]["embedding"]["sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    assert_eq!(status["last_index_run"]["files_unchanged"], 3);
+
+    // Forget a folder: its documents go, the files stay.
+    let forgot = json(&store, &["forget", &format!("{root}/garden")]);
+    assert_eq!(forgot["removed"], 2);
+    assert!(notes.path().join("garden/beans.txt").exists());
+    assert_eq!(json(&store, &["status"])["documents"], 1);
+    assert!(search_names(&store, "trellis", "keyword").is_empty());
+
+    // Usage errors exit 2; failures exit 1 and name the file and the fix.
+    expect(&mut trove(&store, &["search"]), 2);
+    expect(&mut trove(&store, &["index"]), 2);
+    expect(&mut trove(&store, &["frobnicate"]), 2);
+    expect(&mut trove(&store, &["search", "x", "--mode", "fuzzy"]), 2);
+    let missing = notes.path().join("missing-folder");
+    let out = expect(&mut trove(&store, &["index", missing.to_str().unwrap()]), 1);
+    assert!(
+        stderr(&out).contains("missing-folder") && stderr(&out).contains("check the path"),
+        "{}",
+        stderr(&out)
+    );
+    let out = expect(
+        &mut trove(&store, &["search", "--batch", "/nonexistent/queries.txt"]),
+        1,
+    );
+    assert!(
+        stderr(&out).contains("/nonexistent/queries.txt"),
+        "{}",
+        stderr(&out)
+    );
+    let out = expect(Command::new(env!("CARGO_BIN_EXE_trove")).arg("--help"), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2  usage error"));
+}
+
+#[test]
+fn ignore_rules_permission_denied_and_symlink_loops_are_reported_not_fatal() {
+    let notes = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let root = notes.path().canonicalize().unwrap();
+    write(&root, "good.md", &note("good", "kept"));
+    write(&root, "sub/also-good.md", &note("also", "kept"));
+    write(&root, "drafts/draft.md", &note("draft", "gitignored"));
+    write(&root, "private.md", &note("private", "troveignored"));
+    write(
+        &root,
+        "node_modules/pkg/README.md",
+        &note("package", "dependency"),
+    );
+    write(&root, ".hidden/secret.md", &note("hidden", "hidden"));
+    write(
+        &root,
+        ".obsidian/workspace.md",
+        &note("obsidian", "settings"),
+    );
+    write(&root, ".gitignore", "drafts/\n");
+    write(&root, ".troveignore", "private.md\n");
+    let locked = write(&root, "locked.md", &note("locked", "unreadable"));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let locked_dir = root.join("locked-dir");
+    write(&root, "locked-dir/inside.md", &note("inside", "unreadable"));
+    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+
+    let out = expect(
+        without_read_override()
+            .arg(env!("CARGO_BIN_EXE_trove"))
+            .args(["--store", store.path().to_str().unwrap(), "--models"])
+            .arg(models_dir())
+            .args(["--threads", "1", "--json", "index", root.to_str().unwrap()]),
+        0,
+    );
+    // Let the temporary folder clean itself up.
+    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["files_indexed"], 2, "{summary}");
+    let failures = summary["failures"].as_array().unwrap();
+    let reason = |suffix: &str| -> String {
+        failures
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no failure for {suffix}: {summary}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason("locked.md").contains("permission denied"),
+        "{summary}"
+    );
+    assert!(reason("locked.md").contains("chmod"), "{summary}");
+    assert!(
+        reason("locked-dir").contains("permission denied"),
+        "{summary}"
+    );
+    assert!(reason("sub/loop").contains("loops back"), "{summary}");
+    assert_eq!(failures.len(), 3, "{summary}");
+    let status = json(store.path(), &["status"]);
+    assert_eq!(status["documents"], 2);
+    for word in [
+        "gitignored",
+        "troveignored",
+        "dependency",
+        "hidden",
+        "settings",
+    ] {
+        assert!(
+            search_names(store.path(), word, "keyword").is_empty(),
+            "{word} was indexed"
+        );
+    }
+    // Made readable (no size or mtime change): the next run picks it up.
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = json(store.path(), &["index", root.to_str().unwrap()]);
+    assert_eq!(again["files_indexed"], 2, "{again}");
+    let mut found = search_names(store.path(), "unreadable", "keyword");
+    found.sort();
+    assert_eq!(found, ["inside.md", "locked.md"]);
+}

@@ -1,0 +1,166 @@
+//! `trove watch` end to end: each kind of change is followed until `search
+//! --json` (another process) shows it; unreadable files and symlink loops
+//! are reported and watching goes on; Ctrl-C (SIGINT) stops it cleanly.
+
+mod common;
+
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Generous bound for one change to show; never reached when things work.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls `search --json` until `word` finds exactly `expected`.
+fn until_search(store: &Path, word: &str, expected: &[&str]) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let found = search_names(store, word, "keyword");
+        if found == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "search for {word}: still {found:?}, waited for {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits for a `watch --json` event matching `wanted`.
+fn until_event(
+    events: &Receiver<serde_json::Value>,
+    seen: &mut Vec<serde_json::Value>,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    if let Some(event) = seen.iter().find(|e| wanted(e)) {
+        return event.clone();
+    }
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no event for {what}; events so far: {seen:#?}"));
+        seen.push(event.clone());
+        if wanted(&event) {
+            return event;
+        }
+    }
+}
+
+#[test]
+fn watch_follows_changes_until_search_shows_them() {
+    let notes = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path();
+    let root = notes.path().canonicalize().unwrap();
+    write(&root, "first.md", &note("espresso", "crema"));
+
+    // Run without root's read-anything capabilities so that an unreadable
+    // file is unreadable (see `without_read_override`).
+    let mut child = without_read_override()
+        .arg(env!("CARGO_BIN_EXE_trove"))
+        .args(["--store", store.to_str().unwrap(), "--models"])
+        .arg(models_dir())
+        .args(["--threads", "1", "--json", "watch", root.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("trove watch starts");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, events) = channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let ready = until_event(&events, &mut seen, "ready", |e| e["event"] == "ready");
+    assert_eq!(ready["summary"]["files_indexed"], 1, "{ready}");
+    until_search(store, "crema", &["first.md"]);
+
+    // Create.
+    let created = write(&root, "created.md", &note("baking", "brioche"));
+    until_search(store, "brioche", &["created.md"]);
+    // Edit.
+    std::fs::write(&created, note("baking", "focaccia")).unwrap();
+    until_search(store, "focaccia", &["created.md"]);
+    until_search(store, "brioche", &[]);
+    // Rename.
+    std::fs::rename(&created, root.join("renamed.md")).unwrap();
+    until_search(store, "focaccia", &["renamed.md"]);
+    // Move into a new subfolder, then out of the watched folder.
+    std::fs::create_dir(root.join("archive")).unwrap();
+    std::fs::rename(root.join("renamed.md"), root.join("archive/moved.md")).unwrap();
+    until_search(store, "focaccia", &["moved.md"]);
+    std::fs::rename(
+        root.join("archive/moved.md"),
+        outside.path().join("moved.md"),
+    )
+    .unwrap();
+    until_search(store, "focaccia", &[]);
+    // An editor's atomic save: write a temporary file, rename it over the note.
+    let temp = root.join("first.md.tmp~");
+    std::fs::write(&temp, note("espresso", "ristretto")).unwrap();
+    std::fs::rename(&temp, root.join("first.md")).unwrap();
+    until_search(store, "ristretto", &["first.md"]);
+    until_search(store, "crema", &[]);
+    // Delete.
+    std::fs::remove_file(root.join("first.md")).unwrap();
+    until_search(store, "ristretto", &[]);
+
+    // Trouble is reported and watching goes on.
+    let locked = root.join("locked.md");
+    std::fs::write(&locked, note("locked", "padlock")).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let failed = until_event(&events, &mut seen, "the unreadable file", |e| {
+        e["event"] == "failed" && e["path"] == locked.to_str().unwrap()
+    });
+    assert_eq!(failed["code"], "permission_denied", "{failed}");
+    std::os::unix::fs::symlink(&root, root.join("loop")).unwrap();
+    let failed = until_event(&events, &mut seen, "the symlink loop", |e| {
+        e["event"] == "failed" && e["code"] == "symlink_loop"
+    });
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("remove the link"),
+        "{failed}"
+    );
+    write(
+        &root,
+        "node_modules/pkg/readme.md",
+        &note("package", "dependency"),
+    );
+    write(&root, "after.md", &note("music", "arpeggio"));
+    until_search(store, "arpeggio", &["after.md"]);
+    let indexed = until_event(&events, &mut seen, "after.md", |e| {
+        e["event"] == "indexed" && e["path"].as_str().unwrap().ends_with("after.md")
+    });
+    assert!(indexed["latency_ms"].as_f64().unwrap() > 0.0, "{indexed}");
+    assert!(search_names(store, "dependency", "keyword").is_empty());
+
+    // Ctrl-C stops it cleanly.
+    let stopped = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "trove watch after SIGINT");
+    let status = json(store, &["status"]);
+    assert_eq!(status["documents"], 1, "only after.md is left: {status}");
+}
