@@ -131,6 +131,23 @@ typedef enum trove_timing {
   TROVE_TIMING_TOTAL_MS = 6,
 } trove_timing;
 
+// Kinds of `trove_watch_event`.
+typedef enum trove_watch_event_kind {
+  // The first pass over the folders finished (changes made while nothing
+  // was watching are picked up); `message` is its summary as JSON.
+  TROVE_WATCH_EVENT_KIND_READY = 0,
+  // `path` was (re)indexed and is searchable.
+  TROVE_WATCH_EVENT_KIND_INDEXED = 1,
+  // `path`'s document was removed (deleted, moved out, now ignored).
+  TROVE_WATCH_EVENT_KIND_REMOVED = 2,
+  // `path` could not be indexed (`code`, `message` say why); watching
+  // goes on.
+  TROVE_WATCH_EVENT_KIND_FAILED = 3,
+  // Trouble with watching itself (`message`), e.g. the system's watch
+  // limit; not fatal.
+  TROVE_WATCH_EVENT_KIND_ERROR = 4,
+} trove_watch_event_kind;
+
 // A finished (or stopped) answer. Immutable: may be read from several
 // threads; free once with `trove_answer_free`.
 typedef struct trove_answer trove_answer;
@@ -149,6 +166,9 @@ typedef struct trove_engine trove_engine;
 // Ranked passages from `trove_search`, best first. Immutable: may be read
 // from several threads; free once with `trove_results_free`.
 typedef struct trove_results trove_results;
+
+// A running watch. Stop and free it with `trove_watch_stop`.
+typedef struct trove_watcher trove_watcher;
 
 // Knobs of `trove_engine_open`. Zero-initialise, set `struct_size`, then set
 // what differs from the defaults.
@@ -249,6 +269,31 @@ typedef struct trove_ask_options {
 // false to stop: the answer so far is kept and the call succeeds with
 // stop reason TROVE_STOP_REASON_CALLBACK.
 typedef bool (*trove_token_fn)(const char *piece,
+                               void *user_data);
+
+// One change, lent to the watch callback for the duration of the call.
+// Fields that do not apply to the kind are NULL or 0.
+typedef struct trove_watch_event {
+  // A `trove_watch_event_kind`.
+  uint32_t kind;
+  // The file (INDEXED, REMOVED, FAILED).
+  const char *path;
+  // Stable reason code (FAILED), e.g. "binary", "permission_denied".
+  const char *code;
+  // READY: summary JSON; FAILED: the reason; ERROR: what went wrong.
+  const char *message;
+  // INDEXED: chunks run through the embedding model.
+  uint64_t chunks_embedded;
+  // INDEXED: chunks that reused a stored embedding.
+  uint64_t chunks_reused;
+  // INDEXED, REMOVED: from the first file-system event to searchable.
+  double latency_ms;
+} trove_watch_event;
+
+// Watch callback: runs on the watcher's own background thread, one event
+// at a time. Return true to go on, false to receive no more events (the
+// watcher stops following changes; still call `trove_watch_stop`).
+typedef bool (*trove_watch_fn)(const struct trove_watch_event *event,
                                void *user_data);
 
 #ifdef __cplusplus
@@ -628,6 +673,41 @@ const char *trove_answer_json(const struct trove_answer *answer);
 // # Safety
 // `answer` is NULL or from `trove_ask`, freed once.
 void trove_answer_free(struct trove_answer *answer);
+
+// Watches files and folders: first reconciles them with the store (like
+// `trove_index_path`), then follows creations, edits, deletions, renames
+// and moves, editors' atomic saves and bursts of changes, honouring
+// `.gitignore` / `.troveignore` and skipping hidden files, `.git`,
+// `.obsidian`, `.trove` and `node_modules`. Each change is reported to
+// `on_event` once it is searchable.
+//
+// `debounce_ms` is how long a file must stay untouched before it is
+// indexed (0: 300 ms). On success `*watcher_out` receives a handle the
+// caller owns: stop and free it with `trove_watch_stop`. The watcher keeps
+// the engine alive, so it may outlive `trove_engine_close`.
+//
+// Thread-safe. `on_event` (required) runs on the watcher's own thread:
+// `user_data` must be usable from there.
+//
+// # Safety
+// `engine` is live; `paths` holds `path_count` NUL-terminated strings;
+// `watcher_out` is writable.
+enum trove_status trove_watch_start(const struct trove_engine *engine,
+                                    const char *const *paths,
+                                    size_t path_count,
+                                    uint32_t debounce_ms,
+                                    trove_watch_fn on_event,
+                                    void *user_data,
+                                    struct trove_watcher **watcher_out);
+
+// Stops watching, waits for the watcher's thread to finish (an indexing
+// step in progress is cancelled; committed work is kept) and frees the
+// handle. After it returns, `on_event` is not called again. NULL is
+// ignored. Do not call it from inside `on_event`.
+//
+// # Safety
+// `watcher` is NULL or from `trove_watch_start`, stopped once.
+void trove_watch_stop(struct trove_watcher *watcher);
 
 #ifdef __cplusplus
 }  // extern "C"

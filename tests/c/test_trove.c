@@ -571,6 +571,112 @@ static void test_stats(trove_engine *engine) {
     CHECK_STATUS(trove_stats_json(engine, NULL), TROVE_STATUS_INVALID_ARGUMENT);
 }
 
+/* ---------- watching ---------- */
+
+typedef struct {
+    pthread_mutex_t lock;
+    int calls, ready, indexed, removed, failed;
+    char last_path[512];
+    double last_latency_ms;
+    bool go_on;
+} watch_log_t;
+
+static bool on_watch_event(const trove_watch_event *e, void *user_data) {
+    watch_log_t *log = user_data;
+    pthread_mutex_lock(&log->lock);
+    log->calls++;
+    switch (e->kind) {
+    case TROVE_WATCH_EVENT_KIND_READY: log->ready++; break;
+    case TROVE_WATCH_EVENT_KIND_INDEXED: log->indexed++; break;
+    case TROVE_WATCH_EVENT_KIND_REMOVED: log->removed++; break;
+    case TROVE_WATCH_EVENT_KIND_FAILED: log->failed++; break;
+    default: break;
+    }
+    if (e->path) snprintf(log->last_path, sizeof log->last_path, "%s", e->path);
+    log->last_latency_ms = e->latency_ms;
+    bool go_on = log->go_on;
+    pthread_mutex_unlock(&log->lock);
+    return go_on;
+}
+
+/* Waits (generously: this is not a timing test) until *counter reaches want. */
+static bool wait_for(watch_log_t *log, int *counter, int want) {
+    for (int i = 0; i < 1200; i++) {
+        pthread_mutex_lock(&log->lock);
+        int now = *counter;
+        pthread_mutex_unlock(&log->lock);
+        if (now >= want) return true;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void test_watch(trove_engine *engine) {
+    char dir[300], file[400];
+    snprintf(dir, sizeof dir, "%s/watched", root);
+    mkdir(dir, 0700);
+    snprintf(file, sizeof file, "%s/first.md", dir);
+    write_file(file, "# First\n\nThe boiler pressure is 9 bar.\n");
+
+    watch_log_t log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, "", 0.0, true};
+    const char *paths[] = {dir};
+    trove_watcher *watcher = NULL;
+    CHECK_STATUS(trove_watch_start(engine, paths, 1, 100, on_watch_event, &log, &watcher),
+                 TROVE_STATUS_OK);
+    CHECK(wait_for(&log, &log.ready, 1), "ready event");
+
+    snprintf(file, sizeof file, "%s/second.md", dir);
+    write_file(file, "# Second\n\nThe greenhouse vents open at 26 degrees.\n");
+    CHECK(wait_for(&log, &log.indexed, 1), "indexed event");
+    pthread_mutex_lock(&log.lock);
+    CHECK(strstr(log.last_path, "second.md") != NULL, "path %s", log.last_path);
+    CHECK(log.last_latency_ms > 0.0, "latency %f", log.last_latency_ms);
+    pthread_mutex_unlock(&log.lock);
+    trove_search_options so;
+    memset(&so, 0, sizeof so);
+    so.struct_size = sizeof so;
+    so.mode = TROVE_SEARCH_MODE_KEYWORD;
+    so.k = 1;
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "greenhouse vents", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strstr(trove_results_path(results, 0), "second.md"),
+          "new file searchable");
+    trove_results_free(results);
+
+    unlink(file);
+    CHECK(wait_for(&log, &log.removed, 1), "removed event");
+    CHECK_STATUS(trove_search(engine, "greenhouse vents", &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 0, "deleted file gone");
+    trove_results_free(results);
+    trove_watch_stop(watcher);
+
+    /* A callback returning false receives nothing more. */
+    watch_log_t once = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, "", 0.0, false};
+    CHECK_STATUS(trove_watch_start(engine, paths, 1, 100, on_watch_event, &once, &watcher),
+                 TROVE_STATUS_OK);
+    CHECK(wait_for(&once, &once.ready, 1), "ready");
+    snprintf(file, sizeof file, "%s/third.md", dir);
+    write_file(file, "# Third\n\nA third note.\n");
+    struct timespec ts = {2, 0};
+    nanosleep(&ts, NULL);
+    trove_watch_stop(watcher);
+    CHECK(once.calls == 1, "%d calls after returning false", once.calls);
+
+    /* Errors. */
+    CHECK_STATUS(trove_watch_start(engine, NULL, 1, 0, on_watch_event, &log, &watcher),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(watcher == NULL, "reset on failure");
+    CHECK_STATUS(trove_watch_start(engine, paths, 1, 0, NULL, NULL, &watcher),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_watch_start(engine, paths, 0, 0, on_watch_event, &log, &watcher),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    const char *missing[] = {"/no/such/folder"};
+    CHECK_STATUS(trove_watch_start(engine, missing, 1, 0, on_watch_event, &log, &watcher),
+                 TROVE_STATUS_NOT_FOUND);
+    trove_watch_stop(NULL);
+}
+
 /* ---------- model and store errors ---------- */
 
 static void link_into(const char *dir, const char *name, const char *target_dir) {
@@ -678,6 +784,7 @@ int main(void) {
     test_ask(engine);
     test_cancel_from_another_thread(engine);
     test_threads(engine);
+    test_watch(engine);
     test_stats(engine);
     trove_engine_close(engine);
 

@@ -17,4 +17,6 @@ pub mod search;
 
 pub mod ask;
 
+pub mod watch;
+
 mod json;

@@ -1,11 +1,13 @@
 //! The `Engine` and `CancelToken` objects.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use trove::IndexOptions;
 
 use super::error::TroveError;
-use super::listeners::{ProgressListener, TokenListener};
+use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{Answer, AskOptions, EngineConfig, Hit, IndexSummary, SearchOptions, Stats};
 use super::thread_future::ThreadFuture;
 
@@ -180,6 +182,55 @@ impl Engine {
     /// Counts and facts about the store.
     pub fn stats(&self) -> Result<Stats, TroveError> {
         Ok((&self.inner.stats()?).into())
+    }
+
+    /// Reconciles `paths` with the store, then follows their changes on a
+    /// background thread, reporting each to `listener` (on that thread)
+    /// once searchable. `debounce_ms`: how long a file must stay untouched
+    /// before it is indexed (0: 300 ms). Keep the returned watcher; `stop`
+    /// it (or drop it) to end watching.
+    #[uniffi::method(default(debounce_ms = 0))]
+    pub fn watch(
+        &self,
+        paths: Vec<String>,
+        listener: Arc<dyn WatchListener>,
+        debounce_ms: u32,
+    ) -> Result<Arc<Watcher>, TroveError> {
+        let roots: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+        let options = trove::WatchOptions {
+            debounce: match debounce_ms {
+                0 => trove::WatchOptions::default().debounce,
+                ms => Duration::from_millis(ms.into()),
+            },
+        };
+        let mut open = true;
+        let watcher = trove::Watcher::start(
+            self.inner.clone(),
+            &roots,
+            options,
+            Box::new(move |event| {
+                if open {
+                    open = listener.on_event((&event).into());
+                }
+            }),
+        )?;
+        Ok(Arc::new(Watcher(Mutex::new(Some(watcher)))))
+    }
+}
+
+/// A running watch, from `Engine.watch`.
+#[derive(uniffi::Object)]
+pub struct Watcher(Mutex<Option<trove::Watcher>>);
+
+#[uniffi::export]
+impl Watcher {
+    /// Stops watching and waits for the background thread; the listener is
+    /// not called afterwards. Calling it again does nothing.
+    pub fn stop(&self) {
+        let watcher = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(watcher) = watcher {
+            watcher.stop();
+        }
     }
 }
 

@@ -19,3 +19,11 @@ pub trait TokenListener: Send + Sync {
     /// answer so far is returned with stop reason `Callback`.
     fn on_token(&self, piece: String) -> bool;
 }
+
+/// Receives the changes a watcher indexed, on the watcher's own thread.
+#[uniffi::export(with_foreign)]
+pub trait WatchListener: Send + Sync {
+    /// One change, once searchable. Return true to go on, false to stop
+    /// watching.
+    fn on_event(&self, event: super::records::WatchEvent) -> bool;
+}

@@ -8,7 +8,7 @@ mod listeners;
 mod records;
 mod thread_future;
 
-pub use engine::{CancelToken, Engine};
+pub use engine::{CancelToken, Engine, Watcher};
 pub use error::TroveError;
-pub use listeners::{ProgressListener, TokenListener};
+pub use listeners::{ProgressListener, TokenListener, WatchListener};
 pub use records::*;

@@ -370,3 +370,67 @@ impl From<&trove::Stats> for Stats {
         }
     }
 }
+
+/// What a watcher reports.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum WatchEvent {
+    /// The first pass over the folders finished.
+    Ready { summary: IndexSummary },
+    /// A file was (re)indexed and is searchable.
+    Indexed {
+        path: String,
+        chunks_embedded: u64,
+        chunks_reused: u64,
+        /// From the first file-system event to searchable.
+        latency_ms: f64,
+    },
+    /// A file's document was removed.
+    Removed { path: String, latency_ms: f64 },
+    /// A file could not be indexed; watching goes on.
+    Failed {
+        path: String,
+        code: String,
+        reason: String,
+    },
+    /// Trouble with watching itself; not fatal.
+    Error { message: String },
+}
+
+impl From<&trove::WatchEvent> for WatchEvent {
+    fn from(e: &trove::WatchEvent) -> Self {
+        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let ms = |d: &std::time::Duration| d.as_secs_f64() * 1000.0;
+        match e {
+            trove::WatchEvent::Ready { summary } => WatchEvent::Ready {
+                summary: summary.into(),
+            },
+            trove::WatchEvent::Indexed {
+                path: p,
+                chunks_embedded,
+                chunks_reused,
+                latency,
+            } => WatchEvent::Indexed {
+                path: path(p),
+                chunks_embedded: *chunks_embedded as u64,
+                chunks_reused: *chunks_reused as u64,
+                latency_ms: ms(latency),
+            },
+            trove::WatchEvent::Removed { path: p, latency } => WatchEvent::Removed {
+                path: path(p),
+                latency_ms: ms(latency),
+            },
+            trove::WatchEvent::Failed {
+                path: p,
+                code,
+                reason,
+            } => WatchEvent::Failed {
+                path: path(p),
+                code: code.clone(),
+                reason: reason.clone(),
+            },
+            trove::WatchEvent::Error { message } => WatchEvent::Error {
+                message: message.clone(),
+            },
+        }
+    }
+}
