@@ -150,12 +150,12 @@ define generate_bindings
 	install -D -m 644 $(1)/raw/TroveFFI.h $(1)/swift/Sources/TroveFFI/TroveFFI.h
 	install -D -m 644 $(1)/raw/TroveFFI.modulemap $(1)/swift/Sources/TroveFFI/module.modulemap
 	install -D -m 644 $(1)/raw/dev/trove/trove.kt $(1)/kotlin/src/main/kotlin/dev/trove/trove.kt
-	install -D -m 644 $(1)/raw/trove.py $(1)/python/trove.py
+	install -D -m 644 $(1)/raw/trove.py $(1)/python/trove/trove.py
 endef
 
 GENERATED := swift/Sources/Trove/Trove.swift swift/Sources/TroveFFI/TroveFFI.h \
              swift/Sources/TroveFFI/module.modulemap \
-             kotlin/src/main/kotlin/dev/trove/trove.kt python/trove.py
+             kotlin/src/main/kotlin/dev/trove/trove.kt python/trove/trove.py
 
 bindings: build bindgen
 	$(call generate_bindings,$(GEN_OUT))
@@ -172,7 +172,6 @@ bindings-test: python-test kotlin-test swift-test
 
 python-test: build
 	scripts/setup-python.sh
-	cp $(BIN)/libtrove.so bindings/python/libtrove.so
+	cp $(BIN)/libtrove.so bindings/python/trove/libtrove.so
 	cd bindings/python && TROVE_MODELS=$(MODELS) \
-	  $$(scripts/setup-python.sh --env >/dev/null; . $(CACHE)/py-venv/bin/activate; command -v python) \
-	  -m pytest -q -p no:cacheprovider tests
+	  $(CACHE)/py-venv/bin/python -m pytest -p no:cacheprovider tests
