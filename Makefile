@@ -20,10 +20,13 @@ PREFIX     ?= /usr/local
 # C objects, the test install prefix and C programs built by the targets below.
 C_OUT      := $(CARGO_TARGET_DIR)/c
 C_STRICT   := -std=c11 -Wall -Wextra -Werror -pedantic
+# The Node/TypeScript host (examples/obsidian-plugin) and the library it loads.
+NODE_DIR   := examples/obsidian-plugin
+TROVE_LIB  ?= $(BIN)/libtrove.so
 
 .DEFAULT_GOAL := build
 .PHONY: help setup setup-tools build demo test lint eval bench latency clean-models \
-        header header-check install c-test c-example \
+        header header-check install c-test c-example node-test node-test-only \
         bindgen bindings bindings-check bindings-test python-test kotlin-test swift-test
 
 help:
@@ -36,6 +39,7 @@ help:
 	@echo "make install       libtrove.{a,so}, trove.h, trove.pc into PREFIX=$(PREFIX)"
 	@echo "make c-test        C tests of every function, under AddressSanitizer"
 	@echo "make c-example     build examples/c against the installed static library, run it"
+	@echo "make node-test     npm ci, tsc type-check of the Obsidian plugin, node --test of trove.ts"
 	@echo "make bindings      regenerate the Swift/Kotlin/Python sources in bindings/"
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
@@ -58,7 +62,7 @@ demo: build
 
 test: setup
 	TROVE_MODELS=$(MODELS) cargo test --release --workspace
-	$(MAKE) --no-print-directory c-test c-example
+	$(MAKE) --no-print-directory c-test c-example node-test bindings-test
 
 lint: setup-tools
 	cargo fmt --all --check
@@ -111,6 +115,21 @@ c-example: build
 	    -o $(C_OUT)/trove-c-demo
 	rm -rf $(C_OUT)/demo-store
 	$(C_OUT)/trove-c-demo $(C_OUT)/demo-store $(MODELS) examples/notes "$(QUESTION)"
+
+# ------------------------------------------------------------ Node host ----
+
+# The Obsidian plugin's wrapper (trove.ts, through koffi) against the real
+# library and models: npm ci (only when the lockfile changed), tsc --noEmit
+# of the plugin against the obsidian typings, tsc build, node --test.
+node-test: build
+	$(MAKE) --no-print-directory node-test-only
+
+# The same without building: TROVE_LIB=path/libtrove.so MODELS=path/models.
+node-test-only:
+	@scripts/setup-node.sh
+	cd $(NODE_DIR) && node_modules/.bin/tsc --noEmit -p tsconfig.json
+	cd $(NODE_DIR) && rm -rf build && node_modules/.bin/tsc -p tsconfig.json
+	cd $(NODE_DIR) && TROVE_LIB=$(TROVE_LIB) TROVE_MODELS=$(MODELS) node --test test/
 
 eval: build
 	@set -e; for s in $(EVAL_SETS); do \

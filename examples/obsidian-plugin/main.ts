@@ -1,0 +1,339 @@
+/**
+ * Trove for Obsidian: index the vault with libtrove and ask it questions,
+ * with the answer streamed into a side view and its sources linked to notes.
+ *
+ * All FFI work is in trove.ts (compiled next to this file as trove.js).
+ * Obsidian evaluates main.js without a module path of its own, so the
+ * wrapper (and, through it, koffi) is required by absolute path from the
+ * plugin folder; `import type` below is erased at compile time.
+ */
+
+import {
+    App,
+    FileSystemAdapter,
+    ItemView,
+    Notice,
+    Plugin,
+    PluginSettingTab,
+    Setting,
+    WorkspaceLeaf,
+    normalizePath,
+} from 'obsidian';
+import * as path from 'path';
+import type * as TroveModule from './trove';
+import type { Answer, CancelToken, Trove } from './trove';
+
+const VIEW_TYPE = 'trove-answer';
+
+interface TroveSettings {
+    /** Absolute path of libtrove.so. */
+    libraryPath: string;
+    /** Models directory (the one `make setup` fills). */
+    modelsDir: string;
+    /** Store directory; empty: <vault>/.trove (hidden, so never indexed). */
+    storeDir: string;
+    /** Threads for embedding and generation; 0: all cores. */
+    threads: number;
+    /** Passages given to the model. */
+    k: number;
+    /** Most tokens per answer. */
+    maxTokens: number;
+}
+
+const DEFAULT_SETTINGS: TroveSettings = {
+    libraryPath: '/usr/local/lib/libtrove.so',
+    modelsDir: '',
+    storeDir: '',
+    threads: 0,
+    k: 3,
+    maxTokens: 256,
+};
+
+export default class TrovePlugin extends Plugin {
+    settings: TroveSettings = { ...DEFAULT_SETTINGS };
+    private trove: Trove | null = null;
+    private module: typeof TroveModule | null = null;
+    /** Tokens of running calls, raised on unload. */
+    private readonly running = new Set<CancelToken>();
+
+    async onload(): Promise<void> {
+        await this.loadSettings();
+        this.registerView(VIEW_TYPE, (leaf) => new AnswerView(leaf, this));
+        this.addCommand({ id: 'index-vault', name: 'Index vault', callback: () => void this.indexVault() });
+        this.addCommand({ id: 'ask-vault', name: 'Ask your vault', callback: () => void this.openAnswerView() });
+        this.addSettingTab(new TroveSettingTab(this.app, this));
+    }
+
+    onunload(): void {
+        // Stop what runs; the engine closes once the last call has returned
+        // (trove_engine_close must not race with other calls).
+        for (const token of this.running) token.cancel();
+        this.closeWhenIdle();
+    }
+
+    async loadSettings(): Promise<void> {
+        this.settings = { ...DEFAULT_SETTINGS, ...((await this.loadData()) as Partial<TroveSettings> | null) };
+    }
+
+    async saveSettings(): Promise<void> {
+        await this.saveData(this.settings);
+        this.closeWhenIdle(); // reopened with the new settings on next use
+    }
+
+    private closeWhenIdle(): void {
+        const trove = this.trove;
+        this.trove = null;
+        if (!trove) return;
+        const tryClose = () => {
+            try {
+                trove.close();
+            } catch {
+                window.setTimeout(tryClose, 200); // an async call is still winding down
+            }
+        };
+        tryClose();
+    }
+
+    /** The vault's folder on disk (desktop only). */
+    vaultPath(): string {
+        const adapter = this.app.vault.adapter;
+        if (!(adapter instanceof FileSystemAdapter)) throw new Error('Trove needs the desktop app (a vault on disk).');
+        return adapter.getBasePath();
+    }
+
+    /** The wrapper module, required from the plugin folder. */
+    wrapper(): typeof TroveModule {
+        if (!this.module) {
+            const dir = path.join(this.vaultPath(), this.manifest.dir ?? `.obsidian/plugins/${this.manifest.id}`);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            this.module = require(path.join(dir, 'trove.js')) as typeof TroveModule;
+        }
+        return this.module;
+    }
+
+    /** The open engine (opened on first use). */
+    engine(): Trove {
+        if (!this.trove) {
+            const s = this.settings;
+            if (!s.modelsDir) throw new Error('Set the models folder in the Trove settings first.');
+            this.trove = this.wrapper().Trove.open({
+                library: s.libraryPath,
+                modelsDir: s.modelsDir,
+                storeDir: s.storeDir || path.join(this.vaultPath(), '.trove'),
+                threads: s.threads,
+            });
+        }
+        return this.trove;
+    }
+
+    /** A fresh cancel token, raised on unload; release with `done`. */
+    newToken(): CancelToken {
+        const token = new (this.wrapper().CancelToken)(this.engine());
+        this.running.add(token);
+        return token;
+    }
+
+    done(token: CancelToken): void {
+        this.running.delete(token);
+        token.free();
+    }
+
+    async indexVault(): Promise<void> {
+        const notice = new Notice('Trove: indexing…', 0);
+        let token: CancelToken | null = null;
+        try {
+            const trove = this.engine();
+            token = this.newToken();
+            const summary = await trove.indexPathAsync(this.vaultPath(), {
+                cancel: token,
+                onProgress: (p) => {
+                    notice.setMessage(
+                        `Trove: indexing ${p.filesDone}/${p.filesTotal} files, ${p.chunksEmbedded} passages embedded`,
+                    );
+                },
+            });
+            notice.setMessage(
+                `Trove: ${summary.filesIndexed} indexed, ${summary.filesUnchanged} unchanged, ` +
+                    `${summary.filesRemoved} removed, ${summary.filesFailed} failed (${summary.seconds.toFixed(1)} s)`,
+            );
+        } catch (e) {
+            notice.setMessage(`Trove: indexing failed: ${(e as Error).message}`);
+        } finally {
+            if (token) this.done(token);
+            window.setTimeout(() => notice.hide(), 8000);
+        }
+    }
+
+    async openAnswerView(): Promise<void> {
+        const { workspace } = this.app;
+        let leaf: WorkspaceLeaf | null = workspace.getLeavesOfType(VIEW_TYPE)[0] ?? null;
+        if (!leaf) {
+            leaf = workspace.getRightLeaf(false);
+            if (!leaf) return;
+            await leaf.setViewState({ type: VIEW_TYPE, active: true });
+        }
+        await workspace.revealLeaf(leaf);
+        if (leaf.view instanceof AnswerView) leaf.view.focus();
+    }
+}
+
+/** The side view: a question box, the streamed answer, numbered sources, Stop. */
+class AnswerView extends ItemView {
+    private input!: HTMLTextAreaElement;
+    private askButton!: HTMLButtonElement;
+    private stopButton!: HTMLButtonElement;
+    private answerEl!: HTMLElement;
+    private sourcesEl!: HTMLElement;
+    private token: CancelToken | null = null;
+
+    constructor(
+        leaf: WorkspaceLeaf,
+        private readonly plugin: TrovePlugin,
+    ) {
+        super(leaf);
+    }
+
+    getViewType(): string {
+        return VIEW_TYPE;
+    }
+
+    getDisplayText(): string {
+        return 'Ask your vault';
+    }
+
+    getIcon(): string {
+        return 'message-circle-question';
+    }
+
+    async onOpen(): Promise<void> {
+        const root = this.contentEl;
+        root.empty();
+        this.input = root.createEl('textarea', { attr: { rows: '3', placeholder: 'Ask your vault…' } });
+        this.input.style.width = '100%';
+        this.input.addEventListener('keydown', (ev) => {
+            if (ev.key === 'Enter' && !ev.shiftKey) {
+                ev.preventDefault();
+                void this.ask();
+            }
+        });
+        const buttons = root.createDiv();
+        this.askButton = buttons.createEl('button', { text: 'Ask', cls: 'mod-cta' });
+        this.askButton.addEventListener('click', () => void this.ask());
+        this.stopButton = buttons.createEl('button', { text: 'Stop' });
+        this.stopButton.disabled = true;
+        // Runs on the UI (JS) thread while trove generates on a worker thread.
+        this.stopButton.addEventListener('click', () => this.token?.cancel());
+        this.answerEl = root.createDiv({ cls: 'trove-answer' });
+        this.answerEl.style.whiteSpace = 'pre-wrap';
+        this.sourcesEl = root.createEl('ol', { cls: 'trove-sources' });
+    }
+
+    async onClose(): Promise<void> {
+        this.token?.cancel();
+    }
+
+    focus(): void {
+        this.input?.focus();
+    }
+
+    private async ask(): Promise<void> {
+        const question = this.input.value.trim();
+        if (!question || this.token) return;
+        this.answerEl.setText('');
+        this.sourcesEl.empty();
+        this.askButton.disabled = true;
+        this.stopButton.disabled = false;
+        let token: CancelToken | null = null;
+        try {
+            const trove = this.plugin.engine();
+            token = this.token = this.plugin.newToken();
+            const answer = await trove.askAsync(question, {
+                k: this.plugin.settings.k,
+                maxTokens: this.plugin.settings.maxTokens,
+                cancel: token,
+                onToken: (piece) => {
+                    this.answerEl.appendText(piece);
+                },
+            });
+            this.answerEl.setText(answer.text);
+            this.showSources(answer);
+        } catch (e) {
+            const err = e as Error & { status?: string };
+            const stopped = err.status === 'TROVE_STATUS_CANCELLED';
+            this.answerEl.appendText(stopped ? '\n\n(stopped)' : `\n\nTrove: ${err.message}`);
+        } finally {
+            if (token) this.plugin.done(token);
+            this.token = null;
+            this.askButton.disabled = false;
+            this.stopButton.disabled = true;
+        }
+    }
+
+    /** Numbered sources ([n] as in the answer) as links to the notes. */
+    private showSources(answer: Answer): void {
+        const vault = this.plugin.vaultPath();
+        for (const c of answer.citations) {
+            const li = this.sourcesEl.createEl('li', { attr: { value: String(c.n) } });
+            const rel = c.path ? path.relative(vault, c.path) : null;
+            if (rel && !rel.startsWith('..')) {
+                const link = normalizePath(rel);
+                const a = li.createEl('a', { text: c.title || link, cls: 'internal-link', href: link });
+                a.addEventListener('click', (ev) => {
+                    ev.preventDefault();
+                    void this.app.workspace.openLinkText(link, '', false);
+                });
+            } else {
+                li.createSpan({ text: c.title || c.documentId });
+            }
+            if (c.lines) li.createSpan({ text: ` (lines ${c.lines[0]}–${c.lines[1]})` });
+            if (c.inferred) li.createSpan({ text: ' (inferred)', cls: 'mod-muted' });
+        }
+    }
+}
+
+class TroveSettingTab extends PluginSettingTab {
+    constructor(
+        app: App,
+        private readonly plugin: TrovePlugin,
+    ) {
+        super(app, plugin);
+    }
+
+    display(): void {
+        const { containerEl } = this;
+        containerEl.empty();
+        const s = this.plugin.settings;
+        const text = (name: string, desc: string, key: 'libraryPath' | 'modelsDir' | 'storeDir', placeholder = '') =>
+            new Setting(containerEl)
+                .setName(name)
+                .setDesc(desc)
+                .addText((t) =>
+                    t
+                        .setPlaceholder(placeholder)
+                        .setValue(s[key])
+                        .onChange(async (v) => {
+                            s[key] = v.trim();
+                            await this.plugin.saveSettings();
+                        }),
+                );
+        const num = (name: string, desc: string, key: 'threads' | 'k' | 'maxTokens') =>
+            new Setting(containerEl)
+                .setName(name)
+                .setDesc(desc)
+                .addText((t) =>
+                    t.setValue(String(s[key])).onChange(async (v) => {
+                        const n = Number.parseInt(v, 10);
+                        if (Number.isInteger(n) && n >= 0) {
+                            s[key] = n;
+                            await this.plugin.saveSettings();
+                        }
+                    }),
+                );
+        text('Library', 'Absolute path of libtrove.so.', 'libraryPath');
+        text('Models folder', 'The models folder made by `make setup`.', 'modelsDir');
+        text('Store folder', 'Where the index lives; empty: <vault>/.trove.', 'storeDir', '<vault>/.trove');
+        num('Threads', 'For embedding and generation; 0: all cores.', 'threads');
+        num('Passages', 'Passages given to the model per question.', 'k');
+        num('Max tokens', 'Longest answer, in tokens.', 'maxTokens');
+    }
+}

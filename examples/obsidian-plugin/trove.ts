@@ -1,0 +1,922 @@
+/**
+ * trove.ts: a typed wrapper of libtrove (include/trove.h) for Node and
+ * Electron, through koffi. All FFI details live here; callers see plain
+ * objects, Promises and exceptions.
+ *
+ * Ownership (trove.h "Ownership"):
+ * - Handles (engine, results, answer, cancel token) are freed exactly once:
+ *   results and answers inside the call that produced them (try/finally),
+ *   the engine by `Trove.close()`, tokens by `CancelToken.free()`.
+ * - Lent strings (accessors, `trove_results_json`, `trove_answer_json`,
+ *   `trove_last_error`, callback arguments) are copied into JS strings by
+ *   koffi at once and never freed here.
+ * - Owned strings (`trove_index_path`'s summary, `trove_stats_json`) are
+ *   declared as a koffi *disposable* type whose free function is
+ *   `trove_string_free`: koffi copies the string, then frees the pointer.
+ *
+ * Threads:
+ * - The synchronous methods run on the calling (JS) thread; callbacks run
+ *   inline, on that thread.
+ * - `askAsync` / `indexPathAsync` run the C call on a libuv worker thread
+ *   (koffi's `fn.async`). trove then invokes the token / progress callback on
+ *   that worker thread; koffi forwards each invocation to the JS main thread
+ *   through its thread-safe function broker and blocks the worker until the
+ *   JS callback has returned, so callbacks always run on the JS thread, in
+ *   order, with their lent arguments still valid, and their boolean result
+ *   reaches trove. The JS thread stays free meanwhile (timers, UI, a
+ *   `CancelToken.cancel()` from a button).
+ * - trove_last_error() is per thread: after a failed async call the message
+ *   was left on the worker thread and cannot be read from JS. Async failures
+ *   therefore carry the status name and a generic message (see TroveError).
+ */
+
+import koffi = require('koffi');
+import * as fs from 'fs';
+
+// ------------------------------------------------------------------ types --
+
+/** Names of `trove_status` values other than OK. */
+export type TroveStatusName =
+    | 'TROVE_STATUS_INVALID_ARGUMENT'
+    | 'TROVE_STATUS_NOT_FOUND'
+    | 'TROVE_STATUS_IO'
+    | 'TROVE_STATUS_CORRUPT_STORE'
+    | 'TROVE_STATUS_INCOMPATIBLE_STORE'
+    | 'TROVE_STATUS_MODEL'
+    | 'TROVE_STATUS_CANCELLED'
+    | 'TROVE_STATUS_BUSY'
+    | 'TROVE_STATUS_INTERNAL';
+
+/** Retrievers (`trove_search_mode`). */
+export type SearchMode = 'hybrid' | 'vector' | 'keyword';
+
+const SEARCH_MODES: Record<SearchMode, number> = { hybrid: 0, vector: 1, keyword: 2 };
+
+/** A failed trove call: `status` is the C status name, `message` trove's. */
+export class TroveError extends Error {
+    /** e.g. "TROVE_STATUS_NOT_FOUND"; "TROVE_WRAPPER" for misuse of this wrapper. */
+    readonly status: TroveStatusName | 'TROVE_WRAPPER';
+    /** The numeric `trove_status` (0 for wrapper errors). */
+    readonly code: number;
+    constructor(status: TroveStatusName | 'TROVE_WRAPPER', code: number, message: string) {
+        super(message);
+        this.name = 'TroveError';
+        this.status = status;
+        this.code = code;
+    }
+}
+
+export interface OpenOptions {
+    /** Absolute path of libtrove.so (loaded once per path). */
+    library: string;
+    /** Store directory (created when missing). */
+    storeDir: string;
+    /** Models directory laid out by `make setup`. */
+    modelsDir: string;
+    /** Threads for embedding and generation; 0 / unset: all cores. */
+    threads?: number;
+    /** Context window of the answer model; unset: 2048. */
+    contextSize?: number;
+    /** Re-embed a store built with another embedding model. */
+    reembed?: boolean;
+    /** A GGUF answer model instead of the default one. */
+    llmPath?: string;
+}
+
+/** Filters shared by search and ask; all that are set must hold. */
+export interface Filters {
+    /** Only documents whose path starts with this. */
+    pathPrefix?: string;
+    /** Only documents with at least one of these tags. */
+    tags?: string[];
+    /** Only these documents (paths or host ids). */
+    documentIds?: string[];
+}
+
+export interface SearchOptions extends Filters {
+    /** Hits wanted; default 8. */
+    k?: number;
+    /** Retriever; default hybrid. */
+    mode?: SearchMode;
+    /** At most one hit per document. */
+    onePerDocument?: boolean;
+}
+
+export interface AskOptions extends Filters {
+    /** Passages given to the model; default 3. */
+    k?: number;
+    /** Retriever; default hybrid. */
+    mode?: SearchMode;
+    /** Most tokens generated; default 256. */
+    maxTokens?: number;
+    /** Sampling temperature; 0 / unset: greedy. */
+    temperature?: number;
+    /** Sampling seed; unset: 42. */
+    seed?: number;
+    /** Receives each piece of the answer; return false to stop (the call
+     * then succeeds with stopReason "callback"). */
+    onToken?: (piece: string) => boolean | void;
+    /** Raise it (from anywhere on the JS thread) to cancel: TROVE_STATUS_CANCELLED. */
+    cancel?: CancelToken;
+}
+
+export interface Progress {
+    filesDone: number;
+    filesTotal: number;
+    chunksEmbedded: number;
+    chunksReused: number;
+    bytesDone: number;
+    bytesTotal: number;
+}
+
+export interface IndexOptions {
+    /** After each file and embedding batch; return false to stop (CANCELLED). */
+    onProgress?: (progress: Progress) => boolean | void;
+    cancel?: CancelToken;
+}
+
+/** `trove_index_path`'s summary with its keys in camelCase. */
+export interface IndexSummary {
+    filesSeen: number;
+    filesIndexed: number;
+    filesUnchanged: number;
+    filesRemoved: number;
+    filesFailed: number;
+    failures: { path: string; code: string; reason: string }[];
+    chunksEmbedded: number;
+    chunksReused: number;
+    seconds: number;
+    [more: string]: unknown;
+}
+
+/** `trove_stats_json` with its keys in camelCase. */
+export interface Stats {
+    documents: number;
+    chunks: number;
+    embeddings: number;
+    vectors: number;
+    failures: number;
+    storeBytes: number;
+    storeDir: string;
+    embeddingModel: { name: string; dimensions: number; sha256: string };
+    llmPath: string;
+    lastIndexRun: Record<string, unknown> | null;
+}
+
+/** One retrieved passage. */
+export interface Hit {
+    /** Host id or the file's absolute path. */
+    documentId: string;
+    /** Absolute file path; null for host text. */
+    path: string | null;
+    title: string;
+    text: string;
+    /** Higher is better; comparable within one list only. */
+    score: number;
+    /** 1-based PDF page, or null. */
+    page: number | null;
+    /** 1-based inclusive line range, or null. */
+    lines: [number, number] | null;
+    headingPath: string[];
+    tags: string[];
+}
+
+export interface Citation {
+    /** The `[n]` mark in the answer. */
+    n: number;
+    /** true: the model cited nothing and trove inferred this source. */
+    inferred: boolean;
+    documentId: string;
+    path: string | null;
+    title: string;
+    page: number | null;
+    lines: [number, number] | null;
+}
+
+export type StopReason = 'end_of_text' | 'max_tokens' | 'stop_string' | 'callback';
+
+export interface Answer {
+    /** The answer with `[n]` marks as written by the model. */
+    text: string;
+    citations: Citation[];
+    /** The passages given to the model. */
+    passages: Hit[];
+    stopReason: StopReason;
+    timings: {
+        retrievalMs: number;
+        promptTokens: number;
+        prefillMs: number;
+        ttftMs: number;
+        decodeTokens: number;
+        decodeTokS: number;
+        totalMs: number;
+    };
+}
+
+/** Counters of handles and owned strings this module created and freed
+ * (for tests: every "created" must meet its "freed"). */
+export interface FfiCounters {
+    engines: { opened: number; closed: number };
+    results: { created: number; freed: number };
+    answers: { created: number; freed: number };
+    tokens: { created: number; freed: number };
+    ownedStrings: { freed: number };
+    registeredCallbacks: { registered: number; unregistered: number };
+}
+
+const counters: FfiCounters = {
+    engines: { opened: 0, closed: 0 },
+    results: { created: 0, freed: 0 },
+    answers: { created: 0, freed: 0 },
+    tokens: { created: 0, freed: 0 },
+    ownedStrings: { freed: 0 },
+    registeredCallbacks: { registered: 0, unregistered: 0 },
+};
+
+/** A snapshot of the FFI counters. */
+export function ffiCounters(): FfiCounters {
+    return JSON.parse(JSON.stringify(counters)) as FfiCounters;
+}
+
+// ------------------------------------------------------------- C binding --
+
+/** A pointer as koffi 3 hands it out: a BigInt address, null for NULL. */
+type Ptr = bigint | null;
+/** Koffi's out-parameter convention: a one-element array it writes to. */
+type Out<T> = [T];
+
+/* koffi types are registered by name process-wide: declare them once. */
+let ctypes: ReturnType<typeof declareTypes> | null = null;
+
+function declareTypes() {
+    const engine = koffi.opaque('trove_engine');
+    const results = koffi.opaque('trove_results');
+    const answer = koffi.opaque('trove_answer');
+    const cancel = koffi.opaque('trove_cancel_token');
+    const engineOptions = koffi.struct('trove_engine_options', {
+        struct_size: 'uint32_t',
+        threads: 'uint32_t',
+        context_size: 'uint32_t',
+        reembed: 'bool',
+        llm_path: 'const char *',
+    });
+    const progress = koffi.struct('trove_progress', {
+        files_done: 'uint64_t',
+        files_total: 'uint64_t',
+        chunks_embedded: 'uint64_t',
+        chunks_reused: 'uint64_t',
+        bytes_done: 'uint64_t',
+        bytes_total: 'uint64_t',
+    });
+    const searchOptions = koffi.struct('trove_search_options', {
+        struct_size: 'uint32_t',
+        k: 'uint32_t',
+        mode: 'uint32_t',
+        one_per_document: 'bool',
+        path_prefix: 'const char *',
+        tags: 'const char **',
+        tag_count: 'size_t',
+        document_ids: 'const char **',
+        document_id_count: 'size_t',
+    });
+    const askOptions = koffi.struct('trove_ask_options', {
+        struct_size: 'uint32_t',
+        k: 'uint32_t',
+        mode: 'uint32_t',
+        max_tokens: 'uint32_t',
+        temperature: 'float',
+        seed: 'uint32_t',
+        path_prefix: 'const char *',
+        tags: 'const char **',
+        tag_count: 'size_t',
+        document_ids: 'const char **',
+        document_id_count: 'size_t',
+        cancel: 'trove_cancel_token *',
+    });
+    const progressFn = koffi.proto('bool trove_progress_fn(const trove_progress *progress, void *user_data)');
+    const tokenFn = koffi.proto('bool trove_token_fn(const char *piece, void *user_data)');
+    return { engine, results, answer, cancel, engineOptions, progress, searchOptions, askOptions, progressFn, tokenFn };
+}
+
+/** The functions of one loaded libtrove. */
+interface TroveLib {
+    path: string;
+    version: string;
+    last_error(): string;
+    status_name(status: number): string;
+    engine_open(store: string, models: string, options: object, out: Out<Ptr>): number;
+    engine_close(engine: Ptr): void;
+    add_text(engine: Ptr, id: string, title: string, text: string, metadata: string | null): number;
+    index_path: AsyncCapable<
+        (engine: Ptr, path: string, cancel: Ptr, cb: unknown, ud: null, summary: Out<string | null>) => number
+    >;
+    remove_document(engine: Ptr, id: string, removed: Out<boolean>): number;
+    remove_path(engine: Ptr, path: string, count: Out<number | bigint>): number;
+    stats_json(engine: Ptr, out: Out<string | null>): number;
+    cancel_token_new(): Ptr;
+    cancel_token_cancel(token: Ptr): void;
+    cancel_token_reset(token: Ptr): void;
+    cancel_token_free(token: Ptr): void;
+    search(engine: Ptr, query: string, options: object, out: Out<Ptr>): number;
+    results_json(results: Ptr): string | null;
+    results_free(results: Ptr): void;
+    ask: AsyncCapable<(engine: Ptr, question: string, options: object, cb: unknown, ud: null, out: Out<Ptr>) => number>;
+    answer_json(answer: Ptr): string | null;
+    answer_free(answer: Ptr): void;
+}
+
+type AsyncCapable<F extends (...args: never[]) => unknown> = F & {
+    async(...args: [...Parameters<F>, (err: unknown, result: ReturnType<F>) => void]): void;
+};
+
+const libraries = new Map<string, TroveLib>();
+
+/** Loads libtrove from an explicit path (once per path) and binds it. */
+export function loadLibrary(path: string): TroveLib {
+    const known = libraries.get(path);
+    if (known) return known;
+    if (!fs.existsSync(path)) {
+        throw new TroveError('TROVE_WRAPPER', 0, `libtrove not found at ${path}`);
+    }
+    ctypes ??= declareTypes();
+    const lib = koffi.load(path);
+    const f = (decl: string) => lib.func(decl);
+    const string_free = f('void trove_string_free(void *s)');
+    // An owned string: koffi decodes it, then calls trove_string_free on the
+    // original pointer (NULL included, which trove ignores).
+    const ownedString = koffi.disposable(`trove_owned_string_${libraries.size}`, 'char *', (p: unknown) => {
+        if (p !== null) counters.ownedStrings.freed++;
+        string_free(p);
+    });
+    const own = ownedString.name;
+    const bound: TroveLib = {
+        path,
+        version: f('const char *trove_version(void)')() as string,
+        last_error: f('const char *trove_last_error(void)'),
+        status_name: f('const char *trove_status_name(int status)'),
+        engine_open: f(
+            'int trove_engine_open(const char *store_dir, const char *models_dir, const trove_engine_options *options, _Out_ trove_engine **engine_out)',
+        ),
+        engine_close: f('void trove_engine_close(trove_engine *engine)'),
+        add_text: f(
+            'int trove_add_text(const trove_engine *engine, const char *id, const char *title, const char *text, const char *metadata_json)',
+        ),
+        index_path: f(
+            `int trove_index_path(const trove_engine *engine, const char *path, const trove_cancel_token *cancel, trove_progress_fn *on_progress, void *user_data, _Out_ ${own} *summary_json_out)`,
+        ),
+        remove_document: f('int trove_remove_document(const trove_engine *engine, const char *id, _Out_ bool *removed_out)'),
+        remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
+        stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
+        cancel_token_new: f('trove_cancel_token *trove_cancel_token_new(void)'),
+        cancel_token_cancel: f('void trove_cancel_token_cancel(const trove_cancel_token *token)'),
+        cancel_token_reset: f('void trove_cancel_token_reset(const trove_cancel_token *token)'),
+        cancel_token_free: f('void trove_cancel_token_free(trove_cancel_token *token)'),
+        search: f(
+            'int trove_search(const trove_engine *engine, const char *query, const trove_search_options *options, _Out_ trove_results **results_out)',
+        ),
+        results_json: f('const char *trove_results_json(const trove_results *results)'),
+        results_free: f('void trove_results_free(trove_results *results)'),
+        ask: f(
+            'int trove_ask(const trove_engine *engine, const char *question, const trove_ask_options *options, trove_token_fn *on_token, void *user_data, _Out_ trove_answer **answer_out)',
+        ),
+        answer_json: f('const char *trove_answer_json(const trove_answer *answer)'),
+        answer_free: f('void trove_answer_free(trove_answer *answer)'),
+    } as unknown as TroveLib;
+    libraries.set(path, bound);
+    return bound;
+}
+
+/** Throws the TroveError of a failed synchronous call (message of this thread). */
+function check(lib: TroveLib, status: number, what: string): void {
+    if (status === 0) return;
+    const message = lib.last_error(); // copy it before any other trove call
+    const name = lib.status_name(status) as TroveStatusName;
+    throw new TroveError(name, status, `${what}: ${message}`);
+}
+
+/** The TroveError of a failed async call: trove_last_error() is per thread
+ * and the message stayed on the koffi worker thread, so only the status is
+ * known. */
+function asyncFailure(lib: TroveLib, status: number, what: string): TroveError {
+    const name = lib.status_name(status) as TroveStatusName;
+    const why =
+        status === 7
+            ? 'cancelled'
+            : `${name} (trove_last_error() is per thread and this call ran on a worker thread; ` +
+              'repeat the call synchronously for the message)';
+    return new TroveError(name, status, `${what}: ${why}`);
+}
+
+function u32(value: number | undefined, what: string): number {
+    if (value === undefined) return 0;
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+        throw new TroveError('TROVE_STATUS_INVALID_ARGUMENT', 1, `${what} must be an integer in 0..2^32-1, got ${value}`);
+    }
+    return value;
+}
+
+function modeOf(mode: SearchMode | number | undefined): number {
+    if (mode === undefined) return 0;
+    // Numbers go to trove as they are, so that trove decides what is valid.
+    if (typeof mode === 'number') return mode;
+    if (!Object.prototype.hasOwnProperty.call(SEARCH_MODES, mode)) {
+        throw new TroveError('TROVE_STATUS_INVALID_ARGUMENT', 1, `unknown search mode ${JSON.stringify(mode)} (hybrid, vector or keyword)`);
+    }
+    return SEARCH_MODES[mode];
+}
+
+function filterFields(f: Filters) {
+    return {
+        path_prefix: f.pathPrefix ?? null,
+        tags: f.tags && f.tags.length ? f.tags : null,
+        tag_count: f.tags ? f.tags.length : 0,
+        document_ids: f.documentIds && f.documentIds.length ? f.documentIds : null,
+        document_id_count: f.documentIds ? f.documentIds.length : 0,
+    };
+}
+
+function camelKey(key: string): string {
+    return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** JSON objects with snake_case keys to camelCase, recursively. */
+function camelize(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(camelize);
+    if (value !== null && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[camelKey(k)] = camelize(v);
+        return out;
+    }
+    return value;
+}
+
+interface RawHit {
+    document_id: string;
+    path: string | null;
+    title: string;
+    text: string;
+    score: number;
+    page: number | null;
+    lines: [number, number] | null;
+    heading_path: string[];
+    tags: string[];
+}
+
+function hitOf(h: RawHit): Hit {
+    return {
+        documentId: h.document_id,
+        path: h.path,
+        title: h.title,
+        text: h.text,
+        score: h.score,
+        page: h.page,
+        lines: h.lines,
+        headingPath: h.heading_path ?? [],
+        tags: h.tags ?? [],
+    };
+}
+
+function answerOf(json: string): Answer {
+    const a = JSON.parse(json) as {
+        answer: string;
+        citations: {
+            n: number;
+            inferred: boolean;
+            document_id: string;
+            path: string | null;
+            title: string;
+            page: number | null;
+            lines: [number, number] | null;
+        }[];
+        passages: RawHit[];
+        stop_reason: StopReason;
+        timings: Record<string, number>;
+    };
+    return {
+        text: a.answer,
+        citations: a.citations.map((c) => ({
+            n: c.n,
+            inferred: c.inferred,
+            documentId: c.document_id,
+            path: c.path,
+            title: c.title,
+            page: c.page,
+            lines: c.lines,
+        })),
+        passages: a.passages.map(hitOf),
+        stopReason: a.stop_reason,
+        timings: camelize(a.timings) as Answer['timings'],
+    };
+}
+
+function progressOf(p: Record<string, number | bigint>): Progress {
+    const n = (v: number | bigint | undefined) => Number(v ?? 0);
+    return {
+        filesDone: n(p.files_done),
+        filesTotal: n(p.files_total),
+        chunksEmbedded: n(p.chunks_embedded),
+        chunksReused: n(p.chunks_reused),
+        bytesDone: n(p.bytes_done),
+        bytesTotal: n(p.bytes_total),
+    };
+}
+
+/**
+ * Wraps a user callback for C: exceptions are caught (C must never see
+ * one), remembered, and turn into "stop" (false).
+ */
+class Guard<A extends unknown[]> {
+    error: unknown = undefined;
+    constructor(private readonly fn: ((...args: A) => boolean | void) | undefined) {}
+    call(...args: A): boolean {
+        if (this.error !== undefined || !this.fn) return this.error === undefined;
+        try {
+            return this.fn(...args) !== false;
+        } catch (e) {
+            this.error = e;
+            return false;
+        }
+    }
+}
+
+// ------------------------------------------------------------ CancelToken --
+
+/**
+ * A `trove_cancel_token`: pass it to `ask`/`askAsync`/`indexPath*` and call
+ * `cancel()` (e.g. from a Stop button) to stop them. Free it with `free()`;
+ * a token still used by a running async call is freed when that call ends.
+ */
+export class CancelToken {
+    private handle: Ptr;
+    private users = 0;
+    private freeRequested = false;
+    private readonly lib: TroveLib;
+
+    /** `source`: an open Trove or a library path. */
+    constructor(source: Trove | string) {
+        this.lib = typeof source === 'string' ? loadLibrary(source) : source.library;
+        this.handle = this.lib.cancel_token_new();
+        counters.tokens.created++;
+    }
+
+    /** Raises the token: calls using it stop soon with TROVE_STATUS_CANCELLED. */
+    cancel(): void {
+        if (this.handle !== null) this.lib.cancel_token_cancel(this.handle);
+    }
+
+    /** Lowers the token so that it can be used again. */
+    reset(): void {
+        if (this.handle !== null) this.lib.cancel_token_reset(this.handle);
+    }
+
+    /** Frees the handle (now, or when the last call using it ends). Idempotent. */
+    free(): void {
+        this.freeRequested = true;
+        this.release();
+    }
+
+    /** @internal the live handle, counted as in use until `unuse()`. */
+    use(): Ptr {
+        if (this.handle === null || this.freeRequested) {
+            throw new TroveError('TROVE_WRAPPER', 0, 'CancelToken used after free()');
+        }
+        this.users++;
+        return this.handle;
+    }
+
+    /** @internal */
+    unuse(): void {
+        this.users--;
+        this.release();
+    }
+
+    private release(): void {
+        if (this.freeRequested && this.users === 0 && this.handle !== null) {
+            this.lib.cancel_token_free(this.handle);
+            this.handle = null;
+            counters.tokens.freed++;
+        }
+    }
+}
+
+// ------------------------------------------------------------------ Trove --
+
+/** An open trove store (a `trove_engine`). Close it with `close()`. */
+export class Trove {
+    /** @internal */
+    readonly library: TroveLib;
+    private engine: Ptr;
+    private inFlight = 0;
+    private asyncWrites = 0;
+
+    private constructor(lib: TroveLib, engine: Ptr) {
+        this.library = lib;
+        this.engine = engine;
+    }
+
+    /** Opens (or creates) a store. Throws TroveError (e.g. NOT_FOUND / MODEL for missing models). */
+    static open(options: OpenOptions): Trove {
+        const lib = loadLibrary(options.library);
+        const t = ctypes!;
+        const out: Out<Ptr> = [null];
+        const status = lib.engine_open(
+            options.storeDir,
+            options.modelsDir,
+            {
+                struct_size: koffi.sizeof(t.engineOptions),
+                threads: u32(options.threads, 'threads'),
+                context_size: u32(options.contextSize, 'contextSize'),
+                reembed: options.reembed ?? false,
+                llm_path: options.llmPath ?? null,
+            },
+            out,
+        );
+        check(lib, status, 'open');
+        counters.engines.opened++;
+        return new Trove(lib, out[0]);
+    }
+
+    /** libtrove's version, e.g. "0.1.0". */
+    get version(): string {
+        return this.library.version;
+    }
+
+    /** Whether `close()` was called. */
+    get closed(): boolean {
+        return this.engine === null;
+    }
+
+    /** Closes the engine. Throws while an async call is running (cancel and
+     * await it first). Idempotent. */
+    close(): void {
+        if (this.engine === null) return;
+        if (this.inFlight > 0) {
+            throw new TroveError('TROVE_WRAPPER', 0, `close(): ${this.inFlight} async call(s) still running`);
+        }
+        this.library.engine_close(this.engine);
+        this.engine = null;
+        counters.engines.closed++;
+    }
+
+    private live(): Ptr {
+        if (this.engine === null) throw new TroveError('TROVE_WRAPPER', 0, 'the Trove is closed');
+        return this.engine;
+    }
+
+    /**
+     * The engine for a synchronous write. Refused while `indexPathAsync`
+     * runs: its worker thread holds trove's write lock while it waits for the
+     * JS thread to run `onProgress`, and a synchronous write on the JS thread
+     * would wait for that lock: a deadlock (seen with trove 0.1.0).
+     */
+    private writable(what: string): Ptr {
+        if (this.asyncWrites > 0) {
+            throw new TroveError('TROVE_WRAPPER', 0, `${what}: an indexPathAsync is running; await it first`);
+        }
+        return this.live();
+    }
+
+    /** Adds or replaces host text under `id` (Markdown). `metadata.tags` become search filters. */
+    addText(id: string, title: string, text: string, metadata?: Record<string, unknown>): void {
+        const json = metadata === undefined ? null : JSON.stringify(metadata);
+        check(this.library, this.library.add_text(this.writable('addText'), id, title, text, json), 'addText');
+    }
+
+    /** Indexes a file or folder, blocking the JS thread; `onProgress` runs inline. */
+    indexPath(path: string, options: IndexOptions = {}): IndexSummary {
+        const lib = this.library;
+        const guard = new Guard<[Progress]>(options.onProgress);
+        const token = options.cancel?.use() ?? null;
+        const out: Out<string | null> = [null];
+        let status: number;
+        try {
+            status = lib.index_path(
+                this.writable('indexPath'),
+                path,
+                token,
+                options.onProgress ? (p: Ptr) => guard.call(progressOf(koffi.decode(p, ctypes!.progress))) : null,
+                null,
+                out,
+            );
+        } finally {
+            options.cancel?.unuse();
+        }
+        if (guard.error !== undefined) throw guard.error;
+        check(lib, status, `index ${path}`);
+        return camelize(JSON.parse(out[0]!)) as IndexSummary;
+    }
+
+    /** Indexes on a worker thread; `onProgress` runs on the JS thread. */
+    indexPathAsync(path: string, options: IndexOptions = {}): Promise<IndexSummary> {
+        const lib = this.library;
+        const guard = new Guard<[Progress]>(options.onProgress);
+        return this.runAsync(
+            true,
+            options.cancel,
+            options.onProgress
+                ? koffi.register(
+                      (p: Ptr) => guard.call(progressOf(koffi.decode(p, ctypes!.progress))),
+                      koffi.pointer(ctypes!.progressFn),
+                  )
+                : null,
+            (engine, token, cb, done) => {
+                const out: Out<string | null> = [null];
+                lib.index_path.async(engine, path, token, cb, null, out, (err, status) =>
+                    done(err, () => {
+                        if (guard.error !== undefined) throw guard.error;
+                        if (status !== 0) throw asyncFailure(lib, status, `index ${path}`);
+                        return camelize(JSON.parse(out[0]!)) as IndexSummary;
+                    }),
+                );
+            },
+        );
+    }
+
+    /** Removes a document by host id or absolute path; whether it was there. */
+    removeDocument(id: string): boolean {
+        const out: Out<boolean> = [false];
+        check(this.library, this.library.remove_document(this.writable('removeDocument'), id, out), 'removeDocument');
+        return out[0];
+    }
+
+    /** Removes every file document at or under `path`; how many. */
+    removePath(path: string): number {
+        const out: Out<number | bigint> = [0];
+        check(this.library, this.library.remove_path(this.writable('removePath'), path, out), 'removePath');
+        return Number(out[0]);
+    }
+
+    /** Ranked passages, best first. */
+    search(query: string, options: SearchOptions = {}): Hit[] {
+        const lib = this.library;
+        const out: Out<Ptr> = [null];
+        const status = lib.search(
+            this.live(),
+            query,
+            {
+                struct_size: koffi.sizeof(ctypes!.searchOptions),
+                k: u32(options.k, 'k'),
+                mode: modeOf(options.mode),
+                one_per_document: options.onePerDocument ?? false,
+                ...filterFields(options),
+            },
+            out,
+        );
+        check(lib, status, 'search');
+        counters.results.created++;
+        try {
+            const json = lib.results_json(out[0]); // lent: copied by koffi
+            return (JSON.parse(json ?? '[]') as RawHit[]).map(hitOf);
+        } finally {
+            lib.results_free(out[0]);
+            counters.results.freed++;
+        }
+    }
+
+    private askOptionsStruct(options: AskOptions, token: Ptr) {
+        return {
+            cancel: token,
+            struct_size: koffi.sizeof(ctypes!.askOptions),
+            k: u32(options.k, 'k'),
+            mode: modeOf(options.mode),
+            max_tokens: u32(options.maxTokens, 'maxTokens'),
+            temperature: options.temperature ?? 0,
+            seed: u32(options.seed, 'seed'),
+            ...filterFields(options),
+        };
+    }
+
+    /** Decodes then frees an answer handle (exactly once). */
+    private takeAnswer(answer: Ptr): Answer {
+        counters.answers.created++;
+        try {
+            return answerOf(this.library.answer_json(answer)!); // lent: copied by koffi
+        } finally {
+            this.library.answer_free(answer);
+            counters.answers.freed++;
+        }
+    }
+
+    /** Answers a question, blocking the JS thread; `onToken` runs inline. */
+    ask(question: string, options: AskOptions = {}): Answer {
+        const lib = this.library;
+        const guard = new Guard<[string]>(options.onToken);
+        const token = options.cancel?.use() ?? null;
+        const out: Out<Ptr> = [null];
+        let status: number;
+        try {
+            status = lib.ask(
+                this.live(),
+                question,
+                this.askOptionsStruct(options, token),
+                options.onToken ? (piece: string) => guard.call(piece) : null,
+                null,
+                out,
+            );
+        } finally {
+            options.cancel?.unuse();
+        }
+        const answer = status === 0 ? this.takeAnswer(out[0]) : null;
+        if (guard.error !== undefined) throw guard.error;
+        check(lib, status, 'ask');
+        return answer!;
+    }
+
+    /**
+     * Answers a question on a worker thread: the JS thread stays responsive,
+     * `onToken` receives the pieces on the JS thread as they are generated,
+     * and `options.cancel.cancel()` stops it (rejects with TROVE_STATUS_CANCELLED).
+     */
+    askAsync(question: string, options: AskOptions = {}): Promise<Answer> {
+        const lib = this.library;
+        let struct: ReturnType<Trove['askOptionsStruct']>;
+        try {
+            struct = this.askOptionsStruct(options, null); // validates before anything is held
+        } catch (e) {
+            return Promise.reject(e);
+        }
+        const guard = new Guard<[string]>(options.onToken);
+        return this.runAsync(
+            false,
+            options.cancel,
+            options.onToken
+                ? koffi.register((piece: string) => guard.call(piece), koffi.pointer(ctypes!.tokenFn))
+                : null,
+            (engine, token, cb, done) => {
+                const out: Out<Ptr> = [null];
+                struct.cancel = token;
+                lib.ask.async(engine, question, struct, cb, null, out, (err, status) =>
+                    done(err, () => {
+                        const answer = status === 0 ? this.takeAnswer(out[0]) : null;
+                        if (guard.error !== undefined) throw guard.error;
+                        if (status !== 0) throw asyncFailure(lib, status, 'ask');
+                        return answer!;
+                    }),
+                );
+            },
+        );
+    }
+
+    /**
+     * Common frame of the async calls: counts the call as in flight (close()
+     * refuses meanwhile, and synchronous writes while a `write` runs), holds
+     * the cancel token, and unregisters the callback exactly once when the
+     * call completes.
+     */
+    private runAsync<T>(
+        write: boolean,
+        cancel: CancelToken | undefined,
+        callback: bigint | null,
+        start: (
+            engine: Ptr,
+            token: Ptr,
+            callback: bigint | null,
+            done: (err: unknown, finish: () => T) => void,
+        ) => void,
+    ): Promise<T> {
+        if (callback !== null) counters.registeredCallbacks.registered++;
+        const cleanup: (() => void)[] = [];
+        const unregister = () => {
+            if (callback !== null) {
+                koffi.unregister(callback);
+                counters.registeredCallbacks.unregistered++;
+            }
+        };
+        cleanup.push(unregister);
+        return new Promise<T>((resolve, reject) => {
+            const finishAll = () => {
+                for (const c of cleanup.splice(0)) c();
+            };
+            try {
+                const engine = this.live();
+                const token = cancel ? cancel.use() : null;
+                if (cancel) cleanup.push(() => cancel.unuse());
+                this.inFlight++;
+                cleanup.push(() => this.inFlight--);
+                if (write) {
+                    this.asyncWrites++;
+                    cleanup.push(() => this.asyncWrites--);
+                }
+                start(engine, token, callback, (err, finish) => {
+                    finishAll();
+                    if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+                    try {
+                        resolve(finish());
+                    } catch (e) {
+                        reject(e);
+                    }
+                });
+            } catch (e) {
+                finishAll();
+                reject(e);
+            }
+        });
+    }
+
+    /** Store statistics. */
+    stats(): Stats {
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.stats_json(this.live(), out), 'stats');
+        return camelize(JSON.parse(out[0]!)) as Stats;
+    }
+}
