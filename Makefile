@@ -67,7 +67,7 @@ test: setup
 lint: setup-tools
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
-	$(MAKE) --no-print-directory header-check
+	$(MAKE) --no-print-directory header-check bindings-check
 
 # ------------------------------------------------------------------ C ABI ----
 
@@ -194,3 +194,21 @@ python-test: build
 	cp $(BIN)/libtrove.so bindings/python/trove/libtrove.so
 	cd bindings/python && TROVE_MODELS=$(MODELS) \
 	  $(CACHE)/py-venv/bin/python -m pytest -p no:cacheprovider tests
+
+KOTLIN_JAR := $(GEN_OUT)/trove-kotlin-test.jar
+kotlin-test: build
+	scripts/setup-kotlin.sh
+	eval "$$(scripts/setup-kotlin.sh --env 2>/dev/null)" && \
+	  mkdir -p $(GEN_OUT) && \
+	  $$KOTLINC -nowarn -include-runtime -cp "$$JNA_JAR:$$KOTLIN_COROUTINES_JAR" -d $(KOTLIN_JAR) \
+	    bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin && \
+	  TROVE_MODELS=$(MODELS) java -Djna.library.path=$(BIN) \
+	    -cp "$(KOTLIN_JAR):$$JNA_JAR:$$KOTLIN_COROUTINES_JAR" dev.trove.TroveTestKt
+
+# Swift runs in a Debian trixie chroot (scripts/setup-swift.sh, cached);
+# the build dir and the models are bind-mounted at their own paths.
+swift-test: build
+	scripts/setup-swift.sh
+	scripts/swift-in-chroot.sh --bind $(BIN) --bind $(MODELS) $(CURDIR)/bindings/swift \
+	  env TROVE_MODELS=$(MODELS) swift test --disable-swift-testing \
+	  -Xlinker $(BIN)/libtrove.a -Xlinker -l:libstdc++.so.6 -Xlinker -lm

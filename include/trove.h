@@ -207,7 +207,9 @@ typedef struct trove_progress {
 // Progress callback of `trove_index_path`: runs on the thread that called
 // it, after each file and each embedding batch. Return true to go on,
 // false to stop (the call then returns TROVE_STATUS_CANCELLED; committed
-// work is kept).
+// work is kept). It runs while the engine's writes are locked: it must not
+// wait for another thread that adds, indexes or removes on the same engine
+// (searching is fine).
 typedef bool (*trove_progress_fn)(const struct trove_progress *progress,
                                   void *user_data);
 

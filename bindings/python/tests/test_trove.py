@@ -203,3 +203,38 @@ def test_incompatible_store_then_reembed(tmp_path):
     )
     assert converted.stats().documents == 1
     assert converted.search("sky colour")[0].document_id == "a"
+
+
+class Events(trove.WatchListener):
+    def __init__(self):
+        self.events = []
+        self.changed = threading.Condition()
+
+    def on_event(self, event):
+        with self.changed:
+            self.events.append(event)
+            self.changed.notify_all()
+        return True
+
+    def wait_for(self, predicate, timeout=120):
+        with self.changed:
+            return self.changed.wait_for(lambda: any(predicate(e) for e in self.events), timeout)
+
+
+def test_watch_follows_a_new_file_until_stopped(vault):
+    engine, root, _ = vault
+    folder = root / "watched"
+    folder.mkdir()
+    events = Events()
+    watcher = engine.watch([str(folder)], events, debounce_ms=100)
+    try:
+        assert events.wait_for(lambda e: isinstance(e, trove.WatchEvent.READY))
+        (folder / "vents.md").write_text("# Greenhouse\n\nThe vents open at 26 degrees.\n")
+        assert events.wait_for(
+            lambda e: isinstance(e, trove.WatchEvent.INDEXED) and e.path.endswith("vents.md")
+        )
+        hits = engine.search("greenhouse vents", trove.SearchOptions(k=1, mode=trove.SearchMode.KEYWORD))
+        assert hits and hits[0].path.endswith("vents.md")
+    finally:
+        watcher.stop()
+    watcher.stop()  # a second stop does nothing

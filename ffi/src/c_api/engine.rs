@@ -42,7 +42,9 @@ pub struct trove_progress {
 /// Progress callback of `trove_index_path`: runs on the thread that called
 /// it, after each file and each embedding batch. Return true to go on,
 /// false to stop (the call then returns TROVE_STATUS_CANCELLED; committed
-/// work is kept).
+/// work is kept). It runs while the engine's writes are locked: it must not
+/// wait for another thread that adds, indexes or removes on the same engine
+/// (searching is fine).
 #[allow(non_camel_case_types)]
 pub type trove_progress_fn =
     Option<unsafe extern "C" fn(progress: *const trove_progress, user_data: *mut c_void) -> bool>;

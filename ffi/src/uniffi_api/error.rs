@@ -4,7 +4,12 @@
 use std::fmt;
 
 /// Why a call failed. Every case carries a message naming the fix.
+///
+/// Flat: the bindings see each case with one message (Kotlin's
+/// `Throwable.message`, Swift's associated `message`, Python's `str(e)`),
+/// taken from `Display`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
+#[uniffi(flat_error)]
 pub enum TroveError {
     /// A bad argument: empty question, unknown option, invalid metadata.
     InvalidInput { message: String },

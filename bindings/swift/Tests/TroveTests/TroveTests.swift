@@ -1,0 +1,213 @@
+// trove's Swift binding against the real library and models (XCTest).
+// Run by `make swift-test` inside the Swift chroot; TROVE_MODELS points at
+// the models folder.
+import Foundation
+import XCTest
+
+@testable import Trove
+
+let models = ProcessInfo.processInfo.environment["TROVE_MODELS"]!
+let threads = UInt32(ProcessInfo.processInfo.environment["TROVE_TEST_THREADS"] ?? "1")!
+
+let notes: [String: String] = [
+    "espresso.md": "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n"
+        + "- **Brew temperature:** 93 °C on the PID.\n- **Time:** 27 to 30 seconds.\n",
+    "bicycle.md": "# Bicycle care\n\nPump road tyres to 6 bar every week. Oil the chain "
+        + "every 300 kilometres and after rides in the rain.\n",
+    "sourdough.txt": "Sourdough starter\n\nFeed the starter twice a day with equal weights "
+        + "of rye flour and water.\n",
+]
+
+final class Pieces: TokenListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var pieces: [String] = []
+    private(set) var onMainThread = false
+    let stopAfter: Int
+    let onFirst: () -> Void
+
+    init(stopAfter: Int = 0, onFirst: @escaping () -> Void = {}) {
+        self.stopAfter = stopAfter
+        self.onFirst = onFirst
+    }
+
+    func onToken(piece: String) -> Bool {
+        lock.lock()
+        pieces.append(piece)
+        let count = pieces.count
+        if Thread.isMainThread { onMainThread = true }
+        lock.unlock()
+        if count == 1 { onFirst() }
+        return stopAfter == 0 || count < stopAfter
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return pieces.joined()
+    }
+}
+
+final class Progress: ProgressListener, @unchecked Sendable {
+    var calls: [IndexProgress] = []
+    let stop: Bool
+    init(stop: Bool = false) { self.stop = stop }
+    func onProgress(progress: IndexProgress) -> Bool {
+        calls.append(progress)
+        return !stop
+    }
+}
+
+final class TroveTests: XCTestCase {
+    static var root: URL!
+    static var engine: Engine!
+
+    override class func setUp() {
+        super.setUp()
+        root = FileManager.default.temporaryDirectory
+            .appendingPathComponent("trove-swift-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("notes")
+        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, text) in notes {
+            try! text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        engine = try! Engine.open(config: config(root.appendingPathComponent("store").path))
+        _ = try! engine.indexPath(path: folder.path)
+    }
+
+    override class func tearDown() {
+        engine = nil
+        try? FileManager.default.removeItem(at: root)
+        super.tearDown()
+    }
+
+    static func config(_ store: String, modelsDir: String = models, reembed: Bool = false) -> EngineConfig {
+        EngineConfig(storeDir: store, modelsDir: modelsDir, threads: threads, reembed: reembed)
+    }
+
+    var engine: Engine { Self.engine }
+    var notesDir: String { Self.root.appendingPathComponent("notes").path }
+
+    func testIndexReportsProgressAndUnchangedFilesCostNothing() throws {
+        let progress = Progress()
+        let again = try engine.indexPath(path: notesDir, listener: progress)
+        XCTAssertEqual(again.filesUnchanged, 3)
+        XCTAssertEqual(again.chunksEmbedded, 0)
+        XCTAssertEqual(progress.calls.last?.filesDone, 3)
+    }
+
+    func testSearchFindsTheRightNote() throws {
+        let hits = try engine.search(query: "how hot should the water be for espresso?")
+        XCTAssertTrue(hits[0].path!.hasSuffix("espresso.md"))
+        XCTAssertGreaterThanOrEqual(hits[0].lines!.first, 1)
+        let keyword = try engine.search(query: "chain", options: SearchOptions(k: 1, mode: .keyword))
+        XCTAssertEqual(keyword.count, 1)
+        XCTAssertTrue(keyword[0].path!.hasSuffix("bicycle.md"))
+    }
+
+    func testHostTextWithTagsThenRemoved() throws {
+        _ = try engine.addText(id: "note-1", title: "Plant watering", text: "Water the fern every Tuesday.",
+                               metadataJson: #"{"tags": ["garden"]}"#)
+        let hits = try engine.search(query: "fern", options: SearchOptions(tags: ["garden"]))
+        XCTAssertEqual(hits.map { $0.documentId }, ["note-1"])
+        XCTAssertNil(hits[0].path)
+        XCTAssertTrue(try engine.removeDocument(id: "note-1"))
+        XCTAssertFalse(try engine.removeDocument(id: "note-1"))
+    }
+
+    func testAskStreamsTheAnswerAndCitesTheNote() throws {
+        let listener = Pieces()
+        let answer = try engine.ask(question: "What brew temperature do I use for espresso?",
+                                    options: AskOptions(maxTokens: 48), listener: listener)
+        XCTAssertFalse(answer.text.isEmpty)
+        XCTAssertEqual(listener.text, answer.text)
+        XCTAssertTrue(answer.citations.contains { $0.hit.path!.hasSuffix("espresso.md") })
+        XCTAssertGreaterThan(answer.timings.promptTokens, 10)
+    }
+
+    func testListenerReturningFalseStopsGeneration() throws {
+        let listener = Pieces(stopAfter: 2)
+        let answer = try engine.ask(question: "How often do I oil the chain?",
+                                    options: AskOptions(maxTokens: 64), listener: listener)
+        XCTAssertEqual(listener.pieces.count, 2)
+        XCTAssertEqual(answer.stopReason, .callback)
+    }
+
+    func testCancelFromAnotherThread() throws {
+        let token = CancelToken()
+        let started = DispatchSemaphore(value: 0)
+        let canceller = Thread {
+            _ = started.wait(timeout: .now() + 60)
+            token.cancel()
+        }
+        canceller.start()
+        XCTAssertThrowsError(
+            try engine.ask(question: "Describe every note in detail.", options: AskOptions(maxTokens: 200),
+                           listener: Pieces(onFirst: { started.signal() }), cancel: token)
+        ) { error in
+            guard case TroveError.Cancelled = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertTrue(token.isCancelled())
+    }
+
+    func testAsyncVariantsRunOffTheCallersThread() async throws {
+        let more = Self.root.appendingPathComponent("more")
+        try FileManager.default.createDirectory(at: more, withIntermediateDirectories: true)
+        try "# Kettle\n\nDescale the kettle monthly with citric acid.\n"
+            .write(to: more.appendingPathComponent("kettle.md"), atomically: true, encoding: .utf8)
+        let summary = try await engine.indexPathAsync(path: more.path)
+        XCTAssertEqual(summary.filesIndexed, 1)
+        let listener = Pieces()
+        let answer = try await engine.askAsync(question: "How do I descale the kettle?",
+                                               options: AskOptions(maxTokens: 24), listener: listener)
+        XCTAssertEqual(answer.text, listener.text)
+        XCTAssertFalse(listener.onMainThread)
+    }
+
+    func testTypedErrors() throws {
+        XCTAssertThrowsError(try engine.indexPath(path: Self.root.appendingPathComponent("none").path)) {
+            guard case TroveError.NotFound = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try engine.search(query: "   ")) {
+            guard case TroveError.InvalidInput = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try engine.indexPath(path: notesDir, listener: Progress(stop: true))) {
+            guard case TroveError.Cancelled = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testStoreOfAnotherEmbeddingModelIsRefusedThenReembedded() throws {
+        let store = Self.root.appendingPathComponent("store-other").path
+        do {
+            let first = try Engine.open(config: Self.config(store))
+            _ = try first.addText(id: "a", title: "Sky", text: "The sky is blue.")
+        }
+        let other = try otherEmbeddingModel()
+        XCTAssertThrowsError(try Engine.open(config: Self.config(store, modelsDir: other))) { error in
+            guard case TroveError.IncompatibleStore(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("reembed") || message.contains("re-embed"), message)
+        }
+        let converted = try Engine.open(config: Self.config(store, modelsDir: other, reembed: true))
+        XCTAssertEqual(try converted.stats().documents, 1)
+        XCTAssertEqual(try converted.search(query: "sky colour")[0].documentId, "a")
+    }
+
+    /// The same model files, but a tokenizer.json one byte longer: another fingerprint.
+    func otherEmbeddingModel() throws -> String {
+        let fm = FileManager.default
+        let other = Self.root.appendingPathComponent("other-models")
+        let emb = other.appendingPathComponent("all-MiniLM-L6-v2-int8")
+        try fm.createDirectory(at: emb, withIntermediateDirectories: true)
+        let real = URL(fileURLWithPath: models).appendingPathComponent("all-MiniLM-L6-v2-int8")
+        for name in ["onnxruntime", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
+            try fm.createSymbolicLink(at: other.appendingPathComponent(name),
+                                      withDestinationURL: URL(fileURLWithPath: models).appendingPathComponent(name))
+        }
+        for name in try fm.contentsOfDirectory(atPath: real.path) where name != "tokenizer.json" {
+            try fm.createSymbolicLink(at: emb.appendingPathComponent(name),
+                                      withDestinationURL: real.appendingPathComponent(name))
+        }
+        let tokenizer = try String(contentsOf: real.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        try (tokenizer + "\n").write(to: emb.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        return other.path
+    }
+}
