@@ -293,8 +293,8 @@ typedef struct trove_watch_event {
 } trove_watch_event;
 
 // Watch callback: runs on the watcher's own background thread, one event
-// at a time. Return true to go on, false to receive no more events (the
-// watcher stops following changes; still call `trove_watch_stop`).
+// at a time. Return true to go on, false to stop watching: no event
+// follows (still call `trove_watch_stop` to free the handle).
 typedef bool (*trove_watch_fn)(const struct trove_watch_event *event,
                                void *user_data);
 

@@ -92,7 +92,8 @@ pub enum WatchEvent {
 }
 
 /// Callback receiving [`WatchEvent`]s, on the watcher's background thread.
-pub type WatchCallback = Box<dyn FnMut(WatchEvent) + Send>;
+/// Return `true` to go on, `false` to stop watching (no event follows).
+pub type WatchCallback = Box<dyn FnMut(WatchEvent) -> bool + Send>;
 
 /// Keeps the documents of some folders in step with the files: see the
 /// module documentation. Dropping it stops it too.
@@ -105,7 +106,10 @@ pub type WatchCallback = Box<dyn FnMut(WatchEvent) + Send>;
 ///     engine,
 ///     &["notes".into()],
 ///     trove::WatchOptions::default(),
-///     Box::new(|event| println!("{event:?}")),
+///     Box::new(|event| {
+///         println!("{event:?}");
+///         true
+///     }),
 /// )?;
 /// std::thread::sleep(std::time::Duration::from_secs(60));
 /// watcher.stop();
@@ -239,6 +243,14 @@ struct State {
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
 impl State {
+    /// Hands an event to the callback; `false` from it stops the watcher:
+    /// the cancel token ends the work in progress and the loop.
+    fn emit(&mut self, event: WatchEvent) {
+        if !self.cancel.is_cancelled() && !(self.on_event)(event) {
+            self.cancel.cancel();
+        }
+    }
+
     fn run(mut self, receiver: Receiver<Message>) {
         for i in 0..self.roots.len() {
             let root = &self.roots[i];
@@ -254,9 +266,9 @@ impl State {
             cancel: Some(self.cancel.clone()),
         };
         match self.engine.index_paths(&roots, options) {
-            Ok(summary) => (self.on_event)(WatchEvent::Ready { summary }),
+            Ok(summary) => self.emit(WatchEvent::Ready { summary }),
             Err(e) if e.kind() == ErrorKind::Cancelled => return,
-            Err(e) => (self.on_event)(WatchEvent::Error {
+            Err(e) => self.emit(WatchEvent::Error {
                 message: format!("the first pass over the folders failed: {e}"),
             }),
         }
@@ -308,7 +320,7 @@ impl State {
             Ok(event) => event,
             Err(e) => {
                 let message = describe(&e, None);
-                (self.on_event)(WatchEvent::Error { message });
+                self.emit(WatchEvent::Error { message });
                 return;
             }
         };
@@ -452,7 +464,7 @@ impl State {
             Ok(report) => report,
             Err(e) if e.kind() == ErrorKind::Cancelled => return false,
             Err(e) => {
-                (self.on_event)(WatchEvent::Error {
+                self.emit(WatchEvent::Error {
                     message: format!("indexing changes failed: {e}"),
                 });
                 return true;
@@ -491,7 +503,7 @@ impl State {
                     reason: failure.reason,
                 },
             };
-            (self.on_event)(event);
+            self.emit(event);
         }
         true
     }
@@ -509,7 +521,7 @@ impl State {
                     }
                 }
             }
-            Err(e) => (self.on_event)(WatchEvent::Error {
+            Err(e) => self.emit(WatchEvent::Error {
                 message: format!("cannot watch {}: {e}", dir.display()),
             }),
         }
@@ -526,7 +538,7 @@ impl State {
                 return;
             }
             let message = describe(&e, Some(dir));
-            (self.on_event)(WatchEvent::Error { message });
+            self.emit(WatchEvent::Error { message });
         }
     }
 

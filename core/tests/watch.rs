@@ -30,9 +30,7 @@ fn start(engine: &Arc<Engine>, root: &Path, debounce: Duration) -> Watching {
         engine.clone(),
         &[root.to_path_buf()],
         WatchOptions { debounce },
-        Box::new(move |event| {
-            let _ = sender.send((Instant::now(), event));
-        }),
+        Box::new(move |event| sender.send((Instant::now(), event)).is_ok()),
     )
     .expect("watcher starts");
     Watching {

@@ -145,9 +145,7 @@ pub fn run(mut config: EngineConfig, args: &LatencyArgs, json: bool) -> Res<()> 
         WatchOptions {
             debounce: Duration::from_millis(args.debounce_ms),
         },
-        Box::new(move |event| {
-            let _ = sender.send(event);
-        }),
+        Box::new(move |event| sender.send(event).is_ok()),
     )?;
     let indexing = Instant::now();
     match events.recv()? {

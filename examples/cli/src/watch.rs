@@ -19,7 +19,10 @@ pub fn run(engine: Engine, paths: &[PathBuf], debounce: Duration, json: bool) ->
         Arc::new(engine),
         paths,
         WatchOptions { debounce },
-        Box::new(move |event| print(&event, json)),
+        Box::new(move |event| {
+            print(&event, json);
+            true
+        }),
     )?;
     let _ = stopped.recv();
     if !json {

@@ -52,8 +52,8 @@ pub struct trove_watch_event {
 }
 
 /// Watch callback: runs on the watcher's own background thread, one event
-/// at a time. Return true to go on, false to receive no more events (the
-/// watcher stops following changes; still call `trove_watch_stop`).
+/// at a time. Return true to go on, false to stop watching: no event
+/// follows (still call `trove_watch_stop` to free the handle).
 #[allow(non_camel_case_types)]
 pub type trove_watch_fn =
     Option<unsafe extern "C" fn(event: *const trove_watch_event, user_data: *mut c_void) -> bool>;
@@ -68,7 +68,6 @@ pub struct trove_watcher {
 struct Callback {
     function: unsafe extern "C" fn(*const trove_watch_event, *mut c_void) -> bool,
     user_data: *mut c_void,
-    open: bool,
 }
 
 // SAFETY: the header tells hosts the callback and user_data are used from
@@ -76,10 +75,8 @@ struct Callback {
 unsafe impl Send for Callback {}
 
 impl Callback {
-    fn deliver(&mut self, event: &WatchEvent) {
-        if !self.open {
-            return;
-        }
+    /// Calls the host; its answer is whether to go on watching.
+    fn deliver(&self, event: &WatchEvent) -> bool {
         let text = |s: &str| Some(to_c(s));
         let (kind, path, code, message, embedded, reused, latency) = match event {
             WatchEvent::Ready { summary } => {
@@ -147,7 +144,7 @@ impl Callback {
             latency_ms: latency.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         };
         // SAFETY: the host's function, called as the header documents.
-        self.open = unsafe { (self.function)(&event, self.user_data) };
+        unsafe { (self.function)(&event, self.user_data) }
     }
 }
 
@@ -191,10 +188,9 @@ pub unsafe extern "C" fn trove_watch_start(
                 .map(PathBuf::from)
                 .collect();
             let function = on_event.ok_or_else(|| Failure::invalid("`on_event` is NULL"))?;
-            let mut callback = Callback {
+            let callback = Callback {
                 function,
                 user_data,
-                open: true,
             };
             let options = WatchOptions {
                 debounce: if debounce_ms == 0 {

@@ -203,16 +203,11 @@ impl Engine {
                 ms => Duration::from_millis(ms.into()),
             },
         };
-        let mut open = true;
         let watcher = trove::Watcher::start(
             self.inner.clone(),
             &roots,
             options,
-            Box::new(move |event| {
-                if open {
-                    open = listener.on_event((&event).into());
-                }
-            }),
+            Box::new(move |event| listener.on_event((&event).into())),
         )?;
         Ok(Arc::new(Watcher(Mutex::new(Some(watcher)))))
     }
