@@ -258,7 +258,12 @@ fn edits_reembed_only_changed_chunks_and_deletes_leave_no_trace() {
         .collect();
     assert_eq!(before, after);
     drop(reopened);
-    std::fs::remove_file(store.path().join("vectors.usearch")).unwrap();
+    for entry in std::fs::read_dir(store.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "usearch") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
     let rebuilt = open(store.path());
     assert_eq!(rebuilt.stats().unwrap().vectors, stats.chunks);
     let after: Vec<_> = queries

@@ -34,13 +34,19 @@ impl VectorQuantization {
     }
 }
 
-/// What the sidecar records about the saved index.
+/// What the sidecar records about the saved index, including the name of
+/// the data file it vouches for. Each save writes a data file of its own
+/// name, so processes saving the same store at once (a watcher and a
+/// search rebuilding a stale index) never replace each other's file or
+/// pair one's data with the other's sidecar: the sidecar, renamed into
+/// place last, always names a complete file of its generation.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Sidecar {
     generation: i64,
     count: usize,
     dimensions: usize,
     quantization: VectorQuantization,
+    file: String,
 }
 
 /// An in-memory HNSW index over chunk ids.
@@ -87,12 +93,13 @@ impl VectorIndex {
             count: expected_count,
             dimensions,
             quantization,
+            file: sidecar.file.clone(),
         };
-        if sidecar != wanted {
+        if sidecar != wanted || !is_data_file_name(&sidecar.file) {
             return None;
         }
         let this = VectorIndex::new(dimensions, quantization).ok()?;
-        this.index.load(index_path(dir).to_str()?).ok()?;
+        this.index.load(dir.join(&sidecar.file).to_str()?).ok()?;
         (this.index.size() == expected_count && this.index.dimensions() == dimensions)
             .then_some(this)
     }
@@ -158,35 +165,67 @@ impl VectorIndex {
             .collect())
     }
 
-    /// Saves atomically: data file first, then the sidecar that vouches for it.
+    /// Saves atomically: a data file of a new name first, then the sidecar
+    /// naming it (renamed into place); older data files are then removed.
     pub(crate) fn save(&self, dir: &Path, generation: i64) -> Result<()> {
-        let path = index_path(dir);
-        let tmp = path.with_extension("usearch.tmp");
-        let tmp_str = tmp
+        let file = format!("vectors-{generation}-{}.usearch", unique_suffix());
+        let path = dir.join(&file);
+        let path_str = path
             .to_str()
             .ok_or_else(|| Error::invalid("store path is not valid UTF-8"))?;
-        self.index
-            .save(tmp_str)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot save vector index: {e}")))?;
-        sync_file(&tmp)?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io("cannot replace vector index", e))?;
+        let saved = self
+            .index
+            .save(path_str)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot save vector index: {e}")))
+            .and_then(|()| sync_file(&path));
         let sidecar = Sidecar {
             generation,
             count: self.index.size(),
             dimensions: self.dimensions,
             quantization: self.quantization,
+            file: file.clone(),
         };
         let bytes = serde_json::to_vec(&sidecar).expect("sidecar serializes");
-        write_atomic(&sidecar_path(dir), &bytes)
+        if let Err(e) = saved.and_then(|()| write_atomic(&sidecar_path(dir), &bytes)) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        remove_other_data_files(dir, &file);
+        Ok(())
+    }
+}
+
+/// `<pid>-<nanoseconds>`: distinct across processes and saves.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// A data file name this module writes (never a path).
+fn is_data_file_name(name: &str) -> bool {
+    name.starts_with("vectors") && name.ends_with(".usearch") && !name.contains(['/', '\\'])
+}
+
+/// Removes data files other than `keep` (older saves, files of a save that
+/// lost the race). A concurrent reader that loses its file to this falls
+/// back to rebuilding from SQLite.
+fn remove_other_data_files(dir: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != keep && is_data_file_name(&name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
 fn corrupt(message: String) -> Error {
     Error::new(ErrorKind::CorruptStore, message)
-}
-
-fn index_path(dir: &Path) -> PathBuf {
-    dir.join("vectors.usearch")
 }
 
 fn sidecar_path(dir: &Path) -> PathBuf {
@@ -199,9 +238,10 @@ fn sync_file(path: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot sync {}", path.display()), e))
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// Writes `bytes` to `path` through a synced temporary file (of a name no
+/// other process uses) and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("{}.tmp", unique_suffix()));
     std::fs::write(&tmp, bytes)
         .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
     sync_file(&tmp)?;
@@ -245,9 +285,48 @@ mod tests {
         assert!(
             VectorIndex::load_if_current(dir.path(), 7, 3, 3, VectorQuantization::F32).is_none()
         );
-        std::fs::write(dir.path().join("vectors.usearch"), b"garbage").unwrap();
+        let data = data_files(dir.path());
+        assert_eq!(data.len(), 1, "{data:?}");
+        std::fs::write(dir.path().join(&data[0]), b"garbage").unwrap();
         assert!(
             VectorIndex::load_if_current(dir.path(), 7, 2, 3, VectorQuantization::F32).is_none()
         );
+    }
+
+    fn data_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".usearch"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn each_save_writes_its_own_file_and_the_sidecar_names_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = VectorIndex::new(3, VectorQuantization::F32).unwrap();
+        first.insert(1, &unit(&[1.0, 0.0, 0.0])).unwrap();
+        let second = VectorIndex::new(3, VectorQuantization::F32).unwrap();
+        second.insert(1, &unit(&[1.0, 0.0, 0.0])).unwrap();
+        second.insert(2, &unit(&[0.0, 1.0, 0.0])).unwrap();
+        // As two processes would: both save, the later sidecar wins and
+        // vouches for its own data file only.
+        first.save(dir.path(), 4).unwrap();
+        second.save(dir.path(), 5).unwrap();
+        assert_eq!(data_files(dir.path()).len(), 1);
+        assert!(
+            VectorIndex::load_if_current(dir.path(), 4, 1, 3, VectorQuantization::F32).is_none()
+        );
+        let loaded =
+            VectorIndex::load_if_current(dir.path(), 5, 2, 3, VectorQuantization::F32).unwrap();
+        assert_eq!(loaded.len(), 2);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! `trove watch`: a first reconcile pass, then every change printed with the
 //! time it took to become searchable, until Ctrl-C (or SIGTERM).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use crate::{CliResult, summary_json, summary_line};
 
 pub fn run(engine: Engine, paths: &[PathBuf], debounce: Duration, json: bool) -> CliResult {
     let (stop, stopped) = std::sync::mpsc::channel();
+    let output_closed = stop.clone();
     ctrlc::set_handler(move || {
         let _ = stop.send(());
     })
@@ -20,8 +22,12 @@ pub fn run(engine: Engine, paths: &[PathBuf], debounce: Duration, json: bool) ->
         paths,
         WatchOptions { debounce },
         Box::new(move |event| {
-            print(&event, json);
-            true
+            // A closed stdout (the reader went away) ends watching quietly.
+            let printed = print(&event, json).is_ok();
+            if !printed {
+                let _ = output_closed.send(());
+            }
+            printed
         }),
     )?;
     let _ = stopped.recv();
@@ -37,7 +43,9 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
-fn print(event: &WatchEvent, json: bool) {
+/// Prints one event: a JSON line, or a sentence (warnings to stderr).
+fn print(event: &WatchEvent, json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
         let line = match event {
             WatchEvent::Ready { summary } => {
@@ -62,35 +70,37 @@ fn print(event: &WatchEvent, json: bool) {
                 serde_json::json!({"event": "error", "message": message})
             }
         };
-        println!("{line}");
-        return;
+        return writeln!(out, "{line}").and_then(|()| out.flush());
     }
     match event {
         WatchEvent::Ready { summary } => {
-            println!("ready: {}", summary_line(summary));
+            writeln!(out, "ready: {}", summary_line(summary))?;
             for f in &summary.failures {
-                println!("  skipped {}: {}", f.path, f.reason);
+                writeln!(out, "  skipped {}: {}", f.path, f.reason)?;
             }
-            println!("watching for changes (Ctrl-C stops)");
+            writeln!(out, "watching for changes (Ctrl-C stops)")?;
         }
         WatchEvent::Indexed {
             path,
             chunks_embedded,
             chunks_reused,
             latency,
-        } => println!(
+        } => writeln!(
+            out,
             "indexed {}: {chunks_embedded} chunks embedded, {chunks_reused} reused; searchable after {} ms",
             path.display(),
             ms(*latency)
-        ),
-        WatchEvent::Removed { path, latency } => println!(
+        )?,
+        WatchEvent::Removed { path, latency } => writeln!(
+            out,
             "removed {}; gone from search after {} ms",
             path.display(),
             ms(*latency)
-        ),
+        )?,
         WatchEvent::Failed { path, reason, .. } => {
-            println!("skipped {}: {reason}", path.display())
+            writeln!(out, "skipped {}: {reason}", path.display())?
         }
         WatchEvent::Error { message } => eprintln!("trove: warning: {message}"),
     }
+    out.flush()
 }

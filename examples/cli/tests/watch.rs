@@ -16,6 +16,17 @@ use common::*;
 /// Generous bound for one change to show; never reached when things work.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// The `trove watch` process, killed if the test ends early (a failed
+/// assertion) so that no orphan keeps running and holding the output open.
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Polls `search --json` until `word` finds exactly `expected`.
 fn until_search(store: &Path, word: &str, expected: &[&str]) {
     let deadline = Instant::now() + PATIENCE;
@@ -66,15 +77,17 @@ fn watch_follows_changes_until_search_shows_them() {
 
     // Run without root's read-anything capabilities so that an unreadable
     // file is unreadable (see `without_read_override`).
-    let mut child = without_read_override()
-        .arg(env!("CARGO_BIN_EXE_trove"))
-        .args(["--store", store.to_str().unwrap(), "--models"])
-        .arg(models_dir())
-        .args(["--threads", "1", "--json", "watch", root.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("trove watch starts");
-    let stdout = child.stdout.take().unwrap();
+    let mut child = Reaper(
+        without_read_override()
+            .arg(env!("CARGO_BIN_EXE_trove"))
+            .args(["--store", store.to_str().unwrap(), "--models"])
+            .arg(models_dir())
+            .args(["--threads", "1", "--json", "watch", root.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("trove watch starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let (sender, events) = channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
@@ -155,11 +168,11 @@ fn watch_follows_changes_until_search_shows_them() {
 
     // Ctrl-C stops it cleanly.
     let stopped = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(stopped.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "trove watch after SIGINT");
     let status = json(store, &["status"]);
     assert_eq!(status["documents"], 1, "only after.md is left: {status}");
