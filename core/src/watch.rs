@@ -356,7 +356,7 @@ impl State {
             for root in &self.roots {
                 self.pending.entry(root.path.clone()).or_insert(Dirty {
                     first: now,
-                    last: now - self.debounce,
+                    last: now.checked_sub(self.debounce).unwrap_or(now),
                     signature: signature(&root.path),
                 });
             }
