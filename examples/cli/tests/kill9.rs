@@ -227,8 +227,12 @@ fn indexing_killed_twenty_times_resumes_without_reembedding_and_matches_an_unint
     // from SQLite in both stores (same rows, same order), every mode agrees
     // exactly.
     for store in [&reference, &killed] {
-        for file in ["vectors.usearch", "vectors.json"] {
-            std::fs::remove_file(store.join(file)).unwrap();
+        for entry in std::fs::read_dir(store).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "vectors.json" || name.ends_with(".usearch") {
+                std::fs::remove_file(path).unwrap();
+            }
         }
     }
     for mode in ["keyword", "vector", "hybrid"] {
