@@ -198,10 +198,18 @@ final class TroveTests: XCTestCase {
         let emb = other.appendingPathComponent("all-MiniLM-L6-v2-int8")
         try fm.createDirectory(at: emb, withIntermediateDirectories: true)
         let real = URL(fileURLWithPath: models).appendingPathComponent("all-MiniLM-L6-v2-int8")
-        for name in ["onnxruntime", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
-            try fm.createSymbolicLink(at: other.appendingPathComponent(name),
-                                      withDestinationURL: URL(fileURLWithPath: models).appendingPathComponent(name))
+        // Links to files only: a link to a models folder would let a
+        // recursive delete of the temporary tree reach the real models.
+        let modelsURL = URL(fileURLWithPath: models)
+        let ortDir = modelsURL.appendingPathComponent("onnxruntime")
+        try fm.createDirectory(at: other.appendingPathComponent("onnxruntime"), withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: ortDir.path) {
+            try fm.createSymbolicLink(at: other.appendingPathComponent("onnxruntime/\(name)"),
+                                      withDestinationURL: ortDir.appendingPathComponent(name))
         }
+        let llm = "SmolLM2-135M-Instruct.Q4_1.gguf"
+        try fm.createSymbolicLink(at: other.appendingPathComponent(llm),
+                                  withDestinationURL: modelsURL.appendingPathComponent(llm))
         for name in try fm.contentsOfDirectory(atPath: real.path) where name != "tokenizer.json" {
             try fm.createSymbolicLink(at: emb.appendingPathComponent(name),
                                       withDestinationURL: real.appendingPathComponent(name))

@@ -151,9 +151,13 @@ fun otherEmbeddingModel(): String {
     val other = File(root, "other-models")
     val emb = File(other, "all-MiniLM-L6-v2-int8").apply { mkdirs() }
     val real = File(models, "all-MiniLM-L6-v2-int8")
-    for (name in listOf("onnxruntime", "SmolLM2-135M-Instruct.Q4_1.gguf")) {
-        Files.createSymbolicLink(File(other, name).toPath(), File(models, name).toPath())
-    }
+    // Links to files only: a link to a models folder would let a recursive
+    // delete of the temporary tree reach the real models.
+    val ort = File(models, "onnxruntime").listFiles()!!.single()
+    File(other, "onnxruntime").mkdirs()
+    Files.createSymbolicLink(File(other, "onnxruntime/${ort.name}").toPath(), ort.toPath())
+    val llm = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    Files.createSymbolicLink(File(other, llm).toPath(), File(models, llm).toPath())
     for (f in real.listFiles()!!) {
         if (f.name != "tokenizer.json") Files.createSymbolicLink(File(emb, f.name).toPath(), f.toPath())
     }
@@ -174,7 +178,8 @@ fun main() {
         }
     }
     engine.close()
-    root.deleteRecursively()
+    // java.nio's walk does not follow links (File.deleteRecursively would).
+    Files.walk(root.toPath()).sorted(Comparator.reverseOrder()).forEach { Files.delete(it) }
     val seconds = (System.nanoTime() - started) / 1e9
     println("Tests run: ${tests.size}, passed: ${tests.size - failed}, failed: $failed (%.1f s)".format(seconds))
     kotlin.system.exitProcess(if (failed == 0) 0 else 1)
