@@ -9,7 +9,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/trove/target
 export CARGO_TARGET_DIR
 BIN        := $(CARGO_TARGET_DIR)/release
 MODELS     := $(CURDIR)/models
-DEMO_STORE ?= $(HOME)/.cache/trove/demo-store
+DEMO_STORE ?= $(CURDIR)/.trove
 QUESTION   ?= What brew temperature do I use for espresso?
 EVAL_DIR   ?= $(abspath $(CURDIR)/../shared/eval)
 EVAL_SETS  ?= gitdocs pydocs
