@@ -103,7 +103,10 @@ pub unsafe extern "C" fn trove_ask(
             let o = options::read(options)?;
             let defaults = GenerationOptions::default();
             let ask_options = AskOptions {
-                k: options::or_default(o.k, 3) as usize,
+                k: match o.k {
+                    0 => AskOptions::default().k,
+                    k => k as usize,
+                },
                 mode: options::mode(o.mode)?,
                 filters: options::filters(
                     o.path_prefix,
@@ -120,12 +123,6 @@ pub unsafe extern "C" fn trove_ask(
                 },
                 cancel: Some(token_of(o.cancel)),
             };
-            let temperature = ask_options.generation.temperature;
-            if temperature.is_nan() || temperature < 0.0 {
-                return Err(super::status::Failure::invalid(
-                    "`temperature` must be 0 or more",
-                ));
-            }
             let mut stream = |piece: &str| match on_token {
                 Some(callback) => callback(to_c(piece).as_ptr(), user_data),
                 None => true,

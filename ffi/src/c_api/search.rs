@@ -120,7 +120,10 @@ pub unsafe extern "C" fn trove_search(
             let query = strings::required(query, "query")?;
             let o = options::read(options)?;
             let search_options = SearchOptions {
-                k: options::or_default(o.k, 8) as usize,
+                k: match o.k {
+                    0 => SearchOptions::default().k,
+                    k => k as usize,
+                },
                 mode: options::mode(o.mode)?,
                 filters: options::filters(
                     o.path_prefix,

@@ -261,11 +261,6 @@ fn ask(
     cancel: trove::CancelToken,
 ) -> Result<Answer, TroveError> {
     let options = options.unwrap_or_default();
-    if options.temperature.is_nan() || options.temperature < 0.0 {
-        return Err(TroveError::InvalidInput {
-            message: "temperature must be 0 or more".into(),
-        });
-    }
     let mut stream = |piece: &str| {
         listener
             .as_ref()

@@ -72,7 +72,10 @@ pub struct SearchOptions {
 impl SearchOptions {
     pub(crate) fn to_core(&self) -> trove::SearchOptions {
         trove::SearchOptions {
-            k: if self.k == 0 { 8 } else { self.k as usize },
+            k: match self.k {
+                0 => trove::SearchOptions::default().k,
+                k => k as usize,
+            },
             mode: core_mode(self.mode),
             filters: filters(&self.path_prefix, &self.tags, &self.document_ids),
             one_per_document: self.one_per_document,
@@ -122,7 +125,10 @@ impl AskOptions {
         let defaults = trove::GenerationOptions::default();
         let or = |v: u32, d: u32| if v == 0 { d } else { v };
         trove::AskOptions {
-            k: or(self.k, 3) as usize,
+            k: match self.k {
+                0 => trove::AskOptions::default().k,
+                k => k as usize,
+            },
             mode: core_mode(self.mode),
             filters: filters(&self.path_prefix, &self.tags, &self.document_ids),
             generation: trove::GenerationOptions {
