@@ -18,12 +18,12 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Identifies the embedding model a store was built with. Vectors from two
 /// different fingerprints are not comparable, so a store refuses a mismatch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModelFingerprint {
     /// Model directory name, e.g. `all-MiniLM-L6-v2-int8`.
     pub name: String,
     /// Vector length.
-    pub dimensions: usize,
+    pub dimensions: u32,
     /// sha256 (hex) over the ONNX graph and the tokenizer.
     pub sha256: String,
 }
@@ -136,7 +136,7 @@ impl OnnxEmbedder {
             passages: Mutex::new(None),
             queries: Mutex::new(queries),
         };
-        embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len();
+        embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len() as u32;
         Ok(embedder)
     }
 }

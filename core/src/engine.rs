@@ -11,23 +11,26 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use crate::attribution::supporting_passages;
 use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
 use crate::embed::{Embedder, ModelFingerprint, OnnxEmbedder};
 use crate::error::{Error, Result};
-use crate::index::{IndexProgress, IndexSummary, Indexer, UpdateReport};
-use crate::ingest;
+use crate::index::{Indexer, ProgressFn};
+use crate::ingest::{self, Metadata};
 use crate::llm::{GenerationOptions, Llm, LlmConfig, Passage, StopReason};
-use crate::search::{self, Hit, SearchFilters, SearchMode, SearchOptions};
-use crate::store::db::{self, sql};
-use crate::store::{Store, VectorIndexState};
+use crate::report::{IndexRun, IndexSummary, UpdateReport};
+use crate::search::{self, Hit, SearchMode, SearchOptions};
+use crate::store::{DocKey, ModelMatch, SearchFilters, Store};
 
 /// Options of an [`Engine::index_path`] call.
 #[derive(Default)]
 pub struct IndexOptions<'a> {
-    /// Called after each file and batch, on the indexing thread.
-    pub progress: Option<&'a mut dyn FnMut(&IndexProgress)>,
+    /// Called after each file and batch, on the indexing thread; returning
+    /// `false` stops the run like `cancel` does.
+    pub progress: Option<ProgressFn<'a>>,
     /// Raise it from any thread to stop; committed work is kept.
     pub cancel: Option<CancelToken>,
 }
@@ -61,12 +64,14 @@ impl Default for AskOptions {
     }
 }
 
-/// A source the answer cites.
-#[derive(Debug, Clone, PartialEq)]
+/// A source the answer cites. In JSON the passage's fields sit beside `n`
+/// and `inferred`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
     /// The source's number among the passages given (`[n]` in the answer).
-    pub n: usize,
+    pub n: u32,
     /// The passage behind it.
+    #[serde(flatten)]
     pub hit: Hit,
     /// `false`: the model wrote `[n]`. `true`: the model cited nothing, and
     /// the engine found this passage holds the answer's distinctive words
@@ -75,7 +80,7 @@ pub struct Citation {
 }
 
 /// Time spent answering.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AskTimings {
     /// Retrieval (embedding the question, searching).
     pub retrieval_ms: f64,
@@ -93,10 +98,11 @@ pub struct AskTimings {
     pub total_ms: f64,
 }
 
-/// The result of [`Engine::ask`].
-#[derive(Debug, Clone, PartialEq)]
+/// The result of [`Engine::ask`]. In JSON the text is `answer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     /// The generated answer, with `[n]` citations.
+    #[serde(rename = "answer")]
     pub text: String,
     /// The sources the answer cites, in first-use order (see [`Citation::inferred`]).
     pub citations: Vec<Citation>,
@@ -111,28 +117,30 @@ pub struct Answer {
 }
 
 /// Counts and facts about an open store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// Documents held.
-    pub documents: usize,
+    pub documents: u64,
     /// Chunks held.
-    pub chunks: usize,
+    pub chunks: u64,
     /// Distinct embeddings stored (identical texts share one).
-    pub embeddings: usize,
+    pub embeddings: u64,
     /// Vectors in the HNSW index.
-    pub vectors: usize,
+    pub vectors: u64,
     /// Files that failed and are remembered as such.
-    pub failures: usize,
+    pub failures: u64,
     /// Bytes of the store directory.
     pub store_bytes: u64,
     /// The store directory.
+    #[serde(with = "crate::serde_path")]
     pub store_dir: PathBuf,
     /// The embedding model.
     pub embedding_model: ModelFingerprint,
     /// The answer model file.
+    #[serde(with = "crate::serde_path")]
     pub llm_path: PathBuf,
-    /// Summary of the last indexing call, as JSON (empty before the first).
-    pub last_index_run: String,
+    /// The last indexing call, if there was one.
+    pub last_index_run: Option<IndexRun>,
 }
 
 /// An open knowledge base. See the crate documentation for an example.
@@ -141,7 +149,6 @@ pub struct Engine {
     store: Store,
     embedder: Box<dyn Embedder>,
     llm: Mutex<Option<Arc<Llm>>>,
-    writes: Mutex<()>,
 }
 
 impl Engine {
@@ -167,7 +174,7 @@ impl Engine {
         if config.chunking.target_tokens < 16 {
             return Err(Error::invalid("chunking.target_tokens must be at least 16"));
         }
-        let (store, _state, mismatch): (Store, VectorIndexState, bool) = Store::open(
+        let (store, matched) = Store::open(
             &config.store_dir,
             embedder.fingerprint(),
             config.quantization,
@@ -178,10 +185,9 @@ impl Engine {
             store,
             embedder,
             llm: Mutex::new(None),
-            writes: Mutex::new(()),
         };
-        if mismatch {
-            engine.reembed_all()?;
+        if matched == ModelMatch::Other {
+            engine.indexer().reembed_all(engine.config.quantization)?;
         }
         Ok(engine)
     }
@@ -191,18 +197,15 @@ impl Engine {
         &self.config
     }
 
+    /// An indexing run, holding the store's writer until it ends.
     fn indexer<'p>(&self) -> Indexer<'_, 'p> {
         Indexer::new(
-            &self.store,
+            self.store.begin_writes(),
             self.embedder.as_ref(),
             &self.config.chunking,
             &self.config.limits,
             self.config.embed_batch_size,
         )
-    }
-
-    fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.writes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Indexes a file or a folder (recursively). Unchanged files cost
@@ -221,13 +224,9 @@ impl Engine {
         paths: &[PathBuf],
         options: IndexOptions<'_>,
     ) -> Result<IndexSummary> {
-        let _guard = self.write_lock();
-        let mut indexer = self.indexer();
-        indexer.cancel = options.cancel;
-        indexer.progress = options.progress;
-        let summary = indexer.index_paths(paths)?;
-        self.record_run(&summary)?;
-        Ok(summary)
+        self.indexer()
+            .with_control(options.cancel, options.progress)
+            .index_paths(paths)
     }
 
     /// Brings exactly these paths up to date in one run, leaving every other
@@ -262,49 +261,49 @@ impl Engine {
         forget: &[PathBuf],
         options: IndexOptions<'_>,
     ) -> Result<UpdateReport> {
-        let _guard = self.write_lock();
-        let mut indexer = self.indexer();
-        indexer.cancel = options.cancel;
-        indexer.progress = options.progress;
-        let report = indexer.update_paths(paths, forget)?;
-        if !report.changes.is_empty() {
-            self.record_run(&report.summary)?;
-        }
-        Ok(report)
+        self.indexer()
+            .with_control(options.cancel, options.progress)
+            .update_paths(paths, forget)
     }
 
     /// Adds (or replaces) text handed over by the host app under `id`.
-    /// `text` is read as Markdown; `metadata_json` is a JSON object or empty
-    /// (its `tags` become the document's tags).
+    /// `text` is read as Markdown; `metadata` is laid over the note's own
+    /// front matter, and its `tags` become the document's tags.
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let mut metadata = trove::Metadata::new();
+    /// metadata.insert("tags".into(), serde_json::json!(["home"]));
+    /// engine.add_text("note-42", "Groceries", "Oat milk, lentils.", &metadata)?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_text(
         &self,
         id: &str,
         title: &str,
         text: &str,
-        metadata_json: &str,
+        metadata: &Metadata,
     ) -> Result<IndexSummary> {
         if id.trim().is_empty() {
             return Err(Error::invalid("a document id must not be empty"));
         }
-        let doc = ingest::parse_host_text(title, text, metadata_json)?;
+        let doc = ingest::parse_host_text(title, text, metadata)?;
+        let metadata_json = serde_json::Value::Object(metadata.clone()).to_string();
         let fingerprint = format!("{title}\u{0}{text}\u{0}{metadata_json}");
-        let _guard = self.write_lock();
-        let summary = self.indexer().index_text(id, doc, &fingerprint)?;
-        Ok(summary)
+        self.indexer().index_text(id, doc, &fingerprint)
     }
 
     /// Removes a document by id (a host id, or a file's absolute path).
     /// Returns whether something was removed.
     pub fn remove_document(&self, id: &str) -> Result<bool> {
-        let _guard = self.write_lock();
-        let keys = [format!("host:{id}"), format!("file:{id}")];
-        let mut removed = false;
-        for key in keys {
-            let delta = self.store.db.write(|tx| db::delete_document(tx, &key))?;
-            removed |= !delta.removed.is_empty();
-            self.store.apply(&delta)?;
-        }
-        self.store.save_vectors()?;
+        let mut writes = self.store.begin_writes();
+        let removed = writes.transaction(|tx| {
+            let host = tx.delete_document(&DocKey::host(id))?;
+            let file = tx.delete_document(&DocKey::File(id.to_string()))?;
+            Ok(host || file)
+        })?;
+        writes.finish()?;
         Ok(removed)
     }
 
@@ -313,21 +312,15 @@ impl Engine {
     pub fn remove_path(&self, path: impl AsRef<Path>) -> Result<usize> {
         let path = path.as_ref();
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
-        let prefix = path.to_string_lossy().into_owned();
-        let _guard = self.write_lock();
-        let keys = self
-            .store
-            .db
-            .read(|c| db::document_keys_under(c, &prefix))?;
-        let deltas = self.store.db.write(|tx| {
-            keys.iter()
-                .map(|key| db::delete_document(tx, key))
-                .collect::<Result<Vec<_>>>()
+        let mut writes = self.store.begin_writes();
+        let keys = writes.snapshot()?.documents_under(&path.to_string_lossy())?;
+        writes.transaction(|tx| {
+            for key in &keys {
+                tx.delete_document(key)?;
+            }
+            Ok(())
         })?;
-        for delta in &deltas {
-            self.store.apply(delta)?;
-        }
-        self.store.save_vectors()?;
+        writes.finish()?;
         Ok(keys.len())
     }
 
@@ -415,7 +408,7 @@ impl Engine {
             .filter_map(|&i| {
                 let n = generation.given.iter().position(|&g| g == i)? + 1;
                 Some(Citation {
-                    n,
+                    n: n as u32,
                     hit: hits[i].clone(),
                     inferred: false,
                 })
@@ -426,7 +419,7 @@ impl Engine {
             citations = supporting_passages(&generation.text, &texts)
                 .into_iter()
                 .map(|i| Citation {
-                    n: i + 1,
+                    n: i as u32 + 1,
                     hit: given[i].clone(),
                     inferred: true,
                 })
@@ -457,115 +450,26 @@ impl Engine {
 
     /// Counts and facts about the store.
     pub fn stats(&self) -> Result<Stats> {
-        let (documents, chunks, embeddings, failures, last) = self.store.db.read(|c| {
-            let count = |table: &str| -> Result<usize> {
-                c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n as usize)
-                .map_err(sql)
-            };
-            Ok((
-                count("documents")?,
-                count("chunks")?,
-                count("embeddings")?,
-                count("failures")?,
-                db::get_meta(c, "last_index_run")?,
-            ))
-        })?;
+        let (counts, vectors, last_index_run) = {
+            let snapshot = self.store.snapshot()?;
+            (
+                snapshot.counts()?,
+                snapshot.vector_count(),
+                snapshot.last_run()?,
+            )
+        };
         Ok(Stats {
-            documents,
-            chunks,
-            embeddings,
-            vectors: self.store.vector_count(),
-            failures,
-            store_bytes: dir_size(self.store.dir()),
+            documents: counts.documents,
+            chunks: counts.chunks,
+            embeddings: counts.embeddings,
+            vectors: vectors as u64,
+            failures: counts.failures,
+            store_bytes: self.store.size_on_disk(),
             store_dir: self.store.dir().to_path_buf(),
             embedding_model: self.embedder.fingerprint().clone(),
             llm_path: self.config.models.llm.clone(),
-            last_index_run: last.unwrap_or_default(),
+            last_index_run,
         })
-    }
-
-    fn record_run(&self, summary: &IndexSummary) -> Result<()> {
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let mut value = serde_json::to_value(summary).expect("a summary serializes");
-        value["finished_at_unix"] = at.into();
-        self.store
-            .db
-            .write(|tx| db::set_meta(tx, "last_index_run", &value.to_string()))
-    }
-
-    /// Re-embeds every chunk with the loaded model (the store was built with
-    /// another one), then records the new fingerprint.
-    fn reembed_all(&self) -> Result<()> {
-        let _guard = self.write_lock();
-        let model = self.embedder.fingerprint();
-        self.store
-            .reset_vectors(model.dimensions, self.config.quantization)?;
-        let rows = self.store.db.read(|c| {
-            let mut stmt = c
-                .prepare("SELECT c.id, d.title, c.heading_path, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id")
-                .map_err(sql)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(sql)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
-        })?;
-        let texts: Vec<String> = rows
-            .iter()
-            .map(|(_, title, headings, text)| {
-                let headings: Vec<String> = serde_json::from_str(headings).unwrap_or_default();
-                crate::chunk::embed_text(title, &headings, text, &self.config.chunking)
-            })
-            .collect();
-        self.store.db.write(|tx| {
-            tx.execute("DELETE FROM embeddings", []).map_err(sql)?;
-            let mut delta = db::VectorDelta::default();
-            for (batch_rows, batch_texts) in rows
-                .chunks(self.config.embed_batch_size.max(1))
-                .zip(texts.chunks(self.config.embed_batch_size.max(1)))
-            {
-                let refs: Vec<&str> = batch_texts.iter().map(String::as_str).collect();
-                let vectors = self.embedder.embed_passages(&refs)?;
-                for ((row, text), vector) in batch_rows.iter().zip(batch_texts).zip(vectors) {
-                    let hash = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).to_vec();
-                    tx.execute(
-                        "INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)",
-                        rusqlite::params![hash, db::encode_vector(&vector)],
-                    )
-                    .map_err(sql)?;
-                    tx.execute(
-                        "UPDATE chunks SET embed_hash = ?2 WHERE id = ?1",
-                        rusqlite::params![row.0, hash],
-                    )
-                    .map_err(sql)?;
-                    delta.added.push((row.0 as u64, vector));
-                }
-            }
-            db::set_meta(
-                tx,
-                "embedding_model",
-                &serde_json::json!({
-                    "name": model.name, "dimensions": model.dimensions, "sha256": model.sha256,
-                })
-                .to_string(),
-            )?;
-            db::recompute_centroids(tx)?;
-            db::bump_generation(tx)?;
-            self.store.apply(&delta)
-        })?;
-        self.store.save_vectors()
     }
 }
 
@@ -588,19 +492,6 @@ fn passage(hit: &Hit) -> Passage {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 // The engine is shared across threads by hosts; keep that a compile-time fact.
@@ -631,10 +522,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (engine, embedder) = engine(dir.path(), "a", false).unwrap();
         engine
-            .add_text("one", "Same", "Shared paragraph of text.", "")
+            .add_text("one", "Same", "Shared paragraph of text.", &Metadata::new())
             .unwrap();
         let second = engine
-            .add_text("two", "Same", "Shared paragraph of text.", "")
+            .add_text("two", "Same", "Shared paragraph of text.", &Metadata::new())
             .unwrap();
         assert_eq!((second.chunks_embedded, second.chunks_reused), (0, 1));
         assert_eq!(embedder.embedded.load(Ordering::SeqCst), 1);
@@ -652,14 +543,14 @@ mod tests {
         {
             let (engine, _) = engine(dir.path(), "a", false).unwrap();
             engine
-                .add_text("x", "X", "First note.\n\nSecond paragraph here.", "")
+                .add_text("x", "X", "First note.\n\nSecond paragraph here.", &Metadata::new())
                 .unwrap();
         }
         let err = engine(dir.path(), "b", false).err().unwrap();
         assert_eq!(err.kind(), crate::ErrorKind::IncompatibleStore);
         let (engine, embedder) = engine(dir.path(), "b", true).unwrap();
         let chunks = engine.stats().unwrap().chunks;
-        assert_eq!(embedder.embedded.load(Ordering::SeqCst), chunks);
+        assert_eq!(embedder.embedded.load(Ordering::SeqCst) as u64, chunks);
         assert_eq!(engine.stats().unwrap().vectors, chunks);
         drop(engine);
         assert!(self::engine(dir.path(), "b", false).is_ok());

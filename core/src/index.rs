@@ -17,111 +17,13 @@ use crate::chunk::{Chunk, ChunkingOptions, chunk_document};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestLimits, ParsedDocument};
-use crate::store::Store;
-use crate::store::db::{self, ChunkRow, DocumentRow, StoredFailure};
+use crate::report::{FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, UpdateReport};
+use crate::store::{ChunkRow, DocKey, DocumentRow, StoredFailure, Writes, unix_now};
 use crate::walk::{self, Walked};
 
-/// Progress of an indexing run, reported after each file and each batch.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IndexProgress {
-    /// Files finished (indexed, unchanged or failed).
-    pub files_done: usize,
-    /// Files found.
-    pub files_total: usize,
-    /// Chunks embedded so far.
-    pub chunks_embedded: usize,
-    /// Chunks whose stored embedding was reused so far.
-    pub chunks_reused: usize,
-    /// Bytes of the files finished.
-    pub bytes_done: u64,
-    /// Bytes of all files found.
-    pub bytes_total: u64,
-}
-
-/// A file that could not be indexed, and why.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct IndexFailure {
-    /// The file (or host id).
-    pub path: String,
-    /// Stable reason code (`binary`, `not_utf8`, `pdf_no_text`, …).
-    pub code: String,
-    /// A sentence for people, naming the fix.
-    pub reason: String,
-}
-
-/// Time spent per stage, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct StageTimings {
-    /// Walking folders, reading and parsing files.
-    pub read_parse_ms: f64,
-    /// Cutting documents into chunks (tokenizer counting included).
-    pub chunk_ms: f64,
-    /// Running the embedding model.
-    pub embed_ms: f64,
-    /// SQLite transactions and vector index updates.
-    pub write_ms: f64,
-}
-
-/// What an indexing call did.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct IndexSummary {
-    /// Files considered.
-    pub files_seen: usize,
-    /// Files (re)indexed.
-    pub files_indexed: usize,
-    /// Files unchanged since the last run.
-    pub files_unchanged: usize,
-    /// Documents removed because their file is gone.
-    pub files_removed: usize,
-    /// Files that could not be indexed.
-    pub files_failed: usize,
-    /// Why each failed file failed.
-    pub failures: Vec<IndexFailure>,
-    /// Chunks run through the embedding model.
-    pub chunks_embedded: usize,
-    /// Chunks that reused a stored embedding of identical text.
-    pub chunks_reused: usize,
-    /// Bytes of the files (re)indexed.
-    pub bytes_indexed: u64,
-    /// Wall time of the call.
-    pub seconds: f64,
-    /// Where the time went.
-    pub stages: StageTimings,
-}
-
-/// What an indexing call did to one file's document.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FileChange {
-    /// The file was (re)indexed and is searchable.
-    Indexed {
-        /// The file.
-        path: PathBuf,
-        /// Its chunks run through the embedding model.
-        chunks_embedded: usize,
-        /// Its chunks that reused a stored embedding of identical text.
-        chunks_reused: usize,
-    },
-    /// The file's document was removed (file gone, or now excluded).
-    Removed {
-        /// The file the document was indexed from.
-        path: PathBuf,
-    },
-    /// The file could not be indexed.
-    Failed(IndexFailure),
-}
-
-/// The result of [`Engine::update_paths`](crate::Engine::update_paths): the
-/// totals, and each file whose document changed (unchanged files are left out).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpdateReport {
-    /// Totals, as for an `index_paths` run.
-    pub summary: IndexSummary,
-    /// Per file, in the order they happened.
-    pub changes: Vec<FileChange>,
-}
-
-/// Callback receiving progress; runs on the indexing thread.
-pub type ProgressFn<'a> = &'a mut dyn FnMut(&IndexProgress);
+/// Callback receiving progress, on the indexing thread; `false` stops the
+/// run (it then fails with `Cancelled`, keeping what it committed).
+pub type ProgressFn<'a> = &'a mut dyn FnMut(&IndexProgress) -> bool;
 
 /// A parsed document waiting for its embeddings.
 struct Pending {
@@ -133,36 +35,35 @@ struct Pending {
 /// Documents gathered per transaction; bounds the work lost to a crash.
 const BATCH_CHUNKS: usize = 128;
 
-/// Shared state of one indexing call.
+/// Shared state of one indexing call: it holds the store's writer for the
+/// whole run.
 pub(crate) struct Indexer<'a, 'p> {
-    pub store: &'a Store,
-    pub embedder: &'a dyn Embedder,
-    pub chunking: &'a ChunkingOptions,
-    pub limits: &'a IngestLimits,
-    pub batch_size: usize,
-    pub cancel: Option<CancelToken>,
-    pub progress: Option<ProgressFn<'p>>,
-    pub summary: IndexSummary,
+    writes: Writes<'a>,
+    embedder: &'a dyn Embedder,
+    chunking: &'a ChunkingOptions,
+    limits: &'a IngestLimits,
+    batch_size: usize,
+    cancel: Option<CancelToken>,
+    progress: Option<ProgressFn<'p>>,
+    summary: IndexSummary,
     state: IndexProgress,
     pending: Vec<Pending>,
     pending_chunks: usize,
     started: Instant,
     /// Per-file outcomes, for [`UpdateReport::changes`].
     changes: Vec<FileChange>,
-    /// Whether the vector index changed since the last save.
-    dirty: bool,
 }
 
 impl<'a, 'p> Indexer<'a, 'p> {
     pub(crate) fn new(
-        store: &'a Store,
+        writes: Writes<'a>,
         embedder: &'a dyn Embedder,
         chunking: &'a ChunkingOptions,
         limits: &'a IngestLimits,
         batch_size: usize,
     ) -> Self {
         Indexer {
-            store,
+            writes,
             embedder,
             chunking,
             limits,
@@ -175,20 +76,33 @@ impl<'a, 'p> Indexer<'a, 'p> {
             pending_chunks: 0,
             started: Instant::now(),
             changes: Vec::new(),
-            dirty: false,
         }
+    }
+
+    /// Stop the run when `cancel` is raised or `progress` returns false.
+    pub(crate) fn with_control(
+        mut self,
+        cancel: Option<CancelToken>,
+        progress: Option<ProgressFn<'p>>,
+    ) -> Self {
+        self.cancel = cancel;
+        self.progress = progress;
+        self
     }
 
     fn check_cancel(&self) -> Result<()> {
         self.cancel.as_ref().map_or(Ok(()), |c| c.check())
     }
 
-    fn report(&mut self) {
+    fn report(&mut self) -> Result<()> {
         self.state.chunks_embedded = self.summary.chunks_embedded;
         self.state.chunks_reused = self.summary.chunks_reused;
-        if let Some(progress) = self.progress.as_mut() {
-            progress(&self.state);
+        if let Some(progress) = self.progress.as_mut()
+            && !progress(&self.state)
+        {
+            return Err(Error::cancelled());
         }
+        Ok(())
     }
 
     /// Indexes files and folders, then removes documents of files that
@@ -214,6 +128,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
         }
         self.summary.stages.read_parse_ms += ms(walk_started);
         self.run(walked, &swept, &[])?;
+        self.record_run()?;
+        self.writes.finish()?;
         Ok(self.summary)
     }
 
@@ -260,6 +176,10 @@ impl<'a, 'p> Indexer<'a, 'p> {
         }
         self.summary.stages.read_parse_ms += ms(walk_started);
         self.run(walked, &swept, &gone)?;
+        if !self.changes.is_empty() {
+            self.record_run()?;
+        }
+        self.writes.finish()?;
         Ok(UpdateReport {
             summary: self.summary,
             changes: self.changes,
@@ -267,8 +187,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
     }
 
     /// Indexes `walked`, sweeps the folders `swept` of documents whose files
-    /// were not found in them, removes the documents under `gone`, and saves
-    /// the vector index once if anything changed.
+    /// were not found in them, and removes the documents under `gone`.
     fn run(&mut self, mut walked: Walked, swept: &[PathBuf], gone: &[PathBuf]) -> Result<()> {
         let files = &mut walked.files;
         files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -276,37 +195,37 @@ impl<'a, 'p> Indexer<'a, 'p> {
         for failure in walked.failures {
             self.fail_with(failure);
         }
-        self.summary.files_seen = files.len() + self.summary.failures.len();
+        self.summary.files_seen = (files.len() + self.summary.failures.len()) as u64;
         self.state.files_total = self.summary.files_seen;
-        self.state.files_done = self.summary.failures.len();
+        self.state.files_done = self.summary.failures.len() as u64;
         self.state.bytes_total = files.iter().map(|(_, m)| m.len()).sum();
-        self.report();
 
         // Failed entries count as seen: their documents stay until fixed.
-        let mut seen: HashSet<String> = files.iter().map(|(p, _)| file_key(p)).collect();
+        let mut seen: HashSet<DocKey> = files.iter().map(|(p, _)| DocKey::file(p)).collect();
         seen.extend(
             self.summary
                 .failures
                 .iter()
-                .map(|f| format!("file:{}", f.path)),
+                .map(|f| DocKey::file(Path::new(&f.path))),
         );
-        let result = self.index_files(files);
+        let result = self.report().and_then(|()| self.index_files(files));
         // Whatever happened, keep what was committed and make it searchable.
         let flushed = result.and_then(|_| self.flush());
-        let removed = flushed.and_then(|_| {
+        flushed.and_then(|_| {
             self.check_cancel()?;
             self.remove_vanished(swept, &seen)?;
             self.remove_vanished(gone, &HashSet::new())
-        });
-        let saved = if self.dirty {
-            self.store.save_vectors()
-        } else {
-            Ok(())
-        };
-        removed?;
-        saved?;
+        })?;
         self.summary.seconds = self.started.elapsed().as_secs_f64();
         Ok(())
+    }
+
+    fn record_run(&mut self) -> Result<()> {
+        let run = IndexRun {
+            summary: self.summary.clone(),
+            finished_at_unix: unix_now(),
+        };
+        self.writes.transaction(|tx| tx.record_run(&run))
     }
 
     fn index_files(&mut self, files: &[(PathBuf, std::fs::Metadata)]) -> Result<()> {
@@ -318,20 +237,20 @@ impl<'a, 'p> Indexer<'a, 'p> {
             if self.pending_chunks >= BATCH_CHUNKS {
                 self.flush()?;
             }
-            self.report();
+            self.report()?;
         }
         Ok(())
     }
 
     fn index_file(&mut self, path: &Path, meta: &std::fs::Metadata) -> Result<()> {
         let started = Instant::now();
-        let key = file_key(path);
+        let key = DocKey::file(path);
         let size = meta.len();
         let mtime_ns = mtime_ns(meta);
-        let (stored, failure) = self
-            .store
-            .db
-            .read(|c| Ok((db::stored_state(c, &key)?, db::stored_failure(c, &key)?)))?;
+        let (stored, failure) = {
+            let snapshot = self.writes.snapshot()?;
+            (snapshot.stored_state(&key)?, snapshot.stored_failure(&key)?)
+        };
         if stored
             .as_ref()
             .is_some_and(|s| s.size == size && s.mtime_ns == mtime_ns)
@@ -359,19 +278,17 @@ impl<'a, 'p> Indexer<'a, 'p> {
         self.summary.stages.read_parse_ms += ms(started);
         match parsed {
             Ok(None) => {
-                self.store
-                    .db
-                    .write(|tx| db::touch_document(tx, &key, size, mtime_ns))?;
+                self.writes
+                    .transaction(|tx| tx.touch_document(&key, size, mtime_ns))?;
                 self.summary.files_unchanged += 1;
             }
             Ok(Some((doc, hash))) => {
                 let row = DocumentRow {
                     key,
-                    path: Some(path.to_string_lossy().into_owned()),
                     kind: doc.kind.as_str().to_string(),
                     title: doc.title.clone(),
                     tags: doc.tags.clone(),
-                    metadata: serde_json::Value::Object(doc.metadata.clone()).to_string(),
+                    metadata: doc.metadata.clone(),
                     content_hash: hash,
                     size,
                     mtime_ns,
@@ -386,9 +303,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
                     size,
                     mtime_ns,
                 };
-                self.store
-                    .db
-                    .write(|tx| db::record_failure(tx, &key, &failure))?;
+                self.writes
+                    .transaction(|tx| tx.record_failure(&key, &failure))?;
                 self.fail(path, &failure.code, &failure.reason);
             }
         }
@@ -416,20 +332,19 @@ impl<'a, 'p> Indexer<'a, 'p> {
         doc: ParsedDocument,
         fingerprint: &str,
     ) -> Result<IndexSummary> {
-        let key = format!("host:{id}");
+        let key = DocKey::host(id);
         let hash = Sha256::digest(fingerprint.as_bytes()).to_vec();
         self.summary.files_seen = 1;
-        let stored = self.store.db.read(|c| db::stored_state(c, &key))?;
+        let stored = self.writes.snapshot()?.stored_state(&key)?;
         if stored.is_some_and(|s| s.content_hash == hash) {
             self.summary.files_unchanged = 1;
         } else {
             let row = DocumentRow {
                 key,
-                path: None,
                 kind: doc.kind.as_str().to_string(),
                 title: doc.title.clone(),
                 tags: doc.tags.clone(),
-                metadata: serde_json::Value::Object(doc.metadata.clone()).to_string(),
+                metadata: doc.metadata.clone(),
                 content_hash: hash,
                 size: fingerprint.len() as u64,
                 mtime_ns: 0,
@@ -437,9 +352,9 @@ impl<'a, 'p> Indexer<'a, 'p> {
             self.summary.bytes_indexed = row.size;
             self.enqueue(row, &doc);
             self.flush()?;
-            self.store.save_vectors()?;
         }
         self.summary.seconds = self.started.elapsed().as_secs_f64();
+        self.writes.finish()?;
         Ok(self.summary)
     }
 
@@ -472,7 +387,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
             .iter()
             .flat_map(|p| p.hashes.iter().map(|h| h.as_slice()))
             .collect();
-        let mut vectors = self.store.db.read(|c| db::known_vectors(c, &all_hashes))?;
+        let mut vectors = self.writes.snapshot()?.known_vectors(&all_hashes)?;
         // Unique new texts, shortest first so each batch pads little.
         let mut todo: Vec<(&[u8], &str)> = Vec::new();
         let mut queued: HashSet<&[u8]> = HashSet::new();
@@ -496,12 +411,14 @@ impl<'a, 'p> Indexer<'a, 'p> {
         }
         self.summary.stages.embed_ms += ms(started);
         let total: usize = self.pending.iter().map(|p| p.chunks.len()).sum();
-        self.summary.chunks_embedded += todo.len();
-        self.summary.chunks_reused += total - todo.len();
+        self.summary.chunks_embedded += todo.len() as u64;
+        self.summary.chunks_reused += (total - todo.len()) as u64;
         // A new text counts as embedded for the first document holding it.
         let mut claimed: HashSet<&[u8]> = HashSet::new();
         for p in &self.pending {
-            let Some(path) = &p.row.path else { continue };
+            let Some(path) = p.row.key.path() else {
+                continue;
+            };
             let embedded = p
                 .hashes
                 .iter()
@@ -509,8 +426,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
                 .count();
             self.changes.push(FileChange::Indexed {
                 path: PathBuf::from(path),
-                chunks_embedded: embedded,
-                chunks_reused: p.chunks.len() - embedded,
+                chunks_embedded: embedded as u64,
+                chunks_reused: (p.chunks.len() - embedded) as u64,
             });
         }
         vectors.extend(fresh);
@@ -518,60 +435,80 @@ impl<'a, 'p> Indexer<'a, 'p> {
         let started = Instant::now();
         let pending = std::mem::take(&mut self.pending);
         self.pending_chunks = 0;
-        let deltas = self.store.db.write(|tx| {
-            pending
-                .iter()
-                .map(|p| {
-                    let rows: Vec<ChunkRow> = p
-                        .chunks
-                        .iter()
-                        .zip(&p.hashes)
-                        .map(|(c, h)| chunk_row(c, h))
-                        .collect();
-                    db::replace_document(tx, &p.row, &rows, &vectors)
-                })
-                .collect::<Result<Vec<_>>>()
+        self.writes.transaction(|tx| {
+            for p in &pending {
+                let rows: Vec<ChunkRow> = p
+                    .chunks
+                    .iter()
+                    .zip(&p.hashes)
+                    .map(|(c, h)| chunk_row(c, h))
+                    .collect();
+                tx.replace_document(&p.row, &rows, &vectors)?;
+            }
+            Ok(())
         })?;
-        for delta in &deltas {
-            self.store.apply(delta)?;
-        }
-        self.dirty = true;
-        self.summary.files_indexed += pending.iter().filter(|p| p.row.path.is_some()).count();
+        self.summary.files_indexed +=
+            pending.iter().filter(|p| p.row.key.path().is_some()).count() as u64;
         self.summary.stages.write_ms += ms(started);
         Ok(())
     }
 
-    fn remove_vanished(&mut self, roots: &[PathBuf], seen: &HashSet<String>) -> Result<()> {
+    fn remove_vanished(&mut self, roots: &[PathBuf], seen: &HashSet<DocKey>) -> Result<()> {
         for root in roots {
-            let prefix = root.to_string_lossy().into_owned();
-            let (docs, failures) = self.store.db.read(|c| {
-                Ok((
-                    db::document_keys_under(c, &prefix)?,
-                    db::failure_keys_under(c, &prefix)?,
-                ))
-            })?;
-            let gone: Vec<String> = docs.into_iter().filter(|key| !seen.contains(key)).collect();
-            let deltas = self.store.db.write(|tx| {
+            let prefix = root.to_string_lossy();
+            let (docs, failures) = {
+                let snapshot = self.writes.snapshot()?;
+                (
+                    snapshot.documents_under(&prefix)?,
+                    snapshot.failures_under(&prefix)?,
+                )
+            };
+            let gone: Vec<DocKey> = docs.into_iter().filter(|key| !seen.contains(key)).collect();
+            self.writes.transaction(|tx| {
                 for key in failures.iter().filter(|k| !seen.contains(*k)) {
-                    db::forget_failure(tx, key)?;
+                    tx.forget_failure(key)?;
                 }
-                gone.iter()
-                    .map(|key| db::delete_document(tx, key))
-                    .collect::<Result<Vec<_>>>()
+                for key in &gone {
+                    tx.delete_document(key)?;
+                }
+                Ok(())
             })?;
-            for delta in &deltas {
-                self.store.apply(delta)?;
-            }
-            self.dirty |= !gone.is_empty();
-            self.summary.files_removed += gone.len();
+            self.summary.files_removed += gone.len() as u64;
             for key in gone {
-                let path = key.strip_prefix("file:").unwrap_or(&key);
-                self.changes.push(FileChange::Removed {
-                    path: PathBuf::from(path),
-                });
+                if let Some(path) = key.path() {
+                    self.changes.push(FileChange::Removed {
+                        path: PathBuf::from(path),
+                    });
+                }
             }
         }
         Ok(())
+    }
+
+    /// Re-embeds every chunk with the loaded model (the store was built
+    /// with another one) and records the new model, in one transaction.
+    pub(crate) fn reembed_all(mut self, quantization: crate::VectorQuantization) -> Result<()> {
+        let sources = self.writes.snapshot()?.chunk_sources()?;
+        let texts: Vec<String> = sources
+            .iter()
+            .map(|c| crate::chunk::embed_text(&c.title, &c.heading_path, &c.text, self.chunking))
+            .collect();
+        let mut vectors = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(self.batch_size) {
+            self.check_cancel()?;
+            let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+            vectors.extend(self.embedder.embed_passages(&refs)?);
+        }
+        let model = self.embedder.fingerprint().clone();
+        self.writes.transaction(|tx| {
+            tx.reset_embeddings(&model, quantization)?;
+            for ((source, text), vector) in sources.iter().zip(&texts).zip(vectors) {
+                let hash = Sha256::digest(text.as_bytes());
+                tx.set_chunk_embedding(source.chunk_id, &hash, vector)?;
+            }
+            tx.recompute_centroids()
+        })?;
+        self.writes.finish()
     }
 }
 
@@ -586,11 +523,6 @@ fn chunk_row(c: &Chunk, hash: &[u8]) -> ChunkRow {
         page: c.page,
         heading_path: c.heading_path.clone(),
     }
-}
-
-/// The store key of a file document.
-pub(crate) fn file_key(path: &Path) -> String {
-    format!("file:{}", path.to_string_lossy())
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {

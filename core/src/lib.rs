@@ -20,6 +20,8 @@
 //! for citation in &answer.citations {
 //!     println!("[{}] {:?} lines {:?}", citation.n, citation.hit.path, citation.hit.lines);
 //! }
+//! // Every result type serializes to the JSON the CLI and the C ABI print.
+//! println!("{}", serde_json::to_string(&answer).unwrap());
 //! # Ok(()) }
 //! ```
 
@@ -33,7 +35,9 @@ mod error;
 mod index;
 pub mod ingest;
 pub mod llm;
+mod report;
 mod search;
+mod serde_path;
 mod store;
 mod walk;
 mod watch;
@@ -44,10 +48,12 @@ pub use config::{EngineConfig, ModelPaths};
 pub use embed::ModelFingerprint;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};
-pub use index::{
-    FileChange, IndexFailure, IndexProgress, IndexSummary, StageTimings, UpdateReport,
-};
+pub use index::ProgressFn;
+pub use ingest::{Metadata, metadata_from_json};
 pub use llm::{GenerationOptions, StopReason};
-pub use search::{Hit, SearchFilters, SearchMode, SearchOptions};
-pub use store::VectorQuantization;
+pub use report::{
+    FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, StageTimings, UpdateReport,
+};
+pub use search::{Hit, LineRange, SearchMode, SearchOptions};
+pub use store::{SearchFilters, VectorQuantization};
 pub use watch::{WatchEvent, WatchOptions, Watcher};

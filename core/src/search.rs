@@ -2,15 +2,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::store::Store;
-use crate::store::db::{self, ChunkRecord, sql};
+use crate::store::{ChunkRecord, SearchFilters, Store};
 
 /// Which retriever ranks the passages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// Dense and keyword results fused (the default: best on both eval sets).
     #[default]
@@ -42,23 +42,6 @@ impl SearchMode {
     }
 }
 
-/// Restricts results; empty fields restrict nothing. All given filters must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchFilters {
-    /// Only documents whose path starts with this prefix.
-    pub path_prefix: Option<String>,
-    /// Only these documents (paths or host ids).
-    pub document_ids: Vec<String>,
-    /// Only documents carrying at least one of these tags.
-    pub tags: Vec<String>,
-}
-
-impl SearchFilters {
-    fn is_empty(&self) -> bool {
-        self.path_prefix.is_none() && self.document_ids.is_empty() && self.tags.is_empty()
-    }
-}
-
 /// Options of a search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOptions {
@@ -83,8 +66,30 @@ impl Default for SearchOptions {
     }
 }
 
+/// A 1-based inclusive line range; in JSON `[first, last]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(u32, u32)", into = "(u32, u32)")]
+pub struct LineRange {
+    /// First line.
+    pub first: u32,
+    /// Last line (inclusive).
+    pub last: u32,
+}
+
+impl From<(u32, u32)> for LineRange {
+    fn from((first, last): (u32, u32)) -> Self {
+        LineRange { first, last }
+    }
+}
+
+impl From<LineRange> for (u32, u32) {
+    fn from(r: LineRange) -> Self {
+        (r.first, r.last)
+    }
+}
+
 /// One retrieved passage.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
     /// Stable id of the chunk in this store.
     pub chunk_id: u64,
@@ -100,8 +105,8 @@ pub struct Hit {
     pub score: f32,
     /// 1-based page (PDF).
     pub page: Option<u32>,
-    /// 1-based inclusive line range (text, Markdown).
-    pub lines: Option<(u32, u32)>,
+    /// Line range (text, Markdown).
+    pub lines: Option<LineRange>,
     /// Enclosing headings, outermost first.
     pub heading_path: Vec<String>,
     /// Document tags.
@@ -133,53 +138,43 @@ pub(crate) fn search(
     if options.k == 0 {
         return Ok(Vec::new());
     }
-    let allowed_docs = if options.filters.is_empty() {
-        None
-    } else {
-        Some(store.db.read(|c| allowed_documents(c, &options.filters))?)
+    // Embedding takes longest: do it before taking the snapshot.
+    let vector = match options.mode {
+        SearchMode::Keyword => None,
+        SearchMode::Vector | SearchMode::Hybrid => Some(embedder.embed_query(query)?),
     };
+    let snapshot = store.snapshot()?;
+    let allowed = snapshot.allowed_documents(&options.filters)?;
+    let allowed = allowed.as_ref();
     // With one hit per document, look deeper so k documents survive collapsing.
     let depth = CANDIDATES.max(options.k * if options.one_per_document { 10 } else { 2 });
-    let dense = |store: &Store, vector: &[f32]| -> Result<Vec<(u64, f32)>> {
-        let allowed_chunks = match &allowed_docs {
-            Some(docs) => Some(store.db.read(|c| chunks_of(c, docs))?),
-            None => None,
-        };
-        store.nearest(vector, depth, allowed_chunks.as_ref())
-    };
-    let keyword = |store: &Store| -> Result<Vec<(u64, f32)>> {
-        store
-            .db
-            .read(|c| keyword_search(c, query, depth, allowed_docs.as_ref()))
-    };
-    let ranked = match options.mode {
-        SearchMode::Vector => dense(store, &embedder.embed_query(query)?)?,
-        SearchMode::Keyword => keyword(store)?,
-        SearchMode::Hybrid => {
-            let vector = embedder.embed_query(query)?;
-            let lists = [dense(store, &vector)?, keyword(store)?];
+    let ranked = match (options.mode, &vector) {
+        (SearchMode::Keyword, _) | (_, None) => snapshot.keyword(query, depth, allowed)?,
+        (SearchMode::Vector, Some(vector)) => snapshot.nearest(vector, depth, allowed)?,
+        (SearchMode::Hybrid, Some(vector)) => {
+            let lists = [
+                snapshot.nearest(vector, depth, allowed)?,
+                snapshot.keyword(query, depth, allowed)?,
+            ];
             let ids: Vec<u64> = lists.iter().flatten().map(|(id, _)| *id).collect();
-            let (docs, centroids) = store.db.read(|c| {
-                let docs = doc_of_chunks(c, &ids)?;
-                let unique: HashSet<i64> = docs.values().copied().collect();
-                Ok((docs, db::centroids(c, &unique)?))
-            })?;
-            let similarity: HashMap<i64, f32> = centroids
+            let docs = snapshot.documents_of(&ids)?;
+            let unique: HashSet<i64> = docs.values().copied().collect();
+            let similarity: HashMap<i64, f32> = snapshot
+                .centroids(&unique)?
                 .into_iter()
-                .map(|(doc, centroid)| (doc, dot(&centroid, &vector)))
+                .map(|(doc, centroid)| (doc, dot(&centroid, vector)))
                 .collect();
             fuse(&lists, &docs, &similarity)
         }
     };
-    let records = store.db.read(|c| {
-        let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
-        db::chunk_records(c, &ids)
-    })?;
+    let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
+    let records = snapshot.chunks(&ids)?;
+    drop(snapshot);
     let scores: HashMap<u64, f32> = ranked.into_iter().collect();
     let mut seen_docs = HashSet::new();
     let mut hits = Vec::with_capacity(options.k);
     for record in records {
-        if options.one_per_document && !seen_docs.insert(record.doc_key.clone()) {
+        if options.one_per_document && !seen_docs.insert(record.key.clone()) {
             continue;
         }
         let score = scores[&record.chunk_id];
@@ -194,36 +189,16 @@ pub(crate) fn search(
 fn hit(r: ChunkRecord, score: f32) -> Hit {
     Hit {
         chunk_id: r.chunk_id,
-        document_id: document_id(&r.doc_key).to_string(),
-        path: r.path,
+        document_id: r.key.document_id().to_string(),
+        path: r.key.path().map(str::to_string),
         title: r.title,
         text: r.text,
         score,
         page: r.page,
-        lines: r.lines,
+        lines: r.lines.map(LineRange::from),
         heading_path: r.heading_path,
         tags: r.tags,
     }
-}
-
-/// The user-facing id inside a document key (`file:/a/b.md` → `/a/b.md`).
-pub(crate) fn document_id(key: &str) -> &str {
-    key.split_once(':').map(|(_, id)| id).unwrap_or(key)
-}
-
-fn doc_of_chunks(conn: &Connection, ids: &[u64]) -> Result<HashMap<u64, i64>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT doc_id FROM chunks WHERE id = ?1")
-        .map_err(sql)?;
-    let mut out = HashMap::new();
-    for id in ids {
-        if !out.contains_key(id)
-            && let Ok(doc) = stmt.query_row([*id as i64], |r| r.get::<_, i64>(0))
-        {
-            out.insert(*id, doc);
-        }
-    }
-    Ok(out)
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -289,117 +264,9 @@ fn fuse(
     fused
 }
 
-/// An FTS5 query matching any of the query's words (each quoted, so no
-/// user text is read as FTS5 syntax). `None` when it has no words.
-pub(crate) fn fts_query(query: &str) -> Option<String> {
-    let mut seen = HashSet::new();
-    let terms: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .filter(|w| seen.insert(w.clone()))
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" OR "))
-}
-
-fn keyword_search(
-    conn: &Connection,
-    query: &str,
-    limit: usize,
-    allowed_docs: Option<&HashSet<i64>>,
-) -> Result<Vec<(u64, f32)>> {
-    let Some(fts) = fts_query(query) else {
-        return Ok(Vec::new());
-    };
-    let restrict = match allowed_docs {
-        Some(docs) if docs.is_empty() => return Ok(Vec::new()),
-        Some(docs) => format!(
-            "AND rowid IN (SELECT id FROM chunks WHERE doc_id IN ({}))",
-            docs.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        None => String::new(),
-    };
-    let sql_text = format!(
-        "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts
-         WHERE chunks_fts MATCH ?1 {restrict} ORDER BY rank LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql_text).map_err(sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params![fts, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, -(r.get::<_, f64>(1)? as f32)))
-        })
-        .map_err(sql)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
-}
-
-/// Row ids of the documents that pass `filters`.
-fn allowed_documents(conn: &Connection, filters: &SearchFilters) -> Result<HashSet<i64>> {
-    let mut stmt = conn
-        .prepare("SELECT id, key, path, tags FROM documents")
-        .map_err(sql)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .map_err(sql)?;
-    let mut allowed = HashSet::new();
-    for row in rows {
-        let (id, key, path, tags) = row.map_err(sql)?;
-        let prefix_ok = filters.path_prefix.as_ref().is_none_or(|p| {
-            path.as_deref()
-                .is_some_and(|path| path.starts_with(p.as_str()))
-        });
-        let id_ok = filters.document_ids.is_empty()
-            || filters
-                .document_ids
-                .iter()
-                .any(|d| d == document_id(&key) || *d == key);
-        let tags_ok = filters.tags.is_empty() || {
-            let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
-            filters.tags.iter().any(|t| tags.contains(t))
-        };
-        if prefix_ok && id_ok && tags_ok {
-            allowed.insert(id);
-        }
-    }
-    Ok(allowed)
-}
-
-fn chunks_of(conn: &Connection, docs: &HashSet<i64>) -> Result<HashSet<u64>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id FROM chunks WHERE doc_id = ?1")
-        .map_err(sql)?;
-    let mut ids = HashSet::new();
-    for doc in docs {
-        let rows = stmt.query_map([doc], |r| r.get::<_, i64>(0)).map_err(sql)?;
-        for id in rows {
-            ids.insert(id.map_err(sql)? as u64);
-        }
-    }
-    Ok(ids)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fts_query_quotes_words_and_drops_syntax() {
-        assert_eq!(
-            fts_query("Where's the \"NEAR\" AND-part? café").unwrap(),
-            "\"where\" OR \"s\" OR \"the\" OR \"near\" OR \"and\" OR \"part\" OR \"café\""
-        );
-        assert_eq!(fts_query("?? !!"), None);
-    }
 
     #[test]
     fn fusion_rewards_agreement_and_whole_document_evidence() {

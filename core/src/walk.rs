@@ -18,7 +18,7 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::{Error, Result};
-use crate::index::IndexFailure;
+use crate::report::IndexFailure;
 use crate::ingest;
 
 /// Folder names never entered, whatever the ignore files say: version

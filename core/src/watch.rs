@@ -29,7 +29,7 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 use crate::cancel::CancelToken;
 use crate::engine::{Engine, IndexOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::{FileChange, IndexSummary};
+use crate::report::{FileChange, IndexSummary};
 use crate::walk::{self, Rules};
 
 /// Options of a [`Watcher`].
@@ -49,8 +49,10 @@ impl Default for WatchOptions {
     }
 }
 
-/// What a [`Watcher`] reports.
-#[derive(Debug, Clone, PartialEq)]
+/// What a [`Watcher`] reports. In JSON: `{"event": "indexed", "path": …,
+/// "latency_ms": …}` and so on, one object per event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum WatchEvent {
     /// The first reconcile pass over the roots finished (changes made while not running are picked up).
     Ready {
@@ -60,24 +62,29 @@ pub enum WatchEvent {
     /// A file was (re)indexed and is now searchable; latency = from the first filesystem event to searchable.
     Indexed {
         /// The file.
+        #[serde(serialize_with = "crate::serde_path::serialize")]
         path: PathBuf,
         /// Its chunks run through the embedding model.
-        chunks_embedded: usize,
+        chunks_embedded: u64,
         /// Its chunks that reused a stored embedding.
-        chunks_reused: usize,
+        chunks_reused: u64,
         /// From the first filesystem event to searchable.
+        #[serde(rename = "latency_ms", serialize_with = "milliseconds")]
         latency: Duration,
     },
     /// A file's document was removed (deleted, moved out, now ignored).
     Removed {
         /// The file the document came from.
+        #[serde(serialize_with = "crate::serde_path::serialize")]
         path: PathBuf,
         /// From the first filesystem event to gone from search.
+        #[serde(rename = "latency_ms", serialize_with = "milliseconds")]
         latency: Duration,
     },
     /// A file could not be indexed; watching goes on.
     Failed {
         /// The file or folder.
+        #[serde(serialize_with = "crate::serde_path::serialize")]
         path: PathBuf,
         /// Stable reason code (`permission_denied`, `symlink_loop`, `binary`, …).
         code: String,
@@ -89,6 +96,10 @@ pub enum WatchEvent {
         /// What went wrong and what to do.
         message: String,
     },
+}
+
+fn milliseconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
 /// Callback receiving [`WatchEvent`]s, on the watcher's background thread.

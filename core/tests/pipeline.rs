@@ -106,7 +106,7 @@ fn paraphrased_questions_find_the_right_documents_and_answers_cite_them() {
     assert_eq!(hit.page, Some(2), "{hit:?}");
     let hit = &engine.search("lubricate the chain", &options).unwrap()[0];
     // Short sections share a chunk, which sits under their common heading.
-    assert_eq!(hit.lines, Some((5, 10)), "{hit:?}");
+    assert_eq!(hit.lines, Some((5, 10).into()), "{hit:?}");
     assert!(hit.text.contains("lubricate the chain"));
     assert_eq!(hit.heading_path, vec!["Road bike maintenance"]);
 
@@ -135,7 +135,7 @@ fn paraphrased_questions_find_the_right_documents_and_answers_cite_them() {
         answer.text
     );
     for citation in &answer.citations {
-        assert_eq!(answer.passages[citation.n - 1], citation.hit);
+        assert_eq!(answer.passages[citation.n as usize - 1], citation.hit);
     }
     let first = &answer.citations[0].hit;
     assert_eq!(
@@ -282,19 +282,24 @@ fn host_text_is_indexed_filtered_and_removed() {
             "note-1",
             "Packing list",
             "# Packing\n\nTent, stove, two litres of water.",
-            r#"{"tags": ["trip"]}"#,
+            &trove::metadata_from_json(r#"{"tags": ["trip"]}"#).unwrap(),
         )
         .unwrap();
     assert_eq!(added.chunks_embedded, 1);
     engine
-        .add_text("note-2", "Groceries", "Oat milk, lentils, lemons.", "{}")
+        .add_text(
+            "note-2",
+            "Groceries",
+            "Oat milk, lentils, lemons.",
+            &trove::Metadata::new(),
+        )
         .unwrap();
     let again = engine
         .add_text(
             "note-1",
             "Packing list",
             "# Packing\n\nTent, stove, two litres of water.",
-            r#"{"tags": ["trip"]}"#,
+            &trove::metadata_from_json(r#"{"tags": ["trip"]}"#).unwrap(),
         )
         .unwrap();
     assert_eq!((again.files_unchanged, again.chunks_embedded), (1, 0));
@@ -314,9 +319,7 @@ fn host_text_is_indexed_filtered_and_removed() {
     let hits = engine.search("camping gear", &options).unwrap();
     assert!(hits.iter().all(|h| h.document_id == "note-2"));
 
-    let err = engine
-        .add_text("note-3", "Bad", "text", "[1, 2]")
-        .unwrap_err();
+    let err = trove::metadata_from_json("[1, 2]").unwrap_err();
     assert_eq!(err.kind(), trove::ErrorKind::InvalidInput);
     assert!(engine.remove_document("note-1").unwrap());
     assert!(!engine.remove_document("note-1").unwrap());

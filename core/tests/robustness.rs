@@ -94,9 +94,7 @@ fn a_store_of_another_embedding_model_is_refused_then_reembedded_on_request() {
             .add_text(
                 "a",
                 "Ferry times",
-                "The ferry leaves the harbour at 7:40 and 16:10.",
-                "",
-            )
+                "The ferry leaves the harbour at 7:40 and 16:10.", &trove::Metadata::new())
             .unwrap();
     }
     // Pretend another model built it: change the recorded fingerprint.
@@ -154,7 +152,7 @@ fn missing_and_wrong_model_files_are_clear_errors() {
     config.models.llm = fake.path().join("model.onnx");
     let engine = Engine::open(config).unwrap();
     engine
-        .add_text("x", "X", "Some text to retrieve.", "")
+        .add_text("x", "X", "Some text to retrieve.", &trove::Metadata::new())
         .unwrap();
     let err = engine
         .ask("what?", &AskOptions::default(), &mut |_| true)
@@ -177,7 +175,7 @@ fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
             "Cargo was mostly timber and crates of apples. ".repeat(4)
         );
         engine
-            .add_text(&format!("log-{i}"), &format!("Log {i}"), &text, "")
+            .add_text(&format!("log-{i}"), &format!("Log {i}"), &text, &trove::Metadata::new())
             .unwrap();
     }
     let mut options = AskOptions {
@@ -220,9 +218,7 @@ fn eight_threads_search_while_another_indexes() {
         .add_text(
             "seed",
             "Seed",
-            "The spare key is under the blue flower pot.",
-            "",
-        )
+            "The spare key is under the blue flower pot.", &trove::Metadata::new())
         .unwrap();
     let indexing_done = Arc::new(AtomicBool::new(false));
     let indexer = {
@@ -280,6 +276,7 @@ fn indexing_can_be_cancelled_and_resumes_without_reembedding() {
         if p.files_done >= 150 {
             trigger.cancel();
         }
+        true
     };
     let err = engine
         .index_path(

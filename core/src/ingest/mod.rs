@@ -281,29 +281,39 @@ pub fn parse(
     }
 }
 
+/// Metadata of a document: a JSON object (front matter, or what the host
+/// app hands over with a note).
+pub type Metadata = Map<String, Value>;
+
+/// Reads host metadata given as JSON: an object, or an empty string for none.
+///
+/// ```
+/// let metadata = trove::metadata_from_json(r#"{"tags": ["home"]}"#).unwrap();
+/// assert_eq!(metadata["tags"][0], "home");
+/// assert!(trove::metadata_from_json("").unwrap().is_empty());
+/// assert!(trove::metadata_from_json("[1]").is_err());
+/// ```
+pub fn metadata_from_json(json: &str) -> Result<Metadata> {
+    if json.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::invalid(
+            "metadata must be a JSON object like {\"tags\": [\"a\"]} or an empty string",
+        )),
+        Err(e) => Err(Error::invalid(format!(
+            "metadata is not valid JSON ({e}); pass a JSON object or an empty string"
+        ))),
+    }
+}
+
 /// Text handed over by the host app (a note), parsed as Markdown.
 ///
-/// `metadata_json` must be a JSON object or empty. Its keys are laid over the
-/// note's own front matter (the host's values win); its `"tags"` become the
-/// document's tags. An empty `title` falls back to the note's own title.
-pub fn parse_host_text(title: &str, text: &str, metadata_json: &str) -> Result<ParsedDocument> {
-    let given = if metadata_json.trim().is_empty() {
-        Map::new()
-    } else {
-        match serde_json::from_str::<Value>(metadata_json) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => {
-                return Err(Error::invalid(
-                    "metadata must be a JSON object like {\"tags\": [\"a\"]} or an empty string",
-                ));
-            }
-            Err(e) => {
-                return Err(Error::invalid(format!(
-                    "metadata is not valid JSON ({e}); pass a JSON object or an empty string"
-                )));
-            }
-        }
-    };
+/// `metadata` is laid over the note's own front matter (the host's values
+/// win); its `"tags"` become the document's tags. An empty `title` falls
+/// back to the note's own title.
+pub fn parse_host_text(title: &str, text: &str, metadata: &Metadata) -> Result<ParsedDocument> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(Error::invalid("the text is empty; pass the note's text"));
@@ -313,7 +323,7 @@ pub fn parse_host_text(title: &str, text: &str, metadata_json: &str) -> Result<P
     if !title.trim().is_empty() {
         doc.title = title.trim().to_string();
     }
-    doc.metadata.extend(given);
+    doc.metadata.extend(metadata.clone());
     doc.tags = doc
         .metadata
         .get("tags")
@@ -829,7 +839,7 @@ mod tests {
         let doc = parse_host_text(
             "My note",
             "---\ntags: [old]\nauthor: me\n---\n# Heading\n\nBody text.",
-            r#"{"tags": ["a", "b", "a"], "source": "notes-app"}"#,
+            &metadata_from_json(r#"{"tags": ["a", "b", "a"], "source": "notes-app"}"#).unwrap(),
         )
         .unwrap();
         assert_eq!(doc.kind, SourceKind::Host);
@@ -841,20 +851,21 @@ mod tests {
         assert_eq!(doc.blocks[0].heading_path, ["Heading"]);
         assert_eq!(doc.blocks[0].lines, Some((7, 7)));
 
-        let doc = parse_host_text("", "# From text\n\nx", "").unwrap();
+        let doc = parse_host_text("", "# From text\n\nx", &Metadata::new()).unwrap();
         assert_eq!(doc.title, "From text");
         assert!(doc.tags.is_empty() && doc.metadata.is_empty());
-        let doc = parse_host_text("t", "x", r##"{"tags": "#one, two three"}"##).unwrap();
+        let tags = metadata_from_json(r##"{"tags": "#one, two three"}"##).unwrap();
+        let doc = parse_host_text("t", "x", &tags).unwrap();
         assert_eq!(doc.tags, ["one", "two", "three"]);
     }
 
     #[test]
     fn host_text_rejects_bad_input() {
         for meta in ["{not json", "[1, 2]", "\"tags\"", "42"] {
-            let err = parse_host_text("t", "text", meta).unwrap_err();
+            let err = metadata_from_json(meta).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{meta}");
         }
-        let err = parse_host_text("t", " \n\t", "").unwrap_err();
+        let err = parse_host_text("t", " \n\t", &Metadata::new()).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
     }
 

@@ -1,142 +1,243 @@
 //! A knowledge base on disk: one directory holding the SQLite database (the
-//! source of truth) and the derived HNSW vector index.
+//! source of truth: documents, chunks, embeddings, the FTS5 keyword index)
+//! and the derived HNSW vector index.
+//!
+//! The store is the only owner of SQL and of the SQLite/vector-index
+//! consistency: everything changes through one write path ([`Writes`]) and
+//! every query reads one [`Snapshot`].
 
-pub(crate) mod db;
+mod blob;
+mod filter;
+mod key;
+mod read;
+mod schema;
+mod sqlite;
 mod vectors;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use rusqlite::Connection;
+
+pub use filter::SearchFilters;
+pub(crate) use key::DocKey;
+pub(crate) use read::{ChunkRecord, Snapshot, StoredFailure};
 pub use vectors::VectorQuantization;
+pub(crate) use write::{ChunkRow, DocumentRow, Writes, unix_now};
 
 use crate::embed::ModelFingerprint;
-use crate::error::{Error, Result};
-use db::{Database, VectorDelta};
+use crate::error::{Error, ErrorKind, Result};
+use sqlite::{Connections, sql};
 use vectors::VectorIndex;
 
-/// An open store: database plus in-memory vector index kept in step with it.
+/// An open store: database plus the in-memory vector index kept in step with it.
 pub(crate) struct Store {
     dir: PathBuf,
-    pub(crate) db: Database,
+    sqlite: Connections,
     vectors: RwLock<VectorIndex>,
 }
 
-/// Whether opening found the vector index usable or rebuilt it.
+/// How the store's embeddings relate to the model the engine loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VectorIndexState {
-    Loaded,
-    Rebuilt,
+pub(crate) enum ModelMatch {
+    /// Same model (or a new store): vectors are comparable.
+    Same,
+    /// Another model built the store; the caller re-embeds every chunk.
+    Other,
 }
 
 impl Store {
-    /// Opens or creates the store in `dir`. The model fingerprint is checked
-    /// unless `allow_other_model` is set (the caller then re-embeds).
+    /// Opens or creates the store in `dir`. A store built with another
+    /// embedding model fails with `IncompatibleStore`, unless
+    /// `allow_other_model` is set: it then opens with an empty vector index
+    /// and [`ModelMatch::Other`], and the caller re-embeds.
     pub(crate) fn open(
         dir: &Path,
         model: &ModelFingerprint,
         quantization: VectorQuantization,
         allow_other_model: bool,
-    ) -> Result<(Store, VectorIndexState, bool)> {
+    ) -> Result<(Store, ModelMatch)> {
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::io(
                 format!("cannot create store directory {}", dir.display()),
                 e,
             )
         })?;
-        let db = Database::open(dir)?;
-        let mismatch = match db::check_fingerprint(&db, model) {
-            Ok(()) => false,
-            Err(e) if allow_other_model && e.kind() == crate::ErrorKind::IncompatibleStore => true,
-            Err(e) => return Err(e),
-        };
-        let (generation, count) = db.read(|c| Ok((db::generation(c)?, db::chunk_count(c)?)))?;
-        let loaded =
-            VectorIndex::load_if_current(dir, generation, count, model.dimensions, quantization);
-        let (index, state) = match loaded {
-            Some(index) => (index, VectorIndexState::Loaded),
-            None if mismatch => (
-                VectorIndex::new(model.dimensions, quantization)?,
-                VectorIndexState::Rebuilt,
-            ),
-            None => (
-                rebuild(&db, model.dimensions, quantization)?,
-                VectorIndexState::Rebuilt,
-            ),
+        let sqlite = Connections::open(dir)?;
+        let matched = {
+            let writer = sqlite.writer();
+            schema::migrate(&writer)?;
+            match check_fingerprint(&writer, model) {
+                Ok(()) => ModelMatch::Same,
+                Err(e) if allow_other_model && e.kind() == ErrorKind::IncompatibleStore => {
+                    ModelMatch::Other
+                }
+                Err(e) => return Err(e),
+            }
         };
         let store = Store {
             dir: dir.to_path_buf(),
-            db,
-            vectors: RwLock::new(index),
+            sqlite,
+            vectors: RwLock::new(VectorIndex::new(model.dimensions as usize, quantization)?),
         };
-        if state == VectorIndexState::Rebuilt && !mismatch {
-            store.save_vectors()?;
+        if matched == ModelMatch::Same {
+            store.load_vectors(model.dimensions as usize, quantization)?;
         }
-        Ok((store, state, mismatch))
+        Ok((store, matched))
+    }
+
+    /// Loads the saved vector index, or rebuilds it from SQLite (and saves
+    /// it) when it is missing, damaged or stale.
+    fn load_vectors(&self, dimensions: usize, quantization: VectorQuantization) -> Result<()> {
+        let writer = self.sqlite.writer();
+        let generation = read::generation(&writer)?;
+        let count = writer
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))
+            .map_err(sql)? as usize;
+        let loaded =
+            VectorIndex::load_if_current(&self.dir, generation, count, dimensions, quantization);
+        let index = match loaded {
+            Some(index) => index,
+            None => {
+                let index = rebuild(&writer, dimensions, quantization)?;
+                index.save(&self.dir, generation)?;
+                index
+            }
+        };
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = index;
+        Ok(())
     }
 
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Applies committed database changes to the in-memory vector index.
-    pub(crate) fn apply(&self, delta: &VectorDelta) -> Result<()> {
-        let index = self.vectors.write().unwrap_or_else(|p| p.into_inner());
-        for id in &delta.removed {
-            index.remove(*id)?;
-        }
-        for (id, vector) in &delta.added {
-            index.insert(*id, vector)?;
-        }
-        Ok(())
+    /// Takes the store's writer (waiting for another writer to finish).
+    pub(crate) fn begin_writes(&self) -> Writes<'_> {
+        Writes::begin(self)
     }
 
-    /// Writes the vector index to disk, stamped with the current generation.
-    pub(crate) fn save_vectors(&self) -> Result<()> {
-        let index = self.vectors.read().unwrap_or_else(|p| p.into_inner());
-        let generation = self.db.read(db::generation)?;
-        index.save(&self.dir, generation)
+    /// A consistent view of what is committed, for one query.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Snapshot::begin(self)
     }
 
-    /// Replaces the vector index with an empty one of `dimensions` (re-embedding).
-    pub(crate) fn reset_vectors(
-        &self,
-        dimensions: usize,
-        quantization: VectorQuantization,
-    ) -> Result<()> {
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) =
-            VectorIndex::new(dimensions, quantization)?;
-        Ok(())
-    }
-
-    /// Nearest chunks to `query`, optionally restricted to `allowed` ids.
-    pub(crate) fn nearest(
-        &self,
-        query: &[f32],
-        count: usize,
-        allowed: Option<&std::collections::HashSet<u64>>,
-    ) -> Result<Vec<(u64, f32)>> {
-        let index = self.vectors.read().unwrap_or_else(|p| p.into_inner());
-        match allowed {
-            Some(set) => {
-                let allow = |k: u64| set.contains(&k);
-                index.search(query, count, Some(&allow))
-            }
-            None => index.search(query, count, None),
-        }
-    }
-
-    pub(crate) fn vector_count(&self) -> usize {
-        self.vectors.read().unwrap_or_else(|p| p.into_inner()).len()
+    /// Bytes of the store directory's files.
+    pub(crate) fn size_on_disk(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 }
 
-/// Builds the vector index from the embeddings in SQLite.
+/// Builds a vector index from the embeddings SQLite holds.
 fn rebuild(
-    db: &Database,
+    conn: &Connection,
     dimensions: usize,
     quantization: VectorQuantization,
 ) -> Result<VectorIndex> {
     let index = VectorIndex::new(dimensions, quantization)?;
-    db.read(|c| db::all_vectors(c, |id, v| index.insert(id, &v)))?;
+    let mut stmt = conn
+        .prepare("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash")
+        .map_err(sql)?;
+    let mut rows = stmt.query([]).map_err(sql)?;
+    while let Some(row) = rows.next().map_err(sql)? {
+        let id: i64 = row.get(0).map_err(sql)?;
+        let vector: Vec<u8> = row.get(1).map_err(sql)?;
+        index.insert(id as u64, &blob::decode(&vector)?)?;
+    }
     Ok(index)
+}
+
+/// Checks (or, on a new store, records) the embedding model fingerprint.
+fn check_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> {
+    let Some(json) = read::get_meta(conn, "embedding_model")? else {
+        return write::set_fingerprint(conn, model);
+    };
+    let stored: ModelFingerprint = serde_json::from_str(&json).map_err(|e| {
+        Error::new(
+            ErrorKind::CorruptStore,
+            format!("the store's record of its embedding model is damaged: {e}"),
+        )
+    })?;
+    if stored.sha256 == model.sha256 && stored.dimensions == model.dimensions {
+        return Ok(());
+    }
+    let short = |sha: &str| sha.chars().take(12).collect::<String>();
+    Err(Error::new(
+        ErrorKind::IncompatibleStore,
+        format!(
+            "this store was built with embedding model {} ({} dimensions, sha256 {}), but {} ({} dimensions, sha256 {}) is loaded; open it with `reembed` set to re-embed every chunk with the loaded model, or use the original model",
+            stored.name,
+            stored.dimensions,
+            short(&stored.sha256),
+            model.name,
+            model.dimensions,
+            short(&model.sha256),
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(name: &str) -> ModelFingerprint {
+        ModelFingerprint {
+            name: name.into(),
+            dimensions: 3,
+            sha256: format!("{name:0>64}"),
+        }
+    }
+
+    #[test]
+    fn folder_matching_stops_at_the_folder_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), &model("a"), VectorQuantization::F32, false)
+            .unwrap();
+        let failure = StoredFailure {
+            code: "binary".into(),
+            reason: "binary file".into(),
+            size: 1,
+            mtime_ns: 1,
+        };
+        let mut writes = store.begin_writes();
+        writes
+            .transaction(|tx| {
+                for path in ["/notes/a.txt", "/notes2/b.txt", "/notes"] {
+                    tx.record_failure(&DocKey::file(Path::new(path)), &failure)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        writes.finish().unwrap();
+        let mut keys = store.snapshot().unwrap().failures_under("/notes").unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![DocKey::file(Path::new("/notes")), DocKey::file(Path::new("/notes/a.txt"))]
+        );
+    }
+
+    #[test]
+    fn another_model_is_incompatible_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap());
+        let err = Store::open(dir.path(), &model("b"), VectorQuantization::F32, false)
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::IncompatibleStore);
+        assert!(err.message().contains("reembed"), "{err}");
+        let (_, matched) =
+            Store::open(dir.path(), &model("b"), VectorQuantization::F32, true).unwrap();
+        assert_eq!(matched, ModelMatch::Other);
+    }
 }

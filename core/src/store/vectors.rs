@@ -104,6 +104,14 @@ impl VectorIndex {
             .then_some(this)
     }
 
+    pub(crate) fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    pub(crate) fn quantization(&self) -> VectorQuantization {
+        self.quantization
+    }
+
     /// Number of vectors held.
     pub(crate) fn len(&self) -> usize {
         self.index.size()
@@ -240,7 +248,7 @@ fn sync_file(path: &Path) -> Result<()> {
 
 /// Writes `bytes` to `path` through a synced temporary file (of a name no
 /// other process uses) and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", unique_suffix()));
     std::fs::write(&tmp, bytes)
         .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;

@@ -1,9 +1,9 @@
 //! `trove`: index a folder, keep it indexed, search it, and ask it questions,
-//! on the bundled models. Uses only the public API of the `trove` library.
+//! on the bundled models. Uses only the public API of the `trove` library;
+//! `--json` prints the library's own types, so every surface shows one shape.
+//! Measuring tools live in `trove-dev` (examples/dev).
 
-mod bench;
-mod eval;
-mod latency;
+mod dirs;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use trove::{
-    AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions,
-};
+use trove::{AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions};
 
 /// Private question answering over your own documents, on-device.
 #[derive(Parser)]
@@ -87,20 +85,6 @@ enum Command {
     Status,
     /// Remove a document, or everything under a folder (the files stay).
     Forget { path: PathBuf },
-    /// Retrieval metrics (MRR@10, R@1, R@10) per mode on an eval set
-    /// (corpus/ + queries.tsv); indexes into a temporary store unless --store is given.
-    Eval(eval::EvalArgs),
-    /// Speed next to the raw components (ONNX Runtime, llama.cpp), as JSON.
-    Bench(bench::BenchArgs),
-    /// Child process of `bench`: times one embedding path.
-    #[command(hide = true)]
-    BenchEmbedding(bench::EmbeddingArgs),
-    /// Child process of `bench`: one ask, then its peak memory.
-    #[command(hide = true)]
-    BenchAskPeakRss,
-    /// Save-to-searchable latency of `watch` in a folder of generated notes.
-    #[command(hide = true)]
-    WatchLatency(latency::LatencyArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +128,8 @@ fn main() -> ExitCode {
             eprintln!("trove: usage error: {message}\n(see trove --help)");
             ExitCode::from(2)
         }
+        // The reader went away (`trove search … | head`): nothing is wrong.
+        Err(Failure::Run(e)) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(Failure::Run(e)) => {
             eprintln!("trove: error: {e}");
             ExitCode::from(1)
@@ -151,30 +137,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--models`, else `TROVE_MODELS`, else the `models/` of the repository this
-/// binary was built from (where `make setup` puts them), else `./models`.
-fn models_dir(cli: &Cli) -> PathBuf {
-    if let Some(dir) = cli
-        .models
-        .clone()
-        .or_else(|| std::env::var_os("TROVE_MODELS").map(PathBuf::from))
-    {
-        return dir;
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    if repo.is_dir() {
-        repo
-    } else {
-        PathBuf::from("models")
-    }
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn store_dir(cli: &Cli) -> PathBuf {
-    cli.store.clone().unwrap_or_else(|| PathBuf::from(".trove"))
+    dirs::store_dir(cli.store.as_deref())
 }
 
 fn config(cli: &Cli) -> EngineConfig {
-    let mut config = EngineConfig::new(store_dir(cli), models_dir(cli));
+    let mut config = EngineConfig::new(store_dir(cli), dirs::models_dir(cli.models.as_deref()));
     config.threads = cli.threads;
     config
 }
@@ -196,11 +169,6 @@ fn open_existing(cli: &Cli) -> Result<Engine, Failure> {
 fn run(cli: Cli) -> CliResult {
     let json = cli.json;
     match &cli.command {
-        Command::Eval(args) => Ok(eval::run(config(&cli), cli.store.clone(), args, json)?),
-        Command::Bench(args) => Ok(bench::run(config(&cli), args, json)?),
-        Command::BenchEmbedding(args) => Ok(bench::embedding_child(config(&cli), args)?),
-        Command::BenchAskPeakRss => Ok(bench::ask_peak_rss_child(config(&cli))?),
-        Command::WatchLatency(args) => Ok(latency::run(config(&cli), args, json)?),
         Command::Index { paths } => index(&cli, paths),
         Command::Watch { paths, debounce_ms } => {
             let engine = Engine::open(config(&cli))?;
@@ -232,10 +200,11 @@ fn run(cli: Cli) -> CliResult {
         Command::Forget { path } => {
             let engine = open_existing(&cli)?;
             let removed = engine.remove_path(path)?;
+            let mut out = std::io::stdout().lock();
             if json {
-                println!("{}", serde_json::json!({ "removed": removed }));
+                writeln!(out, "{}", serde_json::json!({ "removed": removed }))?;
             } else {
-                println!("removed {removed} documents");
+                writeln!(out, "removed {removed} documents")?;
             }
             if removed == 0 {
                 eprintln!(
@@ -271,8 +240,8 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
     let started = std::time::Instant::now();
     let mut progress = |p: &trove::IndexProgress| {
         if let Some(bar) = &bar {
-            bar.set_length(p.files_total as u64);
-            bar.set_position(p.files_done as u64);
+            bar.set_length(p.files_total);
+            bar.set_position(p.files_done);
             let seconds = started.elapsed().as_secs_f64().max(1e-3);
             bar.set_message(format!(
                 "{:.1} chunks/s ({} embedded, {} reused)",
@@ -281,6 +250,7 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
                 p.chunks_reused
             ));
         }
+        true
     };
     let summary = engine.index_paths(
         paths,
@@ -293,35 +263,16 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
         bar.finish_and_clear();
     }
     let summary = summary?;
+    let mut out = std::io::stdout().lock();
     if cli.json {
-        println!("{}", summary_json(&summary));
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
     } else {
-        println!("{}", summary_line(&summary));
+        writeln!(out, "{}", summary_line(&summary))?;
         for f in &summary.failures {
-            println!("  skipped {}: {}", f.path, f.reason);
+            writeln!(out, "  skipped {}: {}", f.path, f.reason)?;
         }
     }
     Ok(())
-}
-
-/// The `index --json` object.
-fn summary_json(s: &IndexSummary) -> serde_json::Value {
-    let failures: Vec<_> = s
-        .failures
-        .iter()
-        .map(|f| serde_json::json!({"path": f.path, "reason": f.reason}))
-        .collect();
-    serde_json::json!({
-        "files_seen": s.files_seen,
-        "files_indexed": s.files_indexed,
-        "files_unchanged": s.files_unchanged,
-        "files_removed": s.files_removed,
-        "files_failed": s.files_failed,
-        "chunks_embedded": s.chunks_embedded,
-        "chunks_reused": s.chunks_reused,
-        "seconds": s.seconds,
-        "failures": failures,
-    })
 }
 
 fn summary_line(s: &IndexSummary) -> String {
@@ -372,12 +323,8 @@ fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&P
     for query in &queries {
         let hits = engine.search(query, &options)?;
         if cli.json {
-            let results: Vec<_> = hits.iter().map(hit_json).collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"query": query, "results": results})
-            )?;
+            let line = serde_json::json!({"query": query, "results": hits});
+            writeln!(out, "{line}")?;
         } else {
             if batch.is_some() {
                 writeln!(out, "## {query}")?;
@@ -396,62 +343,51 @@ fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&P
 
 fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
     let engine = open_existing(cli)?;
+    let mut out = std::io::stdout().lock();
     let stream = !cli.json;
+    // A failed write (the reader went away) stops generation, then ends quietly.
+    let mut write_error = None;
     let answer = engine.ask(question, options, &mut |piece| {
-        if stream {
-            print!("{piece}");
-            let _ = std::io::stdout().flush();
+        if !stream {
+            return true;
         }
-        true
-    })?;
+        match write!(out, "{piece}").and_then(|()| out.flush()) {
+            Ok(()) => true,
+            Err(e) => {
+                write_error = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let answer = answer?;
     if cli.json {
-        let citations: Vec<_> = answer
-            .citations
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "n": c.n,
-                    "path": c.hit.path.clone().unwrap_or(c.hit.document_id.clone()),
-                    "page": c.hit.page,
-                    "lines": c.hit.lines.map(|(a, b)| vec![a, b]),
-                })
-            })
-            .collect();
-        let t = &answer.timings;
-        println!(
-            "{}",
-            serde_json::json!({
-                "answer": answer.text,
-                "citations": citations,
-                "timings": {
-                    "retrieval_ms": t.retrieval_ms,
-                    "prompt_tokens": t.prompt_tokens,
-                    "prefill_ms": t.prefill_ms,
-                    "ttft_ms": t.ttft_ms,
-                    "decode_tokens": t.decode_tokens,
-                    "decode_tok_s": t.decode_tok_s,
-                }
-            })
-        );
+        writeln!(out, "{}", serde_json::to_string(&answer)?)?;
         return Ok(());
     }
-    println!("\n\nSources:");
+    writeln!(out, "\n\nSources:")?;
     for (i, hit) in answer.passages.iter().enumerate() {
-        let mark = match answer.citations.iter().find(|c| c.n == i + 1) {
+        let mark = match answer.citations.iter().find(|c| c.n as usize == i + 1) {
             Some(c) if c.inferred => "~",
             Some(_) => "*",
             None => " ",
         };
-        println!("  [{}]{mark} {}", i + 1, location(hit));
+        writeln!(out, "  [{}]{mark} {}", i + 1, location(hit))?;
     }
     if answer.citations.iter().any(|c| c.inferred) {
-        println!("  ~ the model cited nothing; trove matched its answer to this source");
+        writeln!(
+            out,
+            "  ~ the model cited nothing; trove matched its answer to this source"
+        )?;
     }
     if !answer.dropped.is_empty() {
-        println!(
+        writeln!(
+            out,
             "  ({} more passages did not fit the context window)",
             answer.dropped.len()
-        );
+        )?;
     }
     Ok(())
 }
@@ -459,79 +395,38 @@ fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
 fn status(cli: &Cli) -> CliResult {
     let engine = open_existing(cli)?;
     let s = engine.stats()?;
-    let llm_sha256 = sha256_file(&s.llm_path)?;
-    let llm_bytes = std::fs::metadata(&s.llm_path).map(|m| m.len()).unwrap_or(0);
-    let last: serde_json::Value =
-        serde_json::from_str(&s.last_index_run).unwrap_or(serde_json::Value::Null);
+    let mut out = std::io::stdout().lock();
     if cli.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "documents": s.documents,
-                "chunks": s.chunks,
-                "embeddings": s.embeddings,
-                "vectors": s.vectors,
-                "failures": s.failures,
-                "store_bytes": s.store_bytes,
-                "store": s.store_dir,
-                "models": {
-                    "embedding": {"name": s.embedding_model.name, "dimensions": s.embedding_model.dimensions, "sha256": s.embedding_model.sha256},
-                    "llm": {"path": s.llm_path, "bytes": llm_bytes, "sha256": llm_sha256},
-                },
-                "last_index_run": last,
-            })
-        );
+        writeln!(out, "{}", serde_json::to_string(&s)?)?;
         return Ok(());
     }
-    println!("store       {}", s.store_dir.display());
-    println!("documents   {}", s.documents);
-    println!(
+    let llm_sha256 = sha256_file(&s.llm_path)?;
+    writeln!(out, "store       {}", s.store_dir.display())?;
+    writeln!(out, "documents   {}", s.documents)?;
+    writeln!(
+        out,
         "chunks      {} ({} distinct embeddings, {} vectors)",
         s.chunks, s.embeddings, s.vectors
-    );
-    println!("failures    {}", s.failures);
-    println!("size        {:.1} MB", s.store_bytes as f64 / 1e6);
-    println!(
+    )?;
+    writeln!(out, "failures    {}", s.failures)?;
+    writeln!(out, "size        {:.1} MB", s.store_bytes as f64 / 1e6)?;
+    writeln!(
+        out,
         "embedding   {} ({} dims), sha256 {}",
         s.embedding_model.name, s.embedding_model.dimensions, s.embedding_model.sha256
-    );
-    println!("llm         {}, sha256 {llm_sha256}", s.llm_path.display());
-    match serde_json::from_value::<LastRun>(last) {
-        Ok(run) => {
+    )?;
+    writeln!(out, "llm         {}, sha256 {llm_sha256}", s.llm_path.display())?;
+    match &s.last_index_run {
+        Some(run) => {
             let ago = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs().saturating_sub(run.finished_at_unix))
                 .unwrap_or(0);
-            println!(
-                "last run    {} s ago: {} files seen, {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
-                ago,
-                run.files_seen,
-                run.files_indexed,
-                run.files_unchanged,
-                run.files_removed,
-                run.files_failed,
-                run.chunks_embedded,
-                run.chunks_reused,
-                run.seconds
-            );
+            writeln!(out, "last run    {ago} s ago: {}", summary_line(&run.summary))?;
         }
-        Err(_) => println!("last run    none"),
+        None => writeln!(out, "last run    none")?,
     }
     Ok(())
-}
-
-/// The fields of the stored last run that `status` shows.
-#[derive(serde::Deserialize)]
-struct LastRun {
-    files_seen: usize,
-    files_indexed: usize,
-    files_unchanged: usize,
-    files_removed: usize,
-    files_failed: usize,
-    chunks_embedded: usize,
-    chunks_reused: usize,
-    seconds: f64,
-    finished_at_unix: u64,
 }
 
 fn sha256_file(path: &Path) -> Result<String, Failure> {
@@ -551,8 +446,8 @@ fn location(hit: &trove::Hit) -> String {
     let mut s = hit.path.clone().unwrap_or_else(|| hit.document_id.clone());
     if let Some(page) = hit.page {
         s.push_str(&format!(" page {page}"));
-    } else if let Some((a, b)) = hit.lines {
-        s.push_str(&format!(":{a}-{b}"));
+    } else if let Some(lines) = hit.lines {
+        s.push_str(&format!(":{}-{}", lines.first, lines.last));
     }
     s
 }
@@ -564,15 +459,4 @@ fn snippet(text: &str, max: usize) -> String {
     } else {
         format!("{}…", flat.chars().take(max).collect::<String>())
     }
-}
-
-fn hit_json(hit: &trove::Hit) -> serde_json::Value {
-    serde_json::json!({
-        "path": hit.path.clone().unwrap_or(hit.document_id.clone()),
-        "score": hit.score,
-        "title": hit.title,
-        "page": hit.page,
-        "lines": hit.lines.map(|(a, b)| vec![a, b]),
-        "text": hit.text,
-    })
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use trove::{Engine, WatchEvent, WatchOptions, Watcher};
 
-use crate::{CliResult, summary_json, summary_line};
+use crate::{CliResult, summary_line};
 
 pub fn run(engine: Engine, paths: &[PathBuf], debounce: Duration, json: bool) -> CliResult {
     let (stop, stopped) = std::sync::mpsc::channel();
@@ -47,29 +47,7 @@ fn ms(d: Duration) -> f64 {
 fn print(event: &WatchEvent, json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        let line = match event {
-            WatchEvent::Ready { summary } => {
-                serde_json::json!({"event": "ready", "summary": summary_json(summary)})
-            }
-            WatchEvent::Indexed {
-                path,
-                chunks_embedded,
-                chunks_reused,
-                latency,
-            } => serde_json::json!({
-                "event": "indexed", "path": path, "chunks_embedded": chunks_embedded,
-                "chunks_reused": chunks_reused, "latency_ms": ms(*latency),
-            }),
-            WatchEvent::Removed { path, latency } => {
-                serde_json::json!({"event": "removed", "path": path, "latency_ms": ms(*latency)})
-            }
-            WatchEvent::Failed { path, code, reason } => {
-                serde_json::json!({"event": "failed", "path": path, "code": code, "reason": reason})
-            }
-            WatchEvent::Error { message } => {
-                serde_json::json!({"event": "error", "message": message})
-            }
-        };
+        let line = serde_json::to_string(event).map_err(std::io::Error::other)?;
         return writeln!(out, "{line}").and_then(|()| out.flush());
     }
     match event {

@@ -3,19 +3,19 @@
 
 use trove::CancelToken;
 
-use super::status::run_infallible;
+use super::status::guard;
 
-/// A flag that stops the `trove_index_path` or `trove_ask` calls it is
-/// passed to. Create with `trove_cancel_token_new`, free with
-/// `trove_cancel_token_free` once no call uses it any more.
+/// A flag that stops the trove_index_path or trove_ask calls it is passed
+/// to. Create with trove_cancel_token_new, free with trove_cancel_token_free
+/// once no call uses it any more.
 #[allow(non_camel_case_types)]
 pub struct trove_cancel_token(pub(crate) CancelToken);
 
-/// A new, un-raised token. Never NULL. The caller owns it: free it with
-/// `trove_cancel_token_free`.
+/// A new, un-raised token; NULL only if memory ran out. The caller owns
+/// it: free it with trove_cancel_token_free.
 #[unsafe(no_mangle)]
 pub extern "C" fn trove_cancel_token_new() -> *mut trove_cancel_token {
-    Box::into_raw(Box::new(trove_cancel_token(CancelToken::new())))
+    guard(|| Box::into_raw(Box::new(trove_cancel_token(CancelToken::new()))))
 }
 
 /// Raises the token: calls using it stop as soon as they can (after the
@@ -26,11 +26,10 @@ pub extern "C" fn trove_cancel_token_new() -> *mut trove_cancel_token {
 /// Thread-safe: meant to be called from another thread than the one
 /// running the call.
 ///
-/// # Safety
-/// `token` is NULL or a live token.
+/// Safety: token is NULL or a live token.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_cancel_token_cancel(token: *const trove_cancel_token) {
-    run_infallible((), || {
+    guard(|| {
         // SAFETY: NULL or live per the caller.
         if let Some(token) = unsafe { token.as_ref() } {
             token.0.cancel();
@@ -41,11 +40,10 @@ pub unsafe extern "C" fn trove_cancel_token_cancel(token: *const trove_cancel_to
 /// Lowers a raised token so it can be passed to the next call. NULL is
 /// ignored.
 ///
-/// # Safety
-/// `token` is NULL or a live token.
+/// Safety: token is NULL or a live token.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_cancel_token_reset(token: *const trove_cancel_token) {
-    run_infallible((), || {
+    guard(|| {
         // SAFETY: NULL or live per the caller.
         if let Some(token) = unsafe { token.as_ref() } {
             token.0.reset();
@@ -55,11 +53,10 @@ pub unsafe extern "C" fn trove_cancel_token_reset(token: *const trove_cancel_tok
 
 /// Frees a token. NULL is ignored. No call may be using it.
 ///
-/// # Safety
-/// `token` is NULL or a token from `trove_cancel_token_new`, freed once.
+/// Safety: token is NULL or a token from trove_cancel_token_new, freed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_cancel_token_free(token: *mut trove_cancel_token) {
-    run_infallible((), || {
+    guard(|| {
         if !token.is_null() {
             // SAFETY: from Box::into_raw per the caller.
             drop(unsafe { Box::from_raw(token) });

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use trove::{Engine, EngineConfig, IndexOptions, IndexProgress};
 
 use super::cancel::{token_of, trove_cancel_token};
-use super::options::{self, trove_engine_options};
-use super::status::{Failure, run, run_infallible, trove_status};
+use super::options::{self, trove_engine_options, trove_note};
+use super::status::{Failure, call, guard, trove_status};
 use super::strings;
 
 /// An open knowledge base: a store directory and its models.
@@ -20,7 +20,7 @@ pub struct trove_engine {
     pub(crate) engine: Arc<Engine>,
 }
 
-/// Progress of `trove_index_path`, lent to the progress callback for the
+/// Progress of trove_index_path, lent to the progress callback for the
 /// duration of the call.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -39,21 +39,15 @@ pub struct trove_progress {
     pub bytes_total: u64,
 }
 
-/// Progress callback of `trove_index_path`: runs on the thread that called
-/// it, after each file and each embedding batch. Return true to go on,
-/// false to stop (the call then returns TROVE_STATUS_CANCELLED; committed
-/// work is kept). It runs while the engine's writes are locked: it must not
-/// wait for another thread that adds, indexes or removes on the same engine
+/// Progress callback of trove_index_path: runs on the thread that called
+/// it, after each file and each embedding batch. Return nonzero to go on, 0
+/// to stop (the call then returns TROVE_STATUS_CANCELLED; committed work is
+/// kept). It runs while the engine's writes are locked: it must not wait
+/// for another thread that adds, indexes or removes on the same engine
 /// (searching is fine).
 #[allow(non_camel_case_types)]
 pub type trove_progress_fn =
-    Option<unsafe extern "C" fn(progress: *const trove_progress, user_data: *mut c_void) -> bool>;
-
-/// The library version, e.g. "0.1.0". Static storage; never NULL.
-#[unsafe(no_mangle)]
-pub extern "C" fn trove_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
+    Option<unsafe extern "C" fn(progress: *const trove_progress, user_data: *mut c_void) -> i32>;
 
 /// Borrows the engine behind a handle.
 ///
@@ -63,7 +57,7 @@ pub(crate) unsafe fn engine_ref<'a>(engine: *const trove_engine) -> Result<&'a E
     // SAFETY: NULL or live per the caller.
     unsafe { engine.as_ref() }
         .map(|e| e.engine.as_ref())
-        .ok_or_else(|| Failure::invalid("`engine` is NULL"))
+        .ok_or_else(|| Failure::invalid("engine is NULL"))
 }
 
 /// Writes `value` through an out-pointer that must not be NULL.
@@ -72,29 +66,53 @@ pub(crate) unsafe fn engine_ref<'a>(engine: *const trove_engine) -> Result<&'a E
 /// `out` is NULL or writable.
 pub(crate) unsafe fn put<T>(out: *mut T, name: &str, value: T) -> Result<(), Failure> {
     if out.is_null() {
-        return Err(Failure::invalid(format!("`{name}` is NULL")));
+        return Err(Failure::invalid(format!("{name} is NULL")));
     }
     // SAFETY: non-NULL and writable per the caller.
     unsafe { out.write(value) };
     Ok(())
 }
 
-/// Opens (or creates) the store in `store_dir` with the models laid out by
-/// `make setup` in `models_dir`, and loads the embedding model (the answer
-/// model loads on the first `trove_ask`). `options` may be NULL.
+/// Writes `value` through an out-pointer the caller may leave NULL.
 ///
-/// On success `*engine_out` receives a handle the caller owns: close it
-/// with `trove_engine_close`. On failure `*engine_out` is set to NULL.
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put_optional<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: writable per the caller.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Hands `value` to the caller as owned JSON (freed with trove_string_free)
+/// through an optional out-pointer.
 ///
-/// Errors: TROVE_STATUS_NOT_FOUND / TROVE_STATUS_MODEL for missing or wrong
-/// model files, TROVE_STATUS_INCOMPATIBLE_STORE for a store built with
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put_json(out: *mut *mut c_char, value: &impl serde::Serialize) {
+    if !out.is_null() {
+        let json = serde_json::to_string(value).expect("reports serialize");
+        // SAFETY: writable per the caller.
+        unsafe { *out = strings::give(&json) };
+    }
+}
+
+/// Opens (or creates) the store in store_dir with the models laid out by
+/// make setup in models_dir (both NUL-terminated paths), and loads the
+/// embedding model (the answer model loads on the first trove_ask). options
+/// may be NULL.
+///
+/// On success *engine_out receives a handle the caller owns: close it with
+/// trove_engine_close. On failure *engine_out is set to NULL.
+///
+/// Errors: TROVE_STATUS_NOT_FOUND or TROVE_STATUS_MODEL for missing or
+/// wrong model files, TROVE_STATUS_INCOMPATIBLE_STORE for a store built with
 /// another embedding model, TROVE_STATUS_CORRUPT_STORE, TROVE_STATUS_IO.
 ///
 /// Thread-safe.
 ///
-/// # Safety
-/// Strings are NUL-terminated; `options` is NULL or a `trove_engine_options`
-/// with `struct_size` set; `engine_out` is writable.
+/// Safety: the paths are NUL-terminated; options is NULL or a
+/// trove_engine_options with struct_size set; engine_out is writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_engine_open(
     store_dir: *const c_char,
@@ -102,7 +120,7 @@ pub unsafe extern "C" fn trove_engine_open(
     options: *const trove_engine_options,
     engine_out: *mut *mut trove_engine,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             put(engine_out, "engine_out", std::ptr::null_mut())?;
@@ -112,8 +130,8 @@ pub unsafe extern "C" fn trove_engine_open(
             let mut config = EngineConfig::new(store_dir, models_dir);
             config.threads = options.threads as usize;
             config.context_size = options::or_default(options.context_size, config.context_size);
-            config.reembed = options.reembed;
-            if let Some(llm) = strings::optional(options.llm_path, "llm_path")? {
+            config.reembed = options::flag(options.reembed);
+            if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
                 config.models.llm = llm.into();
             }
             let engine = Engine::open(config)?;
@@ -128,13 +146,12 @@ pub unsafe extern "C" fn trove_engine_open(
 
 /// Closes an engine and frees its handle. NULL is ignored. No other call
 /// may be using the engine; watchers started on it keep their own reference
-/// and stay valid until `trove_watch_stop`.
+/// and stay valid until trove_watch_stop.
 ///
-/// # Safety
-/// `engine` is NULL or a handle from `trove_engine_open`, closed once.
+/// Safety: engine is NULL or a handle from trove_engine_open, closed once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_engine_close(engine: *mut trove_engine) {
-    run_infallible((), || {
+    guard(|| {
         if !engine.is_null() {
             // SAFETY: from Box::into_raw per the caller.
             drop(unsafe { Box::from_raw(engine) });
@@ -142,55 +159,61 @@ pub unsafe extern "C" fn trove_engine_close(engine: *mut trove_engine) {
     })
 }
 
-/// Adds (or replaces) text handed over by the host app under `id`.
-/// `text` is read as Markdown. `metadata_json` is NULL, "" or a JSON
-/// object; its "tags" array becomes the document's tags (search filters).
+/// Adds (or replaces) a note handed over by the host app (see trove_note).
+/// summary_json_out (may be NULL) receives what the call did as an index
+/// summary JSON object, caller-owned: free it with trove_string_free.
 ///
 /// Thread-safe (writes wait for each other).
 ///
-/// # Safety
-/// `engine` is live; strings are NUL-terminated or (metadata) NULL.
+/// Safety: engine is live; note is a trove_note with struct_size set whose
+/// texts are as documented there; summary_json_out is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_add_text(
     engine: *const trove_engine,
-    id: *const c_char,
-    title: *const c_char,
-    text: *const c_char,
-    metadata_json: *const c_char,
+    note: *const trove_note,
+    summary_json_out: *mut *mut c_char,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
+            put_optional(summary_json_out, std::ptr::null_mut());
             let engine = engine_ref(engine)?;
-            let id = strings::required(id, "id")?;
-            let title = strings::required(title, "title")?;
-            let text = strings::required(text, "text")?;
-            let metadata = strings::optional(metadata_json, "metadata_json")?.unwrap_or("");
-            engine.add_text(id, title, text, metadata)?;
+            if note.is_null() {
+                return Err(Failure::invalid("note is NULL"));
+            }
+            let n = options::read(note)?;
+            let id = strings::required(n.id, n.id_len, "note.id")?;
+            let title = strings::optional(n.title, n.title_len, "note.title")?.unwrap_or("");
+            let text = strings::required(n.text, n.text_len, "note.text")?;
+            let metadata =
+                strings::optional(n.metadata_json, n.metadata_json_len, "note.metadata_json")?
+                    .unwrap_or("");
+            let metadata = trove::metadata_from_json(metadata)?;
+            let summary = engine.add_text(id, title, text, &metadata)?;
+            put_json(summary_json_out, &summary);
             Ok(())
         }
     })
 }
 
-/// Indexes a file or a folder (recursively): unchanged files cost nothing,
-/// documents of files gone from the folder are removed, files that cannot
-/// be read are reported in the summary, not fatal.
+/// Indexes a file or a folder (recursively; path NUL-terminated): unchanged
+/// files cost nothing, documents of files gone from the folder are removed,
+/// files that cannot be read are reported in the summary, not fatal.
 ///
-/// `cancel` (may be NULL) stops the call from another thread; so does
-/// `on_progress` (may be NULL) returning false. Either way the call returns
+/// cancel (may be NULL) stops the call from another thread; so does
+/// on_progress (may be NULL) returning 0. Either way the call returns
 /// TROVE_STATUS_CANCELLED and keeps what it committed: the next call
 /// resumes without re-embedding it.
 ///
-/// `summary_json_out` (may be NULL) receives a JSON object: files_seen,
-/// files_indexed, files_unchanged, files_removed, files_failed, failures
-/// [{path, code, reason}], chunks_embedded, chunks_reused, seconds, ... It
-/// is caller-owned: free it with `trove_string_free`. Set to NULL on failure.
+/// summary_json_out (may be NULL) receives an index summary JSON object
+/// (files_seen, files_indexed, files_unchanged, files_removed, files_failed,
+/// failures [{path, code, reason}], chunks_embedded, chunks_reused, ...),
+/// caller-owned: free it with trove_string_free. NULL on failure.
 ///
-/// Thread-safe; `on_progress` runs on the calling thread.
+/// Thread-safe; on_progress runs on the calling thread.
 ///
-/// # Safety
-/// `engine` is live; `path` is NUL-terminated; `cancel` is NULL or live;
-/// `summary_json_out` is NULL or writable.
+/// Safety: engine is live; path is NUL-terminated; cancel is NULL or live;
+/// summary_json_out is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_index_path(
     engine: *const trove_engine,
@@ -200,124 +223,112 @@ pub unsafe extern "C" fn trove_index_path(
     user_data: *mut c_void,
     summary_json_out: *mut *mut c_char,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
-            if !summary_json_out.is_null() {
-                *summary_json_out = std::ptr::null_mut();
-            }
+            put_optional(summary_json_out, std::ptr::null_mut());
             let engine = engine_ref(engine)?;
             let path = strings::path(path, "path")?;
-            let cancel = token_of(cancel);
-            let stopper = cancel.clone();
-            let mut report = |p: &IndexProgress| {
-                if let Some(callback) = on_progress {
+            let mut report = |p: &IndexProgress| match on_progress {
+                Some(callback) => {
                     let progress = trove_progress {
-                        files_done: p.files_done as u64,
-                        files_total: p.files_total as u64,
-                        chunks_embedded: p.chunks_embedded as u64,
-                        chunks_reused: p.chunks_reused as u64,
+                        files_done: p.files_done,
+                        files_total: p.files_total,
+                        chunks_embedded: p.chunks_embedded,
+                        chunks_reused: p.chunks_reused,
                         bytes_done: p.bytes_done,
                         bytes_total: p.bytes_total,
                     };
-                    if !callback(&progress, user_data) {
-                        stopper.cancel();
-                    }
+                    callback(&progress, user_data) != 0
                 }
+                None => true,
             };
             let summary = engine.index_path(
                 path,
                 IndexOptions {
                     progress: Some(&mut report),
-                    cancel: Some(cancel),
+                    cancel: Some(token_of(cancel)),
                 },
             )?;
-            if !summary_json_out.is_null() {
-                let json = serde_json::to_string(&summary).expect("a summary serializes");
-                *summary_json_out = strings::give(&json);
-            }
+            put_json(summary_json_out, &summary);
             Ok(())
         }
     })
 }
 
-/// Removes a document by id: a host id given to `trove_add_text`, or a
-/// file's absolute path. `removed_out` (may be NULL) tells whether one was
-/// there.
+/// Removes a document by id (id_len bytes, or TROVE_NUL_TERMINATED): a
+/// host id given to trove_add_text, or a file's absolute path. *removed_out
+/// (may be NULL) tells whether one was there.
 ///
 /// Thread-safe.
 ///
-/// # Safety
-/// `engine` is live; `id` is NUL-terminated; `removed_out` is NULL or writable.
+/// Safety: engine is live; id holds id_len bytes (or is NUL-terminated);
+/// removed_out is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_remove_document(
     engine: *const trove_engine,
     id: *const c_char,
+    id_len: usize,
     removed_out: *mut bool,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             let engine = engine_ref(engine)?;
-            let id = strings::required(id, "id")?;
+            let id = strings::required(id, id_len, "id")?;
             let removed = engine.remove_document(id)?;
-            if !removed_out.is_null() {
-                *removed_out = removed;
-            }
+            put_optional(removed_out, removed);
             Ok(())
         }
     })
 }
 
-/// Removes every file document at or under `path` (a file or a folder; it
-/// need not exist any more). `count_out` (may be NULL) receives how many
-/// documents were removed.
+/// Removes every file document at or under path (a file or a folder,
+/// NUL-terminated; it need not exist any more). *count_out (may be NULL)
+/// receives how many documents were removed.
 ///
 /// Thread-safe.
 ///
-/// # Safety
-/// `engine` is live; `path` is NUL-terminated; `count_out` is NULL or writable.
+/// Safety: engine is live; path is NUL-terminated; count_out is NULL or
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_remove_path(
     engine: *const trove_engine,
     path: *const c_char,
     count_out: *mut u64,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             let engine = engine_ref(engine)?;
             let path = strings::path(path, "path")?;
             let count = engine.remove_path(path)?;
-            if !count_out.is_null() {
-                *count_out = count as u64;
-            }
+            put_optional(count_out, count as u64);
             Ok(())
         }
     })
 }
 
-/// Statistics of the store as a JSON object: documents, chunks, embeddings,
-/// vectors, failures, store_bytes, store_dir, embedding_model {name,
-/// dimensions, sha256}, llm_path, last_index_run (an object, or null before
-/// the first run). `*json_out` is caller-owned: free it with
-/// `trove_string_free`. Set to NULL on failure.
+/// Statistics of the store as a JSON object (the stats shape in README.md,
+/// "JSON shapes": documents, chunks, embeddings, vectors, failures,
+/// store_bytes, store_dir, embedding_model, llm_path, last_index_run).
+/// *json_out is caller-owned: free it with trove_string_free. Set to NULL
+/// on failure.
 ///
 /// Thread-safe.
 ///
-/// # Safety
-/// `engine` is live; `json_out` is writable.
+/// Safety: engine is live; json_out is writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_stats_json(
     engine: *const trove_engine,
     json_out: *mut *mut c_char,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             put(json_out, "json_out", std::ptr::null_mut())?;
             let stats = engine_ref(engine)?.stats()?;
-            *json_out = strings::give(&super::json::stats(&stats).to_string());
+            put_json(json_out, &stats);
             Ok(())
         }
     })

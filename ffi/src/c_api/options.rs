@@ -1,6 +1,6 @@
 //! Options structs that can grow without breaking the ABI.
 //!
-//! Each starts with `struct_size`, set by the caller to `sizeof` the struct
+//! Each starts with struct_size, set by the caller to sizeof the struct
 //! it was compiled with; every other field's zero value means "default".
 //! An older caller's shorter struct reads as defaults for the newer fields;
 //! a newer caller's longer struct is accepted only when the fields this
@@ -14,7 +14,7 @@ use super::cancel::trove_cancel_token;
 use super::status::Failure;
 use super::strings;
 
-/// Retrievers for `mode` fields.
+/// Retrievers, for the mode fields of the options.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -27,63 +27,65 @@ pub enum trove_search_mode {
     Keyword = 2,
 }
 
-/// Knobs of `trove_engine_open`. Zero-initialise, set `struct_size`, then set
+/// Knobs of trove_engine_open. Zero-initialise, set struct_size, then set
 /// what differs from the defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct trove_engine_options {
-    /// `sizeof(trove_engine_options)`.
+    /// sizeof(trove_engine_options).
     pub struct_size: u32,
     /// Threads for embedding and generation; 0: all cores.
     pub threads: u32,
     /// Context window of the answer model in tokens; 0: 2048.
     pub context_size: u32,
-    /// true: a store built with another embedding model is re-embedded
+    /// Nonzero: a store built with another embedding model is re-embedded
     /// with this one instead of refused with TROVE_STATUS_INCOMPATIBLE_STORE.
-    pub reembed: bool,
-    /// A GGUF answer model to use instead of the one in `models_dir`; NULL:
-    /// the default.
+    pub reembed: u8,
+    /// A GGUF answer model (NUL-terminated path) to use instead of the one
+    /// in models_dir; NULL: the default.
     pub llm_path: *const c_char,
 }
 
-/// Options of `trove_search`. Zero-initialise, set `struct_size`, then set
+/// Options of trove_search. Zero-initialise, set struct_size, then set
 /// what differs from the defaults. Filters that are set must all hold.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct trove_search_options {
-    /// `sizeof(trove_search_options)`.
+    /// sizeof(trove_search_options).
     pub struct_size: u32,
     /// Hits wanted; 0: 8.
     pub k: u32,
-    /// A `trove_search_mode`; 0: hybrid.
+    /// A trove_search_mode; 0: hybrid.
     pub mode: u32,
-    /// true: at most one hit (the best passage) per document.
-    pub one_per_document: bool,
-    /// Only documents whose path starts with this; NULL: any.
+    /// Nonzero: at most one hit (the best passage) per document.
+    pub one_per_document: u8,
+    /// Only documents whose path starts with this (NUL-terminated); NULL: any.
     pub path_prefix: *const c_char,
-    /// Only documents with at least one of these tags (`tag_count` strings).
+    /// Only documents with at least one of these tags (tag_count
+    /// NUL-terminated strings).
     pub tags: *const *const c_char,
-    /// Number of `tags`.
+    /// Number of tags.
     pub tag_count: usize,
-    /// Only these documents: paths or host ids (`document_id_count` strings).
+    /// Only these documents: paths or host ids (document_id_count
+    /// NUL-terminated strings).
     pub document_ids: *const *const c_char,
-    /// Number of `document_ids`.
+    /// Number of document_ids.
     pub document_id_count: usize,
 }
 
-/// Options of `trove_ask`. Zero-initialise, set `struct_size`, then set
+/// Options of trove_ask. Zero-initialise, set struct_size, then set
 /// what differs from the defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct trove_ask_options {
-    /// `sizeof(trove_ask_options)`.
+    /// sizeof(trove_ask_options).
     pub struct_size: u32,
     /// Passages retrieved and given to the model; 0: 3.
     pub k: u32,
-    /// A `trove_search_mode` for retrieval; 0: hybrid.
+    /// A trove_search_mode for retrieval; 0: hybrid.
     pub mode: u32,
     /// Most tokens to generate; 0: 256.
     pub max_tokens: u32,
@@ -91,18 +93,50 @@ pub struct trove_ask_options {
     pub temperature: f32,
     /// Random seed for sampling; 0: 42. Same seed, same answer.
     pub seed: u32,
-    /// Only documents whose path starts with this; NULL: any.
+    /// Only documents whose path starts with this (NUL-terminated); NULL: any.
     pub path_prefix: *const c_char,
-    /// Only documents with at least one of these tags (`tag_count` strings).
+    /// Only documents with at least one of these tags (tag_count
+    /// NUL-terminated strings).
     pub tags: *const *const c_char,
-    /// Number of `tags`.
+    /// Number of tags.
     pub tag_count: usize,
-    /// Only these documents: paths or host ids (`document_id_count` strings).
+    /// Only these documents: paths or host ids (document_id_count
+    /// NUL-terminated strings).
     pub document_ids: *const *const c_char,
-    /// Number of `document_ids`.
+    /// Number of document_ids.
     pub document_id_count: usize,
     /// Raise it from another thread to stop generation; NULL: none.
     pub cancel: *const trove_cancel_token,
+}
+
+/// A note handed over by the host app for trove_add_text. Zero-initialise
+/// and set struct_size like an options struct. Each text is a pointer and
+/// its length in bytes, or TROVE_NUL_TERMINATED when it ends with a NUL
+/// byte; the text is only read during the call.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct trove_note {
+    /// sizeof(trove_note).
+    pub struct_size: u32,
+    /// The host's id for the note (required, not empty): adding the same
+    /// id again replaces the note.
+    pub id: *const c_char,
+    /// Bytes of id, or TROVE_NUL_TERMINATED.
+    pub id_len: usize,
+    /// Its title; NULL or empty: the note's own first heading.
+    pub title: *const c_char,
+    /// Bytes of title, or TROVE_NUL_TERMINATED.
+    pub title_len: usize,
+    /// Its text, read as Markdown (required).
+    pub text: *const c_char,
+    /// Bytes of text, or TROVE_NUL_TERMINATED.
+    pub text_len: usize,
+    /// NULL, empty, or a JSON object laid over the note's front matter; its
+    /// "tags" become the note's tags (search filters).
+    pub metadata_json: *const c_char,
+    /// Bytes of metadata_json, or TROVE_NUL_TERMINATED.
+    pub metadata_json_len: usize,
 }
 
 /// Structs whose all-zero value is "every default".
@@ -116,8 +150,8 @@ macro_rules! versioned {
         impl Versioned for $t {
             const NAME: &'static str = stringify!($t);
             fn zeroed() -> Self {
-                // SAFETY: integers, floats, bools and raw pointers, all valid
-                // as zero (false, NULL).
+                // SAFETY: integers, floats and raw pointers, all valid
+                // as zero (NULL).
                 unsafe { std::mem::zeroed() }
             }
         }
@@ -126,7 +160,8 @@ macro_rules! versioned {
 versioned!(
     trove_engine_options,
     trove_search_options,
-    trove_ask_options
+    trove_ask_options,
+    trove_note
 );
 
 /// Reads a caller's options struct (NULL: all defaults) as described in
@@ -181,6 +216,11 @@ pub(crate) fn mode(value: u32) -> Result<SearchMode, Failure> {
     }
 }
 
+/// A flag byte from C: any nonzero value is true (C bool, int or char alike).
+pub(crate) fn flag(value: u8) -> bool {
+    value != 0
+}
+
 /// The filters shared by search and ask options.
 ///
 /// # Safety
@@ -195,14 +235,14 @@ pub(crate) unsafe fn filters(
     // SAFETY: forwarded to the caller.
     unsafe {
         Ok(SearchFilters {
-            path_prefix: strings::optional(path_prefix, "path_prefix")?.map(str::to_owned),
+            path_prefix: strings::optional_c(path_prefix, "path_prefix")?.map(str::to_owned),
             tags: strings::list(tags, tag_count, "tags")?,
             document_ids: strings::list(document_ids, document_id_count, "document_ids")?,
         })
     }
 }
 
-/// `value`, or `default` when it is 0.
+/// value, or default when it is 0.
 pub(crate) fn or_default(value: u32, default: u32) -> u32 {
     if value == 0 { default } else { value }
 }
@@ -262,5 +302,11 @@ mod tests {
     fn unknown_modes_are_refused() {
         assert!(mode(3).is_err());
         assert_eq!(mode(1).unwrap(), SearchMode::Vector);
+    }
+
+    #[test]
+    fn any_nonzero_flag_byte_is_true() {
+        assert!(!flag(0));
+        assert!(flag(1) && flag(2) && flag(255));
     }
 }

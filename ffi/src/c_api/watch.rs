@@ -8,24 +8,24 @@ use std::time::Duration;
 use trove::{WatchEvent, WatchOptions, Watcher};
 
 use super::engine::{put, trove_engine};
-use super::status::{Failure, run, run_infallible, trove_status};
+use super::status::{Failure, call, guard, trove_status};
 use super::strings::{self, to_c};
 
-/// Kinds of `trove_watch_event`.
+/// Kinds of trove_watch_event.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 pub enum trove_watch_event_kind {
     /// The first pass over the folders finished (changes made while nothing
-    /// was watching are picked up); `message` is its summary as JSON.
+    /// was watching are picked up); message is its summary as JSON.
     Ready = 0,
-    /// `path` was (re)indexed and is searchable.
+    /// path was (re)indexed and is searchable.
     Indexed = 1,
-    /// `path`'s document was removed (deleted, moved out, now ignored).
+    /// The document of path was removed (deleted, moved out, now ignored).
     Removed = 2,
-    /// `path` could not be indexed (`code`, `message` say why); watching
-    /// goes on.
+    /// path could not be indexed (code and message say why); watching goes
+    /// on.
     Failed = 3,
-    /// Trouble with watching itself (`message`), e.g. the system's watch
+    /// Trouble with watching itself (message), e.g. the system's watch
     /// limit; not fatal.
     Error = 4,
 }
@@ -35,7 +35,7 @@ pub enum trove_watch_event_kind {
 #[allow(non_camel_case_types)]
 #[repr(C)]
 pub struct trove_watch_event {
-    /// A `trove_watch_event_kind`.
+    /// A trove_watch_event_kind.
     pub kind: u32,
     /// The file (INDEXED, REMOVED, FAILED).
     pub path: *const c_char,
@@ -52,13 +52,13 @@ pub struct trove_watch_event {
 }
 
 /// Watch callback: runs on the watcher's own background thread, one event
-/// at a time. Return true to go on, false to stop watching: no event
-/// follows (still call `trove_watch_stop` to free the handle).
+/// at a time. Return nonzero to go on, 0 to stop watching: no event follows
+/// (still call trove_watch_stop to free the handle).
 #[allow(non_camel_case_types)]
 pub type trove_watch_fn =
-    Option<unsafe extern "C" fn(event: *const trove_watch_event, user_data: *mut c_void) -> bool>;
+    Option<unsafe extern "C" fn(event: *const trove_watch_event, user_data: *mut c_void) -> i32>;
 
-/// A running watch. Stop and free it with `trove_watch_stop`.
+/// A running watch. Stop and free it with trove_watch_stop.
 #[allow(non_camel_case_types)]
 pub struct trove_watcher {
     watcher: Watcher,
@@ -66,7 +66,7 @@ pub struct trove_watcher {
 
 /// The host's callback and its user data, moved to the watcher thread.
 struct Callback {
-    function: unsafe extern "C" fn(*const trove_watch_event, *mut c_void) -> bool,
+    function: unsafe extern "C" fn(*const trove_watch_event, *mut c_void) -> i32,
     user_data: *mut c_void,
 }
 
@@ -101,8 +101,8 @@ impl Callback {
                 text(&path.to_string_lossy()),
                 None,
                 None,
-                *chunks_embedded as u64,
-                *chunks_reused as u64,
+                *chunks_embedded,
+                *chunks_reused,
                 Some(latency),
             ),
             WatchEvent::Removed { path, latency } => (
@@ -144,28 +144,26 @@ impl Callback {
             latency_ms: latency.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         };
         // SAFETY: the host's function, called as the header documents.
-        unsafe { (self.function)(&event, self.user_data) }
+        unsafe { (self.function)(&event, self.user_data) != 0 }
     }
 }
 
 /// Watches files and folders: first reconciles them with the store (like
-/// `trove_index_path`), then follows creations, edits, deletions, renames
-/// and moves, editors' atomic saves and bursts of changes, honouring
-/// `.gitignore` / `.troveignore` and skipping hidden files, `.git`,
-/// `.obsidian`, `.trove` and `node_modules`. Each change is reported to
-/// `on_event` once it is searchable.
+/// trove_index_path), then follows creations, edits, deletions, renames and
+/// moves, editors' atomic saves and bursts of changes, honouring .gitignore
+/// and .troveignore and skipping hidden files, .git, .obsidian, .trove and
+/// node_modules. Each change is reported to on_event once it is searchable.
 ///
-/// `debounce_ms` is how long a file must stay untouched before it is
-/// indexed (0: 300 ms). On success `*watcher_out` receives a handle the
-/// caller owns: stop and free it with `trove_watch_stop`. The watcher keeps
-/// the engine alive, so it may outlive `trove_engine_close`.
+/// debounce_ms is how long a file must stay untouched before it is indexed
+/// (0: 300 ms). On success *watcher_out receives a handle the caller owns:
+/// stop and free it with trove_watch_stop. The watcher keeps the engine
+/// alive, so it may outlive trove_engine_close.
 ///
-/// Thread-safe. `on_event` (required) runs on the watcher's own thread:
-/// `user_data` must be usable from there.
+/// Thread-safe. on_event (required) runs on the watcher's own thread:
+/// user_data must be usable from there.
 ///
-/// # Safety
-/// `engine` is live; `paths` holds `path_count` NUL-terminated strings;
-/// `watcher_out` is writable.
+/// Safety: engine is live; paths holds path_count NUL-terminated strings;
+/// watcher_out is writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_watch_start(
     engine: *const trove_engine,
@@ -176,18 +174,18 @@ pub unsafe extern "C" fn trove_watch_start(
     user_data: *mut c_void,
     watcher_out: *mut *mut trove_watcher,
 ) -> trove_status {
-    run(|| {
+    call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             put(watcher_out, "watcher_out", std::ptr::null_mut())?;
             let engine = engine
                 .as_ref()
-                .ok_or_else(|| Failure::invalid("`engine` is NULL"))?;
+                .ok_or_else(|| Failure::invalid("engine is NULL"))?;
             let roots: Vec<PathBuf> = strings::list(paths, path_count, "paths")?
                 .into_iter()
                 .map(PathBuf::from)
                 .collect();
-            let function = on_event.ok_or_else(|| Failure::invalid("`on_event` is NULL"))?;
+            let function = on_event.ok_or_else(|| Failure::invalid("on_event is NULL"))?;
             let callback = Callback {
                 function,
                 user_data,
@@ -213,14 +211,13 @@ pub unsafe extern "C" fn trove_watch_start(
 
 /// Stops watching, waits for the watcher's thread to finish (an indexing
 /// step in progress is cancelled; committed work is kept) and frees the
-/// handle. After it returns, `on_event` is not called again. NULL is
-/// ignored. Do not call it from inside `on_event`.
+/// handle. After it returns, on_event is not called again. NULL is ignored.
+/// Do not call it from inside on_event.
 ///
-/// # Safety
-/// `watcher` is NULL or from `trove_watch_start`, stopped once.
+/// Safety: watcher is NULL or from trove_watch_start, stopped once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn trove_watch_stop(watcher: *mut trove_watcher) {
-    run_infallible((), || {
+    guard(|| {
         if !watcher.is_null() {
             // SAFETY: from Box::into_raw per the caller.
             let handle = unsafe { Box::from_raw(watcher) };

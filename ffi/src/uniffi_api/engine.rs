@@ -88,10 +88,8 @@ impl Engine {
         text: String,
         metadata_json: Option<String>,
     ) -> Result<IndexSummary, TroveError> {
-        let summary =
-            self.inner
-                .add_text(&id, &title, &text, metadata_json.as_deref().unwrap_or(""))?;
-        Ok((&summary).into())
+        let metadata = trove::metadata_from_json(metadata_json.as_deref().unwrap_or(""))?;
+        Ok(self.inner.add_text(&id, &title, &text, &metadata)?)
     }
 
     /// Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -139,12 +137,7 @@ impl Engine {
         options: Option<SearchOptions>,
     ) -> Result<Vec<Hit>, TroveError> {
         let options = options.unwrap_or_default().to_core();
-        Ok(self
-            .inner
-            .search(&query, &options)?
-            .iter()
-            .map(Hit::from)
-            .collect())
+        Ok(self.inner.search(&query, &options)?)
     }
 
     /// Answers from the knowledge base, streaming pieces to `listener` (on
@@ -181,7 +174,7 @@ impl Engine {
 
     /// Counts and facts about the store.
     pub fn stats(&self) -> Result<Stats, TroveError> {
-        Ok((&self.inner.stats()?).into())
+        Ok(self.inner.stats()?)
     }
 
     /// Reconciles `paths` with the store, then follows their changes on a
@@ -207,7 +200,7 @@ impl Engine {
             self.inner.clone(),
             &roots,
             options,
-            Box::new(move |event| listener.on_event((&event).into())),
+            Box::new(move |event| listener.on_event(event)),
         )?;
         Ok(Arc::new(Watcher(Mutex::new(Some(watcher)))))
     }
@@ -235,22 +228,18 @@ fn index(
     listener: Option<Arc<dyn ProgressListener>>,
     cancel: trove::CancelToken,
 ) -> Result<IndexSummary, TroveError> {
-    let stopper = cancel.clone();
     let mut report = |p: &trove::IndexProgress| {
-        if let Some(listener) = &listener
-            && !listener.on_progress(p.into())
-        {
-            stopper.cancel();
-        }
+        listener
+            .as_ref()
+            .is_none_or(|listener| listener.on_progress(p.clone()))
     };
-    let summary = engine.index_path(
+    Ok(engine.index_path(
         path,
         IndexOptions {
             progress: Some(&mut report),
             cancel: Some(cancel),
         },
-    )?;
-    Ok((&summary).into())
+    )?)
 }
 
 fn ask(
@@ -266,6 +255,5 @@ fn ask(
             .as_ref()
             .is_none_or(|l| l.on_token(piece.to_owned()))
     };
-    let answer = engine.ask(question, &options.to_core(cancel), &mut stream)?;
-    Ok((&answer).into())
+    Ok(engine.ask(question, &options.to_core(cancel), &mut stream)?)
 }

@@ -2,7 +2,7 @@
 //! watch events. They may be called from engine threads (not the caller's
 //! thread), so implementations must be thread-safe.
 
-use super::records::IndexProgress;
+use super::records::{IndexProgress, WatchEvent};
 
 /// Receives indexing progress after each file and each embedding batch.
 #[uniffi::export(with_foreign)]
@@ -25,5 +25,5 @@ pub trait TokenListener: Send + Sync {
 pub trait WatchListener: Send + Sync {
     /// One change, once searchable. Return true to go on, false to stop
     /// watching.
-    fn on_event(&self, event: super::records::WatchEvent) -> bool;
+    fn on_event(&self, event: WatchEvent) -> bool;
 }

@@ -1,8 +1,31 @@
-//! Plain data crossing into Swift, Kotlin and Python, converted from the
-//! engine's own types. Fields with `#[uniffi(default)]` may be omitted by
-//! callers.
+//! Plain data crossing into Swift, Kotlin and Python.
+//!
+//! What the engine returns crosses as the engine's own types: each is
+//! declared here with `#[uniffi::remote]`, which generates only the FFI
+//! conversion for the core type of that name (the compiler checks every
+//! field against it), never a copy to convert into. Derives inside
+//! trove-core (behind a feature, as matrix-sdk does) would need a second
+//! UniFFI namespace: both crates are named `trove`, so their scaffolding
+//! symbols would collide.
+//!
+//! What callers pass in (configuration and options) are records of this
+//! crate: every field has a default ("0: the engine's default"), so hosts
+//! set only what differs.
 
-use trove::{SearchFilters, StopReason as CoreStopReason};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use trove::{
+    Answer, AskTimings, Citation, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary,
+    LineRange, ModelFingerprint, SearchFilters, SearchMode, StageTimings, Stats, StopReason,
+    WatchEvent,
+};
+
+uniffi::custom_type!(PathBuf, String, {
+    remote,
+    lower: |path| path.to_string_lossy().into_owned(),
+    try_lift: |text| Ok(PathBuf::from(text)),
+});
 
 /// Where the store and models are, and the engine's knobs.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -27,7 +50,7 @@ pub struct EngineConfig {
 }
 
 /// Retrievers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum SearchMode {
     /// Keyword (BM25) and vector search fused.
     Hybrid,
@@ -35,15 +58,6 @@ pub enum SearchMode {
     Vector,
     /// SQLite FTS5 keyword search only.
     Keyword,
-}
-
-/// The engine's mode for an optional binding mode (none: hybrid).
-fn core_mode(mode: Option<SearchMode>) -> trove::SearchMode {
-    match mode {
-        None | Some(SearchMode::Hybrid) => trove::SearchMode::Hybrid,
-        Some(SearchMode::Vector) => trove::SearchMode::Vector,
-        Some(SearchMode::Keyword) => trove::SearchMode::Keyword,
-    }
 }
 
 /// Options of `Engine.search`. Filters that are set must all hold.
@@ -76,7 +90,7 @@ impl SearchOptions {
                 0 => trove::SearchOptions::default().k,
                 k => k as usize,
             },
-            mode: core_mode(self.mode),
+            mode: self.mode.unwrap_or_default(),
             filters: filters(&self.path_prefix, &self.tags, &self.document_ids),
             one_per_document: self.one_per_document,
         }
@@ -129,7 +143,7 @@ impl AskOptions {
                 0 => trove::AskOptions::default().k,
                 k => k as usize,
             },
-            mode: core_mode(self.mode),
+            mode: self.mode.unwrap_or_default(),
             filters: filters(&self.path_prefix, &self.tags, &self.document_ids),
             generation: trove::GenerationOptions {
                 temperature: self.temperature,
@@ -143,15 +157,17 @@ impl AskOptions {
 }
 
 /// A 1-based inclusive line range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct LineRange {
     pub first: u32,
     pub last: u32,
 }
 
 /// One retrieved passage.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Hit {
+    /// Stable id of the chunk in this store.
+    pub chunk_id: u64,
     /// The host's id, or the file's absolute path.
     pub document_id: String,
     /// Absolute path for files; none for text added by the host.
@@ -169,35 +185,19 @@ pub struct Hit {
     pub tags: Vec<String>,
 }
 
-impl From<&trove::Hit> for Hit {
-    fn from(h: &trove::Hit) -> Self {
-        Hit {
-            document_id: h.document_id.clone(),
-            path: h.path.clone(),
-            title: h.title.clone(),
-            text: h.text.clone(),
-            score: h.score,
-            page: h.page,
-            lines: h.lines.map(|(first, last)| LineRange { first, last }),
-            heading_path: h.heading_path.clone(),
-            tags: h.tags.clone(),
-        }
-    }
-}
-
 /// A source the answer cites.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Citation {
     /// `[n]` in the answer.
     pub n: u32,
+    pub hit: Hit,
     /// true: the model wrote no `[n]` and trove found this passage holds
     /// the answer's distinctive words and numbers.
     pub inferred: bool,
-    pub hit: Hit,
 }
 
 /// Why generation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum StopReason {
     EndOfText,
     MaxTokens,
@@ -206,19 +206,8 @@ pub enum StopReason {
     Callback,
 }
 
-impl From<CoreStopReason> for StopReason {
-    fn from(r: CoreStopReason) -> Self {
-        match r {
-            CoreStopReason::EndOfText => StopReason::EndOfText,
-            CoreStopReason::MaxTokens => StopReason::MaxTokens,
-            CoreStopReason::StopString => StopReason::StopString,
-            CoreStopReason::Callback => StopReason::Callback,
-        }
-    }
-}
-
 /// Where the time of an answer went.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct AskTimings {
     pub retrieval_ms: f64,
     pub prompt_tokens: u32,
@@ -230,48 +219,21 @@ pub struct AskTimings {
 }
 
 /// An answer with its sources.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Answer {
     /// The answer, with `[n]` marks as the model wrote them.
     pub text: String,
     pub citations: Vec<Citation>,
     /// The passages given to the model; `[n]` is `passages[n - 1]`.
     pub passages: Vec<Hit>,
+    /// Retrieved passages left out because the context window was full.
+    pub dropped: Vec<Hit>,
     pub stop_reason: StopReason,
     pub timings: AskTimings,
 }
 
-impl From<&trove::Answer> for Answer {
-    fn from(a: &trove::Answer) -> Self {
-        let t = &a.timings;
-        Answer {
-            text: a.text.clone(),
-            citations: a
-                .citations
-                .iter()
-                .map(|c| Citation {
-                    n: c.n as u32,
-                    inferred: c.inferred,
-                    hit: (&c.hit).into(),
-                })
-                .collect(),
-            passages: a.passages.iter().map(Hit::from).collect(),
-            stop_reason: a.stop_reason.into(),
-            timings: AskTimings {
-                retrieval_ms: t.retrieval_ms,
-                prompt_tokens: t.prompt_tokens,
-                prefill_ms: t.prefill_ms,
-                ttft_ms: t.ttft_ms,
-                decode_tokens: t.decode_tokens,
-                decode_tok_s: t.decode_tok_s,
-                total_ms: t.total_ms,
-            },
-        }
-    }
-}
-
 /// Progress of an indexing call.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct IndexProgress {
     pub files_done: u64,
     pub files_total: u64,
@@ -281,21 +243,8 @@ pub struct IndexProgress {
     pub bytes_total: u64,
 }
 
-impl From<&trove::IndexProgress> for IndexProgress {
-    fn from(p: &trove::IndexProgress) -> Self {
-        IndexProgress {
-            files_done: p.files_done as u64,
-            files_total: p.files_total as u64,
-            chunks_embedded: p.chunks_embedded as u64,
-            chunks_reused: p.chunks_reused as u64,
-            bytes_done: p.bytes_done,
-            bytes_total: p.bytes_total,
-        }
-    }
-}
-
 /// A file that could not be indexed.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct IndexFailure {
     pub path: String,
     /// Stable reason code (`binary`, `not_utf8`, `pdf_no_text`, …).
@@ -304,8 +253,17 @@ pub struct IndexFailure {
     pub reason: String,
 }
 
+/// Time spent per stage of an indexing call, in milliseconds.
+#[uniffi::remote(Record)]
+pub struct StageTimings {
+    pub read_parse_ms: f64,
+    pub chunk_ms: f64,
+    pub embed_ms: f64,
+    pub write_ms: f64,
+}
+
 /// What an indexing call did.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct IndexSummary {
     pub files_seen: u64,
     pub files_indexed: u64,
@@ -315,35 +273,29 @@ pub struct IndexSummary {
     pub failures: Vec<IndexFailure>,
     pub chunks_embedded: u64,
     pub chunks_reused: u64,
+    pub bytes_indexed: u64,
     pub seconds: f64,
+    pub stages: StageTimings,
 }
 
-impl From<&trove::IndexSummary> for IndexSummary {
-    fn from(s: &trove::IndexSummary) -> Self {
-        IndexSummary {
-            files_seen: s.files_seen as u64,
-            files_indexed: s.files_indexed as u64,
-            files_unchanged: s.files_unchanged as u64,
-            files_removed: s.files_removed as u64,
-            files_failed: s.files_failed as u64,
-            failures: s
-                .failures
-                .iter()
-                .map(|f| IndexFailure {
-                    path: f.path.clone(),
-                    code: f.code.clone(),
-                    reason: f.reason.clone(),
-                })
-                .collect(),
-            chunks_embedded: s.chunks_embedded as u64,
-            chunks_reused: s.chunks_reused as u64,
-            seconds: s.seconds,
-        }
-    }
+/// The last indexing run a store remembers.
+#[uniffi::remote(Record)]
+pub struct IndexRun {
+    pub summary: IndexSummary,
+    /// When it finished, in seconds since the Unix epoch.
+    pub finished_at_unix: u64,
+}
+
+/// Identifies the embedding model a store was built with.
+#[uniffi::remote(Record)]
+pub struct ModelFingerprint {
+    pub name: String,
+    pub dimensions: u32,
+    pub sha256: String,
 }
 
 /// Counts and facts about an open store.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Stats {
     pub documents: u64,
     pub chunks: u64,
@@ -351,92 +303,34 @@ pub struct Stats {
     pub vectors: u64,
     pub failures: u64,
     pub store_bytes: u64,
-    pub store_dir: String,
-    pub embedding_model: String,
-    pub embedding_model_sha256: String,
-    pub llm_path: String,
-    /// The last indexing call's summary as JSON ("" before the first).
-    pub last_index_run_json: String,
-}
-
-impl From<&trove::Stats> for Stats {
-    fn from(s: &trove::Stats) -> Self {
-        Stats {
-            documents: s.documents as u64,
-            chunks: s.chunks as u64,
-            embeddings: s.embeddings as u64,
-            vectors: s.vectors as u64,
-            failures: s.failures as u64,
-            store_bytes: s.store_bytes,
-            store_dir: s.store_dir.to_string_lossy().into_owned(),
-            embedding_model: s.embedding_model.name.clone(),
-            embedding_model_sha256: s.embedding_model.sha256.clone(),
-            llm_path: s.llm_path.to_string_lossy().into_owned(),
-            last_index_run_json: s.last_index_run.clone(),
-        }
-    }
+    pub store_dir: PathBuf,
+    pub embedding_model: ModelFingerprint,
+    pub llm_path: PathBuf,
+    /// The last indexing call; none before the first.
+    pub last_index_run: Option<IndexRun>,
 }
 
 /// What a watcher reports.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum WatchEvent {
     /// The first pass over the folders finished.
     Ready { summary: IndexSummary },
     /// A file was (re)indexed and is searchable.
     Indexed {
-        path: String,
+        path: PathBuf,
         chunks_embedded: u64,
         chunks_reused: u64,
         /// From the first file-system event to searchable.
-        latency_ms: f64,
+        latency: Duration,
     },
     /// A file's document was removed.
-    Removed { path: String, latency_ms: f64 },
+    Removed { path: PathBuf, latency: Duration },
     /// A file could not be indexed; watching goes on.
     Failed {
-        path: String,
+        path: PathBuf,
         code: String,
         reason: String,
     },
     /// Trouble with watching itself; not fatal.
     Error { message: String },
-}
-
-impl From<&trove::WatchEvent> for WatchEvent {
-    fn from(e: &trove::WatchEvent) -> Self {
-        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-        let ms = |d: &std::time::Duration| d.as_secs_f64() * 1000.0;
-        match e {
-            trove::WatchEvent::Ready { summary } => WatchEvent::Ready {
-                summary: summary.into(),
-            },
-            trove::WatchEvent::Indexed {
-                path: p,
-                chunks_embedded,
-                chunks_reused,
-                latency,
-            } => WatchEvent::Indexed {
-                path: path(p),
-                chunks_embedded: *chunks_embedded as u64,
-                chunks_reused: *chunks_reused as u64,
-                latency_ms: ms(latency),
-            },
-            trove::WatchEvent::Removed { path: p, latency } => WatchEvent::Removed {
-                path: path(p),
-                latency_ms: ms(latency),
-            },
-            trove::WatchEvent::Failed {
-                path: p,
-                code,
-                reason,
-            } => WatchEvent::Failed {
-                path: path(p),
-                code: code.clone(),
-                reason: reason.clone(),
-            },
-            trove::WatchEvent::Error { message } => WatchEvent::Error {
-                message: message.clone(),
-            },
-        }
-    }
 }

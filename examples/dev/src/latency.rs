@@ -149,7 +149,7 @@ pub fn run(mut config: EngineConfig, args: &LatencyArgs, json: bool) -> Res<()> 
     )?;
     let indexing = Instant::now();
     match events.recv()? {
-        WatchEvent::Ready { summary } if summary.files_indexed == args.notes => {}
+        WatchEvent::Ready { summary } if summary.files_indexed == args.notes as u64 => {}
         other => return Err(format!("unexpected first event: {other:?}").into()),
     }
     if !json {

@@ -1,0 +1,454 @@
+//! Writing a store: the one path by which anything changes. A [`Writes`]
+//! session holds the store's single writer; each [`Writes::transaction`]
+//! commits to SQLite and then brings the in-memory vector index in step,
+//! both under the vector index's write lock, so no reader ever sees one
+//! without the other. The vector index file is saved once when the session
+//! finishes, not after every transaction.
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::key::DocKey;
+use super::read::{LAST_RUN, Snapshot, StoredFailure, generation};
+use super::sqlite::sql;
+use super::vectors::{VectorIndex, VectorQuantization};
+use super::{Store, blob};
+use crate::embed::ModelFingerprint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::IndexRun;
+
+/// A document row as the indexer writes it.
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentRow {
+    pub key: DocKey,
+    pub kind: String,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub content_hash: Vec<u8>,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// A chunk row as the indexer writes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkRow {
+    pub ordinal: usize,
+    pub text: String,
+    pub embed_hash: Vec<u8>,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub lines: Option<(u32, u32)>,
+    pub page: Option<u32>,
+    pub heading_path: Vec<String>,
+}
+
+/// Vector index changes a transaction makes, applied once it has committed.
+#[derive(Debug, Default)]
+struct VectorDelta {
+    /// Start from an empty index of these dimensions (re-embedding).
+    reset: Option<(usize, VectorQuantization)>,
+    removed: Vec<u64>,
+    added: Vec<(u64, Vec<f32>)>,
+}
+
+impl VectorDelta {
+    fn is_empty(&self) -> bool {
+        self.reset.is_none() && self.removed.is_empty() && self.added.is_empty()
+    }
+
+    fn apply(self, index: &mut VectorIndex) -> Result<()> {
+        if let Some((dimensions, quantization)) = self.reset {
+            *index = VectorIndex::new(dimensions, quantization)?;
+        }
+        for id in &self.removed {
+            index.remove(*id)?;
+        }
+        for (id, vector) in &self.added {
+            index.insert(*id, vector)?;
+        }
+        Ok(())
+    }
+}
+
+/// The store's writer, held for a run of transactions (an indexing call,
+/// an add, a removal). Writers wait for each other; readers do not wait
+/// for writers except for the moment of a commit.
+pub(crate) struct Writes<'s> {
+    store: &'s Store,
+    conn: MutexGuard<'s, Connection>,
+    /// Whether the vector index changed since it was last saved.
+    unsaved: bool,
+}
+
+impl<'s> Writes<'s> {
+    pub(super) fn begin(store: &'s Store) -> Self {
+        Writes {
+            store,
+            conn: store.sqlite.writer(),
+            unsaved: false,
+        }
+    }
+
+    /// Runs `f` in one SQLite transaction, committed only if it succeeds,
+    /// then applies its vector changes.
+    pub(crate) fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut write = WriteTx {
+            tx,
+            delta: VectorDelta::default(),
+            chunks_changed: false,
+        };
+        let value = f(&mut write)?;
+        let WriteTx {
+            tx,
+            delta,
+            chunks_changed,
+        } = write;
+        if chunks_changed {
+            bump_generation(&tx)?;
+        }
+        if delta.is_empty() {
+            tx.commit().map_err(sql)?;
+            return Ok(value);
+        }
+        let mut vectors = self.store.vectors.write().unwrap_or_else(|p| p.into_inner());
+        tx.commit().map_err(sql)?;
+        self.unsaved = true;
+        if let Err(e) = delta.apply(&mut vectors) {
+            // SQLite committed; rather than serve an index out of step,
+            // rebuild it from the embeddings SQLite holds.
+            let reader = self.store.sqlite.take_reader().map_err(|_| e.clone())?;
+            let rebuilt = super::rebuild(&reader, vectors.dimensions(), vectors.quantization());
+            self.store.sqlite.give_back(reader);
+            *vectors = rebuilt.map_err(|_| e)?;
+        }
+        Ok(value)
+    }
+
+    /// A snapshot of what is committed (not what an open transaction wrote).
+    pub(crate) fn snapshot(&self) -> Result<Snapshot<'s>> {
+        Snapshot::begin(self.store)
+    }
+
+    /// Saves the vector index if this session changed it. Dropping the
+    /// session saves too, but cannot report a failure.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.save()
+    }
+
+    fn save(&mut self) -> Result<()> {
+        if !self.unsaved {
+            return Ok(());
+        }
+        self.unsaved = false;
+        let vectors = self.store.vectors.read().unwrap_or_else(|p| p.into_inner());
+        vectors.save(&self.store.dir, generation(&self.conn)?)
+    }
+}
+
+impl Drop for Writes<'_> {
+    fn drop(&mut self) {
+        // Committed work stays searchable in memory either way; an unsaved
+        // index file is only stale, and rebuilt from SQLite on the next open.
+        let _ = self.save();
+    }
+}
+
+/// One open write transaction.
+pub(crate) struct WriteTx<'c> {
+    tx: Transaction<'c>,
+    delta: VectorDelta,
+    chunks_changed: bool,
+}
+
+impl WriteTx<'_> {
+    /// Replaces a document and all its chunks. `vectors` must hold a vector
+    /// for every chunk's `embed_hash`.
+    pub(crate) fn replace_document(
+        &mut self,
+        doc: &DocumentRow,
+        chunks: &[ChunkRow],
+        vectors: &HashMap<Vec<u8>, Vec<f32>>,
+    ) -> Result<()> {
+        self.delete_document(&doc.key)?;
+        let tx = &self.tx;
+        let key = doc.key.stored();
+        tx.execute(
+            "INSERT INTO documents(key, path, kind, title, tags, metadata, content_hash, size, mtime_ns, indexed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                key,
+                doc.key.path(),
+                doc.kind,
+                doc.title,
+                serde_json::to_string(&doc.tags).expect("tags serialize"),
+                serde_json::Value::Object(doc.metadata.clone()).to_string(),
+                doc.content_hash,
+                doc.size as i64,
+                doc.mtime_ns,
+                unix_now() as i64
+            ],
+        )
+        .map_err(sql)?;
+        let doc_id = tx.last_insert_rowid();
+        let chunk_vectors = chunks.iter().filter_map(|c| vectors.get(&c.embed_hash));
+        set_centroid(tx, doc_id, blob::centroid(chunk_vectors))?;
+        let mut insert_chunk = tx
+            .prepare_cached(
+                "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, heading_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(sql)?;
+        let mut insert_fts = tx
+            .prepare_cached(
+                "INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(sql)?;
+        let mut insert_vector = tx
+            .prepare_cached("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)")
+            .map_err(sql)?;
+        for chunk in chunks {
+            let vector = vectors.get(&chunk.embed_hash).ok_or_else(|| {
+                Error::new(ErrorKind::Model, "internal: a chunk has no embedding")
+            })?;
+            insert_vector
+                .execute(params![chunk.embed_hash, blob::encode(vector)])
+                .map_err(sql)?;
+            insert_chunk
+                .execute(params![
+                    doc_id,
+                    chunk.ordinal as i64,
+                    chunk.text,
+                    chunk.embed_hash,
+                    chunk.char_start as i64,
+                    chunk.char_end as i64,
+                    chunk.lines.map(|l| l.0),
+                    chunk.lines.map(|l| l.1),
+                    chunk.page,
+                    serde_json::to_string(&chunk.heading_path).expect("headings serialize"),
+                ])
+                .map_err(sql)?;
+            let chunk_id = tx.last_insert_rowid();
+            insert_fts
+                .execute(params![
+                    chunk_id,
+                    doc.title,
+                    chunk.heading_path.join(" "),
+                    chunk.text
+                ])
+                .map_err(sql)?;
+            self.delta.added.push((chunk_id as u64, vector.clone()));
+        }
+        self.chunks_changed = true;
+        Ok(())
+    }
+
+    /// Deletes a document, its chunks, their keyword entries, any embedding
+    /// no other chunk uses, and its remembered failure. Returns whether a
+    /// document was there.
+    pub(crate) fn delete_document(&mut self, key: &DocKey) -> Result<bool> {
+        let tx = &self.tx;
+        let key = key.stored();
+        tx.execute("DELETE FROM failures WHERE key = ?1", [&key])
+            .map_err(sql)?;
+        let doc_id: Option<i64> = tx
+            .query_row("SELECT id FROM documents WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?;
+        let Some(doc_id) = doc_id else {
+            return Ok(false);
+        };
+        let mut removed = Vec::new();
+        let mut hashes: Vec<Vec<u8>> = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare_cached("SELECT id, embed_hash FROM chunks WHERE doc_id = ?1")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([doc_id], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(sql)?;
+            for row in rows {
+                let (id, hash) = row.map_err(sql)?;
+                removed.push(id);
+                hashes.push(hash);
+            }
+        }
+        for id in &removed {
+            tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [*id as i64])
+                .map_err(sql)?;
+        }
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc_id])
+            .map_err(sql)?;
+        tx.execute("DELETE FROM documents WHERE id = ?1", [doc_id])
+            .map_err(sql)?;
+        hashes.sort();
+        hashes.dedup();
+        for hash in hashes {
+            tx.execute(
+                "DELETE FROM embeddings WHERE hash = ?1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE embed_hash = ?1)",
+                [hash],
+            )
+            .map_err(sql)?;
+        }
+        self.delta.removed.extend(removed);
+        self.chunks_changed = true;
+        Ok(true)
+    }
+
+    /// Remembers that a file failed, so an unchanged broken file is not
+    /// read again on every run.
+    pub(crate) fn record_failure(&mut self, key: &DocKey, failure: &StoredFailure) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO failures(key, code, reason, size, mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key.stored(), failure.code, failure.reason, failure.size as i64, failure.mtime_ns],
+            )
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    pub(crate) fn forget_failure(&mut self, key: &DocKey) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM failures WHERE key = ?1", [key.stored()])
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    /// Notes that an unchanged file got a new mtime, so the next run skips
+    /// it without reading it.
+    pub(crate) fn touch_document(&mut self, key: &DocKey, size: u64, mtime_ns: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE documents SET size = ?2, mtime_ns = ?3 WHERE key = ?1",
+                params![key.stored(), size as i64, mtime_ns],
+            )
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    /// Records the last indexing run.
+    pub(crate) fn record_run(&mut self, run: &IndexRun) -> Result<()> {
+        let json = serde_json::to_string(run).expect("a run serializes");
+        set_meta(&self.tx, LAST_RUN, &json)
+    }
+
+    /// Drops every embedding and vector and records `model` as the store's
+    /// embedding model (re-embedding; the chunks stay). Follow with
+    /// [`set_chunk_embedding`](Self::set_chunk_embedding) for every chunk.
+    pub(crate) fn reset_embeddings(
+        &mut self,
+        model: &ModelFingerprint,
+        quantization: VectorQuantization,
+    ) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM embeddings", [])
+            .map_err(sql)?;
+        set_fingerprint(&self.tx, model)?;
+        self.delta = VectorDelta {
+            reset: Some((model.dimensions as usize, quantization)),
+            ..VectorDelta::default()
+        };
+        self.chunks_changed = true;
+        Ok(())
+    }
+
+    /// Gives a chunk a (new) embedding.
+    pub(crate) fn set_chunk_embedding(
+        &mut self,
+        chunk_id: u64,
+        hash: &[u8],
+        vector: Vec<f32>,
+    ) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)",
+                params![hash, blob::encode(&vector)],
+            )
+            .map_err(sql)?;
+        self.tx
+            .execute(
+                "UPDATE chunks SET embed_hash = ?2 WHERE id = ?1",
+                params![chunk_id as i64, hash],
+            )
+            .map_err(sql)?;
+        self.delta.added.push((chunk_id, vector));
+        self.chunks_changed = true;
+        Ok(())
+    }
+
+    /// Recomputes every document's centroid from its chunks' stored vectors
+    /// (after re-embedding).
+    pub(crate) fn recompute_centroids(&mut self) -> Result<()> {
+        let tx = &self.tx;
+        let ids: Vec<i64> = {
+            let mut stmt = tx.prepare("SELECT id FROM documents").map_err(sql)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(sql)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(sql)?
+        };
+        let mut stmt = tx
+            .prepare(
+                "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash WHERE c.doc_id = ?1",
+            )
+            .map_err(sql)?;
+        for id in ids {
+            let rows = stmt
+                .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+                .map_err(sql)?;
+            let mut vectors = Vec::new();
+            for row in rows {
+                vectors.push(blob::decode(&row.map_err(sql)?)?);
+            }
+            set_centroid(tx, id, blob::centroid(vectors.iter()))?;
+        }
+        Ok(())
+    }
+}
+
+fn set_centroid(tx: &Transaction<'_>, doc_id: i64, centroid: Option<Vec<f32>>) -> Result<()> {
+    tx.execute(
+        "UPDATE documents SET centroid = ?2 WHERE id = ?1",
+        params![doc_id, centroid.map(|c| blob::encode(&c))],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Records the embedding model whose vectors the store holds.
+pub(super) fn set_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> {
+    let json = serde_json::to_string(model).expect("a fingerprint serializes");
+    set_meta(conn, "embedding_model", &json)
+}
+
+fn bump_generation(tx: &Transaction<'_>) -> Result<()> {
+    let next = generation(tx)? + 1;
+    set_meta(tx, "generation", &next.to_string())
+}
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
