@@ -16,34 +16,48 @@ EVAL_SETS  ?= gitdocs pydocs
 CACHE      ?= $(or $(TROVE_CACHE),$(HOME)/.cache/trove)
 CBINDGEN   := $(CACHE)/tools/bin/cbindgen
 VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+# libtrove.so's ABI version: MAJOR, or 0.MINOR while MAJOR is 0 (then a
+# minor release may break the ABI). It names the SONAME and the symbol
+# version node of ffi/libtrove.map.
+ABI        := $(shell echo $(VERSION) | awk -F. '{ print ($$1 == 0 ? $$1 "." $$2 : $$1) }')
+SONAME     := libtrove.so.$(ABI)
 PREFIX     ?= /usr/local
 # C objects, the test install prefix and C programs built by the targets below.
 C_OUT      := $(CARGO_TARGET_DIR)/c
 C_STRICT   := -std=c11 -Wall -Wextra -Werror -pedantic
+# libtrove.so as shipped: relinked from libtrove.a with the SONAME and the
+# version script (cargo's own cdylib exports every Rust symbol and has no
+# SONAME; rustc's version script cannot be replaced). Every host test loads
+# this one.
+SO_DIR     := $(C_OUT)/lib
+SHARED     := $(SO_DIR)/$(SONAME)
 # The Node/TypeScript host (examples/obsidian-plugin) and the library it loads.
 NODE_DIR   := examples/obsidian-plugin
-TROVE_LIB  ?= $(BIN)/libtrove.so
+TROVE_LIB  ?= $(SO_DIR)/libtrove.so
 
 .DEFAULT_GOAL := build
 .PHONY: help setup setup-tools build demo test lint eval bench latency clean-models \
-        header header-check install c-test c-example node-test node-test-only \
-        bindgen bindings bindings-check bindings-test python-test kotlin-test swift-test
+        header header-check shared symbols symbols-check install c-test c-example \
+        node-test node-test-only bindgen bindings bindings-check bindings-test python-test \
+        kotlin-test swift-test
 
 help:
 	@echo "make demo          set up, build, index examples/notes and ask QUESTION"
 	@echo "make test          set up, build and run the test suite"
 	@echo "make setup         apt packages + models into models/ (TROVE_SKIP_GEMMA=1 skips Gemma)"
 	@echo "make build         cargo build --release --workspace"
-	@echo "make lint          cargo fmt --check + clippy -D warnings + header-check"
+	@echo "make lint          cargo fmt --check + clippy -D warnings + header-check + symbols-check"
 	@echo "make header        regenerate include/trove.h with cbindgen"
+	@echo "make shared        libtrove.so with SONAME $(SONAME) and only trove's symbols"
+	@echo "make symbols       regenerate ffi/libtrove.symbols (the exported symbol list)"
 	@echo "make install       libtrove.{a,so}, trove.h, trove.pc into PREFIX=$(PREFIX)"
 	@echo "make c-test        C tests of every function, under AddressSanitizer"
 	@echo "make c-example     build examples/c against the installed static library, run it"
 	@echo "make node-test     npm ci, tsc type-check of the Obsidian plugin, node --test of trove.ts"
 	@echo "make bindings      regenerate the Swift/Kotlin/Python sources in bindings/"
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
-	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR)"
-	@echo "make bench         trove bench --json"
+	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval)"
+	@echo "make bench         trove-dev bench --json"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
 
@@ -67,7 +81,7 @@ test: setup
 lint: setup-tools
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
-	$(MAKE) --no-print-directory header-check bindings-check
+	$(MAKE) --no-print-directory header-check symbols-check bindings-check
 
 # ------------------------------------------------------------------ C ABI ----
 
@@ -84,15 +98,39 @@ header-check: setup-tools
 	gcc $(C_STRICT) -fsyntax-only -x c include/trove.h
 	g++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ include/trove.h
 
+# libtrove.so from libtrove.a: SONAME, ffi/libtrove.map's version node and
+# nothing but trove's own symbols exported (unused sections dropped).
+shared: build
+	@mkdir -p $(SO_DIR)
+	gcc -shared -o $(SHARED).tmp -Wl,-soname,$(SONAME) -Wl,--version-script=ffi/libtrove.map \
+	  -Wl,--gc-sections -Wl,--whole-archive $(BIN)/libtrove.a -Wl,--no-whole-archive \
+	  -lstdc++ -lpthread -ldl -lm
+	mv $(SHARED).tmp $(SHARED)
+	ln -sf $(SONAME) $(SO_DIR)/libtrove.so
+
+# The exported symbols, one per line with their version: what a change to
+# the C or UniFFI surface changes. symbols-check (in lint) fails when the
+# library differs from the committed list or has no SONAME.
+EXPORTED = nm -D --defined-only $(SHARED) | awk '{ print $$3 }' | LC_ALL=C sort
+symbols: shared
+	$(EXPORTED) > ffi/libtrove.symbols
+
+symbols-check: shared
+	@readelf -d $(SHARED) | grep -q 'SONAME.*\[$(SONAME)\]' || \
+	  { echo "$(SHARED) has no SONAME $(SONAME)" >&2; exit 1; }
+	@$(EXPORTED) | diff -u ffi/libtrove.symbols - || \
+	  { echo "libtrove.so exports other symbols than ffi/libtrove.symbols: run 'make symbols' and commit" >&2; exit 1; }
+
 # Debug info is stripped from the installed copies (libtrove.a: ~700 MB with
 # it); the build tree keeps it.
-install: build
+install: shared
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 644 include/trove.h $(DESTDIR)$(PREFIX)/include/trove.h
 	strip --strip-debug -o $(DESTDIR)$(PREFIX)/lib/libtrove.a $(BIN)/libtrove.a
-	strip --strip-debug -o $(DESTDIR)$(PREFIX)/lib/libtrove.so $(BIN)/libtrove.so
+	strip --strip-debug -o $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(SHARED)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtrove.so
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/libtrove.a
-	chmod 755 $(DESTDIR)$(PREFIX)/lib/libtrove.so
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	for pc in trove trove-static; do \
 	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ffi/$$pc.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
@@ -121,7 +159,7 @@ c-example: build
 # The Obsidian plugin's wrapper (trove.ts, through koffi) against the real
 # library and models: npm ci (only when the lockfile changed), tsc --noEmit
 # of the plugin against the obsidian typings, tsc build, node --test.
-node-test: build
+node-test: shared
 	$(MAKE) --no-print-directory node-test-only
 
 # The same without building: TROVE_LIB=path/libtrove.so MODELS=path/models.
@@ -134,16 +172,16 @@ node-test-only:
 eval: build
 	@set -e; for s in $(EVAL_SETS); do \
 	  if [ -d "$(EVAL_DIR)/$$s" ]; then \
-	    echo "TROVE_MODELS=$(MODELS) $(BIN)/trove eval $(EVAL_DIR)/$$s --json"; \
-	    TROVE_MODELS=$(MODELS) $(BIN)/trove eval "$(EVAL_DIR)/$$s" --json; \
+	    echo "TROVE_MODELS=$(MODELS) $(BIN)/trove-dev eval $(EVAL_DIR)/$$s --json"; \
+	    TROVE_MODELS=$(MODELS) $(BIN)/trove-dev eval "$(EVAL_DIR)/$$s" --json; \
 	  else echo "eval: $(EVAL_DIR)/$$s not found, skipped"; fi; \
 	done
 
 bench: build
-	TROVE_MODELS=$(MODELS) $(BIN)/trove bench --json
+	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev bench --json
 
 latency: build
-	TROVE_MODELS=$(MODELS) $(BIN)/trove --threads 2 --json watch-latency --notes 1000 --edits 10
+	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --threads 2 --json watch-latency --notes 1000 --edits 10
 
 clean-models:
 	rm -rf $(MODELS)
@@ -189,20 +227,20 @@ bindings-check: build bindgen
 
 bindings-test: python-test kotlin-test swift-test
 
-python-test: build
+python-test: shared
 	scripts/setup-python.sh
-	cp $(BIN)/libtrove.so bindings/python/trove/libtrove.so
+	cp $(SHARED) bindings/python/trove/libtrove.so
 	cd bindings/python && TROVE_MODELS=$(MODELS) \
 	  $(CACHE)/py-venv/bin/python -m pytest -p no:cacheprovider tests
 
 KOTLIN_JAR := $(GEN_OUT)/trove-kotlin-test.jar
-kotlin-test: build
+kotlin-test: shared
 	scripts/setup-kotlin.sh
 	eval "$$(scripts/setup-kotlin.sh --env 2>/dev/null)" && \
 	  mkdir -p $(GEN_OUT) && \
 	  $$KOTLINC -nowarn -include-runtime -cp "$$JNA_JAR:$$KOTLIN_COROUTINES_JAR" -d $(KOTLIN_JAR) \
 	    bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin && \
-	  TROVE_MODELS=$(MODELS) java -Djna.library.path=$(BIN) \
+	  TROVE_MODELS=$(MODELS) java -Djna.library.path=$(SO_DIR) \
 	    -cp "$(KOTLIN_JAR):$$JNA_JAR:$$KOTLIN_COROUTINES_JAR" dev.trove.TroveTestKt
 
 # Swift runs in a Debian trixie chroot (scripts/setup-swift.sh, cached);

@@ -313,7 +313,9 @@ impl Engine {
         let path = path.as_ref();
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
         let mut writes = self.store.begin_writes();
-        let keys = writes.snapshot()?.documents_under(&path.to_string_lossy())?;
+        let keys = writes
+            .snapshot()?
+            .documents_under(&path.to_string_lossy())?;
         writes.transaction(|tx| {
             for key in &keys {
                 tx.delete_document(key)?;
@@ -543,7 +545,12 @@ mod tests {
         {
             let (engine, _) = engine(dir.path(), "a", false).unwrap();
             engine
-                .add_text("x", "X", "First note.\n\nSecond paragraph here.", &Metadata::new())
+                .add_text(
+                    "x",
+                    "X",
+                    "First note.\n\nSecond paragraph here.",
+                    &Metadata::new(),
+                )
                 .unwrap();
         }
         let err = engine(dir.path(), "b", false).err().unwrap();

@@ -17,7 +17,9 @@ use crate::chunk::{Chunk, ChunkingOptions, chunk_document};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestLimits, ParsedDocument};
-use crate::report::{FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, UpdateReport};
+use crate::report::{
+    FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, UpdateReport,
+};
 use crate::store::{ChunkRow, DocKey, DocumentRow, StoredFailure, Writes, unix_now};
 use crate::walk::{self, Walked};
 
@@ -447,8 +449,10 @@ impl<'a, 'p> Indexer<'a, 'p> {
             }
             Ok(())
         })?;
-        self.summary.files_indexed +=
-            pending.iter().filter(|p| p.row.key.path().is_some()).count() as u64;
+        self.summary.files_indexed += pending
+            .iter()
+            .filter(|p| p.row.key.path().is_some())
+            .count() as u64;
         self.summary.stages.write_ms += ms(started);
         Ok(())
     }

@@ -18,8 +18,8 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::{Error, Result};
-use crate::report::IndexFailure;
 use crate::ingest;
+use crate::report::IndexFailure;
 
 /// Folder names never entered, whatever the ignore files say: version
 /// control, editor settings, trove's own default store, dependencies. The

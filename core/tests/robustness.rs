@@ -94,7 +94,9 @@ fn a_store_of_another_embedding_model_is_refused_then_reembedded_on_request() {
             .add_text(
                 "a",
                 "Ferry times",
-                "The ferry leaves the harbour at 7:40 and 16:10.", &trove::Metadata::new())
+                "The ferry leaves the harbour at 7:40 and 16:10.",
+                &trove::Metadata::new(),
+            )
             .unwrap();
     }
     // Pretend another model built it: change the recorded fingerprint.
@@ -175,7 +177,12 @@ fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
             "Cargo was mostly timber and crates of apples. ".repeat(4)
         );
         engine
-            .add_text(&format!("log-{i}"), &format!("Log {i}"), &text, &trove::Metadata::new())
+            .add_text(
+                &format!("log-{i}"),
+                &format!("Log {i}"),
+                &text,
+                &trove::Metadata::new(),
+            )
             .unwrap();
     }
     let mut options = AskOptions {
@@ -218,7 +225,9 @@ fn eight_threads_search_while_another_indexes() {
         .add_text(
             "seed",
             "Seed",
-            "The spare key is under the blue flower pot.", &trove::Metadata::new())
+            "The spare key is under the blue flower pot.",
+            &trove::Metadata::new(),
+        )
         .unwrap();
     let indexing_done = Arc::new(AtomicBool::new(false));
     let indexer = {

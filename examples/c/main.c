@@ -20,21 +20,30 @@ static void check(trove_status status, const char *what) {
     }
 }
 
-/* Progress callback: runs on the indexing thread; true = go on. */
-static bool on_progress(const trove_progress *p, void *user_data) {
+/* Progress callback: runs on the indexing thread; nonzero = go on. */
+static int32_t on_progress(const trove_progress *p, void *user_data) {
     (void)user_data;
     fprintf(stderr, "\rindexing: %llu/%llu files, %llu chunks embedded",
             (unsigned long long)p->files_done, (unsigned long long)p->files_total,
             (unsigned long long)p->chunks_embedded);
-    return true;
+    return 1;
 }
 
-/* Token callback: prints each piece as it comes; true = go on. */
-static bool on_token(const char *piece, void *user_data) {
+/* Token callback: prints each piece as it comes; nonzero = go on. */
+static int32_t on_token(const char *piece, size_t piece_len, void *user_data) {
     (void)user_data;
-    fputs(piece, stdout);
+    fwrite(piece, 1, piece_len, stdout);
     fflush(stdout);
-    return true;
+    return 1;
+}
+
+/* Prints where a passage comes from: path and lines, page, or host id. */
+static void print_location(const trove_hit *hit) {
+    uint32_t first = 0, last = 0, page = trove_hit_page(hit);
+    const char *path = trove_hit_path(hit, NULL); /* lent */
+    printf("%s", path ? path : trove_hit_document_id(hit, NULL));
+    if (trove_hit_lines(hit, &first, &last)) printf(":%u-%u", first, last);
+    if (page) printf(" page %u", page);
 }
 
 int main(int argc, char **argv) {
@@ -43,6 +52,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *store = argv[1], *models = argv[2], *folder = argv[3], *question = argv[4];
+    if (trove_version_number() / 1000 != TROVE_VERSION_NUMBER / 1000) {
+        fprintf(stderr, "libtrove %s does not match trove.h %d.%d\n", trove_version(),
+                TROVE_VERSION_MAJOR, TROVE_VERSION_MINOR);
+        return 1;
+    }
     printf("libtrove %s\n", trove_version());
 
     trove_engine_options options;
@@ -62,29 +76,24 @@ int main(int argc, char **argv) {
     search.struct_size = sizeof search;
     search.k = 3;
     trove_results *results = NULL;
-    check(trove_search(engine, question, &search, &results), "search");
+    check(trove_search(engine, question, TROVE_NUL_TERMINATED, &search, &results), "search");
     printf("\nTop passages for \"%s\":\n", question);
     for (size_t i = 0; i < trove_results_count(results); i++) {
-        uint32_t first = 0, last = 0;
-        const char *path = trove_results_path(results, i); /* lent */
-        printf("  %.3f  %s", trove_results_score(results, i), path ? path : "(host text)");
-        if (trove_results_lines(results, i, &first, &last)) printf(":%u-%u", first, last);
-        printf("  %s\n", trove_results_title(results, i));
+        const trove_hit *hit = trove_results_hit(results, i); /* lent */
+        printf("  %.3f  ", trove_hit_score(hit));
+        print_location(hit);
+        printf("  %s\n", trove_hit_title(hit, NULL));
     }
     trove_results_free(results);
 
     printf("\nAnswer: ");
     trove_answer *answer = NULL;
-    check(trove_ask(engine, question, NULL, on_token, NULL, &answer), "ask");
+    check(trove_ask(engine, question, TROVE_NUL_TERMINATED, NULL, on_token, NULL, &answer), "ask");
     printf("\n\nSources:\n");
     for (size_t i = 0; i < trove_answer_citation_count(answer); i++) {
-        uint32_t first = 0, last = 0, page = trove_answer_citation_page(answer, i);
-        const char *path = trove_answer_citation_path(answer, i);
-        printf("  [%u]%s %s", trove_answer_citation_n(answer, i),
-               trove_answer_citation_inferred(answer, i) ? "~" : "",
-               path ? path : trove_answer_citation_document_id(answer, i));
-        if (trove_answer_citation_lines(answer, i, &first, &last)) printf(":%u-%u", first, last);
-        if (page) printf(" page %u", page);
+        printf("  [%u]%s ", trove_answer_citation_n(answer, i),
+               trove_answer_citation_inferred(answer, i) ? "~" : "");
+        print_location(trove_answer_citation_hit(answer, i));
         printf("\n");
     }
     printf("(%.0f tokens at %.1f tokens/s, first text after %.0f ms)\n",

@@ -3,7 +3,8 @@
  * models: success paths, error paths (NULL arguments, invalid UTF-8, missing
  * and wrong model files, a store of another embedding model), cancellation
  * during indexing and generation from another thread, callbacks that return
- * false, and several threads using one engine.
+ * 0, text passed as buffers with lengths, and several threads using one
+ * engine.
  *
  *   TROVE_MODELS=models ./test_trove      (make c-test builds and runs it)
  *
@@ -125,9 +126,19 @@ static const char *NOTES[][2] = {
 static void test_version_and_status_names(void) {
     const char *v = trove_version();
     CHECK(v && strlen(v) >= 5 && strchr(v, '.'), "version %s", v ? v : "NULL");
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", TROVE_VERSION_MAJOR, TROVE_VERSION_MINOR,
+             TROVE_VERSION_PATCH);
+    CHECK(strcmp(v, expected) == 0, "library %s, header %s", v, expected);
+    CHECK(trove_version_number() == TROVE_VERSION_NUMBER, "version number %u vs %u",
+          trove_version_number(), (unsigned)TROVE_VERSION_NUMBER);
     CHECK(strcmp(trove_status_name(TROVE_STATUS_OK), "TROVE_STATUS_OK") == 0, "ok name");
     CHECK(strcmp(trove_status_name(TROVE_STATUS_INCOMPATIBLE_STORE),
                  "TROVE_STATUS_INCOMPATIBLE_STORE") == 0, "name");
+    /* Any integer is safe to ask about. */
+    CHECK(strcmp(trove_status_name(10), "TROVE_STATUS_UNKNOWN") == 0, "unknown");
+    CHECK(strcmp(trove_status_name(-1), "TROVE_STATUS_UNKNOWN") == 0, "negative");
+    CHECK(strcmp(trove_status_name(INT32_MAX), "TROVE_STATUS_UNKNOWN") == 0, "huge");
     CHECK(trove_last_error() != NULL, "last error never NULL");
 }
 
@@ -140,10 +151,22 @@ static void test_frees_accept_null(void) {
     trove_cancel_token_cancel(NULL);
     trove_cancel_token_reset(NULL);
     CHECK(trove_results_count(NULL) == 0, "count of NULL");
-    CHECK(trove_results_text(NULL, 0) == NULL, "text of NULL");
-    CHECK(trove_results_json(NULL) == NULL, "json of NULL");
-    CHECK(trove_answer_text(NULL) == NULL, "answer text of NULL");
+    CHECK(trove_results_hit(NULL, 0) == NULL, "hit of NULL");
+    CHECK(trove_results_json(NULL, NULL) == NULL, "json of NULL");
+    size_t len = 99;
+    CHECK(trove_hit_text(NULL, &len) == NULL && len == 0, "text of a NULL hit");
+    CHECK(trove_hit_path(NULL, NULL) == NULL, "path of a NULL hit");
+    CHECK(trove_hit_heading_count(NULL) == 0 && trove_hit_tag_count(NULL) == 0, "counts");
+    CHECK(trove_hit_heading(NULL, 0, NULL) == NULL && trove_hit_tag(NULL, 0, NULL) == NULL,
+          "items");
+    CHECK(trove_hit_score(NULL) == 0.0f && trove_hit_page(NULL) == 0 &&
+              trove_hit_chunk_id(NULL) == 0, "numbers");
+    CHECK(!trove_hit_lines(NULL, NULL, NULL), "lines");
+    CHECK(trove_answer_text(NULL, NULL) == NULL, "answer text of NULL");
     CHECK(trove_answer_citation_count(NULL) == 0, "citations of NULL");
+    CHECK(trove_answer_citation_hit(NULL, 0) == NULL, "citation hit of NULL");
+    CHECK(trove_answer_passage_count(NULL) == 0 && trove_answer_passage(NULL, 0) == NULL,
+          "passages of NULL");
     CHECK(trove_answer_timing(NULL, TROVE_TIMING_TOTAL_MS) == 0.0, "timing of NULL");
 }
 
@@ -180,16 +203,48 @@ static void test_open_errors(void) {
     CHECK(strlen(trove_last_error()) > 10, "a message: %s", trove_last_error());
 }
 
-static bool count_progress(const trove_progress *p, void *user_data) {
+static int32_t count_progress(const trove_progress *p, void *user_data) {
     int *calls = user_data;
     (*calls)++;
     return p->files_done <= p->files_total;
 }
 
-static bool stop_at_once(const trove_progress *p, void *user_data) {
+static int32_t stop_at_once(const trove_progress *p, void *user_data) {
     (void)p;
     (void)user_data;
-    return false;
+    return 0;
+}
+
+/* Any nonzero return goes on, not only 1. */
+static int32_t go_on_with_two(const trove_progress *p, void *user_data) {
+    (void)p;
+    (void)user_data;
+    return 2;
+}
+
+/* trove_add_text with NUL-terminated fields (any may be NULL). */
+static trove_status add_note(trove_engine *engine, const char *id, const char *title,
+                             const char *text, const char *metadata_json) {
+    trove_note note;
+    memset(&note, 0, sizeof note);
+    note.struct_size = sizeof note;
+    note.id = id;
+    note.id_len = TROVE_NUL_TERMINATED;
+    note.title = title;
+    note.title_len = TROVE_NUL_TERMINATED;
+    note.text = text;
+    note.text_len = TROVE_NUL_TERMINATED;
+    note.metadata_json = metadata_json;
+    note.metadata_json_len = TROVE_NUL_TERMINATED;
+    return trove_add_text(engine, &note, NULL);
+}
+
+/* Shorthands for hit i of a results handle. */
+static const char *hit_path(const trove_results *r, size_t i) {
+    return trove_hit_path(trove_results_hit(r, i), NULL);
+}
+static const char *hit_document_id(const trove_results *r, size_t i) {
+    return trove_hit_document_id(trove_results_hit(r, i), NULL);
 }
 
 static void test_index_search_remove(trove_engine *engine) {
@@ -198,6 +253,7 @@ static void test_index_search_remove(trove_engine *engine) {
     CHECK_STATUS(trove_index_path(engine, notes, NULL, count_progress, &calls, &summary),
                  TROVE_STATUS_OK);
     CHECK(calls >= (int)NOTE_COUNT, "progress called %d times", calls);
+    CHECK(summary && strstr(summary, "\"stages\":{"), "summary carries its stages: %s", summary);
     CHECK(summary && strstr(summary, "\"files_indexed\":3"), "summary %s", summary);
     trove_string_free(summary);
 
@@ -206,9 +262,10 @@ static void test_index_search_remove(trove_engine *engine) {
     CHECK(summary && strstr(summary, "\"files_unchanged\":3") &&
               strstr(summary, "\"chunks_embedded\":0"), "second run %s", summary);
     trove_string_free(summary);
-    CHECK_STATUS(trove_index_path(engine, notes, NULL, NULL, NULL, NULL), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_index_path(engine, notes, NULL, go_on_with_two, NULL, NULL),
+                 TROVE_STATUS_OK);
 
-    /* A callback returning false stops the run. */
+    /* A callback returning 0 stops the run. */
     char extra[400];
     snprintf(extra, sizeof extra, "%s/kettle.md", notes);
     write_file(extra, "# Kettle\n\nDescale the kettle monthly with citric acid.\n");
@@ -228,29 +285,58 @@ static void test_index_search_remove(trove_engine *engine) {
 
     /* Search with accessors. */
     trove_results *results = NULL;
-    CHECK_STATUS(trove_search(engine, "how hot should the water be for espresso?", NULL, &results),
+    CHECK_STATUS(trove_search(engine, "how hot should the water be for espresso?", TROVE_NUL_TERMINATED, NULL, &results),
                  TROVE_STATUS_OK);
     size_t n = trove_results_count(results);
     CHECK(n >= 3, "%zu hits", n);
-    const char *path = trove_results_path(results, 0);
+    const trove_hit *best = trove_results_hit(results, 0);
+    size_t path_len = 0;
+    const char *path = trove_hit_path(best, &path_len);
     CHECK(path && strstr(path, "espresso.md"), "best hit %s", path ? path : "NULL");
-    CHECK(strstr(trove_results_text(results, 0), "93 °C") != NULL, "text");
-    CHECK(strcmp(trove_results_title(results, 0), "Espresso") == 0, "title %s",
-          trove_results_title(results, 0));
-    CHECK(strcmp(trove_results_document_id(results, 0), path) == 0, "file id is its path");
-    CHECK(trove_results_page(results, 0) == 0, "no page for Markdown");
+    CHECK(path && path_len == strlen(path), "length %zu", path_len);
+    CHECK(strstr(trove_hit_text(best, NULL), "93 °C") != NULL, "text");
+    size_t title_len = 0;
+    CHECK(strcmp(trove_hit_title(best, &title_len), "Espresso") == 0 && title_len == 8,
+          "title %s", trove_hit_title(best, NULL));
+    CHECK(strcmp(trove_hit_document_id(best, NULL), path) == 0, "file id is its path");
+    CHECK(trove_hit_page(best) == 0, "no page for Markdown");
+    CHECK(trove_hit_chunk_id(best) > 0, "a chunk id");
+    CHECK(trove_hit_heading_count(best) == 2 &&
+              strcmp(trove_hit_heading(best, 0, NULL), "Espresso") == 0 &&
+              strcmp(trove_hit_heading(best, 1, NULL), "Recipe") == 0,
+          "headings %zu", trove_hit_heading_count(best));
+    CHECK(trove_hit_heading(best, 2, NULL) == NULL, "heading out of range");
+    CHECK(trove_hit_tag_count(best) == 0 && trove_hit_tag(best, 0, NULL) == NULL, "no tags");
     uint32_t first = 0, last = 0;
-    CHECK(trove_results_lines(results, 0, &first, &last) && first >= 1 && last >= first,
+    CHECK(trove_hit_lines(best, &first, &last) && first >= 1 && last >= first,
           "lines %u-%u", first, last);
     for (size_t i = 1; i < n; i++)
-        CHECK(trove_results_score(results, i - 1) >= trove_results_score(results, i),
+        CHECK(trove_hit_score(trove_results_hit(results, i - 1)) >=
+                  trove_hit_score(trove_results_hit(results, i)),
               "ranked by score");
-    CHECK(trove_results_text(results, n) == NULL, "out of range is NULL");
-    CHECK(trove_results_score(results, n) == 0.0f, "out of range is 0");
-    CHECK(!trove_results_lines(results, n, &first, &last), "out of range has no lines");
-    const char *json = trove_results_json(results);
-    CHECK(json && json[0] == '[' && strstr(json, "espresso.md"), "json %s", json);
+    CHECK(trove_results_hit(results, n) == NULL, "out of range is NULL");
+    size_t json_len = 0;
+    const char *json = trove_results_json(results, &json_len);
+    CHECK(json && json[0] == '[' && strstr(json, "espresso.md") && json_len == strlen(json),
+          "json %s", json);
+    CHECK(json && strstr(json, "\"chunk_id\":") && strstr(json, "\"heading_path\":"),
+          "hits carry the shared JSON shape: %s", json);
     trove_results_free(results);
+
+    /* A query given as a buffer and its length: no NUL needed, the rest of
+     * the buffer is not read. */
+    const char buffer[] = {'c', 'h', 'a', 'i', 'n', 'X', 'Y', 'Z'};
+    trove_search_options kw;
+    memset(&kw, 0, sizeof kw);
+    kw.struct_size = sizeof kw;
+    kw.mode = TROVE_SEARCH_MODE_KEYWORD;
+    CHECK_STATUS(trove_search(engine, buffer, 5, &kw, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) >= 1 && strstr(hit_path(results, 0), "bicycle.md"),
+          "a 5-byte query found the chain note");
+    trove_results_free(results);
+    /* A length that cuts a character in two is invalid UTF-8. */
+    CHECK_STATUS(trove_search(engine, "°C", 1, &kw, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, NULL, 4, &kw, &results), TROVE_STATUS_INVALID_ARGUMENT);
 
     /* Options: keyword mode, k, path filter; bad options refused. */
     trove_search_options so;
@@ -258,34 +344,39 @@ static void test_index_search_remove(trove_engine *engine) {
     so.struct_size = sizeof so;
     so.k = 1;
     so.mode = TROVE_SEARCH_MODE_KEYWORD;
-    CHECK_STATUS(trove_search(engine, "chain", &so, &results), TROVE_STATUS_OK);
-    CHECK(trove_results_count(results) == 1 &&
-              strstr(trove_results_path(results, 0), "bicycle.md"), "keyword hit");
+    CHECK_STATUS(trove_search(engine, "chain", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strstr(hit_path(results, 0), "bicycle.md"),
+          "keyword hit");
     trove_results_free(results);
     char prefix[400];
     snprintf(prefix, sizeof prefix, "%s/sour", notes);
     so.mode = TROVE_SEARCH_MODE_HYBRID;
     so.k = 5;
     so.path_prefix = prefix;
-    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
     CHECK(trove_results_count(results) >= 1, "filtered");
     for (size_t i = 0; i < trove_results_count(results); i++)
-        CHECK(strstr(trove_results_path(results, i), "sourdough.txt"), "path filter holds");
+        CHECK(strstr(hit_path(results, i), "sourdough.txt"), "path filter holds");
     trove_results_free(results);
     so.path_prefix = NULL;
     so.mode = 7;
-    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
     CHECK(results == NULL, "no results on failure");
     so.mode = 0;
     so.tag_count = 2; /* tags NULL but count 2 */
-    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
     so.tag_count = 0;
+    so.one_per_document = 7; /* any nonzero byte is true */
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, &so, &results),
+                 TROVE_STATUS_OK);
+    trove_results_free(results);
+    so.one_per_document = 0;
     so.struct_size = 0;
-    CHECK_STATUS(trove_search(engine, "espresso", &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_search(engine, NULL, NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_search(engine, "caf\xc3", NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_search(engine, "   ", NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_search(engine, "espresso", NULL, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, NULL, TROVE_NUL_TERMINATED, NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "caf\xc3", TROVE_NUL_TERMINATED, NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "   ", TROVE_NUL_TERMINATED, NULL, &results), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_search(engine, "espresso", TROVE_NUL_TERMINATED, NULL, NULL), TROVE_STATUS_INVALID_ARGUMENT);
 
     /* Removing a path. */
     uint64_t removed_count = 99;
@@ -297,24 +388,46 @@ static void test_index_search_remove(trove_engine *engine) {
     CHECK(removed_count == 0, "nothing left to remove");
     so.struct_size = sizeof so;
     so.mode = TROVE_SEARCH_MODE_KEYWORD;
-    CHECK_STATUS(trove_search(engine, "chain", &so, &results), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_search(engine, "chain", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
     CHECK(trove_results_count(results) == 0, "removed file is not found");
     trove_results_free(results);
 }
 
 static void test_host_text(trove_engine *engine) {
-    CHECK_STATUS(trove_add_text(engine, "note-42", "Plant watering",
-                                "Water the fern every *Tuesday* with 200 ml.",
-                                "{\"tags\": [\"garden\"]}"),
+    CHECK_STATUS(add_note(engine, "note-42", "Plant watering",
+                          "Water the fern every *Tuesday* with 200 ml.",
+                          "{\"tags\": [\"garden\"]}"),
                  TROVE_STATUS_OK);
-    CHECK_STATUS(trove_add_text(engine, "note-43", "Untagged", "Ferns like shade.", NULL),
+    CHECK_STATUS(add_note(engine, "note-43", "Untagged", "Ferns like shade.", NULL),
                  TROVE_STATUS_OK);
-    CHECK_STATUS(trove_add_text(engine, NULL, "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_add_text(engine, "", "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_add_text(engine, "bad", "t", "caf\xe9", NULL),
-                 TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_add_text(engine, "bad", "t", "x", "{not json"),
-                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(add_note(engine, NULL, "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "note.id") != NULL, "%s", trove_last_error());
+    CHECK_STATUS(add_note(engine, "", "t", "x", NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(add_note(engine, "bad", "t", "caf\xe9", NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(add_note(engine, "bad", "t", "x", "{not json"), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_add_text(engine, NULL, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+
+    /* A note handed over as buffers with lengths (not NUL-terminated), and
+     * its summary. */
+    const char id[] = {'n', 'o', 't', 'e', '-', '4', '4', '!'};
+    const char text[] = "Prune the roses in March.#### not part of the note";
+    trove_note note;
+    memset(&note, 0, sizeof note);
+    note.struct_size = sizeof note;
+    note.id = id;
+    note.id_len = 7;
+    note.text = text;
+    note.text_len = strlen("Prune the roses in March.");
+    char *summary = NULL;
+    CHECK_STATUS(trove_add_text(engine, &note, &summary), TROVE_STATUS_OK);
+    CHECK(summary && strstr(summary, "\"chunks_embedded\":1"), "summary %s", summary);
+    trove_string_free(summary);
+    bool gone = false;
+    CHECK_STATUS(trove_remove_document(engine, id, 7, &gone), TROVE_STATUS_OK);
+    CHECK(gone, "note-44 was stored under its 7-byte id");
+    note.struct_size = 0;
+    CHECK_STATUS(trove_add_text(engine, &note, &summary), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(summary == NULL, "no summary on failure");
 
     trove_search_options so;
     memset(&so, 0, sizeof so);
@@ -323,11 +436,14 @@ static void test_host_text(trove_engine *engine) {
     so.tags = tags;
     so.tag_count = 1;
     trove_results *results = NULL;
-    CHECK_STATUS(trove_search(engine, "when do I water the fern", &so, &results),
+    CHECK_STATUS(trove_search(engine, "when do I water the fern", TROVE_NUL_TERMINATED, &so, &results),
                  TROVE_STATUS_OK);
     CHECK(trove_results_count(results) == 1, "tag filter: %zu hits", trove_results_count(results));
-    CHECK(trove_results_path(results, 0) == NULL, "host text has no path");
-    CHECK(strcmp(trove_results_document_id(results, 0), "note-42") == 0, "host id");
+    CHECK(hit_path(results, 0) == NULL, "host text has no path");
+    CHECK(strcmp(hit_document_id(results, 0), "note-42") == 0, "host id");
+    const trove_hit *tagged = trove_results_hit(results, 0);
+    CHECK(trove_hit_tag_count(tagged) == 1 && strcmp(trove_hit_tag(tagged, 0, NULL), "garden") == 0,
+          "the hit carries its tag");
     trove_results_free(results);
 
     const char *ids[] = {"note-43"};
@@ -335,17 +451,20 @@ static void test_host_text(trove_engine *engine) {
     so.tag_count = 0;
     so.document_ids = ids;
     so.document_id_count = 1;
-    CHECK_STATUS(trove_search(engine, "fern", &so, &results), TROVE_STATUS_OK);
-    CHECK(trove_results_count(results) == 1 &&
-              strcmp(trove_results_document_id(results, 0), "note-43") == 0, "id filter");
+    CHECK_STATUS(trove_search(engine, "fern", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strcmp(hit_document_id(results, 0), "note-43") == 0,
+          "id filter");
     trove_results_free(results);
 
     bool removed = false;
-    CHECK_STATUS(trove_remove_document(engine, "note-43", &removed), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_remove_document(engine, "note-43", TROVE_NUL_TERMINATED, &removed),
+                 TROVE_STATUS_OK);
     CHECK(removed, "removed");
-    CHECK_STATUS(trove_remove_document(engine, "note-43", &removed), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_remove_document(engine, "note-43", TROVE_NUL_TERMINATED, &removed),
+                 TROVE_STATUS_OK);
     CHECK(!removed, "already gone");
-    CHECK_STATUS(trove_remove_document(engine, NULL, &removed), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_remove_document(engine, NULL, TROVE_NUL_TERMINATED, &removed),
+                 TROVE_STATUS_INVALID_ARGUMENT);
 }
 
 typedef struct {
@@ -354,8 +473,9 @@ typedef struct {
     size_t stop_after; /* 0: never stop */
 } stream_t;
 
-static bool collect(const char *piece, void *user_data) {
+static int32_t collect(const char *piece, size_t piece_len, void *user_data) {
     stream_t *s = user_data;
+    if (piece_len != strlen(piece)) s->pieces += 1000; /* would fail the piece counts */
     strncat(s->text, piece, sizeof s->text - strlen(s->text) - 1);
     s->pieces++;
     return s->stop_after == 0 || s->pieces < s->stop_after;
@@ -374,32 +494,41 @@ static void test_ask(trove_engine *engine) {
     memset(&s, 0, sizeof s);
     trove_ask_options o = ask_options(48);
     trove_answer *answer = NULL;
-    CHECK_STATUS(trove_ask(engine, "What brew temperature do I use for espresso?", &o, collect,
+    CHECK_STATUS(trove_ask(engine, "What brew temperature do I use for espresso?", TROVE_NUL_TERMINATED, &o, collect,
                            &s, &answer),
                  TROVE_STATUS_OK);
-    const char *text = trove_answer_text(answer);
-    CHECK(text && strlen(text) > 0, "an answer");
+    size_t text_len = 0;
+    const char *text = trove_answer_text(answer, &text_len);
+    CHECK(text && strlen(text) > 0 && text_len == strlen(text), "an answer");
     CHECK(text && strcmp(text, s.text) == 0, "streamed pieces make the answer: [%s] vs [%s]",
           s.text, text ? text : "NULL");
     CHECK(s.pieces >= 2, "%zu pieces", s.pieces);
     size_t citations = trove_answer_citation_count(answer);
     CHECK(citations >= 1, "%zu citations", citations);
     bool cites_espresso = false;
+    size_t passages = trove_answer_passage_count(answer);
+    CHECK(passages >= 1 && passages <= 3, "%zu passages", passages);
     for (size_t i = 0; i < citations; i++) {
-        const char *p = trove_answer_citation_path(answer, i);
+        const trove_hit *hit = trove_answer_citation_hit(answer, i);
+        const char *p = trove_hit_path(hit, NULL);
         if (p && strstr(p, "espresso.md")) cites_espresso = true;
-        CHECK(trove_answer_citation_n(answer, i) >= 1, "n >= 1");
-        CHECK(trove_answer_citation_title(answer, i) != NULL, "title");
-        CHECK(trove_answer_citation_text(answer, i) != NULL, "text");
-        CHECK(trove_answer_citation_document_id(answer, i) != NULL, "id");
+        uint32_t n = trove_answer_citation_n(answer, i);
+        CHECK(n >= 1 && n <= passages, "n %u", n);
+        /* [n] is passage n - 1: the same chunk, read through the same accessors. */
+        CHECK(trove_hit_chunk_id(trove_answer_passage(answer, n - 1)) == trove_hit_chunk_id(hit),
+              "citation %u is passage %u", n, n - 1);
+        CHECK(trove_hit_title(hit, NULL) != NULL, "title");
+        CHECK(trove_hit_text(hit, NULL) != NULL, "text");
+        CHECK(trove_hit_document_id(hit, NULL) != NULL, "id");
         uint32_t a = 0, b = 0;
-        CHECK(trove_answer_citation_lines(answer, i, &a, &b) && a >= 1, "lines");
-        CHECK(trove_answer_citation_page(answer, i) == 0, "no page");
+        CHECK(trove_hit_lines(hit, &a, &b) && a >= 1, "lines");
+        CHECK(trove_hit_page(hit) == 0, "no page");
         (void)trove_answer_citation_inferred(answer, i);
     }
-    CHECK(cites_espresso, "cites espresso.md: %s", trove_answer_json(answer));
+    CHECK(cites_espresso, "cites espresso.md: %s", trove_answer_json(answer, NULL));
     CHECK(trove_answer_citation_n(answer, citations) == 0, "out of range");
-    CHECK(trove_answer_citation_path(answer, citations) == NULL, "out of range");
+    CHECK(trove_answer_citation_hit(answer, citations) == NULL, "out of range");
+    CHECK(trove_answer_passage(answer, passages) == NULL, "out of range");
     CHECK(trove_answer_timing(answer, TROVE_TIMING_PROMPT_TOKENS) > 10, "prompt tokens");
     CHECK(trove_answer_timing(answer, TROVE_TIMING_DECODE_TOKENS) >= 1, "decode tokens");
     CHECK(trove_answer_timing(answer, TROVE_TIMING_DECODE_TOK_S) > 0, "speed");
@@ -409,37 +538,39 @@ static void test_ask(trove_engine *engine) {
     uint32_t reason = trove_answer_stop_reason(answer);
     CHECK(reason == TROVE_STOP_REASON_END_OF_TEXT || reason == TROVE_STOP_REASON_MAX_TOKENS,
           "reason %u", reason);
-    const char *json = trove_answer_json(answer);
-    CHECK(json && strstr(json, "\"citations\"") && strstr(json, "\"timings\""), "json %s", json);
+    const char *json = trove_answer_json(answer, NULL);
+    CHECK(json && strstr(json, "\"citations\"") && strstr(json, "\"timings\"") &&
+              strstr(json, "\"passages\"") && strstr(json, "\"stop_reason\""),
+          "json %s", json);
     trove_answer_free(answer);
 
     /* The callback stops generation: the answer so far is kept. */
     memset(&s, 0, sizeof s);
     s.stop_after = 2;
     o = ask_options(64);
-    CHECK_STATUS(trove_ask(engine, "How often should I oil the chain?", &o, collect, &s, &answer),
+    CHECK_STATUS(trove_ask(engine, "How often should I oil the chain?", TROVE_NUL_TERMINATED, &o, collect, &s, &answer),
                  TROVE_STATUS_OK);
     CHECK(s.pieces == 2, "stopped after 2 pieces, got %zu", s.pieces);
     CHECK(trove_answer_stop_reason(answer) == TROVE_STOP_REASON_CALLBACK, "stop reason");
-    CHECK(strcmp(trove_answer_text(answer), s.text) == 0, "kept text");
+    CHECK(strcmp(trove_answer_text(answer, NULL), s.text) == 0, "kept text");
     trove_answer_free(answer);
 
     /* NULL callback is fine. */
     o = ask_options(4);
-    CHECK_STATUS(trove_ask(engine, "What flour feeds the starter?", &o, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "What flour feeds the starter?", TROVE_NUL_TERMINATED, &o, NULL, NULL, &answer),
                  TROVE_STATUS_OK);
     trove_answer_free(answer);
 
     /* Errors. */
-    CHECK_STATUS(trove_ask(engine, NULL, NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_ask(engine, NULL, TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
     CHECK(answer == NULL, "no answer on failure");
-    CHECK_STATUS(trove_ask(engine, "\xc3\x28", NULL, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "\xc3\x28", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
                  TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_ask(engine, "   ", NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_ask(engine, "   ", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer), TROVE_STATUS_INVALID_ARGUMENT);
     o.temperature = -1.0f;
-    CHECK_STATUS(trove_ask(engine, "espresso?", &o, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "espresso?", TROVE_NUL_TERMINATED, &o, NULL, NULL, &answer),
                  TROVE_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(trove_ask(engine, "espresso?", NULL, NULL, NULL, NULL),
+    CHECK_STATUS(trove_ask(engine, "espresso?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, NULL),
                  TROVE_STATUS_INVALID_ARGUMENT);
 }
 
@@ -460,17 +591,18 @@ static void *cancel_when_started(void *arg) {
     return NULL;
 }
 
-static bool mark_progress(const trove_progress *p, void *user_data) {
+static int32_t mark_progress(const trove_progress *p, void *user_data) {
     canceller_t *c = user_data;
     if (p->files_done >= 1) atomic_store(&c->started, 1);
-    return true;
+    return 1;
 }
 
-static bool mark_token(const char *piece, void *user_data) {
+static int32_t mark_token(const char *piece, size_t piece_len, void *user_data) {
     (void)piece;
+    (void)piece_len;
     canceller_t *c = user_data;
     atomic_store(&c->started, 1);
-    return true;
+    return 1;
 }
 
 static void test_cancel_from_another_thread(trove_engine *engine) {
@@ -507,7 +639,7 @@ static void test_cancel_from_another_thread(trove_engine *engine) {
     trove_ask_options o = ask_options(200);
     o.cancel = c.token;
     trove_answer *answer = NULL;
-    CHECK_STATUS(trove_ask(engine, "Describe every note about locker codes in detail.", &o,
+    CHECK_STATUS(trove_ask(engine, "Describe every note about locker codes in detail.", TROVE_NUL_TERMINATED, &o,
                            mark_token, &c, &answer),
                  TROVE_STATUS_CANCELLED);
     CHECK(answer == NULL, "no answer when cancelled");
@@ -527,13 +659,13 @@ static void *search_many(void *arg) {
     worker_t *w = arg;
     for (int i = 0; i < 20; i++) {
         trove_results *r = NULL;
-        trove_status s = trove_search(w->engine, "sourdough starter flour", NULL, &r);
+        trove_status s = trove_search(w->engine, "sourdough starter flour", TROVE_NUL_TERMINATED, NULL, &r);
         if (s == TROVE_STATUS_OK && trove_results_count(r) > 0) w->ok++;
         trove_results_free(r);
     }
     /* Each thread has its own last error. */
     trove_results *none = NULL;
-    trove_search(w->engine, NULL, NULL, &none);
+    trove_search(w->engine, NULL, TROVE_NUL_TERMINATED, NULL, &none);
     snprintf(w->error, sizeof w->error, "%s", trove_last_error());
     return NULL;
 }
@@ -541,7 +673,7 @@ static void *search_many(void *arg) {
 static void test_threads(trove_engine *engine) {
     worker_t workers[4];
     pthread_t threads_[4];
-    trove_add_text(engine, "x", "x", NULL, NULL); /* leaves an error on this thread */
+    add_note(engine, "x", "x", NULL, NULL); /* leaves an error on this thread */
     char mine[256];
     snprintf(mine, sizeof mine, "%s", trove_last_error());
     for (int i = 0; i < 4; i++) {
@@ -549,7 +681,7 @@ static void test_threads(trove_engine *engine) {
         pthread_create(&threads_[i], NULL, search_many, &workers[i]);
     }
     /* Index while they search. */
-    CHECK_STATUS(trove_add_text(engine, "during", "Written meanwhile", "Bread needs salt.", ""),
+    CHECK_STATUS(add_note(engine, "during", "Written meanwhile", "Bread needs salt.", ""),
                  TROVE_STATUS_OK);
     for (int i = 0; i < 4; i++) {
         pthread_join(threads_[i], NULL);
@@ -564,7 +696,8 @@ static void test_stats(trove_engine *engine) {
     char *json = NULL;
     CHECK_STATUS(trove_stats_json(engine, &json), TROVE_STATUS_OK);
     CHECK(json && strstr(json, "\"documents\":") && strstr(json, "all-MiniLM-L6-v2-int8") &&
-              strstr(json, "\"last_index_run\":{"), "stats %s", json);
+              strstr(json, "\"last_index_run\":{") && strstr(json, "\"finished_at_unix\":"),
+          "stats %s", json);
     trove_string_free(json);
     CHECK_STATUS(trove_stats_json(NULL, &json), TROVE_STATUS_INVALID_ARGUMENT);
     CHECK(json == NULL, "reset on failure");
@@ -581,7 +714,7 @@ typedef struct {
     bool go_on;
 } watch_log_t;
 
-static bool on_watch_event(const trove_watch_event *e, void *user_data) {
+static int32_t on_watch_event(const trove_watch_event *e, void *user_data) {
     watch_log_t *log = user_data;
     pthread_mutex_lock(&log->lock);
     log->calls++;
@@ -639,14 +772,14 @@ static void test_watch(trove_engine *engine) {
     so.mode = TROVE_SEARCH_MODE_KEYWORD;
     so.k = 1;
     trove_results *results = NULL;
-    CHECK_STATUS(trove_search(engine, "greenhouse vents", &so, &results), TROVE_STATUS_OK);
-    CHECK(trove_results_count(results) == 1 && strstr(trove_results_path(results, 0), "second.md"),
+    CHECK_STATUS(trove_search(engine, "greenhouse vents", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strstr(hit_path(results, 0), "second.md"),
           "new file searchable");
     trove_results_free(results);
 
     unlink(file);
     CHECK(wait_for(&log, &log.removed, 1), "removed event");
-    CHECK_STATUS(trove_search(engine, "greenhouse vents", &so, &results), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_search(engine, "greenhouse vents", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
     CHECK(trove_results_count(results) == 0, "deleted file gone");
     trove_results_free(results);
     trove_watch_stop(watcher);
@@ -700,16 +833,16 @@ static void test_wrong_llm_and_other_embedder(void) {
     o.llm_path = fake;
     trove_engine *engine = NULL;
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
-    CHECK_STATUS(trove_add_text(engine, "a", "A", "The sky is blue.", NULL), TROVE_STATUS_OK);
+    CHECK_STATUS(add_note(engine, "a", "A", "The sky is blue.", NULL), TROVE_STATUS_OK);
     trove_answer *answer = NULL;
-    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", NULL, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
                  TROVE_STATUS_MODEL);
     CHECK(strstr(trove_last_error(), "not-a-model.gguf") != NULL, "names the file: %s",
           trove_last_error());
     o.llm_path = "/no/such/model.gguf";
     trove_engine_close(engine);
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
-    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", NULL, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
                  TROVE_STATUS_NOT_FOUND);
     trove_engine_close(engine);
 
@@ -742,10 +875,10 @@ static void test_wrong_llm_and_other_embedder(void) {
     CHECK(strstr(trove_last_error(), "reembed") != NULL ||
               strstr(trove_last_error(), "re-embed") != NULL, "names the fix: %s",
           trove_last_error());
-    o.reembed = true;
+    o.reembed = 1;
     CHECK_STATUS(trove_engine_open(store, other, &o, &engine), TROVE_STATUS_OK);
     trove_results *results = NULL;
-    CHECK_STATUS(trove_search(engine, "sky colour", NULL, &results), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_search(engine, "sky colour", TROVE_NUL_TERMINATED, NULL, &results), TROVE_STATUS_OK);
     CHECK(trove_results_count(results) == 1, "re-embedded store answers");
     trove_results_free(results);
     trove_engine_close(engine);

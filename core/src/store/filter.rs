@@ -27,7 +27,10 @@ impl SearchFilters {
 }
 
 /// Row ids of the documents that pass `filters`.
-pub(super) fn allowed_documents(conn: &Connection, filters: &SearchFilters) -> Result<HashSet<i64>> {
+pub(super) fn allowed_documents(
+    conn: &Connection,
+    filters: &SearchFilters,
+) -> Result<HashSet<i64>> {
     let mut stmt = conn
         .prepare_cached("SELECT id, key, path, tags FROM documents")
         .map_err(sql)?;

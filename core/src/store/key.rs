@@ -74,6 +74,9 @@ mod tests {
         assert_eq!(host.stored(), "host:note-42");
         assert_eq!((host.document_id(), host.path()), ("note-42", None));
         let file = DocKey::file(Path::new("/n/x.md"));
-        assert_eq!((file.document_id(), file.path()), ("/n/x.md", Some("/n/x.md")));
+        assert_eq!(
+            (file.document_id(), file.path()),
+            ("/n/x.md", Some("/n/x.md"))
+        );
     }
 }

@@ -201,8 +201,8 @@ mod tests {
     #[test]
     fn folder_matching_stops_at_the_folder_boundary() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = Store::open(dir.path(), &model("a"), VectorQuantization::F32, false)
-            .unwrap();
+        let (store, _) =
+            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
         let failure = StoredFailure {
             code: "binary".into(),
             reason: "binary file".into(),
@@ -223,7 +223,10 @@ mod tests {
         keys.sort();
         assert_eq!(
             keys,
-            vec![DocKey::file(Path::new("/notes")), DocKey::file(Path::new("/notes/a.txt"))]
+            vec![
+                DocKey::file(Path::new("/notes")),
+                DocKey::file(Path::new("/notes/a.txt"))
+            ]
         );
     }
 

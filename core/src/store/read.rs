@@ -180,7 +180,9 @@ impl<'s> Snapshot<'s> {
     pub(crate) fn failures_under(&self, path: &str) -> Result<Vec<DocKey>> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT key FROM failures WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2")
+            .prepare_cached(
+                "SELECT key FROM failures WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2",
+            )
             .map_err(sql)?;
         let exact = DocKey::File(path.to_string()).stored();
         let inside = DocKey::File(dir_prefix(path)).stored();
@@ -192,7 +194,10 @@ impl<'s> Snapshot<'s> {
     }
 
     /// Row ids of the documents passing `filters`; `None` when nothing is filtered.
-    pub(crate) fn allowed_documents(&self, filters: &SearchFilters) -> Result<Option<HashSet<i64>>> {
+    pub(crate) fn allowed_documents(
+        &self,
+        filters: &SearchFilters,
+    ) -> Result<Option<HashSet<i64>>> {
         if filters.is_empty() {
             return Ok(None);
         }

@@ -74,4 +74,3 @@ pub(super) fn migrate(conn: &Connection) -> Result<()> {
     }
     Ok(())
 }
-

@@ -120,7 +120,11 @@ impl<'s> Writes<'s> {
             tx.commit().map_err(sql)?;
             return Ok(value);
         }
-        let mut vectors = self.store.vectors.write().unwrap_or_else(|p| p.into_inner());
+        let mut vectors = self
+            .store
+            .vectors
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         tx.commit().map_err(sql)?;
         self.unsaved = true;
         if let Err(e) = delta.apply(&mut vectors) {
@@ -353,9 +357,7 @@ impl WriteTx<'_> {
         model: &ModelFingerprint,
         quantization: VectorQuantization,
     ) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM embeddings", [])
-            .map_err(sql)?;
+        self.tx.execute("DELETE FROM embeddings", []).map_err(sql)?;
         set_fingerprint(&self.tx, model)?;
         self.delta = VectorDelta {
             reset: Some((model.dimensions as usize, quantization)),

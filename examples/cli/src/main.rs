@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use trove::{AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions};
+use trove::{
+    AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions,
+};
 
 /// Private question answering over your own documents, on-device.
 #[derive(Parser)]
@@ -415,14 +417,22 @@ fn status(cli: &Cli) -> CliResult {
         "embedding   {} ({} dims), sha256 {}",
         s.embedding_model.name, s.embedding_model.dimensions, s.embedding_model.sha256
     )?;
-    writeln!(out, "llm         {}, sha256 {llm_sha256}", s.llm_path.display())?;
+    writeln!(
+        out,
+        "llm         {}, sha256 {llm_sha256}",
+        s.llm_path.display()
+    )?;
     match &s.last_index_run {
         Some(run) => {
             let ago = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs().saturating_sub(run.finished_at_unix))
                 .unwrap_or(0);
-            writeln!(out, "last run    {ago} s ago: {}", summary_line(&run.summary))?;
+            writeln!(
+                out,
+                "last run    {ago} s ago: {}",
+                summary_line(&run.summary)
+            )?;
         }
         None => writeln!(out, "last run    none")?,
     }

@@ -3,21 +3,20 @@
 
 mod common;
 
+#[path = "../../../tests/json/shape_check.rs"]
+mod shape_check;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::*;
 
-fn keys(value: &serde_json::Value) -> Vec<String> {
-    let mut keys: Vec<String> = value
-        .as_object()
-        .expect("an object")
-        .keys()
-        .cloned()
-        .collect();
-    keys.sort();
-    keys
+/// Fails unless `value` has the shape `name` of tests/json/shapes.json.
+fn assert_shape(name: &str, value: &serde_json::Value) {
+    if let Err(e) = shape_check::check_shape(name, value) {
+        panic!("{e}\n{value:#}");
+    }
 }
 
 fn stderr(out: &std::process::Output) -> String {
@@ -52,20 +51,7 @@ fn index_search_status_forget_speak_the_documented_json_and_exit_codes() {
     assert!(!store.exists(), "a failed search must not create a store");
 
     let summary = json(&store, &["index", root]);
-    assert_eq!(
-        keys(&summary),
-        [
-            "chunks_embedded",
-            "chunks_reused",
-            "failures",
-            "files_failed",
-            "files_indexed",
-            "files_removed",
-            "files_seen",
-            "files_unchanged",
-            "seconds"
-        ]
-    );
+    assert_shape("index_summary", &summary);
     assert_eq!(summary["files_indexed"], 3, "{summary}");
     assert_eq!(summary["chunks_embedded"], 3, "{summary}");
     let again = json(&store, &["index", root]);
@@ -82,13 +68,10 @@ fn index_search_status_forget_speak_the_documented_json_and_exit_codes() {
         &store,
         &["search", "portafilter", "--mode", "keyword", "-k", "2"],
     );
+    assert_shape("search_result", &result);
     assert_eq!(result["query"], "portafilter");
     let hits = result["results"].as_array().unwrap();
     assert_eq!(hits.len(), 1, "{result}");
-    assert_eq!(
-        keys(&hits[0]),
-        ["lines", "page", "path", "score", "text", "title"]
-    );
     assert!(hits[0]["path"].as_str().unwrap().ends_with("espresso.md"));
     assert_eq!(hits[0]["lines"], serde_json::json!([3, 3]));
 
@@ -134,23 +117,47 @@ fn index_search_status_forget_speak_the_documented_json_and_exit_codes() {
     );
 
     let status = json(&store, &["status"]);
+    assert_shape("stats", &status);
     assert_eq!(
         (status["documents"].as_u64(), status["chunks"].as_u64()),
         (Some(3), Some(3))
     );
     assert_eq!(status["vectors"], status["chunks"]);
     assert_eq!(
-        status["models"]["llm"]["sha256"].as_str().unwrap().len(),
-        64
-    );
-    assert_eq!(
-        status["models"]["embedding"]["sha256"]
-            .as_str()
-            .unwrap()
-            .len(),
+        status["embedding_model"]["sha256"].as_str().unwrap().len(),
         64
     );
     assert_eq!(status["last_index_run"]["files_unchanged"], 3);
+    let text = expect(&mut trove(&store, &["status"]), 0);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("llm ") && l.split_whitespace().last().unwrap().len() == 64),
+        "the text status names the answer model's sha256:\n{text}"
+    );
+
+    // A reader that has gone away (`trove search … | head`) ends the command
+    // quietly: exit 0, nothing on stderr, for every command that prints. The
+    // pipe is closed before the command writes (it loads models first), so
+    // every write hits a broken pipe.
+    let espresso = notes.path().join("espresso.md");
+    for args in [
+        &["search", "portafilter", "-k", "3"][..],
+        &["status"],
+        &["search", "--batch", batch.to_str().unwrap(), "--json"],
+        &["index", espresso.to_str().unwrap()],
+        &["ask", "What holds the coffee?", "--max-tokens", "8"],
+    ] {
+        let mut child = trove(&store, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
 
     // Forget a folder: its documents go, the files stay.
     let forgot = json(&store, &["forget", &format!("{root}/garden")]);

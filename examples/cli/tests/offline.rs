@@ -4,6 +4,9 @@
 
 mod common;
 
+#[path = "../../../tests/json/shape_check.rs"]
+mod shape_check;
+
 use std::path::Path;
 
 use common::*;
@@ -56,29 +59,16 @@ fn index_and_ask_work_without_any_network() {
         !answer["answer"].as_str().unwrap().trim().is_empty(),
         "{answer}"
     );
+    if let Err(e) = shape_check::check_shape("answer", &answer) {
+        panic!("{e}\n{answer:#}");
+    }
     let citations = answer["citations"].as_array().unwrap();
     assert!(!citations.is_empty(), "{answer}");
-    let mut keys: Vec<&String> = citations[0].as_object().unwrap().keys().collect();
-    keys.sort();
-    assert_eq!(keys, ["lines", "n", "page", "path"]);
     assert!(
         citations[0]["path"]
             .as_str()
             .unwrap()
             .ends_with("espresso.md"),
         "{answer}"
-    );
-    let mut timing_keys: Vec<&String> = answer["timings"].as_object().unwrap().keys().collect();
-    timing_keys.sort();
-    assert_eq!(
-        timing_keys,
-        [
-            "decode_tok_s",
-            "decode_tokens",
-            "prefill_ms",
-            "prompt_tokens",
-            "retrieval_ms",
-            "ttft_ms"
-        ]
     );
 }

@@ -71,7 +71,10 @@ unsafe fn string(
 ///
 /// Safety: hit is NULL or lent by a live handle; len_out is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn trove_hit_text(hit: *const trove_hit, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn trove_hit_text(
+    hit: *const trove_hit,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: the caller's pointers, as documented.
     unsafe { string(hit, len_out, |h| Some(&h.text)) }
 }
@@ -80,7 +83,10 @@ pub unsafe extern "C" fn trove_hit_text(hit: *const trove_hit, len_out: *mut usi
 ///
 /// Safety: as trove_hit_text.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn trove_hit_title(hit: *const trove_hit, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn trove_hit_title(
+    hit: *const trove_hit,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: the caller's pointers, as documented.
     unsafe { string(hit, len_out, |h| Some(&h.title)) }
 }
@@ -103,7 +109,10 @@ pub unsafe extern "C" fn trove_hit_document_id(
 ///
 /// Safety: as trove_hit_text.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn trove_hit_path(hit: *const trove_hit, len_out: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn trove_hit_path(
+    hit: *const trove_hit,
+    len_out: *mut usize,
+) -> *const c_char {
     // SAFETY: the caller's pointers, as documented.
     unsafe { string(hit, len_out, |h| h.path.as_ref()) }
 }

@@ -43,11 +43,17 @@ pub enum trove_status {
 impl trove_status {
     const ALL: [(trove_status, &'static str); 10] = [
         (trove_status::Ok, "TROVE_STATUS_OK\0"),
-        (trove_status::InvalidArgument, "TROVE_STATUS_INVALID_ARGUMENT\0"),
+        (
+            trove_status::InvalidArgument,
+            "TROVE_STATUS_INVALID_ARGUMENT\0",
+        ),
         (trove_status::NotFound, "TROVE_STATUS_NOT_FOUND\0"),
         (trove_status::Io, "TROVE_STATUS_IO\0"),
         (trove_status::CorruptStore, "TROVE_STATUS_CORRUPT_STORE\0"),
-        (trove_status::IncompatibleStore, "TROVE_STATUS_INCOMPATIBLE_STORE\0"),
+        (
+            trove_status::IncompatibleStore,
+            "TROVE_STATUS_INCOMPATIBLE_STORE\0",
+        ),
         (trove_status::Model, "TROVE_STATUS_MODEL\0"),
         (trove_status::Cancelled, "TROVE_STATUS_CANCELLED\0"),
         (trove_status::Busy, "TROVE_STATUS_BUSY\0"),

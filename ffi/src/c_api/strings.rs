@@ -71,7 +71,10 @@ pub(crate) unsafe fn path(ptr: *const c_char, name: &str) -> Result<PathBuf, Fai
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
-pub(crate) unsafe fn optional_c<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+pub(crate) unsafe fn optional_c<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
     // SAFETY: forwarded to the caller.
     unsafe { optional(ptr, TROVE_NUL_TERMINATED, name) }
 }
@@ -101,8 +104,7 @@ pub(crate) unsafe fn list(
         .enumerate()
         .map(|(i, &p)| {
             // SAFETY: each item is a C string per the caller.
-            unsafe { required(p, TROVE_NUL_TERMINATED, &format!("{name}[{i}]")) }
-                .map(str::to_owned)
+            unsafe { required(p, TROVE_NUL_TERMINATED, &format!("{name}[{i}]")) }.map(str::to_owned)
         })
         .collect()
 }
@@ -155,8 +157,8 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error_naming_the_parameter() {
         let bad = b"caf\xe9\0";
-        let err = unsafe { required(bad.as_ptr().cast(), TROVE_NUL_TERMINATED, "query") }
-            .unwrap_err();
+        let err =
+            unsafe { required(bad.as_ptr().cast(), TROVE_NUL_TERMINATED, "query") }.unwrap_err();
         assert!(
             err.message.contains("query is not valid UTF-8"),
             "{}",

@@ -42,7 +42,11 @@ mod tests {
             .collect();
         assert_eq!(
             parts,
-            [TROVE_VERSION_MAJOR, TROVE_VERSION_MINOR, TROVE_VERSION_PATCH]
+            [
+                TROVE_VERSION_MAJOR,
+                TROVE_VERSION_MINOR,
+                TROVE_VERSION_PATCH
+            ]
         );
         assert_eq!(trove_version_number(), 2_000);
     }
