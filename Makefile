@@ -102,10 +102,9 @@ header-check: setup-tools
 # nothing but trove's own symbols exported (unused sections dropped).
 shared: build
 	@mkdir -p $(SO_DIR)
-	gcc -shared -o $(SHARED).tmp -Wl,-soname,$(SONAME) -Wl,--version-script=ffi/libtrove.map \
+	gcc -shared -o $(SHARED).$$$$.tmp -Wl,-soname,$(SONAME) -Wl,--version-script=ffi/libtrove.map \
 	  -Wl,--gc-sections -Wl,--whole-archive $(BIN)/libtrove.a -Wl,--no-whole-archive \
-	  -lstdc++ -lpthread -ldl -lm
-	mv $(SHARED).tmp $(SHARED)
+	  -lstdc++ -lpthread -ldl -lm && mv $(SHARED).$$$$.tmp $(SHARED)
 	ln -sf $(SONAME) $(SO_DIR)/libtrove.so
 
 # The exported symbols, one per line with their version: what a change to

@@ -284,20 +284,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
                     .transaction(|tx| tx.touch_document(&key, size, mtime_ns))?;
                 self.summary.files_unchanged += 1;
             }
-            Ok(Some((doc, hash))) => {
-                let row = DocumentRow {
-                    key,
-                    kind: doc.kind.as_str().to_string(),
-                    title: doc.title.clone(),
-                    tags: doc.tags.clone(),
-                    metadata: doc.metadata.clone(),
-                    content_hash: hash,
-                    size,
-                    mtime_ns,
-                };
-                self.summary.bytes_indexed += size;
-                self.enqueue(row, &doc);
-            }
+            Ok(Some((doc, hash))) => self.enqueue(key, &doc, hash, size, mtime_ns),
             Err(reason) => {
                 let failure = StoredFailure {
                     code: reason.code().to_string(),
@@ -341,18 +328,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
         if stored.is_some_and(|s| s.content_hash == hash) {
             self.summary.files_unchanged = 1;
         } else {
-            let row = DocumentRow {
-                key,
-                kind: doc.kind.as_str().to_string(),
-                title: doc.title.clone(),
-                tags: doc.tags.clone(),
-                metadata: doc.metadata.clone(),
-                content_hash: hash,
-                size: fingerprint.len() as u64,
-                mtime_ns: 0,
-            };
-            self.summary.bytes_indexed = row.size;
-            self.enqueue(row, &doc);
+            self.enqueue(key, &doc, hash, fingerprint.len() as u64, 0);
             self.flush()?;
         }
         self.summary.seconds = self.started.elapsed().as_secs_f64();
@@ -360,8 +336,27 @@ impl<'a, 'p> Indexer<'a, 'p> {
         Ok(self.summary)
     }
 
-    fn enqueue(&mut self, row: DocumentRow, doc: &ParsedDocument) {
+    /// Chunks a parsed document and queues it for the next flush.
+    fn enqueue(
+        &mut self,
+        key: DocKey,
+        doc: &ParsedDocument,
+        content_hash: Vec<u8>,
+        size: u64,
+        mtime_ns: i64,
+    ) {
         let started = Instant::now();
+        let row = DocumentRow {
+            key,
+            kind: doc.kind.as_str().to_string(),
+            title: doc.title.clone(),
+            tags: doc.tags.clone(),
+            metadata: doc.metadata.clone(),
+            content_hash,
+            size,
+            mtime_ns,
+        };
+        self.summary.bytes_indexed += size;
         let embedder = self.embedder;
         let chunks = chunk_document(doc, self.chunking, embedder.max_tokens(), &|t| {
             embedder.count_tokens(t)
@@ -449,10 +444,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
             }
             Ok(())
         })?;
-        self.summary.files_indexed += pending
-            .iter()
-            .filter(|p| p.row.key.path().is_some())
-            .count() as u64;
+        self.summary.files_indexed += pending.len() as u64;
         self.summary.stages.write_ms += ms(started);
         Ok(())
     }

@@ -50,9 +50,9 @@ pub struct StageTimings {
 /// What an indexing call did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IndexSummary {
-    /// Files considered.
+    /// Files (or host documents) considered.
     pub files_seen: u64,
-    /// Files (re)indexed.
+    /// Files (or host documents) (re)indexed.
     pub files_indexed: u64,
     /// Files unchanged since the last run.
     pub files_unchanged: u64,

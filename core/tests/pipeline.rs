@@ -286,6 +286,8 @@ fn host_text_is_indexed_filtered_and_removed() {
         )
         .unwrap();
     assert_eq!(added.chunks_embedded, 1);
+    // A host document counts like a file: seen, then indexed or unchanged.
+    assert_eq!((added.files_seen, added.files_indexed), (1, 1), "{added:?}");
     engine
         .add_text(
             "note-2",

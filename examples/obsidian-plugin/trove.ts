@@ -3,16 +3,33 @@
  * Electron, through koffi. All FFI details live here; callers see plain
  * objects, Promises and exceptions.
  *
+ * Version (trove.h "Versions"): `loadLibrary` reads trove_version_number()
+ * before binding anything else and refuses a library whose MAJOR differs
+ * from TROVE_VERSION (the header this file was written for) or, while
+ * MAJOR is 0, whose MINOR differs.
+ *
+ * Text (trove.h "Strings"):
+ * - Text a host holds (a query, a question, a note's fields, a document id)
+ *   goes to trove as a pointer and a byte length, never NUL-terminated: a
+ *   string is encoded to UTF-8 first (a lone surrogate is refused rather
+ *   than silently replaced), a Uint8Array is passed as its bytes, so a NUL
+ *   inside is text and invalid UTF-8 is trove's INVALID_ARGUMENT. During a
+ *   synchronous call the bytes are read in place; an async call copies them
+ *   first, because the JS thread runs on while the worker reads.
+ * - Paths, path prefixes, tags and document-id filters are NUL-terminated in
+ *   the C API: a string holding NUL is refused (koffi would cut it there).
+ *
  * Ownership (trove.h "Ownership"):
  * - Handles (engine, results, answer, cancel token) are freed exactly once:
  *   results and answers inside the call that produced them (try/finally),
  *   the engine by `Trove.close()`, tokens by `CancelToken.free()`.
- * - Lent strings (accessors, `trove_results_json`, `trove_answer_json`,
+ * - Lent strings (`trove_results_json`, `trove_answer_json`,
  *   `trove_last_error`, callback arguments) are copied into JS strings by
  *   koffi at once and never freed here.
- * - Owned strings (`trove_index_path`'s summary, `trove_stats_json`) are
- *   declared as a koffi *disposable* type whose free function is
- *   `trove_string_free`: koffi copies the string, then frees the pointer.
+ * - Owned strings (the summaries of `trove_index_path` and `trove_add_text`,
+ *   `trove_stats_json`) are declared as a koffi *disposable* type whose free
+ *   function is `trove_string_free`: koffi copies the string, then frees the
+ *   pointer.
  *
  * Threads:
  * - The synchronous methods run on the calling (JS) thread; callbacks run
@@ -22,8 +39,8 @@
  *   that worker thread; koffi forwards each invocation to the JS main thread
  *   through its thread-safe function broker and blocks the worker until the
  *   JS callback has returned, so callbacks always run on the JS thread, in
- *   order, with their lent arguments still valid, and their boolean result
- *   reaches trove. The JS thread stays free meanwhile (timers, UI, a
+ *   order, with their lent arguments still valid, and their "go on" / "stop"
+ *   result reaches trove. The JS thread stays free meanwhile (timers, UI, a
  *   `CancelToken.cancel()` from a button).
  * - trove_last_error() is per thread: after a failed async call the message
  *   was left on the worker thread and cannot be read from JS. Async failures
@@ -34,6 +51,9 @@ import koffi = require('koffi');
 import * as fs from 'fs';
 
 // ------------------------------------------------------------------ types --
+
+/** The trove.h this wrapper was written for (TROVE_VERSION_MAJOR/_MINOR/_PATCH). */
+export const TROVE_VERSION = { major: 0, minor: 2, patch: 0 } as const;
 
 /** Names of `trove_status` values other than OK. */
 export type TroveStatusName =
@@ -51,6 +71,9 @@ export type TroveStatusName =
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 
 const SEARCH_MODES: Record<SearchMode, number> = { hybrid: 0, vector: 1, keyword: 2 };
+
+/** Text handed to trove: a string (sent as UTF-8) or UTF-8 bytes as they are. */
+export type Text = string | Uint8Array;
 
 /** A failed trove call: `status` is the C status name, `message` trove's. */
 export class TroveError extends Error {
@@ -81,6 +104,18 @@ export interface OpenOptions {
     reembed?: boolean;
     /** A GGUF answer model instead of the default one. */
     llmPath?: string;
+}
+
+/** A note handed over by the host app (`trove_note`). */
+export interface Note {
+    /** The host's id (not empty): adding the same id again replaces the note. */
+    id: Text;
+    /** Its title; unset or empty: the note's own first heading. */
+    title?: Text;
+    /** Its text, read as Markdown. */
+    text: Text;
+    /** Laid over the note's front matter; its `tags` become search filters. */
+    metadata?: Record<string, unknown>;
 }
 
 /** Filters shared by search and ask; all that are set must hold. */
@@ -135,7 +170,15 @@ export interface IndexOptions {
     cancel?: CancelToken;
 }
 
-/** `trove_index_path`'s summary with its keys in camelCase. */
+/** Milliseconds spent in each indexing stage. */
+export interface StageTimings {
+    readParseMs: number;
+    chunkMs: number;
+    embedMs: number;
+    writeMs: number;
+}
+
+/** What an indexing call did (the `index_summary` JSON shape, camelCase). */
 export interface IndexSummary {
     filesSeen: number;
     filesIndexed: number;
@@ -145,11 +188,17 @@ export interface IndexSummary {
     failures: { path: string; code: string; reason: string }[];
     chunksEmbedded: number;
     chunksReused: number;
+    bytesIndexed: number;
     seconds: number;
-    [more: string]: unknown;
+    stages: StageTimings;
 }
 
-/** `trove_stats_json` with its keys in camelCase. */
+/** The last indexing run the store remembers: a summary and when it ended. */
+export interface IndexRun extends IndexSummary {
+    finishedAtUnix: number;
+}
+
+/** `trove_stats_json` (the `stats` JSON shape, camelCase). */
 export interface Stats {
     documents: number;
     chunks: number;
@@ -160,11 +209,13 @@ export interface Stats {
     storeDir: string;
     embeddingModel: { name: string; dimensions: number; sha256: string };
     llmPath: string;
-    lastIndexRun: Record<string, unknown> | null;
+    lastIndexRun: IndexRun | null;
 }
 
-/** One retrieved passage. */
+/** One retrieved passage (the `hit` JSON shape, camelCase). */
 export interface Hit {
+    /** The chunk's id in this store (stable until its document changes). */
+    chunkId: number;
     /** Host id or the file's absolute path. */
     documentId: string;
     /** Absolute file path; null for host text. */
@@ -181,16 +232,12 @@ export interface Hit {
     tags: string[];
 }
 
-export interface Citation {
-    /** The `[n]` mark in the answer. */
+/** A source the answer cites: the passage, with its mark. */
+export interface Citation extends Hit {
+    /** The `[n]` mark in the answer (passage n - 1). */
     n: number;
     /** true: the model cited nothing and trove inferred this source. */
     inferred: boolean;
-    documentId: string;
-    path: string | null;
-    title: string;
-    page: number | null;
-    lines: [number, number] | null;
 }
 
 export type StopReason = 'end_of_text' | 'max_tokens' | 'stop_string' | 'callback';
@@ -201,6 +248,8 @@ export interface Answer {
     citations: Citation[];
     /** The passages given to the model. */
     passages: Hit[];
+    /** Passages retrieved but left out: they did not fit the context window. */
+    dropped: Hit[];
     stopReason: StopReason;
     timings: {
         retrievalMs: number;
@@ -211,6 +260,23 @@ export interface Answer {
         decodeTokS: number;
         totalMs: number;
     };
+}
+
+/** Which JSON text trove handed out (names of tests/json/shapes.json;
+ * "hits" is an array of "hit"). */
+export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats';
+
+let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
+
+/** Sees every JSON text read from trove, before it is decoded (for tests
+ * that check the library's JSON shapes, and for diagnostics); null: none. */
+export function observeJson(observer: ((kind: JsonKind, json: string) => void) | null): void {
+    jsonObserver = observer;
+}
+
+function parseJson(kind: JsonKind, json: string): unknown {
+    jsonObserver?.(kind, json);
+    return JSON.parse(json);
 }
 
 /** Counters of handles and owned strings this module created and freed
@@ -257,8 +323,20 @@ function declareTypes() {
         struct_size: 'uint32_t',
         threads: 'uint32_t',
         context_size: 'uint32_t',
-        reembed: 'bool',
+        reembed: 'uint8_t',
         llm_path: 'const char *',
+    });
+    // Text fields are given Buffers: koffi passes their address as it is.
+    const note = koffi.struct('trove_note', {
+        struct_size: 'uint32_t',
+        id: 'const char *',
+        id_len: 'size_t',
+        title: 'const char *',
+        title_len: 'size_t',
+        text: 'const char *',
+        text_len: 'size_t',
+        metadata_json: 'const char *',
+        metadata_json_len: 'size_t',
     });
     const progress = koffi.struct('trove_progress', {
         files_done: 'uint64_t',
@@ -272,7 +350,7 @@ function declareTypes() {
         struct_size: 'uint32_t',
         k: 'uint32_t',
         mode: 'uint32_t',
-        one_per_document: 'bool',
+        one_per_document: 'uint8_t',
         path_prefix: 'const char *',
         tags: 'const char **',
         tag_count: 'size_t',
@@ -293,35 +371,62 @@ function declareTypes() {
         document_id_count: 'size_t',
         cancel: 'trove_cancel_token *',
     });
-    const progressFn = koffi.proto('bool trove_progress_fn(const trove_progress *progress, void *user_data)');
-    const tokenFn = koffi.proto('bool trove_token_fn(const char *piece, void *user_data)');
-    return { engine, results, answer, cancel, engineOptions, progress, searchOptions, askOptions, progressFn, tokenFn };
+    const progressFn = koffi.proto('int32_t trove_progress_fn(const trove_progress *progress, void *user_data)');
+    // The piece is decoded up to its NUL: trove hands pieces out
+    // NUL-terminated with no NUL inside, so piece_len adds nothing here.
+    const tokenFn = koffi.proto('int32_t trove_token_fn(const char *piece, size_t piece_len, void *user_data)');
+    return {
+        engine,
+        results,
+        answer,
+        cancel,
+        engineOptions,
+        note,
+        progress,
+        searchOptions,
+        askOptions,
+        progressFn,
+        tokenFn,
+    };
 }
 
-/** The functions of one loaded libtrove. */
+/** The functions of one loaded libtrove. Text parameters take a Buffer and
+ * its length; `*_json` accessors get NULL for len_out (JSON never holds a
+ * raw NUL, so reading up to the NUL is exact). */
 interface TroveLib {
     path: string;
     version: string;
+    versionNumber: number;
     last_error(): string;
     status_name(status: number): string;
     engine_open(store: string, models: string, options: object, out: Out<Ptr>): number;
     engine_close(engine: Ptr): void;
-    add_text(engine: Ptr, id: string, title: string, text: string, metadata: string | null): number;
+    add_text(engine: Ptr, note: object, summary: Out<string | null>): number;
     index_path: AsyncCapable<
         (engine: Ptr, path: string, cancel: Ptr, cb: unknown, ud: null, summary: Out<string | null>) => number
     >;
-    remove_document(engine: Ptr, id: string, removed: Out<boolean>): number;
+    remove_document(engine: Ptr, id: Buffer, idLen: number, removed: Out<boolean>): number;
     remove_path(engine: Ptr, path: string, count: Out<number | bigint>): number;
     stats_json(engine: Ptr, out: Out<string | null>): number;
     cancel_token_new(): Ptr;
     cancel_token_cancel(token: Ptr): void;
     cancel_token_reset(token: Ptr): void;
     cancel_token_free(token: Ptr): void;
-    search(engine: Ptr, query: string, options: object, out: Out<Ptr>): number;
-    results_json(results: Ptr): string | null;
+    search(engine: Ptr, query: Buffer, queryLen: number, options: object, out: Out<Ptr>): number;
+    results_json(results: Ptr, lenOut: null): string | null;
     results_free(results: Ptr): void;
-    ask: AsyncCapable<(engine: Ptr, question: string, options: object, cb: unknown, ud: null, out: Out<Ptr>) => number>;
-    answer_json(answer: Ptr): string | null;
+    ask: AsyncCapable<
+        (
+            engine: Ptr,
+            question: Buffer,
+            questionLen: number,
+            options: object,
+            cb: unknown,
+            ud: null,
+            out: Out<Ptr>,
+        ) => number
+    >;
+    answer_json(answer: Ptr, lenOut: null): string | null;
     answer_free(answer: Ptr): void;
 }
 
@@ -331,15 +436,61 @@ type AsyncCapable<F extends (...args: never[]) => unknown> = F & {
 
 const libraries = new Map<string, TroveLib>();
 
-/** Loads libtrove from an explicit path (once per path) and binds it. */
+function versionText(number: number): string {
+    return `${Math.floor(number / 1_000_000)}.${Math.floor(number / 1_000) % 1_000}.${number % 1_000}`;
+}
+
+/**
+ * Refuses a library this wrapper was not written for (trove.h "Versions"):
+ * the same MAJOR, and while MAJOR is 0 the same MINOR; with MAJOR 1 or more
+ * an older MINOR lacks functions this wrapper binds, a newer one only adds.
+ */
+function checkVersion(path: string, lib: ReturnType<typeof koffi.load>): number {
+    const wanted = `${TROVE_VERSION.major}.${TROVE_VERSION.minor}.${TROVE_VERSION.patch}`;
+    let number: number;
+    try {
+        number = lib.func('uint32_t trove_version_number(void)')() as number;
+    } catch {
+        let text = 'unknown';
+        try {
+            text = lib.func('const char *trove_version(void)')() as string;
+        } catch {
+            // not libtrove at all
+        }
+        throw new TroveError(
+            'TROVE_WRAPPER',
+            0,
+            `libtrove at ${path} (version ${text}) has no trove_version_number(): ` +
+                `it is older than this wrapper, written for trove.h ${wanted}`,
+        );
+    }
+    const major = Math.floor(number / 1_000_000);
+    const minor = Math.floor(number / 1_000) % 1_000;
+    const fits =
+        major === TROVE_VERSION.major &&
+        (major === 0 ? minor === TROVE_VERSION.minor : minor >= TROVE_VERSION.minor);
+    if (!fits) {
+        throw new TroveError(
+            'TROVE_WRAPPER',
+            0,
+            `libtrove at ${path} is version ${versionText(number)}, but this wrapper was written for ` +
+                `trove.h ${wanted}: use a library with the same MAJOR${TROVE_VERSION.major === 0 ? '.MINOR' : ''} ` +
+                'or the trove.ts of that library',
+        );
+    }
+    return number;
+}
+
+/** Loads libtrove from an explicit path (once per path), checks its version and binds it. */
 export function loadLibrary(path: string): TroveLib {
     const known = libraries.get(path);
     if (known) return known;
     if (!fs.existsSync(path)) {
         throw new TroveError('TROVE_WRAPPER', 0, `libtrove not found at ${path}`);
     }
-    ctypes ??= declareTypes();
     const lib = koffi.load(path);
+    const versionNumber = checkVersion(path, lib);
+    ctypes ??= declareTypes();
     const f = (decl: string) => lib.func(decl);
     const string_free = f('void trove_string_free(void *s)');
     // An owned string: koffi decodes it, then calls trove_string_free on the
@@ -352,19 +503,22 @@ export function loadLibrary(path: string): TroveLib {
     const bound: TroveLib = {
         path,
         version: f('const char *trove_version(void)')() as string,
+        versionNumber,
         last_error: f('const char *trove_last_error(void)'),
-        status_name: f('const char *trove_status_name(int status)'),
+        status_name: f('const char *trove_status_name(int32_t status)'),
         engine_open: f(
             'int trove_engine_open(const char *store_dir, const char *models_dir, const trove_engine_options *options, _Out_ trove_engine **engine_out)',
         ),
         engine_close: f('void trove_engine_close(trove_engine *engine)'),
         add_text: f(
-            'int trove_add_text(const trove_engine *engine, const char *id, const char *title, const char *text, const char *metadata_json)',
+            `int trove_add_text(const trove_engine *engine, const trove_note *note, _Out_ ${own} *summary_json_out)`,
         ),
         index_path: f(
             `int trove_index_path(const trove_engine *engine, const char *path, const trove_cancel_token *cancel, trove_progress_fn *on_progress, void *user_data, _Out_ ${own} *summary_json_out)`,
         ),
-        remove_document: f('int trove_remove_document(const trove_engine *engine, const char *id, _Out_ bool *removed_out)'),
+        remove_document: f(
+            'int trove_remove_document(const trove_engine *engine, const char *id, size_t id_len, _Out_ bool *removed_out)',
+        ),
         remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
         stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
         cancel_token_new: f('trove_cancel_token *trove_cancel_token_new(void)'),
@@ -372,14 +526,14 @@ export function loadLibrary(path: string): TroveLib {
         cancel_token_reset: f('void trove_cancel_token_reset(const trove_cancel_token *token)'),
         cancel_token_free: f('void trove_cancel_token_free(trove_cancel_token *token)'),
         search: f(
-            'int trove_search(const trove_engine *engine, const char *query, const trove_search_options *options, _Out_ trove_results **results_out)',
+            'int trove_search(const trove_engine *engine, const char *query, size_t query_len, const trove_search_options *options, _Out_ trove_results **results_out)',
         ),
-        results_json: f('const char *trove_results_json(const trove_results *results)'),
+        results_json: f('const char *trove_results_json(const trove_results *results, size_t *len_out)'),
         results_free: f('void trove_results_free(trove_results *results)'),
         ask: f(
-            'int trove_ask(const trove_engine *engine, const char *question, const trove_ask_options *options, trove_token_fn *on_token, void *user_data, _Out_ trove_answer **answer_out)',
+            'int trove_ask(const trove_engine *engine, const char *question, size_t question_len, const trove_ask_options *options, trove_token_fn *on_token, void *user_data, _Out_ trove_answer **answer_out)',
         ),
-        answer_json: f('const char *trove_answer_json(const trove_answer *answer)'),
+        answer_json: f('const char *trove_answer_json(const trove_answer *answer, size_t *len_out)'),
         answer_free: f('void trove_answer_free(trove_answer *answer)'),
     } as unknown as TroveLib;
     libraries.set(path, bound);
@@ -407,12 +561,61 @@ function asyncFailure(lib: TroveLib, status: number, what: string): TroveError {
     return new TroveError(name, status, `${what}: ${why}`);
 }
 
+function invalid(message: string): TroveError {
+    return new TroveError('TROVE_STATUS_INVALID_ARGUMENT', 1, message);
+}
+
 function u32(value: number | undefined, what: string): number {
     if (value === undefined) return 0;
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-        throw new TroveError('TROVE_STATUS_INVALID_ARGUMENT', 1, `${what} must be an integer in 0..2^32-1, got ${value}`);
+        throw invalid(`${what} must be an integer in 0..2^32-1, got ${value}`);
     }
     return value;
+}
+
+/** A lone surrogate: a string that has no UTF-8 form (Buffer.from and koffi
+ * would replace it with U+FFFD without a word). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** A non-empty buffer to point at for empty text: koffi passes an empty
+ * Buffer as NULL, which trove reads as "no value". */
+const EMPTY = Buffer.alloc(1);
+
+/**
+ * The bytes of a text argument, for a (pointer, length) parameter: a string
+ * as UTF-8, a Uint8Array as it is (in place, or copied when `copy`: async
+ * calls, whose worker reads while the JS thread runs on).
+ */
+function bytesOf(value: Text, what: string, copy: boolean): { bytes: Buffer; len: number } {
+    let bytes: Buffer;
+    if (typeof value === 'string') {
+        if (LONE_SURROGATE.test(value)) throw invalid(`${what} holds a lone surrogate: it has no UTF-8 form`);
+        bytes = Buffer.from(value, 'utf8');
+    } else if (value instanceof Uint8Array) {
+        bytes = copy ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    } else {
+        throw invalid(`${what} must be a string or a Uint8Array, got ${typeof value}`);
+    }
+    return bytes.length === 0 ? { bytes: EMPTY, len: 0 } : { bytes, len: bytes.length };
+}
+
+/** A NUL-terminated string argument (paths, prefixes, tags, id filters). */
+function cString(value: string, what: string): string {
+    if (typeof value !== 'string') throw invalid(`${what} must be a string, got ${typeof value}`);
+    if (value.includes('\0')) throw invalid(`${what} holds a NUL character (it is passed NUL-terminated)`);
+    if (LONE_SURROGATE.test(value)) throw invalid(`${what} holds a lone surrogate: it has no UTF-8 form`);
+    return value;
+}
+
+function optionalCString(value: string | undefined, what: string): string | null {
+    return value === undefined ? null : cString(value, what);
+}
+
+function cStrings(values: string[] | undefined, what: string): { list: string[] | null; count: number } {
+    if (values === undefined) return { list: null, count: 0 };
+    if (!Array.isArray(values)) throw invalid(`${what} must be an array of strings`);
+    values.forEach((v, i) => cString(v, `${what}[${i}]`));
+    return { list: values.length ? values : null, count: values.length };
 }
 
 function modeOf(mode: SearchMode | number | undefined): number {
@@ -420,18 +623,20 @@ function modeOf(mode: SearchMode | number | undefined): number {
     // Numbers go to trove as they are, so that trove decides what is valid.
     if (typeof mode === 'number') return mode;
     if (!Object.prototype.hasOwnProperty.call(SEARCH_MODES, mode)) {
-        throw new TroveError('TROVE_STATUS_INVALID_ARGUMENT', 1, `unknown search mode ${JSON.stringify(mode)} (hybrid, vector or keyword)`);
+        throw invalid(`unknown search mode ${JSON.stringify(mode)} (hybrid, vector or keyword)`);
     }
     return SEARCH_MODES[mode];
 }
 
 function filterFields(f: Filters) {
+    const tags = cStrings(f.tags, 'tags');
+    const ids = cStrings(f.documentIds, 'documentIds');
     return {
-        path_prefix: f.pathPrefix ?? null,
-        tags: f.tags && f.tags.length ? f.tags : null,
-        tag_count: f.tags ? f.tags.length : 0,
-        document_ids: f.documentIds && f.documentIds.length ? f.documentIds : null,
-        document_id_count: f.documentIds ? f.documentIds.length : 0,
+        path_prefix: optionalCString(f.pathPrefix, 'pathPrefix'),
+        tags: tags.list,
+        tag_count: tags.count,
+        document_ids: ids.list,
+        document_id_count: ids.count,
     };
 }
 
@@ -450,65 +655,6 @@ function camelize(value: unknown): unknown {
     return value;
 }
 
-interface RawHit {
-    document_id: string;
-    path: string | null;
-    title: string;
-    text: string;
-    score: number;
-    page: number | null;
-    lines: [number, number] | null;
-    heading_path: string[];
-    tags: string[];
-}
-
-function hitOf(h: RawHit): Hit {
-    return {
-        documentId: h.document_id,
-        path: h.path,
-        title: h.title,
-        text: h.text,
-        score: h.score,
-        page: h.page,
-        lines: h.lines,
-        headingPath: h.heading_path ?? [],
-        tags: h.tags ?? [],
-    };
-}
-
-function answerOf(json: string): Answer {
-    const a = JSON.parse(json) as {
-        answer: string;
-        citations: {
-            n: number;
-            inferred: boolean;
-            document_id: string;
-            path: string | null;
-            title: string;
-            page: number | null;
-            lines: [number, number] | null;
-        }[];
-        passages: RawHit[];
-        stop_reason: StopReason;
-        timings: Record<string, number>;
-    };
-    return {
-        text: a.answer,
-        citations: a.citations.map((c) => ({
-            n: c.n,
-            inferred: c.inferred,
-            documentId: c.document_id,
-            path: c.path,
-            title: c.title,
-            page: c.page,
-            lines: c.lines,
-        })),
-        passages: a.passages.map(hitOf),
-        stopReason: a.stop_reason,
-        timings: camelize(a.timings) as Answer['timings'],
-    };
-}
-
 function progressOf(p: Record<string, number | bigint>): Progress {
     const n = (v: number | bigint | undefined) => Number(v ?? 0);
     return {
@@ -523,18 +669,20 @@ function progressOf(p: Record<string, number | bigint>): Progress {
 
 /**
  * Wraps a user callback for C: exceptions are caught (C must never see
- * one), remembered, and turn into "stop" (false).
+ * one), remembered, and turn into "stop". Returns trove's int32_t: 1 to go
+ * on, 0 to stop.
  */
 class Guard<A extends unknown[]> {
     error: unknown = undefined;
     constructor(private readonly fn: ((...args: A) => boolean | void) | undefined) {}
-    call(...args: A): boolean {
-        if (this.error !== undefined || !this.fn) return this.error === undefined;
+    call(...args: A): number {
+        if (this.error !== undefined) return 0;
+        if (!this.fn) return 1;
         try {
-            return this.fn(...args) !== false;
+            return this.fn(...args) !== false ? 1 : 0;
         } catch (e) {
             this.error = e;
-            return false;
+            return 0;
         }
     }
 }
@@ -601,6 +749,13 @@ export class CancelToken {
 
 // ------------------------------------------------------------------ Trove --
 
+type RawAnswer = { answer: string } & Omit<Answer, 'text'>;
+
+function answerOf(json: string): Answer {
+    const { answer, ...rest } = camelize(parseJson('answer', json)) as RawAnswer;
+    return { text: answer, ...rest };
+}
+
 /** An open trove store (a `trove_engine`). Close it with `close()`. */
 export class Trove {
     /** @internal */
@@ -620,14 +775,14 @@ export class Trove {
         const t = ctypes!;
         const out: Out<Ptr> = [null];
         const status = lib.engine_open(
-            options.storeDir,
-            options.modelsDir,
+            cString(options.storeDir, 'storeDir'),
+            cString(options.modelsDir, 'modelsDir'),
             {
                 struct_size: koffi.sizeof(t.engineOptions),
                 threads: u32(options.threads, 'threads'),
                 context_size: u32(options.contextSize, 'contextSize'),
-                reembed: options.reembed ?? false,
-                llm_path: options.llmPath ?? null,
+                reembed: options.reembed ? 1 : 0,
+                llm_path: optionalCString(options.llmPath, 'llmPath'),
             },
             out,
         );
@@ -636,9 +791,14 @@ export class Trove {
         return new Trove(lib, out[0]);
     }
 
-    /** libtrove's version, e.g. "0.1.0". */
+    /** libtrove's version, e.g. "0.2.0". */
     get version(): string {
         return this.library.version;
+    }
+
+    /** libtrove's version as MAJOR * 1000000 + MINOR * 1000 + PATCH. */
+    get versionNumber(): number {
+        return this.library.versionNumber;
     }
 
     /** Whether `close()` was called. */
@@ -676,23 +836,47 @@ export class Trove {
         return this.live();
     }
 
-    /** Adds or replaces host text under `id` (Markdown). `metadata.tags` become search filters. */
-    addText(id: string, title: string, text: string, metadata?: Record<string, unknown>): void {
-        const json = metadata === undefined ? null : JSON.stringify(metadata);
-        check(this.library, this.library.add_text(this.writable('addText'), id, title, text, json), 'addText');
+    /** Adds or replaces a note of the host app (Markdown); what was indexed. */
+    addText(note: Note): IndexSummary {
+        if (note === null || typeof note !== 'object') throw invalid('addText: the note must be an object');
+        const id = bytesOf(note.id, 'note.id', false);
+        const title = note.title === undefined ? null : bytesOf(note.title, 'note.title', false);
+        const text = bytesOf(note.text, 'note.text', false);
+        const metadata =
+            note.metadata === undefined ? null : bytesOf(JSON.stringify(note.metadata), 'note.metadata', false);
+        const out: Out<string | null> = [null];
+        const status = this.library.add_text(
+            this.writable('addText'),
+            {
+                struct_size: koffi.sizeof(ctypes!.note),
+                id: id.bytes,
+                id_len: id.len,
+                title: title?.bytes ?? null,
+                title_len: title?.len ?? 0,
+                text: text.bytes,
+                text_len: text.len,
+                metadata_json: metadata?.bytes ?? null,
+                metadata_json_len: metadata?.len ?? 0,
+            },
+            out,
+        );
+        check(this.library, status, 'addText');
+        return camelize(parseJson('index_summary', out[0]!)) as IndexSummary;
     }
 
     /** Indexes a file or folder, blocking the JS thread; `onProgress` runs inline. */
     indexPath(path: string, options: IndexOptions = {}): IndexSummary {
         const lib = this.library;
+        const engine = this.writable('indexPath');
+        const cPath = cString(path, 'path');
         const guard = new Guard<[Progress]>(options.onProgress);
         const token = options.cancel?.use() ?? null;
         const out: Out<string | null> = [null];
         let status: number;
         try {
             status = lib.index_path(
-                this.writable('indexPath'),
-                path,
+                engine,
+                cPath,
                 token,
                 options.onProgress ? (p: Ptr) => guard.call(progressOf(koffi.decode(p, ctypes!.progress))) : null,
                 null,
@@ -703,12 +887,18 @@ export class Trove {
         }
         if (guard.error !== undefined) throw guard.error;
         check(lib, status, `index ${path}`);
-        return camelize(JSON.parse(out[0]!)) as IndexSummary;
+        return camelize(parseJson('index_summary', out[0]!)) as IndexSummary;
     }
 
     /** Indexes on a worker thread; `onProgress` runs on the JS thread. */
     indexPathAsync(path: string, options: IndexOptions = {}): Promise<IndexSummary> {
         const lib = this.library;
+        let cPath: string;
+        try {
+            cPath = cString(path, 'path'); // validates before anything is held
+        } catch (e) {
+            return Promise.reject(e);
+        }
         const guard = new Guard<[Progress]>(options.onProgress);
         return this.runAsync(
             true,
@@ -719,13 +909,14 @@ export class Trove {
                       koffi.pointer(ctypes!.progressFn),
                   )
                 : null,
+            [],
             (engine, token, cb, done) => {
                 const out: Out<string | null> = [null];
-                lib.index_path.async(engine, path, token, cb, null, out, (err, status) =>
+                lib.index_path.async(engine, cPath, token, cb, null, out, (err, status) =>
                     done(err, () => {
                         if (guard.error !== undefined) throw guard.error;
                         if (status !== 0) throw asyncFailure(lib, status, `index ${path}`);
-                        return camelize(JSON.parse(out[0]!)) as IndexSummary;
+                        return camelize(parseJson('index_summary', out[0]!)) as IndexSummary;
                     }),
                 );
             },
@@ -733,31 +924,37 @@ export class Trove {
     }
 
     /** Removes a document by host id or absolute path; whether it was there. */
-    removeDocument(id: string): boolean {
+    removeDocument(id: Text): boolean {
+        const engine = this.writable('removeDocument');
+        const { bytes, len } = bytesOf(id, 'id', false);
         const out: Out<boolean> = [false];
-        check(this.library, this.library.remove_document(this.writable('removeDocument'), id, out), 'removeDocument');
+        check(this.library, this.library.remove_document(engine, bytes, len, out), 'removeDocument');
         return out[0];
     }
 
     /** Removes every file document at or under `path`; how many. */
     removePath(path: string): number {
+        const engine = this.writable('removePath');
         const out: Out<number | bigint> = [0];
-        check(this.library, this.library.remove_path(this.writable('removePath'), path, out), 'removePath');
+        check(this.library, this.library.remove_path(engine, cString(path, 'path'), out), 'removePath');
         return Number(out[0]);
     }
 
     /** Ranked passages, best first. */
-    search(query: string, options: SearchOptions = {}): Hit[] {
+    search(query: Text, options: SearchOptions = {}): Hit[] {
         const lib = this.library;
+        const engine = this.live();
+        const { bytes, len } = bytesOf(query, 'query', false);
         const out: Out<Ptr> = [null];
         const status = lib.search(
-            this.live(),
-            query,
+            engine,
+            bytes,
+            len,
             {
                 struct_size: koffi.sizeof(ctypes!.searchOptions),
                 k: u32(options.k, 'k'),
                 mode: modeOf(options.mode),
-                one_per_document: options.onePerDocument ?? false,
+                one_per_document: options.onePerDocument ? 1 : 0,
                 ...filterFields(options),
             },
             out,
@@ -765,8 +962,8 @@ export class Trove {
         check(lib, status, 'search');
         counters.results.created++;
         try {
-            const json = lib.results_json(out[0]); // lent: copied by koffi
-            return (JSON.parse(json ?? '[]') as RawHit[]).map(hitOf);
+            const json = lib.results_json(out[0], null); // lent: copied by koffi
+            return camelize(parseJson('hits', json ?? '[]')) as Hit[];
         } finally {
             lib.results_free(out[0]);
             counters.results.freed++;
@@ -790,7 +987,7 @@ export class Trove {
     private takeAnswer(answer: Ptr): Answer {
         counters.answers.created++;
         try {
-            return answerOf(this.library.answer_json(answer)!); // lent: copied by koffi
+            return answerOf(this.library.answer_json(answer, null)!); // lent: copied by koffi
         } finally {
             this.library.answer_free(answer);
             counters.answers.freed++;
@@ -798,17 +995,21 @@ export class Trove {
     }
 
     /** Answers a question, blocking the JS thread; `onToken` runs inline. */
-    ask(question: string, options: AskOptions = {}): Answer {
+    ask(question: Text, options: AskOptions = {}): Answer {
         const lib = this.library;
+        const engine = this.live();
+        const { bytes, len } = bytesOf(question, 'question', false);
+        const struct = this.askOptionsStruct(options, null);
         const guard = new Guard<[string]>(options.onToken);
-        const token = options.cancel?.use() ?? null;
+        struct.cancel = options.cancel?.use() ?? null;
         const out: Out<Ptr> = [null];
         let status: number;
         try {
             status = lib.ask(
-                this.live(),
-                question,
-                this.askOptionsStruct(options, token),
+                engine,
+                bytes,
+                len,
+                struct,
                 options.onToken ? (piece: string) => guard.call(piece) : null,
                 null,
                 out,
@@ -827,11 +1028,14 @@ export class Trove {
      * `onToken` receives the pieces on the JS thread as they are generated,
      * and `options.cancel.cancel()` stops it (rejects with TROVE_STATUS_CANCELLED).
      */
-    askAsync(question: string, options: AskOptions = {}): Promise<Answer> {
+    askAsync(question: Text, options: AskOptions = {}): Promise<Answer> {
         const lib = this.library;
         let struct: ReturnType<Trove['askOptionsStruct']>;
+        let text: { bytes: Buffer; len: number };
         try {
-            struct = this.askOptionsStruct(options, null); // validates before anything is held
+            // Validates before anything is held; the worker reads a copy.
+            text = bytesOf(question, 'question', true);
+            struct = this.askOptionsStruct(options, null);
         } catch (e) {
             return Promise.reject(e);
         }
@@ -842,10 +1046,11 @@ export class Trove {
             options.onToken
                 ? koffi.register((piece: string) => guard.call(piece), koffi.pointer(ctypes!.tokenFn))
                 : null,
+            [text.bytes],
             (engine, token, cb, done) => {
                 const out: Out<Ptr> = [null];
                 struct.cancel = token;
-                lib.ask.async(engine, question, struct, cb, null, out, (err, status) =>
+                lib.ask.async(engine, text.bytes, text.len, struct, cb, null, out, (err, status) =>
                     done(err, () => {
                         const answer = status === 0 ? this.takeAnswer(out[0]) : null;
                         if (guard.error !== undefined) throw guard.error;
@@ -860,13 +1065,15 @@ export class Trove {
     /**
      * Common frame of the async calls: counts the call as in flight (close()
      * refuses meanwhile, and synchronous writes while a `write` runs), holds
-     * the cancel token, and unregisters the callback exactly once when the
-     * call completes.
+     * the cancel token and the buffers the worker reads (`held`: koffi keeps
+     * only its completion callback alive), and unregisters the callback
+     * exactly once when the call completes.
      */
     private runAsync<T>(
         write: boolean,
         cancel: CancelToken | undefined,
         callback: bigint | null,
+        held: Buffer[],
         start: (
             engine: Ptr,
             token: Ptr,
@@ -883,6 +1090,8 @@ export class Trove {
             }
         };
         cleanup.push(unregister);
+        // Referenced until the call completes, so never collected while read.
+        cleanup.push(() => held.splice(0));
         return new Promise<T>((resolve, reject) => {
             const finishAll = () => {
                 for (const c of cleanup.splice(0)) c();
@@ -917,6 +1126,6 @@ export class Trove {
     stats(): Stats {
         const out: Out<string | null> = [null];
         check(this.library, this.library.stats_json(this.live(), out), 'stats');
-        return camelize(JSON.parse(out[0]!)) as Stats;
+        return camelize(parseJson('stats', out[0]!)) as Stats;
     }
 }

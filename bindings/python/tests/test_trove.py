@@ -5,9 +5,11 @@ generated trove.py and libtrove.so sit in bindings/python/).
 """
 
 import asyncio
+import datetime
 import os
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -15,6 +17,8 @@ import trove
 
 MODELS = os.environ["TROVE_MODELS"]
 THREADS = int(os.environ.get("TROVE_TEST_THREADS", "1"))
+# EngineConfig.context_size 0 means this many tokens.
+DEFAULT_CONTEXT = 2048
 
 NOTES = {
     "espresso.md": "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n"
@@ -43,6 +47,8 @@ def vault(tmp_path_factory):
     )
     summary = engine.index_path(str(notes))
     assert summary.files_indexed == 3
+    assert summary.bytes_indexed == sum(len(t.encode()) for t in NOTES.values())
+    assert summary.stages.embed_ms > 0 and summary.stages.write_ms > 0
     return engine, root, notes
 
 
@@ -79,12 +85,35 @@ def test_index_reports_progress_and_unchanged_files_cost_nothing(vault):
     assert progress.calls and progress.calls[-1].files_done == 3
 
 
+def test_stats_describe_the_store_and_the_last_run(vault):
+    engine, root, notes = vault
+    before = int(time.time())
+    summary = engine.index_path(str(notes))
+    after = int(time.time())
+    stats = engine.stats()
+    assert stats.documents == 3 and stats.chunks >= 3 and stats.vectors == stats.chunks
+    assert isinstance(stats.store_dir, str) and stats.store_dir == str(root / "store")
+    assert stats.llm_path.endswith(".gguf")
+    model = stats.embedding_model
+    assert model.name == "all-MiniLM-L6-v2-int8" and model.dimensions == 384
+    assert len(model.sha256) == 64 and int(model.sha256, 16) >= 0
+    run = stats.last_index_run
+    assert run is not None and before <= run.finished_at_unix <= after
+    assert (run.summary.files_seen, run.summary.files_unchanged, run.summary.bytes_indexed) == (
+        summary.files_seen,
+        summary.files_unchanged,
+        summary.bytes_indexed,
+    ) == (3, 3, 0)
+
+
 def test_search_finds_the_right_note_with_lines(vault):
     engine, _, _ = vault
     hits = engine.search("how hot should the water be for espresso?")
     assert hits[0].path.endswith("espresso.md")
     assert hits[0].title == "Espresso"
-    assert hits[0].lines.first >= 1
+    assert hits[0].lines.first >= 1 and hits[0].lines.last >= hits[0].lines.first
+    assert all(h.chunk_id > 0 for h in hits)
+    assert len({h.chunk_id for h in hits}) == len(hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     keyword = engine.search("chain", trove.SearchOptions(k=1, mode=trove.SearchMode.KEYWORD))
     assert len(keyword) == 1 and keyword[0].path.endswith("bicycle.md")
@@ -109,7 +138,22 @@ def test_ask_streams_and_cites(vault):
     )
     assert "".join(listener.pieces) == answer.text and answer.text
     assert any(c.hit.path.endswith("espresso.md") for c in answer.citations)
+    assert all(c.hit == answer.passages[c.n - 1] for c in answer.citations)
+    assert answer.passages and answer.dropped == []
     assert answer.timings.prompt_tokens > 10
+
+
+def test_passages_that_do_not_fit_the_context_are_dropped(vault):
+    engine, _, _ = vault
+    # Leaves 150 prompt tokens: room for the question and one short note,
+    # not for all three.
+    options = trove.AskOptions(k=3, max_tokens=DEFAULT_CONTEXT - 150)
+    answer = engine.ask("What brew temperature do I use for espresso?", options, Pieces(stop_after=4))
+    assert answer.dropped, answer.passages
+    given = [h.chunk_id for h in answer.passages]
+    dropped = [h.chunk_id for h in answer.dropped]
+    assert len(given) + len(dropped) == 3 and not set(given) & set(dropped)
+    assert answer.timings.prompt_tokens <= 150
 
 
 def test_listener_returning_false_stops_generation(vault):
@@ -192,6 +236,7 @@ def other_embedding_model(tmp_path):
 def test_incompatible_store_then_reembed(tmp_path):
     store = str(tmp_path / "store")
     first = trove.Engine.open(trove.EngineConfig(store_dir=store, models_dir=MODELS, threads=THREADS))
+    assert first.stats().last_index_run is None
     first.add_text("a", "Sky", "The sky is blue.")
     del first
     other = other_embedding_model(tmp_path)
@@ -233,6 +278,11 @@ def test_watch_follows_a_new_file_until_stopped(vault):
         assert events.wait_for(
             lambda e: isinstance(e, trove.WatchEvent.INDEXED) and e.path.endswith("vents.md")
         )
+        indexed = next(e for e in events.events if isinstance(e, trove.WatchEvent.INDEXED))
+        assert indexed.chunks_embedded == 1
+        # Counted from the first file-system event, so the quiet wait is in it.
+        assert isinstance(indexed.latency, datetime.timedelta)
+        assert indexed.latency >= datetime.timedelta(milliseconds=100)
         hits = engine.search("greenhouse vents", trove.SearchOptions(k=1, mode=trove.SearchMode.KEYWORD))
         assert hits and hits[0].path.endswith("vents.md")
     finally:

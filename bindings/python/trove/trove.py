@@ -1226,26 +1226,18 @@ class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     def write(value, buf):
         buf.write_u32(value)
 
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
 
     @staticmethod
-    def lift(value):
-        return value != 0
+    def read(buf):
+        return buf.read_u64()
 
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
 
 class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
     @classmethod
@@ -1398,7 +1390,8 @@ class Hit:
     """
     One retrieved passage.
 """
-    def __init__(self, *, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], heading_path:typing.List[str], tags:typing.List[str]):
+    def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], heading_path:typing.List[str], tags:typing.List[str]):
+        self.chunk_id = chunk_id
         self.document_id = document_id
         self.path = path
         self.title = title
@@ -1413,8 +1406,10 @@ class Hit:
 
     
     def __str__(self):
-        return "Hit(document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, heading_path={}, tags={})".format(self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.heading_path, self.tags)
+        return "Hit(chunk_id={}, document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, heading_path={}, tags={})".format(self.chunk_id, self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.heading_path, self.tags)
     def __eq__(self, other):
+        if self.chunk_id != other.chunk_id:
+            return False
         if self.document_id != other.document_id:
             return False
         if self.path != other.path:
@@ -1439,6 +1434,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         return Hit(
+            chunk_id=_UniffiFfiConverterUInt64.read(buf),
             document_id=_UniffiFfiConverterString.read(buf),
             path=_UniffiFfiConverterOptionalString.read(buf),
             title=_UniffiFfiConverterString.read(buf),
@@ -1452,6 +1448,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
 
     @staticmethod
     def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.chunk_id)
         _UniffiFfiConverterString.check_lower(value.document_id)
         _UniffiFfiConverterOptionalString.check_lower(value.path)
         _UniffiFfiConverterString.check_lower(value.title)
@@ -1464,6 +1461,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
 
     @staticmethod
     def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.chunk_id, buf)
         _UniffiFfiConverterString.write(value.document_id, buf)
         _UniffiFfiConverterOptionalString.write(value.path, buf)
         _UniffiFfiConverterString.write(value.title, buf)
@@ -1474,27 +1472,48 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.heading_path, buf)
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
 
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
 @dataclass
 class Citation:
     """
     A source the answer cites.
 """
-    def __init__(self, *, n:int, inferred:bool, hit:Hit):
+    def __init__(self, *, n:int, hit:Hit, inferred:bool):
         self.n = n
-        self.inferred = inferred
         self.hit = hit
+        self.inferred = inferred
         
         
 
     
     def __str__(self):
-        return "Citation(n={}, inferred={}, hit={})".format(self.n, self.inferred, self.hit)
+        return "Citation(n={}, hit={}, inferred={})".format(self.n, self.hit, self.inferred)
     def __eq__(self, other):
         if self.n != other.n:
             return False
-        if self.inferred != other.inferred:
-            return False
         if self.hit != other.hit:
+            return False
+        if self.inferred != other.inferred:
             return False
         return True
 
@@ -1503,21 +1522,21 @@ class _UniffiFfiConverterTypeCitation(_UniffiConverterRustBuffer):
     def read(buf):
         return Citation(
             n=_UniffiFfiConverterUInt32.read(buf),
-            inferred=_UniffiFfiConverterBoolean.read(buf),
             hit=_UniffiFfiConverterTypeHit.read(buf),
+            inferred=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterUInt32.check_lower(value.n)
-        _UniffiFfiConverterBoolean.check_lower(value.inferred)
         _UniffiFfiConverterTypeHit.check_lower(value.hit)
+        _UniffiFfiConverterBoolean.check_lower(value.inferred)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterUInt32.write(value.n, buf)
-        _UniffiFfiConverterBoolean.write(value.inferred, buf)
         _UniffiFfiConverterTypeHit.write(value.hit, buf)
+        _UniffiFfiConverterBoolean.write(value.inferred, buf)
 
 class _UniffiFfiConverterSequenceTypeCitation(_UniffiConverterRustBuffer):
     @classmethod
@@ -1710,10 +1729,11 @@ class Answer:
     """
     An answer with its sources.
 """
-    def __init__(self, *, text:str, citations:typing.List[Citation], passages:typing.List[Hit], stop_reason:StopReason, timings:AskTimings):
+    def __init__(self, *, text:str, citations:typing.List[Citation], passages:typing.List[Hit], dropped:typing.List[Hit], stop_reason:StopReason, timings:AskTimings):
         self.text = text
         self.citations = citations
         self.passages = passages
+        self.dropped = dropped
         self.stop_reason = stop_reason
         self.timings = timings
         
@@ -1721,13 +1741,15 @@ class Answer:
 
     
     def __str__(self):
-        return "Answer(text={}, citations={}, passages={}, stop_reason={}, timings={})".format(self.text, self.citations, self.passages, self.stop_reason, self.timings)
+        return "Answer(text={}, citations={}, passages={}, dropped={}, stop_reason={}, timings={})".format(self.text, self.citations, self.passages, self.dropped, self.stop_reason, self.timings)
     def __eq__(self, other):
         if self.text != other.text:
             return False
         if self.citations != other.citations:
             return False
         if self.passages != other.passages:
+            return False
+        if self.dropped != other.dropped:
             return False
         if self.stop_reason != other.stop_reason:
             return False
@@ -1742,6 +1764,7 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
             text=_UniffiFfiConverterString.read(buf),
             citations=_UniffiFfiConverterSequenceTypeCitation.read(buf),
             passages=_UniffiFfiConverterSequenceTypeHit.read(buf),
+            dropped=_UniffiFfiConverterSequenceTypeHit.read(buf),
             stop_reason=_UniffiFfiConverterTypeStopReason.read(buf),
             timings=_UniffiFfiConverterTypeAskTimings.read(buf),
         )
@@ -1751,6 +1774,7 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.text)
         _UniffiFfiConverterSequenceTypeCitation.check_lower(value.citations)
         _UniffiFfiConverterSequenceTypeHit.check_lower(value.passages)
+        _UniffiFfiConverterSequenceTypeHit.check_lower(value.dropped)
         _UniffiFfiConverterTypeStopReason.check_lower(value.stop_reason)
         _UniffiFfiConverterTypeAskTimings.check_lower(value.timings)
 
@@ -1759,6 +1783,7 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.text, buf)
         _UniffiFfiConverterSequenceTypeCitation.write(value.citations, buf)
         _UniffiFfiConverterSequenceTypeHit.write(value.passages, buf)
+        _UniffiFfiConverterSequenceTypeHit.write(value.dropped, buf)
         _UniffiFfiConverterTypeStopReason.write(value.stop_reason, buf)
         _UniffiFfiConverterTypeAskTimings.write(value.timings, buf)
 
@@ -2036,19 +2061,6 @@ class _UniffiFfiConverterTypeIndexFailure(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.code, buf)
         _UniffiFfiConverterString.write(value.reason, buf)
 
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
-
 @dataclass
 class IndexProgress:
     """
@@ -2136,11 +2148,62 @@ class _UniffiFfiConverterSequenceTypeIndexFailure(_UniffiConverterRustBuffer):
         ]
 
 @dataclass
+class StageTimings:
+    """
+    Time spent per stage of an indexing call, in milliseconds.
+"""
+    def __init__(self, *, read_parse_ms:float, chunk_ms:float, embed_ms:float, write_ms:float):
+        self.read_parse_ms = read_parse_ms
+        self.chunk_ms = chunk_ms
+        self.embed_ms = embed_ms
+        self.write_ms = write_ms
+        
+        
+
+    
+    def __str__(self):
+        return "StageTimings(read_parse_ms={}, chunk_ms={}, embed_ms={}, write_ms={})".format(self.read_parse_ms, self.chunk_ms, self.embed_ms, self.write_ms)
+    def __eq__(self, other):
+        if self.read_parse_ms != other.read_parse_ms:
+            return False
+        if self.chunk_ms != other.chunk_ms:
+            return False
+        if self.embed_ms != other.embed_ms:
+            return False
+        if self.write_ms != other.write_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeStageTimings(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return StageTimings(
+            read_parse_ms=_UniffiFfiConverterFloat64.read(buf),
+            chunk_ms=_UniffiFfiConverterFloat64.read(buf),
+            embed_ms=_UniffiFfiConverterFloat64.read(buf),
+            write_ms=_UniffiFfiConverterFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterFloat64.check_lower(value.read_parse_ms)
+        _UniffiFfiConverterFloat64.check_lower(value.chunk_ms)
+        _UniffiFfiConverterFloat64.check_lower(value.embed_ms)
+        _UniffiFfiConverterFloat64.check_lower(value.write_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterFloat64.write(value.read_parse_ms, buf)
+        _UniffiFfiConverterFloat64.write(value.chunk_ms, buf)
+        _UniffiFfiConverterFloat64.write(value.embed_ms, buf)
+        _UniffiFfiConverterFloat64.write(value.write_ms, buf)
+
+@dataclass
 class IndexSummary:
     """
     What an indexing call did.
 """
-    def __init__(self, *, files_seen:int, files_indexed:int, files_unchanged:int, files_removed:int, files_failed:int, failures:typing.List[IndexFailure], chunks_embedded:int, chunks_reused:int, seconds:float):
+    def __init__(self, *, files_seen:int, files_indexed:int, files_unchanged:int, files_removed:int, files_failed:int, failures:typing.List[IndexFailure], chunks_embedded:int, chunks_reused:int, bytes_indexed:int, seconds:float, stages:StageTimings):
         self.files_seen = files_seen
         self.files_indexed = files_indexed
         self.files_unchanged = files_unchanged
@@ -2149,13 +2212,15 @@ class IndexSummary:
         self.failures = failures
         self.chunks_embedded = chunks_embedded
         self.chunks_reused = chunks_reused
+        self.bytes_indexed = bytes_indexed
         self.seconds = seconds
+        self.stages = stages
         
         
 
     
     def __str__(self):
-        return "IndexSummary(files_seen={}, files_indexed={}, files_unchanged={}, files_removed={}, files_failed={}, failures={}, chunks_embedded={}, chunks_reused={}, seconds={})".format(self.files_seen, self.files_indexed, self.files_unchanged, self.files_removed, self.files_failed, self.failures, self.chunks_embedded, self.chunks_reused, self.seconds)
+        return "IndexSummary(files_seen={}, files_indexed={}, files_unchanged={}, files_removed={}, files_failed={}, failures={}, chunks_embedded={}, chunks_reused={}, bytes_indexed={}, seconds={}, stages={})".format(self.files_seen, self.files_indexed, self.files_unchanged, self.files_removed, self.files_failed, self.failures, self.chunks_embedded, self.chunks_reused, self.bytes_indexed, self.seconds, self.stages)
     def __eq__(self, other):
         if self.files_seen != other.files_seen:
             return False
@@ -2173,7 +2238,11 @@ class IndexSummary:
             return False
         if self.chunks_reused != other.chunks_reused:
             return False
+        if self.bytes_indexed != other.bytes_indexed:
+            return False
         if self.seconds != other.seconds:
+            return False
+        if self.stages != other.stages:
             return False
         return True
 
@@ -2189,7 +2258,9 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
             failures=_UniffiFfiConverterSequenceTypeIndexFailure.read(buf),
             chunks_embedded=_UniffiFfiConverterUInt64.read(buf),
             chunks_reused=_UniffiFfiConverterUInt64.read(buf),
+            bytes_indexed=_UniffiFfiConverterUInt64.read(buf),
             seconds=_UniffiFfiConverterFloat64.read(buf),
+            stages=_UniffiFfiConverterTypeStageTimings.read(buf),
         )
 
     @staticmethod
@@ -2202,7 +2273,9 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeIndexFailure.check_lower(value.failures)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_embedded)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_reused)
+        _UniffiFfiConverterUInt64.check_lower(value.bytes_indexed)
         _UniffiFfiConverterFloat64.check_lower(value.seconds)
+        _UniffiFfiConverterTypeStageTimings.check_lower(value.stages)
 
     @staticmethod
     def write(value, buf):
@@ -2214,7 +2287,93 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeIndexFailure.write(value.failures, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_embedded, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_reused, buf)
+        _UniffiFfiConverterUInt64.write(value.bytes_indexed, buf)
         _UniffiFfiConverterFloat64.write(value.seconds, buf)
+        _UniffiFfiConverterTypeStageTimings.write(value.stages, buf)
+
+@dataclass
+class IndexRun:
+    """
+    The last indexing run a store remembers.
+"""
+    def __init__(self, *, summary:IndexSummary, finished_at_unix:int):
+        self.summary = summary
+        self.finished_at_unix = finished_at_unix
+        
+        
+
+    
+    def __str__(self):
+        return "IndexRun(summary={}, finished_at_unix={})".format(self.summary, self.finished_at_unix)
+    def __eq__(self, other):
+        if self.summary != other.summary:
+            return False
+        if self.finished_at_unix != other.finished_at_unix:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIndexRun(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IndexRun(
+            summary=_UniffiFfiConverterTypeIndexSummary.read(buf),
+            finished_at_unix=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeIndexSummary.check_lower(value.summary)
+        _UniffiFfiConverterUInt64.check_lower(value.finished_at_unix)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeIndexSummary.write(value.summary, buf)
+        _UniffiFfiConverterUInt64.write(value.finished_at_unix, buf)
+
+@dataclass
+class ModelFingerprint:
+    """
+    Identifies the embedding model a store was built with.
+"""
+    def __init__(self, *, name:str, dimensions:int, sha256:str):
+        self.name = name
+        self.dimensions = dimensions
+        self.sha256 = sha256
+        
+        
+
+    
+    def __str__(self):
+        return "ModelFingerprint(name={}, dimensions={}, sha256={})".format(self.name, self.dimensions, self.sha256)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.dimensions != other.dimensions:
+            return False
+        if self.sha256 != other.sha256:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeModelFingerprint(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ModelFingerprint(
+            name=_UniffiFfiConverterString.read(buf),
+            dimensions=_UniffiFfiConverterUInt32.read(buf),
+            sha256=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterUInt32.check_lower(value.dimensions)
+        _UniffiFfiConverterString.check_lower(value.sha256)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterUInt32.write(value.dimensions, buf)
+        _UniffiFfiConverterString.write(value.sha256, buf)
 
 @dataclass
 class SearchOptions:
@@ -2285,12 +2444,63 @@ class _UniffiFfiConverterTypeSearchOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
         _UniffiFfiConverterSequenceString.write(value.document_ids, buf)
 
+
+class _UniffiFfiConverterTypePathBuf:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterString.lower(value)
+
+
+PathBuf = str
+
+
+class _UniffiFfiConverterOptionalTypeIndexRun(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeIndexRun.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeIndexRun.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeIndexRun.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class Stats:
     """
     Counts and facts about an open store.
 """
-    def __init__(self, *, documents:int, chunks:int, embeddings:int, vectors:int, failures:int, store_bytes:int, store_dir:str, embedding_model:str, embedding_model_sha256:str, llm_path:str, last_index_run_json:str):
+    def __init__(self, *, documents:int, chunks:int, embeddings:int, vectors:int, failures:int, store_bytes:int, store_dir:PathBuf, embedding_model:ModelFingerprint, llm_path:PathBuf, last_index_run:typing.Optional[IndexRun]):
         self.documents = documents
         self.chunks = chunks
         self.embeddings = embeddings
@@ -2299,15 +2509,14 @@ class Stats:
         self.store_bytes = store_bytes
         self.store_dir = store_dir
         self.embedding_model = embedding_model
-        self.embedding_model_sha256 = embedding_model_sha256
         self.llm_path = llm_path
-        self.last_index_run_json = last_index_run_json
+        self.last_index_run = last_index_run
         
         
 
     
     def __str__(self):
-        return "Stats(documents={}, chunks={}, embeddings={}, vectors={}, failures={}, store_bytes={}, store_dir={}, embedding_model={}, embedding_model_sha256={}, llm_path={}, last_index_run_json={})".format(self.documents, self.chunks, self.embeddings, self.vectors, self.failures, self.store_bytes, self.store_dir, self.embedding_model, self.embedding_model_sha256, self.llm_path, self.last_index_run_json)
+        return "Stats(documents={}, chunks={}, embeddings={}, vectors={}, failures={}, store_bytes={}, store_dir={}, embedding_model={}, llm_path={}, last_index_run={})".format(self.documents, self.chunks, self.embeddings, self.vectors, self.failures, self.store_bytes, self.store_dir, self.embedding_model, self.llm_path, self.last_index_run)
     def __eq__(self, other):
         if self.documents != other.documents:
             return False
@@ -2325,11 +2534,9 @@ class Stats:
             return False
         if self.embedding_model != other.embedding_model:
             return False
-        if self.embedding_model_sha256 != other.embedding_model_sha256:
-            return False
         if self.llm_path != other.llm_path:
             return False
-        if self.last_index_run_json != other.last_index_run_json:
+        if self.last_index_run != other.last_index_run:
             return False
         return True
 
@@ -2343,11 +2550,10 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
             vectors=_UniffiFfiConverterUInt64.read(buf),
             failures=_UniffiFfiConverterUInt64.read(buf),
             store_bytes=_UniffiFfiConverterUInt64.read(buf),
-            store_dir=_UniffiFfiConverterString.read(buf),
-            embedding_model=_UniffiFfiConverterString.read(buf),
-            embedding_model_sha256=_UniffiFfiConverterString.read(buf),
-            llm_path=_UniffiFfiConverterString.read(buf),
-            last_index_run_json=_UniffiFfiConverterString.read(buf),
+            store_dir=_UniffiFfiConverterTypePathBuf.read(buf),
+            embedding_model=_UniffiFfiConverterTypeModelFingerprint.read(buf),
+            llm_path=_UniffiFfiConverterTypePathBuf.read(buf),
+            last_index_run=_UniffiFfiConverterOptionalTypeIndexRun.read(buf),
         )
 
     @staticmethod
@@ -2358,11 +2564,10 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.vectors)
         _UniffiFfiConverterUInt64.check_lower(value.failures)
         _UniffiFfiConverterUInt64.check_lower(value.store_bytes)
-        _UniffiFfiConverterString.check_lower(value.store_dir)
-        _UniffiFfiConverterString.check_lower(value.embedding_model)
-        _UniffiFfiConverterString.check_lower(value.embedding_model_sha256)
-        _UniffiFfiConverterString.check_lower(value.llm_path)
-        _UniffiFfiConverterString.check_lower(value.last_index_run_json)
+        _UniffiFfiConverterTypePathBuf.check_lower(value.store_dir)
+        _UniffiFfiConverterTypeModelFingerprint.check_lower(value.embedding_model)
+        _UniffiFfiConverterTypePathBuf.check_lower(value.llm_path)
+        _UniffiFfiConverterOptionalTypeIndexRun.check_lower(value.last_index_run)
 
     @staticmethod
     def write(value, buf):
@@ -2372,11 +2577,10 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.vectors, buf)
         _UniffiFfiConverterUInt64.write(value.failures, buf)
         _UniffiFfiConverterUInt64.write(value.store_bytes, buf)
-        _UniffiFfiConverterString.write(value.store_dir, buf)
-        _UniffiFfiConverterString.write(value.embedding_model, buf)
-        _UniffiFfiConverterString.write(value.embedding_model_sha256, buf)
-        _UniffiFfiConverterString.write(value.llm_path, buf)
-        _UniffiFfiConverterString.write(value.last_index_run_json, buf)
+        _UniffiFfiConverterTypePathBuf.write(value.store_dir, buf)
+        _UniffiFfiConverterTypeModelFingerprint.write(value.embedding_model, buf)
+        _UniffiFfiConverterTypePathBuf.write(value.llm_path, buf)
+        _UniffiFfiConverterOptionalTypeIndexRun.write(value.last_index_run, buf)
 
 
 
@@ -2561,6 +2765,32 @@ class _UniffiFfiConverterTypeTroveError(_UniffiConverterRustBuffer):
         if isinstance(value, TroveError.Internal):
             buf.write_i32(9)
 
+# The Duration type.
+Duration = datetime.timedelta
+
+# There is a loss of precision when converting from Rust durations,
+# which are accurate to the nanosecond,
+# to Python durations, which are only accurate to the microsecond.
+class _UniffiFfiConverterDuration(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        seconds = buf.read_u64()
+        microseconds = buf.read_u32() / 1.0e3
+        return datetime.timedelta(seconds=seconds, microseconds=microseconds)
+
+    @staticmethod
+    def check_lower(value):
+        seconds = value.seconds + value.days * 24 * 3600
+        if seconds < 0:
+            raise ValueError("Invalid duration, must be non-negative")
+
+    @staticmethod
+    def write(value, buf):
+        seconds = value.seconds + value.days * 24 * 3600
+        nanoseconds = value.microseconds * 1000
+        buf.write_i64(seconds)
+        buf.write_u32(nanoseconds)
+
 
 
 
@@ -2607,7 +2837,7 @@ class WatchEvent:
         A file was (re)indexed and is searchable.
 """
         
-        def __init__(self, path:str, chunks_embedded:int, chunks_reused:int, latency_ms:float):
+        def __init__(self, path:PathBuf, chunks_embedded:int, chunks_reused:int, latency:Duration):
             self.path = path
             
             
@@ -2617,7 +2847,7 @@ class WatchEvent:
             self.chunks_reused = chunks_reused
             
             
-            self.latency_ms = latency_ms
+            self.latency = latency
             
             """
         From the first file-system event to searchable.
@@ -2630,7 +2860,7 @@ class WatchEvent:
             
     
         def __str__(self):
-            return "WatchEvent.INDEXED(path={}, chunks_embedded={}, chunks_reused={}, latency_ms={})".format(self.path, self.chunks_embedded, self.chunks_reused, self.latency_ms)
+            return "WatchEvent.INDEXED(path={}, chunks_embedded={}, chunks_reused={}, latency={})".format(self.path, self.chunks_embedded, self.chunks_reused, self.latency)
         def __eq__(self, other):
             if not isinstance(other, WatchEvent):
                 return NotImplemented
@@ -2642,7 +2872,7 @@ class WatchEvent:
                 return False
             if self.chunks_reused != other.chunks_reused:
                 return False
-            if self.latency_ms != other.latency_ms:
+            if self.latency != other.latency:
                 return False
             return True
 
@@ -2652,11 +2882,11 @@ class WatchEvent:
         A file's document was removed.
 """
         
-        def __init__(self, path:str, latency_ms:float):
+        def __init__(self, path:PathBuf, latency:Duration):
             self.path = path
             
             
-            self.latency_ms = latency_ms
+            self.latency = latency
             
             
             pass
@@ -2666,7 +2896,7 @@ class WatchEvent:
             
     
         def __str__(self):
-            return "WatchEvent.REMOVED(path={}, latency_ms={})".format(self.path, self.latency_ms)
+            return "WatchEvent.REMOVED(path={}, latency={})".format(self.path, self.latency)
         def __eq__(self, other):
             if not isinstance(other, WatchEvent):
                 return NotImplemented
@@ -2674,7 +2904,7 @@ class WatchEvent:
                 return False
             if self.path != other.path:
                 return False
-            if self.latency_ms != other.latency_ms:
+            if self.latency != other.latency:
                 return False
             return True
 
@@ -2684,7 +2914,7 @@ class WatchEvent:
         A file could not be indexed; watching goes on.
 """
         
-        def __init__(self, path:str, code:str, reason:str):
+        def __init__(self, path:PathBuf, code:str, reason:str):
             self.path = path
             
             
@@ -2790,19 +3020,19 @@ class _UniffiFfiConverterTypeWatchEvent(_UniffiConverterRustBuffer):
             )
         if variant == 2:
             return WatchEvent.INDEXED(
-                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterTypePathBuf.read(buf),
                 _UniffiFfiConverterUInt64.read(buf),
                 _UniffiFfiConverterUInt64.read(buf),
-                _UniffiFfiConverterFloat64.read(buf),
+                _UniffiFfiConverterDuration.read(buf),
             )
         if variant == 3:
             return WatchEvent.REMOVED(
-                _UniffiFfiConverterString.read(buf),
-                _UniffiFfiConverterFloat64.read(buf),
+                _UniffiFfiConverterTypePathBuf.read(buf),
+                _UniffiFfiConverterDuration.read(buf),
             )
         if variant == 4:
             return WatchEvent.FAILED(
-                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterTypePathBuf.read(buf),
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
@@ -2818,17 +3048,17 @@ class _UniffiFfiConverterTypeWatchEvent(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeIndexSummary.check_lower(value.summary)
             return
         if value.is_INDEXED():
-            _UniffiFfiConverterString.check_lower(value.path)
+            _UniffiFfiConverterTypePathBuf.check_lower(value.path)
             _UniffiFfiConverterUInt64.check_lower(value.chunks_embedded)
             _UniffiFfiConverterUInt64.check_lower(value.chunks_reused)
-            _UniffiFfiConverterFloat64.check_lower(value.latency_ms)
+            _UniffiFfiConverterDuration.check_lower(value.latency)
             return
         if value.is_REMOVED():
-            _UniffiFfiConverterString.check_lower(value.path)
-            _UniffiFfiConverterFloat64.check_lower(value.latency_ms)
+            _UniffiFfiConverterTypePathBuf.check_lower(value.path)
+            _UniffiFfiConverterDuration.check_lower(value.latency)
             return
         if value.is_FAILED():
-            _UniffiFfiConverterString.check_lower(value.path)
+            _UniffiFfiConverterTypePathBuf.check_lower(value.path)
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.reason)
             return
@@ -2844,17 +3074,17 @@ class _UniffiFfiConverterTypeWatchEvent(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeIndexSummary.write(value.summary, buf)
         if value.is_INDEXED():
             buf.write_i32(2)
-            _UniffiFfiConverterString.write(value.path, buf)
+            _UniffiFfiConverterTypePathBuf.write(value.path, buf)
             _UniffiFfiConverterUInt64.write(value.chunks_embedded, buf)
             _UniffiFfiConverterUInt64.write(value.chunks_reused, buf)
-            _UniffiFfiConverterFloat64.write(value.latency_ms, buf)
+            _UniffiFfiConverterDuration.write(value.latency, buf)
         if value.is_REMOVED():
             buf.write_i32(3)
-            _UniffiFfiConverterString.write(value.path, buf)
-            _UniffiFfiConverterFloat64.write(value.latency_ms, buf)
+            _UniffiFfiConverterTypePathBuf.write(value.path, buf)
+            _UniffiFfiConverterDuration.write(value.latency, buf)
         if value.is_FAILED():
             buf.write_i32(4)
-            _UniffiFfiConverterString.write(value.path, buf)
+            _UniffiFfiConverterTypePathBuf.write(value.path, buf)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.reason, buf)
         if value.is_ERROR():
@@ -4073,7 +4303,10 @@ __all__ = [
     "EngineConfig",
     "IndexFailure",
     "IndexProgress",
+    "StageTimings",
     "IndexSummary",
+    "IndexRun",
+    "ModelFingerprint",
     "SearchOptions",
     "Stats",
     "CancelToken",

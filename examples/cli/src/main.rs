@@ -3,7 +3,7 @@
 //! `--json` prints the library's own types, so every surface shows one shape.
 //! Measuring tools live in `trove-dev` (examples/dev).
 
-mod dirs;
+mod global;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -21,18 +21,8 @@ use trove::{
 #[derive(Parser)]
 #[command(name = "trove", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Knowledge base directory [default: ./.trove]
-    #[arg(long, global = true, value_name = "DIR")]
-    store: Option<PathBuf>,
-    /// Models directory [default: $TROVE_MODELS, else the repository's models/]
-    #[arg(long, global = true, value_name = "DIR")]
-    models: Option<PathBuf>,
-    /// Threads for embedding and generation (0 = all cores)
-    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
-    threads: usize,
-    /// Machine-readable output: one JSON object (per line for `watch` and `search --batch`)
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    global: global::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -144,20 +134,14 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn store_dir(cli: &Cli) -> PathBuf {
-    dirs::store_dir(cli.store.as_deref())
-}
-
 fn config(cli: &Cli) -> EngineConfig {
-    let mut config = EngineConfig::new(store_dir(cli), dirs::models_dir(cli.models.as_deref()));
-    config.threads = cli.threads;
-    config
+    cli.global.config()
 }
 
 /// Opens the store for a command that reads it: a missing store is an error
 /// naming the fix, not a new empty store left behind.
 fn open_existing(cli: &Cli) -> Result<Engine, Failure> {
-    let store = store_dir(cli);
+    let store = cli.global.store_dir();
     if !store.join("trove.db").is_file() {
         return Err(format!(
             "no knowledge base in {} (no trove.db there): run `trove index PATH` first, or pass --store DIR",
@@ -169,7 +153,7 @@ fn open_existing(cli: &Cli) -> Result<Engine, Failure> {
 }
 
 fn run(cli: Cli) -> CliResult {
-    let json = cli.json;
+    let json = cli.global.json;
     match &cli.command {
         Command::Index { paths } => index(&cli, paths),
         Command::Watch { paths, debounce_ms } => {
@@ -266,7 +250,7 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
     }
     let summary = summary?;
     let mut out = std::io::stdout().lock();
-    if cli.json {
+    if cli.global.json {
         writeln!(out, "{}", serde_json::to_string(&summary)?)?;
     } else {
         writeln!(out, "{}", summary_line(&summary))?;
@@ -324,7 +308,7 @@ fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&P
     let mut out = std::io::stdout().lock();
     for query in &queries {
         let hits = engine.search(query, &options)?;
-        if cli.json {
+        if cli.global.json {
             let line = serde_json::json!({"query": query, "results": hits});
             writeln!(out, "{line}")?;
         } else {
@@ -346,7 +330,7 @@ fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&P
 fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
     let engine = open_existing(cli)?;
     let mut out = std::io::stdout().lock();
-    let stream = !cli.json;
+    let stream = !cli.global.json;
     // A failed write (the reader went away) stops generation, then ends quietly.
     let mut write_error = None;
     let answer = engine.ask(question, options, &mut |piece| {
@@ -365,7 +349,7 @@ fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
         return Err(e.into());
     }
     let answer = answer?;
-    if cli.json {
+    if cli.global.json {
         writeln!(out, "{}", serde_json::to_string(&answer)?)?;
         return Ok(());
     }
@@ -398,7 +382,7 @@ fn status(cli: &Cli) -> CliResult {
     let engine = open_existing(cli)?;
     let s = engine.stats()?;
     let mut out = std::io::stdout().lock();
-    if cli.json {
+    if cli.global.json {
         writeln!(out, "{}", serde_json::to_string(&s)?)?;
         return Ok(());
     }

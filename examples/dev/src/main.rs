@@ -6,33 +6,22 @@
 //! - `watch-latency`: save-to-searchable latency of the folder watcher.
 
 mod bench;
-#[path = "../../cli/src/dirs.rs"]
-mod dirs;
 mod eval;
+#[path = "../../cli/src/global.rs"]
+mod global;
 mod latency;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use trove::EngineConfig;
 
 /// Developer tools: evaluation and benchmarks of trove.
 #[derive(Parser)]
 #[command(name = "trove-dev", version)]
 struct Cli {
-    /// Knowledge base directory (eval: index into it instead of a temporary store)
-    #[arg(long, global = true, value_name = "DIR")]
-    store: Option<PathBuf>,
-    /// Models directory [default: $TROVE_MODELS, else the repository's models/]
-    #[arg(long, global = true, value_name = "DIR")]
-    models: Option<PathBuf>,
-    /// Threads for embedding and generation (0 = all cores)
-    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
-    threads: usize,
-    /// One JSON object on one line
-    #[arg(long, global = true)]
-    json: bool,
+    /// `eval` indexes into --store when it is given, else into a temporary store.
+    #[command(flatten)]
+    global: global::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,14 +45,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut config = EngineConfig::new(
-        dirs::store_dir(cli.store.as_deref()),
-        dirs::models_dir(cli.models.as_deref()),
-    );
-    config.threads = cli.threads;
-    let json = cli.json;
+    let config = cli.global.config();
+    let json = cli.global.json;
     let result = match &cli.command {
-        Command::Eval(args) => eval::run(config, cli.store.clone(), args, json),
+        Command::Eval(args) => eval::run(config, cli.global.store.clone(), args, json),
         Command::Bench(args) => bench::run(config, args, json),
         Command::BenchEmbedding(args) => bench::embedding_child(config, args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config),

@@ -4,17 +4,26 @@
 //   TROVE_LIB=/path/libtrove.so TROVE_MODELS=/path/models node --test test/
 //
 // TROVE_TEST_THREADS (default 1) and TROVE_LEAK_CALLS (default 100000) tune it.
+// Every JSON text the wrapper reads from the library is checked against the
+// committed shapes (SHAPES_FILE); the wrapper's TROVE_VERSION against the
+// header's macros (HEADER_FILE).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
-const { Trove, CancelToken, TroveError, ffiCounters } = require('../build/trove.js');
+const { Trove, CancelToken, TroveError, ffiCounters, observeJson, TROVE_VERSION } = require('../build/trove.js');
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SHAPES_FILE = path.join(REPO, 'tests', 'json', 'shapes.json');
+const HEADER_FILE = path.join(REPO, 'include', 'trove.h');
 
 const LIB = process.env.TROVE_LIB;
 const MODELS = process.env.TROVE_MODELS;
@@ -67,6 +76,63 @@ Martim Moniz; buy the Viva Viagem card at the metro station.
 `,
 };
 
+/**
+ * Checks `value` against `shape` in the notation of SHAPES_FILE ("_about"):
+ * a type name (string, integer, number, boolean) with an optional "|null",
+ * "$name" for another shape, [shape] for an array, an object for exactly
+ * its keys. Returns the first mismatch as "at: why", or null.
+ */
+function shapeError(shapes, shape, value, at) {
+    if (typeof shape === 'string') {
+        const nullable = shape.endsWith('|null');
+        const spec = nullable ? shape.slice(0, -'|null'.length) : shape;
+        if (value === null) return nullable ? null : `${at}: null where ${spec} is wanted`;
+        if (spec.startsWith('$')) {
+            const target = shapes[spec.slice(1)];
+            if (target === undefined) throw new Error(`no shape ${spec} in ${SHAPES_FILE}`);
+            return shapeError(shapes, target, value, at);
+        }
+        const fits = {
+            string: (v) => typeof v === 'string',
+            integer: (v) => Number.isInteger(v),
+            number: (v) => typeof v === 'number' && Number.isFinite(v),
+            boolean: (v) => typeof v === 'boolean',
+        }[spec];
+        if (!fits) throw new Error(`unknown type ${spec} in ${SHAPES_FILE}`);
+        return fits(value) ? null : `${at}: ${JSON.stringify(value)} is not ${spec}`;
+    }
+    if (Array.isArray(shape)) {
+        if (!Array.isArray(value)) return `${at}: ${JSON.stringify(value)} is not an array`;
+        for (let i = 0; i < value.length; i++) {
+            const e = shapeError(shapes, shape[0], value[i], `${at}[${i}]`);
+            if (e) return e;
+        }
+        return null;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return `${at}: ${JSON.stringify(value)} is not an object`;
+    }
+    const extra = Object.keys(value).find((k) => !Object.hasOwn(shape, k));
+    if (extra !== undefined) return `${at}: key ${extra} is not in the shape`;
+    for (const [key, field] of Object.entries(shape)) {
+        if (!Object.hasOwn(value, key)) return `${at}: key ${key} is missing`;
+        const e = shapeError(shapes, field, value[key], `${at}.${key}`);
+        if (e) return e;
+    }
+    return null;
+}
+
+const SHAPES = JSON.parse(fs.readFileSync(SHAPES_FILE, 'utf8'));
+/** The wrapper's JSON kinds to shapes: "hits" is trove_results_json, an array of hits. */
+const SHAPE_OF_KIND = { hits: ['$hit'], answer: '$answer', index_summary: '$index_summary', stats: '$stats' };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0 };
+const jsonMismatches = [];
+function checkJson(kind, json) {
+    jsonSeen[kind]++;
+    const e = shapeError(SHAPES, SHAPE_OF_KIND[kind], JSON.parse(json), kind);
+    if (e) jsonMismatches.push(e);
+}
+
 let vault;
 let trove;
 
@@ -80,6 +146,7 @@ function isTroveError(status) {
 }
 
 before(() => {
+    observeJson(checkJson);
     vault = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-vault-'));
     for (const [name, text] of Object.entries(NOTES)) {
         fs.mkdirSync(path.dirname(path.join(vault, name)), { recursive: true });
@@ -102,6 +169,55 @@ test('open with missing models fails with a status name and trove message', () =
     );
 });
 
+test('version: the wrapper matches trove.h and the library it loaded', () => {
+    const header = fs.readFileSync(HEADER_FILE, 'utf8');
+    const macro = (name) => Number(new RegExp(`#define TROVE_VERSION_${name} (\\d+)`).exec(header)[1]);
+    const fromHeader = { major: macro('MAJOR'), minor: macro('MINOR'), patch: macro('PATCH') };
+    assert.deepEqual({ ...TROVE_VERSION }, fromHeader, 'trove.ts TROVE_VERSION is the header\'s');
+    assert.equal(trove.versionNumber, fromHeader.major * 1_000_000 + fromHeader.minor * 1_000 + fromHeader.patch);
+    assert.equal(trove.version, `${fromHeader.major}.${fromHeader.minor}.${fromHeader.patch}`);
+});
+
+test('version: a library of another MAJOR.MINOR, or without a version number, is refused', () => {
+    // Small stand-in libraries that export only the version functions: the
+    // check must come before anything else is bound.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-fake-lib-'));
+    const build = (name, number, text) => {
+        const src = path.join(dir, `${name}.c`);
+        const lib = path.join(dir, `lib${name}.so`);
+        const numberFn = number === null ? '' : `unsigned trove_version_number(void) { return ${number}u; }\n`;
+        fs.writeFileSync(src, `${numberFn}const char *trove_version(void) { return "${text}"; }\n`);
+        execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-o', lib, src]);
+        return lib;
+    };
+    const wanted = `${TROVE_VERSION.major}.${TROVE_VERSION.minor}.${TROVE_VERSION.patch}`;
+    const open = (library) => Trove.open({ library, modelsDir: MODELS, storeDir: path.join(dir, 'store') });
+    try {
+        const refused = (library, why) =>
+            assert.throws(
+                () => open(library),
+                (e) =>
+                    isTroveError('TROVE_WRAPPER')(e) &&
+                    why.test(e.message) &&
+                    e.message.includes(library) &&
+                    e.message.includes(`trove.h ${wanted}`),
+            );
+        const other = TROVE_VERSION.major * 1_000_000 + (TROVE_VERSION.minor + 1) * 1_000;
+        refused(build('next_minor', other, 'x'), new RegExp(`version ${TROVE_VERSION.major}\\.${TROVE_VERSION.minor + 1}\\.0`));
+        refused(build('next_major', (TROVE_VERSION.major + 1) * 1_000_000, 'x'), new RegExp(`version ${TROVE_VERSION.major + 1}\\.0\\.0`));
+        refused(build('old', null, '0.1.0'), /\(version 0\.1\.0\) has no trove_version_number\(\)/);
+        // Another PATCH is compatible: the check passes and binding goes on
+        // (and fails here only because the stand-in has nothing else).
+        const patch = build('next_patch', TROVE_VERSION.major * 1_000_000 + TROVE_VERSION.minor * 1_000 + 7, 'x');
+        assert.throws(
+            () => open(patch),
+            (e) => !(e instanceof TroveError) && /trove_string_free/.test(e.message),
+        );
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
 test('index: summary counts, progress, then nothing changed (async)', async () => {
     const progress = [];
     const summary = trove.indexPath(vault, { onProgress: (p) => void progress.push(p) });
@@ -117,7 +233,7 @@ test('index: summary counts, progress, then nothing changed (async)', async () =
     const pending = trove.indexPathAsync(vault, { onProgress: (p) => void asyncProgress.push(p) });
     // A synchronous write now could deadlock (the worker holds the write lock
     // while it waits for the JS thread): the wrapper refuses it.
-    assert.throws(() => trove.addText('host:x', 'x', 'x'), isTroveError('TROVE_WRAPPER'));
+    assert.throws(() => trove.addText({ id: 'host:x', title: 'x', text: 'x' }), isTroveError('TROVE_WRAPPER'));
     const again = await pending;
     assert.ok(asyncProgress.length > 0);
     assert.equal(again.filesUnchanged, n);
@@ -128,6 +244,8 @@ test('index: summary counts, progress, then nothing changed (async)', async () =
     assert.equal(stats.documents, n);
     assert.equal(stats.embeddingModel.dimensions, 384);
     assert.equal(stats.lastIndexRun.filesUnchanged, n);
+    assert.ok(Number.isInteger(stats.lastIndexRun.finishedAtUnix) && stats.lastIndexRun.finishedAtUnix > 0);
+    assert.ok(summary.bytesIndexed > 0 && summary.stages.embedMs >= 0);
 });
 
 test('search: the right note first, in every mode, with filters', () => {
@@ -136,6 +254,7 @@ test('search: the right note first, in every mode, with filters', () => {
         assert.ok(hits.length > 0, mode);
         assert.equal(path.basename(hits[0].path), 'espresso.md', mode);
         assert.ok(hits[0].lines && hits[0].lines[0] >= 1);
+        assert.ok(Number.isInteger(hits[0].chunkId) && hits[0].chunkId > 0, mode);
     }
     const tram = trove.search('which tram line in Lisbon', { k: 1 });
     assert.equal(tram[0].path, path.join(vault, 'travel/lisbon.md'));
@@ -146,10 +265,27 @@ test('search: the right note first, in every mode, with filters', () => {
 });
 
 test('addText / removeDocument / removePath', () => {
-    trove.addText('host:pin', 'Bike lock', 'The code of the bike lock is 4711.', { tags: ['bike'] });
+    const added = trove.addText({
+        id: 'host:pin',
+        title: 'Bike lock',
+        text: 'The code of the bike lock is 4711.',
+        metadata: { tags: ['bike'] },
+    });
+    assert.equal(added.filesSeen, 1);
+    assert.ok(added.chunksEmbedded >= 1);
+    // The same note again costs nothing.
+    const again = trove.addText({
+        id: 'host:pin',
+        title: 'Bike lock',
+        text: 'The code of the bike lock is 4711.',
+        metadata: { tags: ['bike'] },
+    });
+    assert.equal(again.filesUnchanged, 1);
+    assert.equal(again.chunksEmbedded, 0);
     const hits = trove.search('bike lock code', { k: 1, mode: 'keyword' });
     assert.equal(hits[0].documentId, 'host:pin');
     assert.equal(hits[0].path, null);
+    assert.equal(hits[0].title, 'Bike lock');
     assert.deepEqual(hits[0].tags, ['bike']);
     assert.equal(trove.removeDocument('host:pin'), true);
     assert.equal(trove.removeDocument('host:pin'), false);
@@ -177,7 +313,11 @@ test('ask (sync): streamed pieces make the answer, with citations', () => {
     for (const c of answer.citations) {
         assert.ok(c.n >= 1 && c.n <= answer.passages.length);
         assert.ok(c.path.startsWith(vault));
+        // A citation is its passage, with its mark.
+        assert.equal(c.text, answer.passages[c.n - 1].text);
+        assert.equal(c.chunkId, answer.passages[c.n - 1].chunkId);
     }
+    assert.ok(Array.isArray(answer.dropped));
     assert.equal(path.basename(answer.citations[0].path), 'espresso.md');
     assert.ok(['end_of_text', 'max_tokens', 'stop_string'].includes(answer.stopReason));
     assert.ok(answer.timings.decodeTokens > 0);
@@ -189,7 +329,10 @@ test('askAsync: pieces arrive on the JS thread while it stays responsive', async
     let ticksAtFirstPiece = -1;
     const timer = setInterval(() => ticks++, 10);
     try {
-        const answer = await trove.askAsync('When does the sourdough bake and how hot?', {
+        // Given as bytes and overwritten right after the call: the worker
+        // must read the wrapper's copy (0xff would be invalid UTF-8).
+        const question = Buffer.from('When does the sourdough bake and how hot?');
+        const pending = trove.askAsync(question, {
             k: 2,
             maxTokens: 32,
             onToken: (p) => {
@@ -197,6 +340,8 @@ test('askAsync: pieces arrive on the JS thread while it stays responsive', async
                 pieces.push(p);
             },
         });
+        question.fill(0xff);
+        const answer = await pending;
         console.log(`  async answer: ${JSON.stringify(answer.text)} (timer ran ${ticks} times meanwhile)`);
         assert.equal(pieces.join(''), answer.text);
         assert.ok(answer.citations.length > 0);
@@ -280,8 +425,14 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     );
     assert.throws(() => trove.search('espresso', { mode: 'fuzzy' }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
     assert.throws(() => trove.search('espresso', { k: -1 }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
-    assert.throws(() => trove.addText('', 'empty id', 'text'), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
-    assert.throws(() => trove.addText('x', 'bad metadata', 'text', []), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    assert.throws(
+        () => trove.addText({ id: '', title: 'empty id', text: 'text' }),
+        isTroveError('TROVE_STATUS_INVALID_ARGUMENT'),
+    );
+    assert.throws(
+        () => trove.addText({ id: 'x', title: 'bad metadata', text: 'text', metadata: [] }),
+        isTroveError('TROVE_STATUS_INVALID_ARGUMENT'),
+    );
     const nowhere = path.join(vault, 'nowhere');
     assert.throws(
         () => trove.indexPath(nowhere),
@@ -298,6 +449,65 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     await assert.rejects(other.askAsync('x'), isTroveError('TROVE_WRAPPER'));
 });
 
+test('text with a length: bytes that are not NUL-terminated, NUL inside, invalid UTF-8', () => {
+    // "tram Lisbon" followed by bytes that are not UTF-8 and no NUL: had
+    // trove read past the length it would fail with INVALID_ARGUMENT.
+    const raw = Buffer.concat([Buffer.from('tram Lisbon'), Buffer.from([0xff, 0xfe, 0xff, 0xfe])]);
+    const query = raw.subarray(0, 'tram Lisbon'.length);
+    const hits = trove.search(query, { k: 1, mode: 'keyword' });
+    assert.equal(hits[0].path, path.join(vault, 'travel/lisbon.md'));
+    // The same through a plain Uint8Array view at an offset.
+    const padded = Buffer.concat([Buffer.from([0xff, 0xff]), raw]);
+    const view = new Uint8Array(padded.buffer, padded.byteOffset + 2, 'tram Lisbon'.length);
+    assert.equal(trove.search(view, { k: 1, mode: 'keyword' })[0].path, path.join(vault, 'travel/lisbon.md'));
+    // The bytes themselves: invalid UTF-8 is trove's INVALID_ARGUMENT.
+    assert.throws(
+        () => trove.search(raw, { k: 1 }),
+        (e) => isTroveError('TROVE_STATUS_INVALID_ARGUMENT')(e) && /query is not valid UTF-8/.test(e.message),
+    );
+
+    // A note given as byte views (none NUL-terminated) is added as it is.
+    const bytes = Buffer.from('host:kettleXThe kettle descales with citric acid every month.YKettle care');
+    const note = {
+        id: bytes.subarray(0, 11),
+        text: bytes.subarray(12, 61),
+        title: bytes.subarray(62),
+    };
+    assert.ok(trove.addText(note).chunksEmbedded >= 1);
+    const kettle = trove.search('descales citric acid', { k: 1, mode: 'keyword' });
+    assert.equal(kettle[0].documentId, 'host:kettle');
+    assert.equal(kettle[0].title, 'Kettle care');
+    assert.equal(kettle[0].text.trim(), 'The kettle descales with citric acid every month.');
+    assert.equal(trove.removeDocument(Buffer.from('host:kettle')), true);
+
+    // A NUL inside text is text: what follows it is indexed, not cut off.
+    trove.addText({ id: 'host:boiler', text: 'The boiler runs at 1.5 bar.\0 Its filter is changed in March.' });
+    const boiler = trove.search('filter changed March', { k: 1, mode: 'keyword' });
+    assert.equal(boiler[0].documentId, 'host:boiler');
+    assert.match(boiler[0].text, /1\.5 bar\.\0 Its filter/);
+    assert.equal(trove.removeDocument('host:boiler'), true);
+
+    // A note whose text is invalid UTF-8 is refused and nothing is stored.
+    const documents = trove.stats().documents;
+    const badText = Buffer.from([0x43, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]); // "Café noir" in Latin-1
+    assert.throws(
+        () => trove.addText({ id: 'host:latin1', title: 'Latin-1', text: badText }),
+        (e) => isTroveError('TROVE_STATUS_INVALID_ARGUMENT')(e) && /note\.text is not valid UTF-8/.test(e.message),
+    );
+    assert.throws(
+        () => trove.addText({ id: Buffer.from([0xc3]), text: 'an id cut inside a character' }),
+        (e) => isTroveError('TROVE_STATUS_INVALID_ARGUMENT')(e) && /note\.id is not valid UTF-8/.test(e.message),
+    );
+    assert.equal(trove.stats().documents, documents);
+    assert.equal(trove.removeDocument('host:latin1'), false);
+
+    // Strings without a faithful form are refused by the wrapper, not altered.
+    assert.throws(() => trove.search('espresso \ud800'), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    assert.throws(() => trove.indexPath(`${vault}\0/etc`), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    assert.throws(() => trove.search('espresso', { tags: ['a\0b'] }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    assert.throws(() => trove.search(42), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+});
+
 test(`leak check: ${LEAK_CALLS} searches, RSS growth below ${LEAK_BOUND_MB} MB`, () => {
     const queries = ['espresso temperature', 'sourdough starter', 'tomatoes basil', 'tram Lisbon', 'proof overnight'];
     const run = (n) => {
@@ -306,6 +516,8 @@ test(`leak check: ${LEAK_CALLS} searches, RSS growth below ${LEAK_BOUND_MB} MB`,
             if (hits.length !== 1) throw new Error(`no hit for ${queries[i % queries.length]}`);
         }
     };
+    // Without the shape check, so the numbers measure wrapper and library.
+    observeJson(null);
     const warmUp = Math.min(5_000, LEAK_CALLS);
     run(warmUp);
     const rssBefore = rss();
@@ -314,6 +526,7 @@ test(`leak check: ${LEAK_CALLS} searches, RSS growth below ${LEAK_BOUND_MB} MB`,
     run(LEAK_CALLS);
     const seconds = (performance.now() - started) / 1000;
     const rssAfter = rss();
+    observeJson(checkJson);
     const mb = (b) => (b / 1048576).toFixed(1);
     const growth = rssAfter - rssBefore;
     console.log(
@@ -325,6 +538,12 @@ test(`leak check: ${LEAK_CALLS} searches, RSS growth below ${LEAK_BOUND_MB} MB`,
     assert.equal(results.created - countersBefore.created, LEAK_CALLS);
     assert.equal(results.freed, results.created, 'every results handle freed');
     assert.ok(growth < LEAK_BOUND_MB * 1048576, `RSS grew ${mb(growth)} MB`);
+});
+
+test(`every JSON text read from the library fits ${path.relative(REPO, SHAPES_FILE)}`, () => {
+    console.log(`  JSON checked: ${JSON.stringify(jsonSeen)}`);
+    assert.deepEqual(jsonMismatches, []);
+    for (const [kind, n] of Object.entries(jsonSeen)) assert.ok(n > 0, `no ${kind} JSON was checked`);
 });
 
 test('every handle and registered callback was released', () => {

@@ -105,20 +105,12 @@ pub unsafe extern "C" fn trove_ask(
             let engine = engine_ref(engine)?;
             let question = strings::required(question, question_len, "question")?;
             let o = options::read(options)?;
+            let retrieval = o.retrieval(AskOptions::default().k)?;
             let defaults = GenerationOptions::default();
             let ask_options = AskOptions {
-                k: match o.k {
-                    0 => AskOptions::default().k,
-                    k => k as usize,
-                },
-                mode: options::mode(o.mode)?,
-                filters: options::filters(
-                    o.path_prefix,
-                    o.tags,
-                    o.tag_count,
-                    o.document_ids,
-                    o.document_id_count,
-                )?,
+                k: retrieval.k,
+                mode: retrieval.mode,
+                filters: retrieval.filters,
                 generation: GenerationOptions {
                     temperature: o.temperature,
                     seed: options::or_default(o.seed, defaults.seed),

@@ -221,11 +221,50 @@ pub(crate) fn flag(value: u8) -> bool {
     value != 0
 }
 
+/// What search and ask options both say about retrieval: how many
+/// passages, by which retriever, from which documents.
+pub(crate) struct Retrieval {
+    pub k: usize,
+    pub mode: SearchMode,
+    pub filters: SearchFilters,
+}
+
+macro_rules! retrieval {
+    ($($t:ident),*) => {$(
+        impl $t {
+            /// The retrieval fields, `k` 0 meaning `default_k`.
+            ///
+            /// # Safety
+            /// The pointers are NULL or valid as the struct's documentation says.
+            pub(crate) unsafe fn retrieval(&self, default_k: usize) -> Result<Retrieval, Failure> {
+                Ok(Retrieval {
+                    k: match self.k {
+                        0 => default_k,
+                        k => k as usize,
+                    },
+                    mode: mode(self.mode)?,
+                    // SAFETY: forwarded to the caller.
+                    filters: unsafe {
+                        filters(
+                            self.path_prefix,
+                            self.tags,
+                            self.tag_count,
+                            self.document_ids,
+                            self.document_id_count,
+                        )
+                    }?,
+                })
+            }
+        }
+    )*};
+}
+retrieval!(trove_search_options, trove_ask_options);
+
 /// The filters shared by search and ask options.
 ///
 /// # Safety
 /// The pointers are NULL or valid as the options' documentation says.
-pub(crate) unsafe fn filters(
+unsafe fn filters(
     path_prefix: *const c_char,
     tags: *const *const c_char,
     tag_count: usize,

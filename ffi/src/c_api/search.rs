@@ -44,19 +44,11 @@ pub unsafe extern "C" fn trove_search(
             let engine = engine_ref(engine)?;
             let query = strings::required(query, query_len, "query")?;
             let o = options::read(options)?;
+            let retrieval = o.retrieval(SearchOptions::default().k)?;
             let search_options = SearchOptions {
-                k: match o.k {
-                    0 => SearchOptions::default().k,
-                    k => k as usize,
-                },
-                mode: options::mode(o.mode)?,
-                filters: options::filters(
-                    o.path_prefix,
-                    o.tags,
-                    o.tag_count,
-                    o.document_ids,
-                    o.document_id_count,
-                )?,
+                k: retrieval.k,
+                mode: retrieval.mode,
+                filters: retrieval.filters,
                 one_per_document: options::flag(o.one_per_document),
             };
             let hits = engine.search(query, &search_options)?;

@@ -602,6 +602,34 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
+    typealias SwiftType = TimeInterval
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeInterval {
+        let seconds: UInt64 = try readInt(&buf)
+        let nanoseconds: UInt32 = try readInt(&buf)
+        return Double(seconds) + (Double(nanoseconds) / 1.0e9)
+    }
+
+    public static func write(_ value: TimeInterval, into buf: inout [UInt8]) {
+        if value.rounded(.down) > Double(Int64.max) {
+            fatalError("Duration overflow, exceeds max bounds supported by Uniffi")
+        }
+
+        if value < 0 {
+            fatalError("Invalid duration, must be non-negative")
+        }
+
+        let seconds = UInt64(value)
+        let nanoseconds = UInt32((value - Double(seconds)) * 1.0e9)
+        writeInt(&buf, seconds)
+        writeInt(&buf, nanoseconds)
+    }
+}
+
 
 
 
@@ -1918,6 +1946,10 @@ public struct Answer: Equatable, Hashable {
      * The passages given to the model; `[n]` is `passages[n - 1]`.
      */
     public var passages: [Hit]
+    /**
+     * Retrieved passages left out because the context window was full.
+     */
+    public var dropped: [Hit]
     public var stopReason: StopReason
     public var timings: AskTimings
 
@@ -1929,10 +1961,14 @@ public struct Answer: Equatable, Hashable {
          */text: String, citations: [Citation], 
         /**
          * The passages given to the model; `[n]` is `passages[n - 1]`.
-         */passages: [Hit], stopReason: StopReason, timings: AskTimings) {
+         */passages: [Hit], 
+        /**
+         * Retrieved passages left out because the context window was full.
+         */dropped: [Hit], stopReason: StopReason, timings: AskTimings) {
         self.text = text
         self.citations = citations
         self.passages = passages
+        self.dropped = dropped
         self.stopReason = stopReason
         self.timings = timings
     }
@@ -1956,6 +1992,7 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
                 text: FfiConverterString.read(from: &buf), 
                 citations: FfiConverterSequenceTypeCitation.read(from: &buf), 
                 passages: FfiConverterSequenceTypeHit.read(from: &buf), 
+                dropped: FfiConverterSequenceTypeHit.read(from: &buf), 
                 stopReason: FfiConverterTypeStopReason.read(from: &buf), 
                 timings: FfiConverterTypeAskTimings.read(from: &buf)
         )
@@ -1965,6 +2002,7 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
         FfiConverterString.write(value.text, into: &buf)
         FfiConverterSequenceTypeCitation.write(value.citations, into: &buf)
         FfiConverterSequenceTypeHit.write(value.passages, into: &buf)
+        FfiConverterSequenceTypeHit.write(value.dropped, into: &buf)
         FfiConverterTypeStopReason.write(value.stopReason, into: &buf)
         FfiConverterTypeAskTimings.write(value.timings, into: &buf)
     }
@@ -2200,26 +2238,26 @@ public struct Citation: Equatable, Hashable {
      * `[n]` in the answer.
      */
     public var n: UInt32
+    public var hit: Hit
     /**
      * true: the model wrote no `[n]` and trove found this passage holds
      * the answer's distinctive words and numbers.
      */
     public var inferred: Bool
-    public var hit: Hit
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * `[n]` in the answer.
-         */n: UInt32, 
+         */n: UInt32, hit: Hit, 
         /**
          * true: the model wrote no `[n]` and trove found this passage holds
          * the answer's distinctive words and numbers.
-         */inferred: Bool, hit: Hit) {
+         */inferred: Bool) {
         self.n = n
-        self.inferred = inferred
         self.hit = hit
+        self.inferred = inferred
     }
 
     
@@ -2239,15 +2277,15 @@ public struct FfiConverterTypeCitation: FfiConverterRustBuffer {
         return
             try Citation(
                 n: FfiConverterUInt32.read(from: &buf), 
-                inferred: FfiConverterBool.read(from: &buf), 
-                hit: FfiConverterTypeHit.read(from: &buf)
+                hit: FfiConverterTypeHit.read(from: &buf), 
+                inferred: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: Citation, into buf: inout [UInt8]) {
         FfiConverterUInt32.write(value.n, into: &buf)
-        FfiConverterBool.write(value.inferred, into: &buf)
         FfiConverterTypeHit.write(value.hit, into: &buf)
+        FfiConverterBool.write(value.inferred, into: &buf)
     }
 }
 
@@ -2383,6 +2421,10 @@ public func FfiConverterTypeEngineConfig_lower(_ value: EngineConfig) -> RustBuf
  */
 public struct Hit: Equatable, Hashable {
     /**
+     * Stable id of the chunk in this store.
+     */
+    public var chunkId: UInt64
+    /**
      * The host's id, or the file's absolute path.
      */
     public var documentId: String
@@ -2414,6 +2456,9 @@ public struct Hit: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
+         * Stable id of the chunk in this store.
+         */chunkId: UInt64, 
+        /**
          * The host's id, or the file's absolute path.
          */documentId: String, 
         /**
@@ -2431,6 +2476,7 @@ public struct Hit: Equatable, Hashable {
         /**
          * Enclosing headings, outermost first.
          */headingPath: [String], tags: [String]) {
+        self.chunkId = chunkId
         self.documentId = documentId
         self.path = path
         self.title = title
@@ -2458,6 +2504,7 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Hit {
         return
             try Hit(
+                chunkId: FfiConverterUInt64.read(from: &buf), 
                 documentId: FfiConverterString.read(from: &buf), 
                 path: FfiConverterOptionString.read(from: &buf), 
                 title: FfiConverterString.read(from: &buf), 
@@ -2471,6 +2518,7 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: Hit, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.chunkId, into: &buf)
         FfiConverterString.write(value.documentId, into: &buf)
         FfiConverterOptionString.write(value.path, into: &buf)
         FfiConverterString.write(value.title, into: &buf)
@@ -2646,6 +2694,69 @@ public func FfiConverterTypeIndexProgress_lower(_ value: IndexProgress) -> RustB
 
 
 /**
+ * The last indexing run a store remembers.
+ */
+public struct IndexRun: Equatable, Hashable {
+    public var summary: IndexSummary
+    /**
+     * When it finished, in seconds since the Unix epoch.
+     */
+    public var finishedAtUnix: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(summary: IndexSummary, 
+        /**
+         * When it finished, in seconds since the Unix epoch.
+         */finishedAtUnix: UInt64) {
+        self.summary = summary
+        self.finishedAtUnix = finishedAtUnix
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IndexRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIndexRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IndexRun {
+        return
+            try IndexRun(
+                summary: FfiConverterTypeIndexSummary.read(from: &buf), 
+                finishedAtUnix: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IndexRun, into buf: inout [UInt8]) {
+        FfiConverterTypeIndexSummary.write(value.summary, into: &buf)
+        FfiConverterUInt64.write(value.finishedAtUnix, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIndexRun_lift(_ buf: RustBuffer) throws -> IndexRun {
+    return try FfiConverterTypeIndexRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIndexRun_lower(_ value: IndexRun) -> RustBuffer {
+    return FfiConverterTypeIndexRun.lower(value)
+}
+
+
+/**
  * What an indexing call did.
  */
 public struct IndexSummary: Equatable, Hashable {
@@ -2657,11 +2768,13 @@ public struct IndexSummary: Equatable, Hashable {
     public var failures: [IndexFailure]
     public var chunksEmbedded: UInt64
     public var chunksReused: UInt64
+    public var bytesIndexed: UInt64
     public var seconds: Double
+    public var stages: StageTimings
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(filesSeen: UInt64, filesIndexed: UInt64, filesUnchanged: UInt64, filesRemoved: UInt64, filesFailed: UInt64, failures: [IndexFailure], chunksEmbedded: UInt64, chunksReused: UInt64, seconds: Double) {
+    public init(filesSeen: UInt64, filesIndexed: UInt64, filesUnchanged: UInt64, filesRemoved: UInt64, filesFailed: UInt64, failures: [IndexFailure], chunksEmbedded: UInt64, chunksReused: UInt64, bytesIndexed: UInt64, seconds: Double, stages: StageTimings) {
         self.filesSeen = filesSeen
         self.filesIndexed = filesIndexed
         self.filesUnchanged = filesUnchanged
@@ -2670,7 +2783,9 @@ public struct IndexSummary: Equatable, Hashable {
         self.failures = failures
         self.chunksEmbedded = chunksEmbedded
         self.chunksReused = chunksReused
+        self.bytesIndexed = bytesIndexed
         self.seconds = seconds
+        self.stages = stages
     }
 
     
@@ -2697,7 +2812,9 @@ public struct FfiConverterTypeIndexSummary: FfiConverterRustBuffer {
                 failures: FfiConverterSequenceTypeIndexFailure.read(from: &buf), 
                 chunksEmbedded: FfiConverterUInt64.read(from: &buf), 
                 chunksReused: FfiConverterUInt64.read(from: &buf), 
-                seconds: FfiConverterDouble.read(from: &buf)
+                bytesIndexed: FfiConverterUInt64.read(from: &buf), 
+                seconds: FfiConverterDouble.read(from: &buf), 
+                stages: FfiConverterTypeStageTimings.read(from: &buf)
         )
     }
 
@@ -2710,7 +2827,9 @@ public struct FfiConverterTypeIndexSummary: FfiConverterRustBuffer {
         FfiConverterSequenceTypeIndexFailure.write(value.failures, into: &buf)
         FfiConverterUInt64.write(value.chunksEmbedded, into: &buf)
         FfiConverterUInt64.write(value.chunksReused, into: &buf)
+        FfiConverterUInt64.write(value.bytesIndexed, into: &buf)
         FfiConverterDouble.write(value.seconds, into: &buf)
+        FfiConverterTypeStageTimings.write(value.stages, into: &buf)
     }
 }
 
@@ -2784,6 +2903,67 @@ public func FfiConverterTypeLineRange_lift(_ buf: RustBuffer) throws -> LineRang
 #endif
 public func FfiConverterTypeLineRange_lower(_ value: LineRange) -> RustBuffer {
     return FfiConverterTypeLineRange.lower(value)
+}
+
+
+/**
+ * Identifies the embedding model a store was built with.
+ */
+public struct ModelFingerprint: Equatable, Hashable {
+    public var name: String
+    public var dimensions: UInt32
+    public var sha256: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, dimensions: UInt32, sha256: String) {
+        self.name = name
+        self.dimensions = dimensions
+        self.sha256 = sha256
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ModelFingerprint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeModelFingerprint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ModelFingerprint {
+        return
+            try ModelFingerprint(
+                name: FfiConverterString.read(from: &buf), 
+                dimensions: FfiConverterUInt32.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ModelFingerprint, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterUInt32.write(value.dimensions, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelFingerprint_lift(_ buf: RustBuffer) throws -> ModelFingerprint {
+    return try FfiConverterTypeModelFingerprint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelFingerprint_lower(_ value: ModelFingerprint) -> RustBuffer {
+    return FfiConverterTypeModelFingerprint.lower(value)
 }
 
 
@@ -2897,6 +3077,71 @@ public func FfiConverterTypeSearchOptions_lower(_ value: SearchOptions) -> RustB
 
 
 /**
+ * Time spent per stage of an indexing call, in milliseconds.
+ */
+public struct StageTimings: Equatable, Hashable {
+    public var readParseMs: Double
+    public var chunkMs: Double
+    public var embedMs: Double
+    public var writeMs: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(readParseMs: Double, chunkMs: Double, embedMs: Double, writeMs: Double) {
+        self.readParseMs = readParseMs
+        self.chunkMs = chunkMs
+        self.embedMs = embedMs
+        self.writeMs = writeMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StageTimings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStageTimings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StageTimings {
+        return
+            try StageTimings(
+                readParseMs: FfiConverterDouble.read(from: &buf), 
+                chunkMs: FfiConverterDouble.read(from: &buf), 
+                embedMs: FfiConverterDouble.read(from: &buf), 
+                writeMs: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StageTimings, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.readParseMs, into: &buf)
+        FfiConverterDouble.write(value.chunkMs, into: &buf)
+        FfiConverterDouble.write(value.embedMs, into: &buf)
+        FfiConverterDouble.write(value.writeMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageTimings_lift(_ buf: RustBuffer) throws -> StageTimings {
+    return try FfiConverterTypeStageTimings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStageTimings_lower(_ value: StageTimings) -> RustBuffer {
+    return FfiConverterTypeStageTimings.lower(value)
+}
+
+
+/**
  * Counts and facts about an open store.
  */
 public struct Stats: Equatable, Hashable {
@@ -2906,21 +3151,20 @@ public struct Stats: Equatable, Hashable {
     public var vectors: UInt64
     public var failures: UInt64
     public var storeBytes: UInt64
-    public var storeDir: String
-    public var embeddingModel: String
-    public var embeddingModelSha256: String
-    public var llmPath: String
+    public var storeDir: PathBuf
+    public var embeddingModel: ModelFingerprint
+    public var llmPath: PathBuf
     /**
-     * The last indexing call's summary as JSON ("" before the first).
+     * The last indexing call; none before the first.
      */
-    public var lastIndexRunJson: String
+    public var lastIndexRun: IndexRun?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(documents: UInt64, chunks: UInt64, embeddings: UInt64, vectors: UInt64, failures: UInt64, storeBytes: UInt64, storeDir: String, embeddingModel: String, embeddingModelSha256: String, llmPath: String, 
+    public init(documents: UInt64, chunks: UInt64, embeddings: UInt64, vectors: UInt64, failures: UInt64, storeBytes: UInt64, storeDir: PathBuf, embeddingModel: ModelFingerprint, llmPath: PathBuf, 
         /**
-         * The last indexing call's summary as JSON ("" before the first).
-         */lastIndexRunJson: String) {
+         * The last indexing call; none before the first.
+         */lastIndexRun: IndexRun?) {
         self.documents = documents
         self.chunks = chunks
         self.embeddings = embeddings
@@ -2929,9 +3173,8 @@ public struct Stats: Equatable, Hashable {
         self.storeBytes = storeBytes
         self.storeDir = storeDir
         self.embeddingModel = embeddingModel
-        self.embeddingModelSha256 = embeddingModelSha256
         self.llmPath = llmPath
-        self.lastIndexRunJson = lastIndexRunJson
+        self.lastIndexRun = lastIndexRun
     }
 
     
@@ -2956,11 +3199,10 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
                 vectors: FfiConverterUInt64.read(from: &buf), 
                 failures: FfiConverterUInt64.read(from: &buf), 
                 storeBytes: FfiConverterUInt64.read(from: &buf), 
-                storeDir: FfiConverterString.read(from: &buf), 
-                embeddingModel: FfiConverterString.read(from: &buf), 
-                embeddingModelSha256: FfiConverterString.read(from: &buf), 
-                llmPath: FfiConverterString.read(from: &buf), 
-                lastIndexRunJson: FfiConverterString.read(from: &buf)
+                storeDir: FfiConverterTypePathBuf.read(from: &buf), 
+                embeddingModel: FfiConverterTypeModelFingerprint.read(from: &buf), 
+                llmPath: FfiConverterTypePathBuf.read(from: &buf), 
+                lastIndexRun: FfiConverterOptionTypeIndexRun.read(from: &buf)
         )
     }
 
@@ -2971,11 +3213,10 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.vectors, into: &buf)
         FfiConverterUInt64.write(value.failures, into: &buf)
         FfiConverterUInt64.write(value.storeBytes, into: &buf)
-        FfiConverterString.write(value.storeDir, into: &buf)
-        FfiConverterString.write(value.embeddingModel, into: &buf)
-        FfiConverterString.write(value.embeddingModelSha256, into: &buf)
-        FfiConverterString.write(value.llmPath, into: &buf)
-        FfiConverterString.write(value.lastIndexRunJson, into: &buf)
+        FfiConverterTypePathBuf.write(value.storeDir, into: &buf)
+        FfiConverterTypeModelFingerprint.write(value.embeddingModel, into: &buf)
+        FfiConverterTypePathBuf.write(value.llmPath, into: &buf)
+        FfiConverterOptionTypeIndexRun.write(value.lastIndexRun, into: &buf)
     }
 }
 
@@ -3355,20 +3596,20 @@ public enum WatchEvent: Equatable, Hashable {
     /**
      * A file was (re)indexed and is searchable.
      */
-    case indexed(path: String, chunksEmbedded: UInt64, chunksReused: UInt64, 
+    case indexed(path: PathBuf, chunksEmbedded: UInt64, chunksReused: UInt64, 
         /**
          * From the first file-system event to searchable.
-         */latencyMs: Double
+         */latency: TimeInterval
     )
     /**
      * A file's document was removed.
      */
-    case removed(path: String, latencyMs: Double
+    case removed(path: PathBuf, latency: TimeInterval
     )
     /**
      * A file could not be indexed; watching goes on.
      */
-    case failed(path: String, code: String, reason: String
+    case failed(path: PathBuf, code: String, reason: String
     )
     /**
      * Trouble with watching itself; not fatal.
@@ -3399,13 +3640,13 @@ public struct FfiConverterTypeWatchEvent: FfiConverterRustBuffer {
         case 1: return .ready(summary: try FfiConverterTypeIndexSummary.read(from: &buf)
         )
         
-        case 2: return .indexed(path: try FfiConverterString.read(from: &buf), chunksEmbedded: try FfiConverterUInt64.read(from: &buf), chunksReused: try FfiConverterUInt64.read(from: &buf), latencyMs: try FfiConverterDouble.read(from: &buf)
+        case 2: return .indexed(path: try FfiConverterTypePathBuf.read(from: &buf), chunksEmbedded: try FfiConverterUInt64.read(from: &buf), chunksReused: try FfiConverterUInt64.read(from: &buf), latency: try FfiConverterDuration.read(from: &buf)
         )
         
-        case 3: return .removed(path: try FfiConverterString.read(from: &buf), latencyMs: try FfiConverterDouble.read(from: &buf)
+        case 3: return .removed(path: try FfiConverterTypePathBuf.read(from: &buf), latency: try FfiConverterDuration.read(from: &buf)
         )
         
-        case 4: return .failed(path: try FfiConverterString.read(from: &buf), code: try FfiConverterString.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 4: return .failed(path: try FfiConverterTypePathBuf.read(from: &buf), code: try FfiConverterString.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
         case 5: return .error(message: try FfiConverterString.read(from: &buf)
@@ -3424,23 +3665,23 @@ public struct FfiConverterTypeWatchEvent: FfiConverterRustBuffer {
             FfiConverterTypeIndexSummary.write(summary, into: &buf)
             
         
-        case let .indexed(path,chunksEmbedded,chunksReused,latencyMs):
+        case let .indexed(path,chunksEmbedded,chunksReused,latency):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(path, into: &buf)
+            FfiConverterTypePathBuf.write(path, into: &buf)
             FfiConverterUInt64.write(chunksEmbedded, into: &buf)
             FfiConverterUInt64.write(chunksReused, into: &buf)
-            FfiConverterDouble.write(latencyMs, into: &buf)
+            FfiConverterDuration.write(latency, into: &buf)
             
         
-        case let .removed(path,latencyMs):
+        case let .removed(path,latency):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(path, into: &buf)
-            FfiConverterDouble.write(latencyMs, into: &buf)
+            FfiConverterTypePathBuf.write(path, into: &buf)
+            FfiConverterDuration.write(latency, into: &buf)
             
         
         case let .failed(path,code,reason):
             writeInt(&buf, Int32(4))
-            FfiConverterString.write(path, into: &buf)
+            FfiConverterTypePathBuf.write(path, into: &buf)
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
@@ -3608,6 +3849,30 @@ fileprivate struct FfiConverterOptionTypeAskOptions: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeAskOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIndexRun: FfiConverterRustBuffer {
+    typealias SwiftType = IndexRun?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIndexRun.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIndexRun.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3784,6 +4049,46 @@ fileprivate struct FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer 
         return seq
     }
 }
+
+
+public typealias PathBuf = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePathBuf: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PathBuf {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: PathBuf, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> PathBuf {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: PathBuf) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePathBuf_lift(_ value: RustBuffer) throws -> PathBuf {
+    return try FfiConverterTypePathBuf.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePathBuf_lower(_ value: PathBuf) -> RustBuffer {
+    return FfiConverterTypePathBuf.lower(value)
+}
+
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 

@@ -8,6 +8,8 @@ import XCTest
 
 let models = ProcessInfo.processInfo.environment["TROVE_MODELS"]!
 let threads = UInt32(ProcessInfo.processInfo.environment["TROVE_TEST_THREADS"] ?? "1")!
+// EngineConfig.contextSize 0 means this many tokens.
+let defaultContext: UInt32 = 2048
 
 let notes: [String: String] = [
     "espresso.md": "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n"
@@ -57,6 +59,30 @@ final class Progress: ProgressListener, @unchecked Sendable {
     }
 }
 
+final class Events: WatchListener, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var events: [WatchEvent] = []
+
+    func onEvent(event: WatchEvent) -> Bool {
+        condition.lock()
+        events.append(event)
+        condition.broadcast()
+        condition.unlock()
+        return true
+    }
+
+    /// The first event (waiting up to two minutes) that `match` maps to non-nil.
+    func waitFor<T>(_ match: (WatchEvent) -> T?) -> T? {
+        let deadline = Date().addingTimeInterval(120)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let found = events.compactMap(match).first { return found }
+            if !condition.wait(until: deadline) { return events.compactMap(match).first }
+        }
+    }
+}
+
 final class TroveTests: XCTestCase {
     static var root: URL!
     static var engine: Engine!
@@ -95,10 +121,43 @@ final class TroveTests: XCTestCase {
         XCTAssertEqual(progress.calls.last?.filesDone, 3)
     }
 
+    func testStatsDescribeTheStoreAndTheLastRun() throws {
+        // A store of its own: the shared one changes with the other tests.
+        let store = Self.root.appendingPathComponent("store-stats").path
+        let fresh = try Engine.open(config: Self.config(store))
+        XCTAssertNil(try fresh.stats().lastIndexRun)
+        let before = UInt64(Date().timeIntervalSince1970)
+        let summary = try fresh.indexPath(path: notesDir)
+        let after = UInt64(Date().timeIntervalSince1970)
+        XCTAssertEqual(summary.filesIndexed, 3)
+        XCTAssertEqual(summary.bytesIndexed, UInt64(notes.values.map { $0.utf8.count }.reduce(0, +)))
+        XCTAssertGreaterThan(summary.stages.embedMs, 0)
+        XCTAssertGreaterThan(summary.stages.writeMs, 0)
+        let stats = try fresh.stats()
+        XCTAssertEqual(stats.documents, 3)
+        XCTAssertGreaterThanOrEqual(stats.chunks, 3)
+        XCTAssertEqual(stats.vectors, stats.chunks)
+        XCTAssertEqual(stats.storeDir, store)
+        XCTAssertTrue(stats.llmPath.hasSuffix(".gguf"), stats.llmPath)
+        XCTAssertEqual(stats.embeddingModel.name, "all-MiniLM-L6-v2-int8")
+        XCTAssertEqual(stats.embeddingModel.dimensions, 384)
+        XCTAssertEqual(stats.embeddingModel.sha256.count, 64)
+        XCTAssertTrue(stats.embeddingModel.sha256.allSatisfy { $0.isHexDigit }, stats.embeddingModel.sha256)
+        let run = try XCTUnwrap(stats.lastIndexRun)
+        XCTAssertTrue((before...after).contains(run.finishedAtUnix), "\(run.finishedAtUnix)")
+        XCTAssertEqual(run.summary.filesSeen, summary.filesSeen)
+        XCTAssertEqual(run.summary.filesIndexed, 3)
+        XCTAssertEqual(run.summary.chunksEmbedded, summary.chunksEmbedded)
+        XCTAssertEqual(run.summary.bytesIndexed, summary.bytesIndexed)
+    }
+
     func testSearchFindsTheRightNote() throws {
         let hits = try engine.search(query: "how hot should the water be for espresso?")
         XCTAssertTrue(hits[0].path!.hasSuffix("espresso.md"))
         XCTAssertGreaterThanOrEqual(hits[0].lines!.first, 1)
+        XCTAssertGreaterThanOrEqual(hits[0].lines!.last, hits[0].lines!.first)
+        XCTAssertTrue(hits.allSatisfy { $0.chunkId > 0 }, "\(hits)")
+        XCTAssertEqual(Set(hits.map { $0.chunkId }).count, hits.count)
         let keyword = try engine.search(query: "chain", options: SearchOptions(k: 1, mode: .keyword))
         XCTAssertEqual(keyword.count, 1)
         XCTAssertTrue(keyword[0].path!.hasSuffix("bicycle.md"))
@@ -121,7 +180,24 @@ final class TroveTests: XCTestCase {
         XCTAssertFalse(answer.text.isEmpty)
         XCTAssertEqual(listener.text, answer.text)
         XCTAssertTrue(answer.citations.contains { $0.hit.path!.hasSuffix("espresso.md") })
+        XCTAssertTrue(answer.citations.allSatisfy { $0.hit == answer.passages[Int($0.n) - 1] })
+        XCTAssertFalse(answer.passages.isEmpty)
+        XCTAssertEqual(answer.dropped, [])
         XCTAssertGreaterThan(answer.timings.promptTokens, 10)
+    }
+
+    func testPassagesThatDoNotFitTheContextAreDropped() throws {
+        // Leaves 150 prompt tokens: room for the question and one short
+        // note, not for all three.
+        let answer = try engine.ask(question: "What brew temperature do I use for espresso?",
+                                    options: AskOptions(k: 3, maxTokens: defaultContext - 150),
+                                    listener: Pieces(stopAfter: 4))
+        XCTAssertFalse(answer.dropped.isEmpty, "\(answer.passages)")
+        let given = answer.passages.map { $0.chunkId }
+        let dropped = answer.dropped.map { $0.chunkId }
+        XCTAssertEqual(given.count + dropped.count, 3)
+        XCTAssertTrue(Set(given).isDisjoint(with: dropped))
+        XCTAssertLessThanOrEqual(answer.timings.promptTokens, 150)
     }
 
     func testListenerReturningFalseStopsGeneration() throws {
@@ -175,10 +251,41 @@ final class TroveTests: XCTestCase {
         }
     }
 
+    func testWatchFollowsANewFileUntilStopped() throws {
+        let folder = Self.root.appendingPathComponent("watched")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let events = Events()
+        let watcher = try engine.watch(paths: [folder.path], listener: events, debounceMs: 100)
+        defer { watcher.stop() }
+        let ready = events.waitFor { event -> IndexSummary? in
+            if case let .ready(summary) = event { return summary }
+            return nil
+        }
+        XCTAssertNotNil(ready)
+        try "# Greenhouse\n\nThe vents open at 26 degrees.\n"
+            .write(to: folder.appendingPathComponent("vents.md"), atomically: true, encoding: .utf8)
+        let indexed = events.waitFor { event -> (UInt64, TimeInterval)? in
+            if case let .indexed(path, chunksEmbedded, _, latency) = event, path.hasSuffix("vents.md") {
+                return (chunksEmbedded, latency)
+            }
+            return nil
+        }
+        let (chunks, latency) = try XCTUnwrap(indexed)
+        XCTAssertEqual(chunks, 1)
+        // Counted from the first file-system event, so the quiet wait is in it.
+        XCTAssertGreaterThanOrEqual(latency, 0.1)
+        let hits = try engine.search(query: "greenhouse vents", options: SearchOptions(k: 1, mode: .keyword))
+        XCTAssertEqual(hits.count, 1)
+        XCTAssertTrue(hits[0].path!.hasSuffix("vents.md"))
+        watcher.stop()
+        watcher.stop()  // a second stop does nothing
+    }
+
     func testStoreOfAnotherEmbeddingModelIsRefusedThenReembedded() throws {
         let store = Self.root.appendingPathComponent("store-other").path
         do {
             let first = try Engine.open(config: Self.config(store))
+            XCTAssertNil(try first.stats().lastIndexRun)
             _ = try first.addText(id: "a", title: "Sky", text: "The sky is blue.")
         }
         let other = try otherEmbeddingModel()

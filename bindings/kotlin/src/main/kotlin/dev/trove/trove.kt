@@ -1454,6 +1454,47 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 }
 
 
+/**
+ * @suppress
+ */
+public object FfiConverterDuration: FfiConverterRustBuffer<java.time.Duration> {
+    override fun read(buf: ByteBuffer): java.time.Duration {
+        // Type mismatch (should be u64) but we check for overflow/underflow below
+        val seconds = buf.getLong()
+        // Type mismatch (should be u32) but we check for overflow/underflow below
+        val nanoseconds = buf.getInt().toLong()
+        if (seconds < 0) {
+            throw java.time.DateTimeException("Duration exceeds minimum or maximum value supported by uniffi")
+        }
+        if (nanoseconds < 0) {
+            throw java.time.DateTimeException("Duration nanoseconds exceed minimum or maximum supported by uniffi")
+        }
+        return java.time.Duration.ofSeconds(seconds, nanoseconds)
+    }
+
+    // 8 bytes for seconds, 4 bytes for nanoseconds
+    override fun allocationSize(value: java.time.Duration) = 12UL
+
+    override fun write(value: java.time.Duration, buf: ByteBuffer) {
+        if (value.seconds < 0) {
+            // Rust does not support negative Durations
+            throw IllegalArgumentException("Invalid duration, must be non-negative")
+        }
+
+        if (value.nano < 0) {
+            // Java docs provide guarantee that nano will always be positive, so this should be impossible
+            // See: https://docs.oracle.com/javase/8/docs/api/java/time/Duration.html
+            throw IllegalArgumentException("Invalid duration, nano value must be non-negative")
+        }
+
+        // Type mismatch (should be u64) but since Rust doesn't support negative durations we should be OK
+        buf.putLong(value.seconds)
+        // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
+        buf.putInt(value.nano)
+    }
+}
+
+
 // This template implements a class for working with a Rust struct via a handle
 // to the live Rust struct on the other side of the FFI.
 //
@@ -3589,6 +3630,11 @@ data class Answer (
      */
     var `passages`: List<Hit>
     , 
+    /**
+     * Retrieved passages left out because the context window was full.
+     */
+    var `dropped`: List<Hit>
+    , 
     var `stopReason`: StopReason
     , 
     var `timings`: AskTimings
@@ -3611,6 +3657,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterString.read(buf),
             FfiConverterSequenceTypeCitation.read(buf),
             FfiConverterSequenceTypeHit.read(buf),
+            FfiConverterSequenceTypeHit.read(buf),
             FfiConverterTypeStopReason.read(buf),
             FfiConverterTypeAskTimings.read(buf),
         )
@@ -3620,6 +3667,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterString.allocationSize(value.`text`) +
             FfiConverterSequenceTypeCitation.allocationSize(value.`citations`) +
             FfiConverterSequenceTypeHit.allocationSize(value.`passages`) +
+            FfiConverterSequenceTypeHit.allocationSize(value.`dropped`) +
             FfiConverterTypeStopReason.allocationSize(value.`stopReason`) +
             FfiConverterTypeAskTimings.allocationSize(value.`timings`)
     )
@@ -3628,6 +3676,7 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterString.write(value.`text`, buf)
             FfiConverterSequenceTypeCitation.write(value.`citations`, buf)
             FfiConverterSequenceTypeHit.write(value.`passages`, buf)
+            FfiConverterSequenceTypeHit.write(value.`dropped`, buf)
             FfiConverterTypeStopReason.write(value.`stopReason`, buf)
             FfiConverterTypeAskTimings.write(value.`timings`, buf)
     }
@@ -3805,13 +3854,13 @@ data class Citation (
      */
     var `n`: kotlin.UInt
     , 
+    var `hit`: Hit
+    , 
     /**
      * true: the model wrote no `[n]` and trove found this passage holds
      * the answer's distinctive words and numbers.
      */
     var `inferred`: kotlin.Boolean
-    , 
-    var `hit`: Hit
     
 ){
     
@@ -3829,21 +3878,21 @@ public object FfiConverterTypeCitation: FfiConverterRustBuffer<Citation> {
     override fun read(buf: ByteBuffer): Citation {
         return Citation(
             FfiConverterUInt.read(buf),
-            FfiConverterBoolean.read(buf),
             FfiConverterTypeHit.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: Citation) = (
             FfiConverterUInt.allocationSize(value.`n`) +
-            FfiConverterBoolean.allocationSize(value.`inferred`) +
-            FfiConverterTypeHit.allocationSize(value.`hit`)
+            FfiConverterTypeHit.allocationSize(value.`hit`) +
+            FfiConverterBoolean.allocationSize(value.`inferred`)
     )
 
     override fun write(value: Citation, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`n`, buf)
-            FfiConverterBoolean.write(value.`inferred`, buf)
             FfiConverterTypeHit.write(value.`hit`, buf)
+            FfiConverterBoolean.write(value.`inferred`, buf)
     }
 }
 
@@ -3934,6 +3983,11 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
  */
 data class Hit (
     /**
+     * Stable id of the chunk in this store.
+     */
+    var `chunkId`: kotlin.ULong
+    , 
+    /**
      * The host's id, or the file's absolute path.
      */
     var `documentId`: kotlin.String
@@ -3984,6 +4038,7 @@ data class Hit (
 public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
     override fun read(buf: ByteBuffer): Hit {
         return Hit(
+            FfiConverterULong.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
@@ -3997,6 +4052,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
     }
 
     override fun allocationSize(value: Hit) = (
+            FfiConverterULong.allocationSize(value.`chunkId`) +
             FfiConverterString.allocationSize(value.`documentId`) +
             FfiConverterOptionalString.allocationSize(value.`path`) +
             FfiConverterString.allocationSize(value.`title`) +
@@ -4009,6 +4065,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
     )
 
     override fun write(value: Hit, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`chunkId`, buf)
             FfiConverterString.write(value.`documentId`, buf)
             FfiConverterOptionalString.write(value.`path`, buf)
             FfiConverterString.write(value.`title`, buf)
@@ -4137,6 +4194,50 @@ public object FfiConverterTypeIndexProgress: FfiConverterRustBuffer<IndexProgres
 
 
 /**
+ * The last indexing run a store remembers.
+ */
+data class IndexRun (
+    var `summary`: IndexSummary
+    , 
+    /**
+     * When it finished, in seconds since the Unix epoch.
+     */
+    var `finishedAtUnix`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIndexRun: FfiConverterRustBuffer<IndexRun> {
+    override fun read(buf: ByteBuffer): IndexRun {
+        return IndexRun(
+            FfiConverterTypeIndexSummary.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IndexRun) = (
+            FfiConverterTypeIndexSummary.allocationSize(value.`summary`) +
+            FfiConverterULong.allocationSize(value.`finishedAtUnix`)
+    )
+
+    override fun write(value: IndexRun, buf: ByteBuffer) {
+            FfiConverterTypeIndexSummary.write(value.`summary`, buf)
+            FfiConverterULong.write(value.`finishedAtUnix`, buf)
+    }
+}
+
+
+
+/**
  * What an indexing call did.
  */
 data class IndexSummary (
@@ -4156,7 +4257,11 @@ data class IndexSummary (
     , 
     var `chunksReused`: kotlin.ULong
     , 
+    var `bytesIndexed`: kotlin.ULong
+    , 
     var `seconds`: kotlin.Double
+    , 
+    var `stages`: StageTimings
     
 ){
     
@@ -4181,7 +4286,9 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterSequenceTypeIndexFailure.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterDouble.read(buf),
+            FfiConverterTypeStageTimings.read(buf),
         )
     }
 
@@ -4194,7 +4301,9 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterSequenceTypeIndexFailure.allocationSize(value.`failures`) +
             FfiConverterULong.allocationSize(value.`chunksEmbedded`) +
             FfiConverterULong.allocationSize(value.`chunksReused`) +
-            FfiConverterDouble.allocationSize(value.`seconds`)
+            FfiConverterULong.allocationSize(value.`bytesIndexed`) +
+            FfiConverterDouble.allocationSize(value.`seconds`) +
+            FfiConverterTypeStageTimings.allocationSize(value.`stages`)
     )
 
     override fun write(value: IndexSummary, buf: ByteBuffer) {
@@ -4206,7 +4315,9 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterSequenceTypeIndexFailure.write(value.`failures`, buf)
             FfiConverterULong.write(value.`chunksEmbedded`, buf)
             FfiConverterULong.write(value.`chunksReused`, buf)
+            FfiConverterULong.write(value.`bytesIndexed`, buf)
             FfiConverterDouble.write(value.`seconds`, buf)
+            FfiConverterTypeStageTimings.write(value.`stages`, buf)
     }
 }
 
@@ -4248,6 +4359,52 @@ public object FfiConverterTypeLineRange: FfiConverterRustBuffer<LineRange> {
     override fun write(value: LineRange, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`first`, buf)
             FfiConverterUInt.write(value.`last`, buf)
+    }
+}
+
+
+
+/**
+ * Identifies the embedding model a store was built with.
+ */
+data class ModelFingerprint (
+    var `name`: kotlin.String
+    , 
+    var `dimensions`: kotlin.UInt
+    , 
+    var `sha256`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelFingerprint: FfiConverterRustBuffer<ModelFingerprint> {
+    override fun read(buf: ByteBuffer): ModelFingerprint {
+        return ModelFingerprint(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ModelFingerprint) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterUInt.allocationSize(value.`dimensions`) +
+            FfiConverterString.allocationSize(value.`sha256`)
+    )
+
+    override fun write(value: ModelFingerprint, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterUInt.write(value.`dimensions`, buf)
+            FfiConverterString.write(value.`sha256`, buf)
     }
 }
 
@@ -4333,6 +4490,57 @@ public object FfiConverterTypeSearchOptions: FfiConverterRustBuffer<SearchOption
 
 
 /**
+ * Time spent per stage of an indexing call, in milliseconds.
+ */
+data class StageTimings (
+    var `readParseMs`: kotlin.Double
+    , 
+    var `chunkMs`: kotlin.Double
+    , 
+    var `embedMs`: kotlin.Double
+    , 
+    var `writeMs`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStageTimings: FfiConverterRustBuffer<StageTimings> {
+    override fun read(buf: ByteBuffer): StageTimings {
+        return StageTimings(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StageTimings) = (
+            FfiConverterDouble.allocationSize(value.`readParseMs`) +
+            FfiConverterDouble.allocationSize(value.`chunkMs`) +
+            FfiConverterDouble.allocationSize(value.`embedMs`) +
+            FfiConverterDouble.allocationSize(value.`writeMs`)
+    )
+
+    override fun write(value: StageTimings, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`readParseMs`, buf)
+            FfiConverterDouble.write(value.`chunkMs`, buf)
+            FfiConverterDouble.write(value.`embedMs`, buf)
+            FfiConverterDouble.write(value.`writeMs`, buf)
+    }
+}
+
+
+
+/**
  * Counts and facts about an open store.
  */
 data class Stats (
@@ -4348,18 +4556,16 @@ data class Stats (
     , 
     var `storeBytes`: kotlin.ULong
     , 
-    var `storeDir`: kotlin.String
+    var `storeDir`: PathBuf
     , 
-    var `embeddingModel`: kotlin.String
+    var `embeddingModel`: ModelFingerprint
     , 
-    var `embeddingModelSha256`: kotlin.String
-    , 
-    var `llmPath`: kotlin.String
+    var `llmPath`: PathBuf
     , 
     /**
-     * The last indexing call's summary as JSON ("" before the first).
+     * The last indexing call; none before the first.
      */
-    var `lastIndexRunJson`: kotlin.String
+    var `lastIndexRun`: IndexRun?
     
 ){
     
@@ -4382,11 +4588,10 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypePathBuf.read(buf),
+            FfiConverterTypeModelFingerprint.read(buf),
+            FfiConverterTypePathBuf.read(buf),
+            FfiConverterOptionalTypeIndexRun.read(buf),
         )
     }
 
@@ -4397,11 +4602,10 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
             FfiConverterULong.allocationSize(value.`vectors`) +
             FfiConverterULong.allocationSize(value.`failures`) +
             FfiConverterULong.allocationSize(value.`storeBytes`) +
-            FfiConverterString.allocationSize(value.`storeDir`) +
-            FfiConverterString.allocationSize(value.`embeddingModel`) +
-            FfiConverterString.allocationSize(value.`embeddingModelSha256`) +
-            FfiConverterString.allocationSize(value.`llmPath`) +
-            FfiConverterString.allocationSize(value.`lastIndexRunJson`)
+            FfiConverterTypePathBuf.allocationSize(value.`storeDir`) +
+            FfiConverterTypeModelFingerprint.allocationSize(value.`embeddingModel`) +
+            FfiConverterTypePathBuf.allocationSize(value.`llmPath`) +
+            FfiConverterOptionalTypeIndexRun.allocationSize(value.`lastIndexRun`)
     )
 
     override fun write(value: Stats, buf: ByteBuffer) {
@@ -4411,11 +4615,10 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
             FfiConverterULong.write(value.`vectors`, buf)
             FfiConverterULong.write(value.`failures`, buf)
             FfiConverterULong.write(value.`storeBytes`, buf)
-            FfiConverterString.write(value.`storeDir`, buf)
-            FfiConverterString.write(value.`embeddingModel`, buf)
-            FfiConverterString.write(value.`embeddingModelSha256`, buf)
-            FfiConverterString.write(value.`llmPath`, buf)
-            FfiConverterString.write(value.`lastIndexRunJson`, buf)
+            FfiConverterTypePathBuf.write(value.`storeDir`, buf)
+            FfiConverterTypeModelFingerprint.write(value.`embeddingModel`, buf)
+            FfiConverterTypePathBuf.write(value.`llmPath`, buf)
+            FfiConverterOptionalTypeIndexRun.write(value.`lastIndexRun`, buf)
     }
 }
 
@@ -4665,13 +4868,13 @@ sealed class WatchEvent {
      * A file was (re)indexed and is searchable.
      */
     data class Indexed(
-        val `path`: kotlin.String, 
+        val `path`: dev.trove.PathBuf, 
         val `chunksEmbedded`: kotlin.ULong, 
         val `chunksReused`: kotlin.ULong, 
         /**
          * From the first file-system event to searchable.
          */
-        val `latencyMs`: kotlin.Double) : WatchEvent()
+        val `latency`: java.time.Duration) : WatchEvent()
         
     {
         
@@ -4683,8 +4886,8 @@ sealed class WatchEvent {
      * A file's document was removed.
      */
     data class Removed(
-        val `path`: kotlin.String, 
-        val `latencyMs`: kotlin.Double) : WatchEvent()
+        val `path`: dev.trove.PathBuf, 
+        val `latency`: java.time.Duration) : WatchEvent()
         
     {
         
@@ -4696,7 +4899,7 @@ sealed class WatchEvent {
      * A file could not be indexed; watching goes on.
      */
     data class Failed(
-        val `path`: kotlin.String, 
+        val `path`: dev.trove.PathBuf, 
         val `code`: kotlin.String, 
         val `reason`: kotlin.String) : WatchEvent()
         
@@ -4738,17 +4941,17 @@ public object FfiConverterTypeWatchEvent : FfiConverterRustBuffer<WatchEvent>{
                 FfiConverterTypeIndexSummary.read(buf),
                 )
             2 -> WatchEvent.Indexed(
-                FfiConverterString.read(buf),
+                FfiConverterTypePathBuf.read(buf),
                 FfiConverterULong.read(buf),
                 FfiConverterULong.read(buf),
-                FfiConverterDouble.read(buf),
+                FfiConverterDuration.read(buf),
                 )
             3 -> WatchEvent.Removed(
-                FfiConverterString.read(buf),
-                FfiConverterDouble.read(buf),
+                FfiConverterTypePathBuf.read(buf),
+                FfiConverterDuration.read(buf),
                 )
             4 -> WatchEvent.Failed(
-                FfiConverterString.read(buf),
+                FfiConverterTypePathBuf.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -4771,25 +4974,25 @@ public object FfiConverterTypeWatchEvent : FfiConverterRustBuffer<WatchEvent>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`path`)
+                + FfiConverterTypePathBuf.allocationSize(value.`path`)
                 + FfiConverterULong.allocationSize(value.`chunksEmbedded`)
                 + FfiConverterULong.allocationSize(value.`chunksReused`)
-                + FfiConverterDouble.allocationSize(value.`latencyMs`)
+                + FfiConverterDuration.allocationSize(value.`latency`)
             )
         }
         is WatchEvent.Removed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`path`)
-                + FfiConverterDouble.allocationSize(value.`latencyMs`)
+                + FfiConverterTypePathBuf.allocationSize(value.`path`)
+                + FfiConverterDuration.allocationSize(value.`latency`)
             )
         }
         is WatchEvent.Failed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`path`)
+                + FfiConverterTypePathBuf.allocationSize(value.`path`)
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
@@ -4812,21 +5015,21 @@ public object FfiConverterTypeWatchEvent : FfiConverterRustBuffer<WatchEvent>{
             }
             is WatchEvent.Indexed -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`path`, buf)
+                FfiConverterTypePathBuf.write(value.`path`, buf)
                 FfiConverterULong.write(value.`chunksEmbedded`, buf)
                 FfiConverterULong.write(value.`chunksReused`, buf)
-                FfiConverterDouble.write(value.`latencyMs`, buf)
+                FfiConverterDuration.write(value.`latency`, buf)
                 Unit
             }
             is WatchEvent.Removed -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`path`, buf)
-                FfiConverterDouble.write(value.`latencyMs`, buf)
+                FfiConverterTypePathBuf.write(value.`path`, buf)
+                FfiConverterDuration.write(value.`latency`, buf)
                 Unit
             }
             is WatchEvent.Failed -> {
                 buf.putInt(4)
-                FfiConverterString.write(value.`path`, buf)
+                FfiConverterTypePathBuf.write(value.`path`, buf)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
@@ -5040,6 +5243,38 @@ public object FfiConverterOptionalTypeAskOptions: FfiConverterRustBuffer<AskOpti
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeIndexRun: FfiConverterRustBuffer<IndexRun?> {
+    override fun read(buf: ByteBuffer): IndexRun? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIndexRun.read(buf)
+    }
+
+    override fun allocationSize(value: IndexRun?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIndexRun.allocationSize(value)
+        }
+    }
+
+    override fun write(value: IndexRun?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIndexRun.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeLineRange: FfiConverterRustBuffer<LineRange?> {
     override fun read(buf: ByteBuffer): LineRange? {
         if (buf.get().toInt() == 0) {
@@ -5241,6 +5476,11 @@ public object FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer<List<
         }
     }
 }
+
+
+
+public typealias PathBuf = kotlin.String
+public typealias FfiConverterTypePathBuf = FfiConverterString
 
 
 

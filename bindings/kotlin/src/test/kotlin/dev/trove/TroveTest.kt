@@ -5,7 +5,9 @@ package dev.trove
 
 import java.io.File
 import java.nio.file.Files
+import java.time.Duration
 import java.util.concurrent.CountDownLatch
+import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
 import kotlinx.coroutines.runBlocking
@@ -14,6 +16,8 @@ val models: String = System.getenv("TROVE_MODELS") ?: error("set TROVE_MODELS")
 val threads: UInt = (System.getenv("TROVE_TEST_THREADS") ?: "1").toUInt()
 val root: File = Files.createTempDirectory("trove-kotlin").toFile()
 val notes = File(root, "notes")
+// EngineConfig.contextSize 0 means this many tokens.
+const val DEFAULT_CONTEXT = 2048u
 
 val NOTES = mapOf(
     "espresso.md" to "# Espresso\n\n## Recipe\n\n- **Dose:** 18 g of ground coffee.\n" +
@@ -46,6 +50,23 @@ class Progress(val stop: Boolean = false) : ProgressListener {
     }
 }
 
+class Events : WatchListener {
+    val queue = LinkedBlockingQueue<WatchEvent>()
+    override fun onEvent(event: WatchEvent): Boolean {
+        queue.put(event)
+        return true
+    }
+    /** The first event (waiting up to two minutes) that `match` maps to non-null. */
+    fun <T> await(match: (WatchEvent) -> T?): T {
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120)
+        while (true) {
+            val event = queue.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
+                ?: throw AssertionError("no matching watch event within 120 s")
+            match(event)?.let { return it }
+        }
+    }
+}
+
 fun check(condition: Boolean, message: () -> String) {
     if (!condition) throw AssertionError(message())
 }
@@ -72,15 +93,36 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         engine = Engine.open(config(File(root, "store")))
         val first = engine.indexPath(notes.path)
         check(first.filesIndexed == 3uL) { "indexed ${first.filesIndexed}" }
+        val bytes = NOTES.values.sumOf { it.toByteArray().size }.toULong()
+        check(first.bytesIndexed == bytes) { "bytes ${first.bytesIndexed} of $bytes" }
+        check(first.stages.embedMs > 0.0 && first.stages.writeMs > 0.0) { "${first.stages}" }
         val progress = Progress()
         val again = engine.indexPath(notes.path, progress)
         check(again.filesUnchanged == 3uL && again.chunksEmbedded == 0uL) { "$again" }
         check(progress.calls.last().filesDone == 3uL) { "${progress.calls}" }
     },
+    "stats describe the store and the last run" to {
+        val before = System.currentTimeMillis() / 1000
+        val summary = engine.indexPath(notes.path)
+        val after = System.currentTimeMillis() / 1000
+        val stats = engine.stats()
+        check(stats.documents == 3uL && stats.chunks >= 3uL && stats.vectors == stats.chunks) { "$stats" }
+        check(stats.storeDir == File(root, "store").path) { stats.storeDir }
+        check(stats.llmPath.endsWith(".gguf")) { stats.llmPath }
+        val model = stats.embeddingModel
+        check(model.name == "all-MiniLM-L6-v2-int8" && model.dimensions == 384u) { "$model" }
+        check(model.sha256.length == 64 && model.sha256.all { it in "0123456789abcdef" }) { model.sha256 }
+        val run = stats.lastIndexRun ?: throw AssertionError("no last run")
+        check(run.finishedAtUnix.toLong() in before..after) { "${run.finishedAtUnix} not in $before..$after" }
+        val s = run.summary
+        check(s.filesSeen == summary.filesSeen && s.filesUnchanged == 3uL && summary.filesUnchanged == 3uL) { "$run" }
+        check(s.bytesIndexed == 0uL && summary.bytesIndexed == 0uL) { "$run" }
+    },
     "search finds the right note" to {
         val hits = engine.search("how hot should the water be for espresso?")
         check(hits[0].path!!.endsWith("espresso.md")) { "${hits[0]}" }
-        check(hits[0].lines!!.first >= 1u) { "${hits[0].lines}" }
+        check(hits[0].lines!!.first >= 1u && hits[0].lines!!.last >= hits[0].lines!!.first) { "${hits[0].lines}" }
+        check(hits.all { it.chunkId > 0uL } && hits.map { it.chunkId }.toSet().size == hits.size) { "$hits" }
         val keyword = engine.search("chain", SearchOptions(k = 1u, mode = SearchMode.KEYWORD))
         check(keyword.size == 1 && keyword[0].path!!.endsWith("bicycle.md")) { "$keyword" }
     },
@@ -96,7 +138,20 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(maxTokens = 48u), listener)
         check(answer.text.isNotEmpty() && listener.text() == answer.text) { "${listener.pieces} vs ${answer.text}" }
         check(answer.citations.any { it.hit.path!!.endsWith("espresso.md") }) { "${answer.citations}" }
+        check(answer.citations.all { it.hit == answer.passages[it.n.toInt() - 1] }) { "${answer.citations}" }
+        check(answer.passages.isNotEmpty() && answer.dropped.isEmpty()) { "${answer.dropped}" }
         check(answer.timings.promptTokens > 10u) { "${answer.timings}" }
+    },
+    "passages that do not fit the context are dropped" to {
+        // Leaves 150 prompt tokens: room for the question and one short
+        // note, not for all three.
+        val options = AskOptions(k = 3u, maxTokens = DEFAULT_CONTEXT - 150u)
+        val answer = engine.ask("What brew temperature do I use for espresso?", options, Pieces(stopAfter = 4))
+        check(answer.dropped.isNotEmpty()) { "${answer.passages}" }
+        val given = answer.passages.map { it.chunkId }
+        val dropped = answer.dropped.map { it.chunkId }
+        check(given.size + dropped.size == 3 && (given intersect dropped.toSet()).isEmpty()) { "$given $dropped" }
+        check(answer.timings.promptTokens <= 150u) { "${answer.timings}" }
     },
     "a listener returning false stops generation" to {
         val listener = Pieces(stopAfter = 2)
@@ -133,9 +188,30 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val e = assertThrows<TroveException> { Engine.open(config(File(root, "s2"), File(root, "none").path)) }
         check(e is TroveException.NotFound || e is TroveException.Model) { "$e" }
     },
+    "watch follows a new file until stopped" to {
+        val folder = File(root, "watched").apply { mkdirs() }
+        val events = Events()
+        val watcher = engine.watch(listOf(folder.path), events, debounceMs = 100u)
+        try {
+            events.await { it as? WatchEvent.Ready }
+            File(folder, "vents.md").writeText("# Greenhouse\n\nThe vents open at 26 degrees.\n")
+            val indexed = events.await { e -> (e as? WatchEvent.Indexed)?.takeIf { it.path.endsWith("vents.md") } }
+            check(indexed.chunksEmbedded == 1uL) { "$indexed" }
+            // Counted from the first file-system event, so the quiet wait is in it.
+            check(indexed.latency >= Duration.ofMillis(100)) { "${indexed.latency}" }
+            val hits = engine.search("greenhouse vents", SearchOptions(k = 1u, mode = SearchMode.KEYWORD))
+            check(hits.isNotEmpty() && hits[0].path!!.endsWith("vents.md")) { "$hits" }
+        } finally {
+            watcher.stop()
+        }
+        watcher.stop() // a second stop does nothing
+    },
     "a store of another embedding model is refused, then re-embedded" to {
         val store = File(root, "store-other")
-        Engine.open(config(store)).use { it.addText("a", "Sky", "The sky is blue.") }
+        Engine.open(config(store)).use {
+            check(it.stats().lastIndexRun == null) { "a new store has no last run" }
+            it.addText("a", "Sky", "The sky is blue.")
+        }
         val other = otherEmbeddingModel()
         val e = assertThrows<TroveException.IncompatibleStore> { Engine.open(config(store, other)) }
         check(e.message!!.contains("reembed") || e.message!!.contains("re-embed")) { "${e.message}" }
