@@ -12,17 +12,23 @@
 //! Variants: `today` (FTS5 `porter unicode61` over the raw text, today's
 //! query) or `default` (the analyser's defaults) followed by `+`-joined
 //! changes: `nfc`, `no-fold`, `no-stem`, `no-join`, `uni-isolated`,
-//! `uni-all`, `lang-doc` (detect per document, not per chunk),
-//! `qlang-detect` (stem the query in its own detected language, not in the
-//! store's), `w=T.H.X` (bm25 weights of title, headings, text).
-//! Models: `$TROVE_MODELS` (default `models/`).
+//! `uni-all`, `lang-doc` / `lang-chunk` (detect the language per document /
+//! per chunk only; default: the chunk's, else its document's),
+//! `qlang-all` (stem the query as every stemming in the store, not as its
+//! own language detected among the store's plus the store's main one),
+//! `qlang-detect` (in its own language, detected among all),
+//! `one-table` (words and CJK grams in one FTS5 table, not in two whose
+//! BM25 scores are summed), `w=T.H.X` (bm25 weights of title, headings, text).
+//! Models: `$TROVE_MODELS` (default `models/`). With `KEYWORD_EVAL_RANKS`
+//! set, each query's rank (0: not in the top 10) and match expression go to
+//! standard error.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rusqlite::{Connection, params};
-use trove::analysis::{Analyzer, AnalyzerConfig, FTS5_TOKENIZER, Language, Normalization, Unigrams};
+use trove::analysis::{Analyzer, AnalyzerConfig, FTS5_TOKENIZER, Language, Normalization, StoreLanguages, Unigrams};
 use trove::ingest::{IngestLimits, parse};
 use trove::{ChunkingOptions, chunk_document};
 
@@ -37,8 +43,29 @@ struct Chunk {
 }
 
 struct Query {
+    qid: String,
     text: String,
     gold: usize,
+}
+
+/// Which text a chunk's language is detected on.
+#[derive(Clone, Copy)]
+enum Languages {
+    Chunk,
+    Document,
+    /// The chunk's, or its document's where the chunk's is unsure.
+    ChunkElseDocument,
+}
+
+/// How a query's words are stemmed.
+#[derive(Clone, Copy)]
+enum QueryStemming {
+    /// As the library does it: `Analyzer::query_for_store`.
+    Store,
+    /// As every stemming the store holds.
+    All,
+    /// In the query's own language, detected among all languages.
+    Detect,
 }
 
 /// One analyser set-up to measure.
@@ -46,8 +73,10 @@ struct Variant {
     name: String,
     /// `None`: today's `porter unicode61` over raw text.
     config: Option<AnalyzerConfig>,
-    lang_per_document: bool,
-    query_detect: bool,
+    languages: Languages,
+    query: QueryStemming,
+    /// Words and grams in separate FTS5 tables, scores summed (else one table).
+    split: bool,
     weights: [f64; 3],
 }
 
@@ -99,10 +128,12 @@ fn variant(name: &str) -> Result<Variant, Error> {
             "default" => Some(AnalyzerConfig::default()),
             other => return Err(format!("unknown variant base {other:?}").into()),
         },
-        lang_per_document: false,
-        query_detect: false,
+        languages: Languages::ChunkElseDocument,
+        query: QueryStemming::Store,
+        split: true,
         weights: [1.0; 3],
     };
+    v.split = v.config.is_some();
     for part in parts {
         let config = v.config.as_mut().ok_or("`today` takes no changes")?;
         match part {
@@ -112,8 +143,11 @@ fn variant(name: &str) -> Result<Variant, Error> {
             "no-join" => config.join_unspaced_across_space = false,
             "uni-isolated" => config.unigrams = Unigrams::Isolated,
             "uni-all" => config.unigrams = Unigrams::All,
-            "lang-doc" => v.lang_per_document = true,
-            "qlang-detect" => v.query_detect = true,
+            "lang-doc" => v.languages = Languages::Document,
+            "lang-chunk" => v.languages = Languages::Chunk,
+            "qlang-detect" => v.query = QueryStemming::Detect,
+            "qlang-all" => v.query = QueryStemming::All,
+            "one-table" => v.split = false,
             w if w.starts_with("w=") => {
                 let ws: Vec<f64> = w[2..]
                     .split('.')
@@ -188,7 +222,7 @@ fn read_queries(set: &Path, file: &str, docs: &[PathBuf]) -> Result<Vec<Query>, 
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
         let fields: Vec<&str> = line.split('\t').collect();
-        let [_, query, gold] = fields[..] else {
+        let [qid, query, gold] = fields[..] else {
             return Err(format!("{file}: bad line {line:?}").into());
         };
         let gold = index
@@ -196,6 +230,7 @@ fn read_queries(set: &Path, file: &str, docs: &[PathBuf]) -> Result<Vec<Query>, 
             .copied()
             .ok_or_else(|| format!("{file}: gold {gold} is not in the corpus"))?;
         out.push(Query {
+            qid: qid.to_string(),
             text: query.to_string(),
             gold,
         });
@@ -213,7 +248,7 @@ fn run_variant(
     let started = Instant::now();
     let analyzer = v.config.clone().map(Analyzer::new);
     let mut languages: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut store_languages = Vec::new();
+    let mut store = StoreLanguages::default();
     match &analyzer {
         None => {
             conn.execute_batch("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, text, tokenize = 'porter unicode61');")?;
@@ -223,60 +258,68 @@ fn run_variant(
             }
         }
         Some(a) => {
-            conn.execute_batch(&format!("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, text, content = '', contentless_delete = 1, tokenize = '{FTS5_TOKENIZER}');"))?;
-            let doc_langs: Vec<Option<Language>> = if v.lang_per_document {
-                doc_text.iter().map(|t| a.detect_language(t)).collect()
-            } else {
-                Vec::new()
-            };
-            let mut insert = conn.prepare("INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)")?;
-            let mut counts: HashMap<Language, usize> = HashMap::new();
+            for table in if v.split { &["chunks_words", "chunks_grams"][..] } else { &["chunks_fts"][..] } {
+                conn.execute_batch(&format!("CREATE VIRTUAL TABLE {table} USING fts5(title, headings, text, content = '', contentless_delete = 1, tokenize = '{FTS5_TOKENIZER}');"))?;
+            }
+            let doc_langs: Vec<Option<Language>> = doc_text.iter().map(|t| a.detect_language(t)).collect();
+            let insert_sql = |t: &str| format!("INSERT INTO {t}(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)");
+            let mut insert = conn.prepare(&insert_sql(if v.split { "chunks_words" } else { "chunks_fts" }))?;
+            let mut insert_grams = conn.prepare(&insert_sql("chunks_grams")).ok();
+            let mut counts: HashMap<Option<Language>, usize> = HashMap::new();
             for (id, c) in chunks.iter().enumerate() {
-                let lang = if v.lang_per_document {
-                    doc_langs[c.doc]
-                } else {
-                    a.detect_language(&c.text)
+                let lang = match v.languages {
+                    Languages::Chunk => a.detect_language(&c.text),
+                    Languages::Document => doc_langs[c.doc],
+                    Languages::ChunkElseDocument => a.detect_language(&c.text).or(doc_langs[c.doc]),
                 };
                 *languages.entry(lang.map_or("none", |l| l.code())).or_default() += 1;
-                if let Some(l) = lang {
-                    *counts.entry(l).or_default() += 1;
+                *counts.entry(lang).or_default() += 1;
+                let [title, headings, text] = [&c.title, &c.headings, &c.text].map(|t| a.terms(t, lang));
+                if v.split {
+                    insert.execute(params![id as i64, title.words, headings.words, text.words])?;
+                    if !(title.grams.is_empty() && headings.grams.is_empty() && text.grams.is_empty()) {
+                        insert_grams.as_mut().ok_or("no grams table")?.execute(params![id as i64, title.grams, headings.grams, text.grams])?;
+                    }
+                } else {
+                    insert.execute(params![id as i64, title.joined(), headings.joined(), text.joined()])?;
                 }
-                insert.execute(params![
-                    id as i64,
-                    a.terms(&c.title, lang),
-                    a.terms(&c.headings, lang),
-                    a.terms(&c.text, lang)
-                ])?;
             }
-            // Stem queries in every language with a stemmer that holds at least 1 % of the chunks.
-            store_languages = counts
-                .into_iter()
-                .filter(|(l, n)| l.has_stemmer() && *n * 100 >= chunks.len())
-                .map(|(l, _)| l)
-                .collect();
-            store_languages.sort_by_key(|l| l.code());
+            store = StoreLanguages::from_counts(counts);
         }
     }
     let index_s = started.elapsed().as_secs_f64();
-    let index_bytes: i64 = conn.query_row("SELECT sum(length(block)) FROM chunks_fts_data", [], |r| r.get(0))?;
+    let tables: &[&str] = if v.split { &["chunks_words", "chunks_grams"] } else { &["chunks_fts"] };
+    let mut index_bytes = 0i64;
+    for t in tables {
+        index_bytes += conn.query_row(&format!("SELECT coalesce(sum(length(block)), 0) FROM {t}_data"), [], |r| r.get::<_, i64>(0))?;
+    }
     let mut results = serde_json::Map::new();
     let [wt, wh, wx] = v.weights;
-    let sql = format!("SELECT rowid, bm25(chunks_fts, {wt}, {wh}, {wx}) AS rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT 100");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmts = tables
+        .iter()
+        .map(|t| conn.prepare(&format!("SELECT rowid, bm25({t}, {wt}, {wh}, {wx}) AS rank FROM {t} WHERE {t} MATCH ?1 ORDER BY rank LIMIT 100")))
+        .collect::<Result<Vec<_>, _>>()?;
     for (file, queries) in query_sets {
         let started = Instant::now();
         let mut ranks = Vec::new();
         let mut no_terms = 0;
         for q in queries {
-            let fts = match &analyzer {
-                None => today_fts_query(&q.text),
+            // One match expression per table (`None`: nothing to ask it).
+            let fts: Option<Vec<Option<String>>> = match &analyzer {
+                None => today_fts_query(&q.text).map(|f| vec![Some(f)]),
                 Some(a) => {
-                    let langs: Vec<Language> = if v.query_detect {
-                        a.detect_language(&q.text).into_iter().collect()
-                    } else {
-                        store_languages.clone()
+                    let query = match v.query {
+                        QueryStemming::Store => a.query_for_store(&q.text, &store),
+                        QueryStemming::All => a.query(&q.text, store.stemmings()),
+                        QueryStemming::Detect => a.query(&q.text, &[a.detect_language(&q.text).filter(|l| l.has_stemmer())]),
                     };
-                    a.query(&q.text, &langs).ok().map(|q| q.fts5_match())
+                    query.ok().map(|q| {
+                        if v.split {
+                            vec![q.fts5_words(), q.fts5_grams()]
+                        } else {
+                            vec![Some(q.fts5_match())]
+                        }
+                    })
                 }
             };
             let Some(fts) = fts else {
@@ -284,11 +327,26 @@ fn run_variant(
                 ranks.push(None);
                 continue;
             };
-            let rows = stmt.query_map([&fts], |r| r.get::<_, i64>(0))?;
+            // Chunk scores summed over the tables, best first (SQL order kept on ties).
+            let mut order: Vec<i64> = Vec::new();
+            let mut scores: HashMap<i64, f64> = HashMap::new();
+            for (stmt, expr) in stmts.iter_mut().zip(&fts) {
+                let Some(expr) = expr else { continue };
+                for row in stmt.query_map([expr], |r| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?)))? {
+                    let (id, score) = row?;
+                    if !scores.contains_key(&id) {
+                        order.push(id);
+                    }
+                    *scores.entry(id).or_default() += score;
+                }
+            }
+            order.sort_by(|a, b| scores[b].total_cmp(&scores[a]));
+            order.truncate(100);
+            let fts = fts.iter().flatten().cloned().collect::<Vec<_>>().join(" | ");
             let mut seen = HashSet::new();
             let mut rank = None;
-            for row in rows {
-                let doc = chunks[row? as usize].doc;
+            for id in order {
+                let doc = chunks[id as usize].doc;
                 if seen.insert(doc) {
                     if doc == q.gold {
                         rank = Some(seen.len());
@@ -298,6 +356,9 @@ fn run_variant(
                         break;
                     }
                 }
+            }
+            if std::env::var_os("KEYWORD_EVAL_RANKS").is_some() {
+                eprintln!("{}\t{file}\t{}\t{}\t{fts}", v.name, q.qid, rank.unwrap_or(0));
             }
             ranks.push(rank);
         }
@@ -313,7 +374,8 @@ fn run_variant(
     }
     Ok(serde_json::json!({
         "chunks": chunks.len(), "index_kb": index_bytes / 1024, "index_s": round(index_s),
-        "chunk_languages": languages, "query_languages": store_languages.iter().map(|l| l.code()).collect::<Vec<_>>(),
+        "chunk_languages": languages, "candidates": store.candidates().iter().map(|l| l.code()).collect::<Vec<_>>(),
+        "query_stemming": store.stemmings().iter().map(|l| l.map_or("none", |l| l.code())).collect::<Vec<_>>(),
         "results": results,
     }))
 }

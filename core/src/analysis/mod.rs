@@ -22,7 +22,7 @@ mod normalize;
 mod query;
 mod segment;
 
-pub use language::Language;
+pub use language::{Language, MIN_SHARE_PERCENT, StoreLanguages};
 pub use normalize::Normalization;
 pub use query::{Query, Term};
 
@@ -89,27 +89,23 @@ impl Analyzer {
         Language::detect(text)
     }
 
-    /// The terms of `text`, joined by single spaces, words stemmed in
-    /// `language` (none: not stemmed).
-    pub fn terms(&self, text: &str, language: Option<Language>) -> String {
-        let mut out = String::with_capacity(text.len() + text.len() / 2);
-        let mut push = |term: &str| {
-            if term.is_empty() {
-                return;
-            }
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(term);
-        };
+    /// The query for `text` against a store holding `store`'s languages
+    /// (see [`StoreLanguages`]); errors as [`query`](Self::query).
+    pub fn query_for_store(&self, text: &str, store: &StoreLanguages) -> crate::Result<Query> {
+        self.query(text, &store.stemmings_for(text))
+    }
+
+    /// The terms of `text`, words stemmed in `language` (none: not stemmed).
+    pub fn terms(&self, text: &str, language: Option<Language>) -> Terms {
+        let mut terms = Terms::default();
         let normalized = normalize(text, self.config.normalization);
         for segment in segments(&normalized, self.config.join_unspaced_across_space) {
             match segment {
-                Segment::Word(word) => push(&self.word(&word, language)),
-                Segment::Emoji(emoji) => push(&emoji),
+                Segment::Word(word) => push(&mut terms.words, &self.word(&word, language)),
+                Segment::Emoji(emoji) => push(&mut terms.words, &emoji),
                 Segment::Unspaced(run) => {
                     for pair in run.windows(2) {
-                        push(&pair.concat());
+                        push(&mut terms.grams, &pair.concat());
                     }
                     let single = match self.config.unigrams {
                         Unigrams::Isolated if run.len() == 1 => &run[..],
@@ -117,20 +113,21 @@ impl Analyzer {
                         Unigrams::RunEnd => &run[run.len() - 1..],
                         Unigrams::All => &run[..],
                     };
-                    single.iter().for_each(|g| push(g));
+                    single.iter().for_each(|g| push(&mut terms.grams, g));
                 }
             }
         }
-        out
+        terms
     }
 
-    /// The query for `text`: each word in its plain form and stemmed in each
-    /// of `languages` (those of the stored text), pairs of unspaced runs, a
+    /// The query for `text`: each word as stored text would hold it under
+    /// each of `stemmed_as` (the stemming languages present in the store;
+    /// `None`: text stored unstemmed), pairs of unspaced runs, a
     /// lone unspaced grapheme as a prefix. Unspaced runs are taken both
     /// joined across spaces (as stored) and split at them (a space the user
     /// typed between two words). An error when nothing searchable is left
     /// (only punctuation, symbols or spaces).
-    pub fn query(&self, text: &str, languages: &[Language]) -> crate::Result<Query> {
+    pub fn query(&self, text: &str, stemmed_as: &[Option<Language>]) -> crate::Result<Query> {
         let normalized = normalize(text, self.config.normalization);
         let mut all = segments(&normalized, self.config.join_unspaced_across_space);
         if self.config.join_unspaced_across_space {
@@ -143,24 +140,21 @@ impl Analyzer {
         let mut terms = Vec::new();
         for segment in all {
             match segment {
+                Segment::Word(word) if stemmed_as.is_empty() => {
+                    terms.push(Term::word(self.word(&word, None)));
+                }
                 Segment::Word(word) => {
-                    terms.push(Term::exact(self.word(&word, None)));
-                    if self.config.stemming {
-                        for &language in languages {
-                            terms.push(Term::exact(self.word(&word, Some(language))));
-                        }
+                    for &language in stemmed_as {
+                        terms.push(Term::word(self.word(&word, language)));
                     }
                 }
-                Segment::Emoji(emoji) => terms.push(Term::exact(emoji)),
+                Segment::Emoji(emoji) => terms.push(Term::word(emoji)),
                 Segment::Unspaced(run) if run.len() == 1 => {
-                    let single = run.concat();
-                    terms.push(match self.config.unigrams {
-                        Unigrams::RunEnd => Term::prefix(single),
-                        Unigrams::Isolated | Unigrams::All => Term::exact(single),
-                    });
+                    let prefix = self.config.unigrams == Unigrams::RunEnd;
+                    terms.push(Term::gram(run.concat(), prefix));
                 }
                 Segment::Unspaced(run) => {
-                    terms.extend(run.windows(2).map(|pair| Term::exact(pair.concat())));
+                    terms.extend(run.windows(2).map(|pair| Term::gram(pair.concat(), false)));
                 }
             }
         }
@@ -182,6 +176,37 @@ impl Analyzer {
             term = fold_diacritics(&term);
         }
         term
+    }
+}
+
+/// Appends `term` to space-separated `terms`.
+fn push(terms: &mut String, term: &str) {
+    if term.is_empty() {
+        return;
+    }
+    if !terms.is_empty() {
+        terms.push(' ');
+    }
+    terms.push_str(term);
+}
+
+/// The terms of a text by kind, each joined by single spaces: they go to
+/// separate FTS5 tables, because BM25's length normalisation would
+/// otherwise let the many pairs of CJK text drown its Latin words (README).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Terms {
+    /// Words of spaced scripts, and emoji.
+    pub words: String,
+    /// Grapheme pairs (and single graphemes) of unspaced runs.
+    pub grams: String,
+}
+
+impl Terms {
+    /// All terms in one string (words first).
+    pub fn joined(&self) -> String {
+        let mut all = self.words.clone();
+        push(&mut all, &self.grams);
+        all
     }
 }
 

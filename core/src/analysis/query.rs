@@ -7,18 +7,25 @@ pub struct Term {
     pub text: String,
     /// Matches every stored term starting with `text`.
     pub prefix: bool,
+    /// A grapheme pair or single of an unspaced run (else a word or emoji).
+    pub gram: bool,
 }
 
 impl Term {
-    pub(super) fn exact(text: String) -> Self {
+    pub(super) fn word(text: String) -> Self {
         Term {
             text,
             prefix: false,
+            gram: false,
         }
     }
 
-    pub(super) fn prefix(text: String) -> Self {
-        Term { text, prefix: true }
+    pub(super) fn gram(text: String, prefix: bool) -> Self {
+        Term {
+            text,
+            prefix,
+            gram: true,
+        }
     }
 }
 
@@ -46,17 +53,32 @@ impl Query {
     /// An FTS5 expression matching any of the terms, each quoted so no term
     /// is read as FTS5 syntax (`"a" OR "b" OR "c" *`).
     pub fn fts5_match(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| {
-                let quoted = format!("\"{}\"", t.text.replace('"', "\"\""));
-                if t.prefix {
-                    format!("{quoted} *")
-                } else {
-                    quoted
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ")
+        fts5_any(self.terms.iter())
     }
+
+    /// The expression for the word terms only (`None`: the query has none).
+    pub fn fts5_words(&self) -> Option<String> {
+        let words: Vec<&Term> = self.terms.iter().filter(|t| !t.gram).collect();
+        (!words.is_empty()).then(|| fts5_any(words.into_iter()))
+    }
+
+    /// The expression for the gram terms only (`None`: the query has none).
+    pub fn fts5_grams(&self) -> Option<String> {
+        let grams: Vec<&Term> = self.terms.iter().filter(|t| t.gram).collect();
+        (!grams.is_empty()).then(|| fts5_any(grams.into_iter()))
+    }
+}
+
+fn fts5_any<'t>(terms: impl Iterator<Item = &'t Term>) -> String {
+    terms
+        .map(|t| {
+            let quoted = format!("\"{}\"", t.text.replace('"', "\"\""));
+            if t.prefix {
+                format!("{quoted} *")
+            } else {
+                quoted
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 fn terms(text: &str) -> String {
-    Analyzer::default().terms(text, None)
+    Analyzer::default().terms(text, None).joined()
 }
 
 fn fts(text: &str) -> String {
@@ -31,12 +31,23 @@ fn words_are_folded_and_stemmed_in_the_language_given() {
     let fr = Language::from_code("fra").unwrap();
     assert_eq!(a.terms("Les Fichiers", Some(fr)), a.terms("le fichier", Some(fr)));
     // Without a language nothing is stemmed.
-    assert_eq!(a.terms("running files", None), "running files");
-    // The query holds the plain word and its stem in each stored language.
+    assert_eq!(a.terms("running files", None).words, "running files");
+    // The query holds the word as each stored stemming would have it.
     let en = Language::from_code("eng").unwrap();
-    let q = a.query("Running", &[en, fr]).unwrap();
+    let q = a.query("Running", &[None, Some(en), Some(fr)]).unwrap();
     let texts: Vec<&str> = q.terms().iter().map(|t| t.text.as_str()).collect();
     assert_eq!(texts, ["running", "run"]);
+}
+
+#[test]
+fn words_and_grams_are_kept_apart() {
+    let t = Analyzer::default().terms("GPU 計算 🎉", None);
+    assert_eq!(t.words, "gpu 🎉");
+    assert_eq!(t.grams, "計算 算");
+    let q = Analyzer::default().query("GPU 計算", &[]).unwrap();
+    assert_eq!(q.fts5_words().unwrap(), "\"gpu\"");
+    assert_eq!(q.fts5_grams().unwrap(), "\"計算\"");
+    assert_eq!(Analyzer::default().query("gpu", &[]).unwrap().fts5_grams(), None);
 }
 
 #[test]
@@ -84,8 +95,8 @@ fn one_character_queries_match_as_a_prefix() {
         unigrams: Unigrams::Isolated,
         ..Default::default()
     });
-    assert_eq!(isolated.terms("猫", None), "猫");
-    assert_eq!(isolated.terms("猫の", None), "猫の");
+    assert_eq!(isolated.terms("猫", None).grams, "猫");
+    assert_eq!(isolated.terms("猫の", None).grams, "猫の");
 }
 
 #[test]
@@ -117,7 +128,7 @@ fn analysed_terms_meet_in_fts5() {
     for (i, d) in docs.iter().enumerate() {
         conn.execute(
             "INSERT INTO t(rowid, text) VALUES (?1, ?2)",
-            rusqlite::params![i as i64, a.terms(d, None)],
+            rusqlite::params![i as i64, a.terms(d, None).joined()],
         )
         .unwrap();
     }
@@ -159,7 +170,7 @@ fn arbitrary_text_never_panics_and_gives_clean_terms() {
                 alphabet[(seed >> 33) as usize % alphabet.len()]
             })
             .collect();
-        let t = a.terms(&text, Language::from_code("eng"));
+        let t = a.terms(&text, Language::from_code("eng")).joined();
         assert!(!t.contains("  ") && !t.starts_with(' ') && !t.ends_with(' '), "{t:?}");
         assert!(!t.chars().any(|c| c.is_ascii_punctuation()), "{text:?} -> {t:?}");
         if let Ok(q) = a.query(&text, &[]) {
