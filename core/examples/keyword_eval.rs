@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rusqlite::{Connection, params};
-use trove::analysis::{Analyzer, AnalyzerConfig, FTS5_TOKENIZER, Language, Normalization, StoreLanguages, Unigrams};
+use trove::analysis::{
+    Analyzer, AnalyzerConfig, FTS5_TOKENIZER, Language, Normalization, StoreLanguages, Unigrams,
+};
 use trove::ingest::{IngestLimits, parse};
 use trove::{ChunkingOptions, chunk_document};
 
@@ -41,6 +43,9 @@ struct Chunk {
     headings: String,
     text: String,
 }
+
+/// Document paths, chunks, and each document's whole text.
+type Corpus = (Vec<PathBuf>, Vec<Chunk>, Vec<String>);
 
 struct Query {
     qid: String,
@@ -113,7 +118,10 @@ fn main() -> Result<(), Error> {
     }
     for v in &variants {
         let report = run_variant(v, &chunks, &doc_text, &query_sets)?;
-        println!("{}", serde_json::json!({"set": set.file_name().map(|n| n.to_string_lossy()), "variant": v.name, "report": report}));
+        println!(
+            "{}",
+            serde_json::json!({"set": set.file_name().map(|n| n.to_string_lossy()), "variant": v.name, "report": report})
+        );
     }
     Ok(())
 }
@@ -164,8 +172,9 @@ fn variant(name: &str) -> Result<Variant, Error> {
 /// Parses and chunks every file under `corpus` in path order (as trove
 /// indexes them); returns the document paths, the chunks, and each
 /// document's whole text (for per-document language detection).
-fn chunk_corpus(corpus: &Path) -> Result<(Vec<PathBuf>, Vec<Chunk>, Vec<String>), Error> {
-    let models = std::env::var_os("TROVE_MODELS").map_or_else(|| PathBuf::from("models"), PathBuf::from);
+fn chunk_corpus(corpus: &Path) -> Result<Corpus, Error> {
+    let models =
+        std::env::var_os("TROVE_MODELS").map_or_else(|| PathBuf::from("models"), PathBuf::from);
     let tokenizer_path = models.join("all-MiniLM-L6-v2-int8/tokenizer.json");
     let mut tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
         .map_err(|e| format!("cannot load {}: {e}", tokenizer_path.display()))?;
@@ -197,7 +206,14 @@ fn chunk_corpus(corpus: &Path) -> Result<(Vec<PathBuf>, Vec<Chunk>, Vec<String>)
                 text: c.text,
             });
         }
-        texts.push(parsed.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n\n"));
+        texts.push(
+            parsed
+                .blocks
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        );
         docs.push(path);
     }
     Ok((docs, chunks, texts))
@@ -216,7 +232,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 }
 
 fn read_queries(set: &Path, file: &str, docs: &[PathBuf]) -> Result<Vec<Query>, Error> {
-    let index: HashMap<&Path, usize> = docs.iter().enumerate().map(|(i, p)| (p.as_path(), i)).collect();
+    let index: HashMap<&Path, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_path(), i))
+        .collect();
     let set = std::fs::canonicalize(set)?;
     let text = std::fs::read_to_string(set.join(file))?;
     let mut out = Vec::new();
@@ -252,18 +272,31 @@ fn run_variant(
     match &analyzer {
         None => {
             conn.execute_batch("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, text, tokenize = 'porter unicode61');")?;
-            let mut insert = conn.prepare("INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert = conn.prepare(
+                "INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (id, c) in chunks.iter().enumerate() {
                 insert.execute(params![id as i64, c.title, c.headings, c.text])?;
             }
         }
         Some(a) => {
-            for table in if v.split { &["chunks_words", "chunks_grams"][..] } else { &["chunks_fts"][..] } {
+            for table in if v.split {
+                &["chunks_words", "chunks_grams"][..]
+            } else {
+                &["chunks_fts"][..]
+            } {
                 conn.execute_batch(&format!("CREATE VIRTUAL TABLE {table} USING fts5(title, headings, text, content = '', contentless_delete = 1, tokenize = '{FTS5_TOKENIZER}');"))?;
             }
-            let doc_langs: Vec<Option<Language>> = doc_text.iter().map(|t| a.detect_language(t)).collect();
-            let insert_sql = |t: &str| format!("INSERT INTO {t}(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)");
-            let mut insert = conn.prepare(&insert_sql(if v.split { "chunks_words" } else { "chunks_fts" }))?;
+            let doc_langs: Vec<Option<Language>> =
+                doc_text.iter().map(|t| a.detect_language(t)).collect();
+            let insert_sql = |t: &str| {
+                format!("INSERT INTO {t}(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)")
+            };
+            let mut insert = conn.prepare(&insert_sql(if v.split {
+                "chunks_words"
+            } else {
+                "chunks_fts"
+            }))?;
             let mut insert_grams = conn.prepare(&insert_sql("chunks_grams")).ok();
             let mut counts: HashMap<Option<Language>, usize> = HashMap::new();
             for (id, c) in chunks.iter().enumerate() {
@@ -272,26 +305,48 @@ fn run_variant(
                     Languages::Document => doc_langs[c.doc],
                     Languages::ChunkElseDocument => a.detect_language(&c.text).or(doc_langs[c.doc]),
                 };
-                *languages.entry(lang.map_or("none", |l| l.code())).or_default() += 1;
+                *languages
+                    .entry(lang.map_or("none", |l| l.code()))
+                    .or_default() += 1;
                 *counts.entry(lang).or_default() += 1;
-                let [title, headings, text] = [&c.title, &c.headings, &c.text].map(|t| a.terms(t, lang));
+                let [title, headings, text] =
+                    [&c.title, &c.headings, &c.text].map(|t| a.terms(t, lang));
                 if v.split {
                     insert.execute(params![id as i64, title.words, headings.words, text.words])?;
-                    if !(title.grams.is_empty() && headings.grams.is_empty() && text.grams.is_empty()) {
-                        insert_grams.as_mut().ok_or("no grams table")?.execute(params![id as i64, title.grams, headings.grams, text.grams])?;
+                    if !(title.grams.is_empty()
+                        && headings.grams.is_empty()
+                        && text.grams.is_empty())
+                    {
+                        insert_grams
+                            .as_mut()
+                            .ok_or("no grams table")?
+                            .execute(params![id as i64, title.grams, headings.grams, text.grams])?;
                     }
                 } else {
-                    insert.execute(params![id as i64, title.joined(), headings.joined(), text.joined()])?;
+                    insert.execute(params![
+                        id as i64,
+                        title.joined(),
+                        headings.joined(),
+                        text.joined()
+                    ])?;
                 }
             }
             store = StoreLanguages::from_counts(counts);
         }
     }
     let index_s = started.elapsed().as_secs_f64();
-    let tables: &[&str] = if v.split { &["chunks_words", "chunks_grams"] } else { &["chunks_fts"] };
+    let tables: &[&str] = if v.split {
+        &["chunks_words", "chunks_grams"]
+    } else {
+        &["chunks_fts"]
+    };
     let mut index_bytes = 0i64;
     for t in tables {
-        index_bytes += conn.query_row(&format!("SELECT coalesce(sum(length(block)), 0) FROM {t}_data"), [], |r| r.get::<_, i64>(0))?;
+        index_bytes += conn.query_row(
+            &format!("SELECT coalesce(sum(length(block)), 0) FROM {t}_data"),
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
     }
     let mut results = serde_json::Map::new();
     let [wt, wh, wx] = v.weights;
@@ -311,7 +366,10 @@ fn run_variant(
                     let query = match v.query {
                         QueryStemming::Store => a.query_for_store(&q.text, &store),
                         QueryStemming::All => a.query(&q.text, store.stemmings()),
-                        QueryStemming::Detect => a.query(&q.text, &[a.detect_language(&q.text).filter(|l| l.has_stemmer())]),
+                        QueryStemming::Detect => a.query(
+                            &q.text,
+                            &[a.detect_language(&q.text).filter(|l| l.has_stemmer())],
+                        ),
                     };
                     query.ok().map(|q| {
                         if v.split {
@@ -332,7 +390,9 @@ fn run_variant(
             let mut scores: HashMap<i64, f64> = HashMap::new();
             for (stmt, expr) in stmts.iter_mut().zip(&fts) {
                 let Some(expr) = expr else { continue };
-                for row in stmt.query_map([expr], |r| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?)))? {
+                for row in
+                    stmt.query_map([expr], |r| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?)))?
+                {
                     let (id, score) = row?;
                     if !scores.contains_key(&id) {
                         order.push(id);
@@ -342,7 +402,12 @@ fn run_variant(
             }
             order.sort_by(|a, b| scores[b].total_cmp(&scores[a]));
             order.truncate(100);
-            let fts = fts.iter().flatten().cloned().collect::<Vec<_>>().join(" | ");
+            let fts = fts
+                .iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | ");
             let mut seen = HashSet::new();
             let mut rank = None;
             for id in order {
@@ -358,12 +423,21 @@ fn run_variant(
                 }
             }
             if std::env::var_os("KEYWORD_EVAL_RANKS").is_some() {
-                eprintln!("{}\t{file}\t{}\t{}\t{fts}", v.name, q.qid, rank.unwrap_or(0));
+                eprintln!(
+                    "{}\t{file}\t{}\t{}\t{fts}",
+                    v.name,
+                    q.qid,
+                    rank.unwrap_or(0)
+                );
             }
             ranks.push(rank);
         }
         let n = queries.len() as f64;
-        let mrr = ranks.iter().map(|r| r.map_or(0.0, |r| 1.0 / r as f64)).sum::<f64>() / n;
+        let mrr = ranks
+            .iter()
+            .map(|r| r.map_or(0.0, |r| 1.0 / r as f64))
+            .sum::<f64>()
+            / n;
         let r1 = ranks.iter().filter(|r| **r == Some(1)).count() as f64 / n;
         let r10 = ranks.iter().filter(|r| r.is_some()).count() as f64 / n;
         results.insert(

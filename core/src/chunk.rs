@@ -297,7 +297,12 @@ fn boundary_cut(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> usi
 }
 
 /// How many of the prefixes `text[..ends[i]]` (ascending) fit `budget`.
-fn longest_fitting(text: &str, ends: &[usize], budget: usize, count: &dyn Fn(&str) -> usize) -> usize {
+fn longest_fitting(
+    text: &str,
+    ends: &[usize],
+    budget: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> usize {
     let (mut lo, mut hi) = (0usize, ends.len());
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
@@ -354,14 +359,20 @@ fn sentence_ends(text: &str) -> Vec<usize> {
     while let Some((i, c)) = chars.next() {
         if matches!(c, '。' | '！' | '？' | '．' | '｡') {
             let mut end = i + c.len_utf8();
-            while let Some(&(j, n)) = chars.peek().filter(|(_, n)| is_closing(*n) || is_cjk_terminal(*n)) {
+            while let Some(&(j, n)) = chars
+                .peek()
+                .filter(|(_, n)| is_closing(*n) || is_cjk_terminal(*n))
+            {
                 end = j + n.len_utf8();
                 chars.next();
             }
             ends.push(end);
             continue;
         }
-        let boundary = matches!(c, '.' | '!' | '?' | '\n' | '।' | '॥' | '؟' | '۔' | '።' | '။');
+        let boundary = matches!(
+            c,
+            '.' | '!' | '?' | '\n' | '।' | '॥' | '؟' | '۔' | '።' | '။'
+        );
         if boundary && chars.peek().is_some_and(|(_, n)| n.is_whitespace()) {
             ends.push(i + c.len_utf8());
         }
@@ -378,7 +389,28 @@ fn is_cjk_terminal(c: char) -> bool {
 
 /// Closing quotes and brackets that belong to the sentence before them.
 fn is_closing(c: char) -> bool {
-    matches!(c, '」' | '』' | '）' | '】' | '〕' | '〉' | '》' | '〗' | '〙' | '〛' | '］' | '｝' | '＂' | '＇' | '”' | '’' | '"' | '\'' | ')' | '｣')
+    matches!(
+        c,
+        '」' | '』'
+            | '）'
+            | '】'
+            | '〕'
+            | '〉'
+            | '》'
+            | '〗'
+            | '〙'
+            | '〛'
+            | '］'
+            | '｝'
+            | '＂'
+            | '＇'
+            | '”'
+            | '’'
+            | '"'
+            | '\''
+            | ')'
+            | '｣'
+    )
 }
 
 /// Byte offsets just after each word of `text`.
@@ -547,7 +579,13 @@ mod tests {
         };
         assert_eq!(
             ends,
-            ["これはペンです。", "「本当？」", "はい！", "次の文．", "終わり"]
+            [
+                "これはペンです。",
+                "「本当？」",
+                "はい！",
+                "次の文．",
+                "終わり"
+            ]
         );
         // English is split as before: only before white space.
         assert_eq!(sentence_ends("v1.2 is out. Next"), vec![12, 17]);
@@ -562,7 +600,11 @@ mod tests {
         assert!(chunks.len() > 2);
         for c in &chunks {
             assert!(chars(&c.embed_text) <= 64, "{:?}", c.embed_text);
-            assert!(c.text.ends_with('。'), "cut inside a sentence: {:?}", c.text);
+            assert!(
+                c.text.ends_with('。'),
+                "cut inside a sentence: {:?}",
+                c.text
+            );
         }
         let joined: String = chunks.iter().map(|c| c.text.replace("\n\n", "")).collect();
         assert_eq!(joined, text);
@@ -582,8 +624,15 @@ mod tests {
         assert_eq!(joined, text);
         let words: HashSet<usize> = text.split_word_bound_indices().map(|(i, _)| i).collect();
         for c in &chunks[..chunks.len() - 1] {
-            let at = text.char_indices().nth(c.char_end).map_or(text.len(), |(i, _)| i);
-            assert!(words.contains(&at), "cut inside a word at byte {at}: {:?}", c.text);
+            let at = text
+                .char_indices()
+                .nth(c.char_end)
+                .map_or(text.len(), |(i, _)| i);
+            assert!(
+                words.contains(&at),
+                "cut inside a word at byte {at}: {:?}",
+                c.text
+            );
             assert!(chars(&c.embed_text) <= 40);
         }
     }
@@ -596,7 +645,10 @@ mod tests {
         let d = doc(vec![block(&text, &[], 1)]);
         let chunks = chunk_document(&d, &opts(20), 30, &chars);
         assert_eq!(chunks[0].text, zalgo);
-        assert_eq!(chunks.iter().map(|c| c.text.as_str()).collect::<String>(), text);
+        assert_eq!(
+            chunks.iter().map(|c| c.text.as_str()).collect::<String>(),
+            text
+        );
         assert_eq!(chunks.len(), 2);
     }
 

@@ -92,7 +92,10 @@ impl StoreLanguages {
             .collect();
         candidates.sort_by_key(|l| l.code());
         candidates.dedup();
-        let main = stemming.iter().max_by_key(|(_, n)| *n).and_then(|(l, _)| *l);
+        let main = stemming
+            .iter()
+            .max_by_key(|(_, n)| *n)
+            .and_then(|(l, _)| *l);
         let mut stemmings: Vec<Option<Language>> = stemming
             .into_iter()
             .filter(|(_, n)| enough(*n))

@@ -165,7 +165,6 @@ impl Analyzer {
         })
     }
 
-
     /// One word as a term: case-folded, stemmed, diacritics folded.
     fn word(&self, word: &str, language: Option<Language>) -> String {
         let mut term = fold_case(word);

@@ -61,10 +61,7 @@ pub(super) fn segments(text: &str, join_unspaced_across_space: bool) -> Vec<Segm
             }
             Class::Emoji => {
                 end_run(&mut out, &mut run);
-                let emoji: String = g
-                    .chars()
-                    .filter(|&c| !is_variation_selector(c))
-                    .collect();
+                let emoji: String = g.chars().filter(|&c| !is_variation_selector(c)).collect();
                 out.push(Segment::Emoji(emoji));
             }
             Class::Space => space_in_run = !run.is_empty(),
@@ -194,7 +191,9 @@ mod tests {
         let s = segments("git-add os.path __init__ l'homme 8859-2", false);
         assert_eq!(
             words(&s),
-            ["git", "add", "os", "path", "init", "l", "homme", "8859", "2"]
+            [
+                "git", "add", "os", "path", "init", "l", "homme", "8859", "2"
+            ]
         );
     }
 

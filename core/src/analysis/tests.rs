@@ -29,7 +29,10 @@ fn equal_text_in_other_spellings_gives_equal_terms() {
 fn words_are_folded_and_stemmed_in_the_language_given() {
     let a = Analyzer::default();
     let fr = Language::from_code("fra").unwrap();
-    assert_eq!(a.terms("Les Fichiers", Some(fr)), a.terms("le fichier", Some(fr)));
+    assert_eq!(
+        a.terms("Les Fichiers", Some(fr)),
+        a.terms("le fichier", Some(fr))
+    );
     // Without a language nothing is stemmed.
     assert_eq!(a.terms("running files", None).words, "running files");
     // The query holds the word as each stored stemming would have it.
@@ -47,7 +50,10 @@ fn words_and_grams_are_kept_apart() {
     let q = Analyzer::default().query("GPU 計算", &[]).unwrap();
     assert_eq!(q.fts5_words().unwrap(), "\"gpu\"");
     assert_eq!(q.fts5_grams().unwrap(), "\"計算\"");
-    assert_eq!(Analyzer::default().query("gpu", &[]).unwrap().fts5_grams(), None);
+    assert_eq!(
+        Analyzer::default().query("gpu", &[]).unwrap().fts5_grams(),
+        None
+    );
 }
 
 #[test]
@@ -55,7 +61,7 @@ fn mixed_scripts_in_one_word_split_into_their_scripts() {
     assert_eq!(terms("ＧＰＵ計算"), "gpu 計算 算");
     assert_eq!(terms("Wi-Fi接続"), "wi fi 接続 続");
     assert_eq!(terms("Moskва"), "moskва");
-    assert_eq!(terms("第3章"), "第 3 章");
+    assert_eq!(terms("第3章"), "3 第 章"); // words first, then grams
 }
 
 #[test]
@@ -70,7 +76,10 @@ fn rendered_cjk_line_breaks_do_not_split_words() {
 #[test]
 fn emoji_and_zwj_sequences_are_terms() {
     let family = "👨\u{200D}👩\u{200D}👧";
-    assert_eq!(terms(&format!("party{family}🎉")), format!("party {family} 🎉"));
+    assert_eq!(
+        terms(&format!("party{family}🎉")),
+        format!("party {family} 🎉")
+    );
     assert_eq!(fts("❤️"), fts("❤"));
 }
 
@@ -166,15 +175,54 @@ fn arbitrary_text_never_panics_and_gives_clean_terms() {
         let len = (seed % 24) as usize;
         let text: String = (0..len)
             .map(|_| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 alphabet[(seed >> 33) as usize % alphabet.len()]
             })
             .collect();
         let t = a.terms(&text, Language::from_code("eng")).joined();
-        assert!(!t.contains("  ") && !t.starts_with(' ') && !t.ends_with(' '), "{t:?}");
-        assert!(!t.chars().any(|c| c.is_ascii_punctuation()), "{text:?} -> {t:?}");
+        assert!(
+            !t.contains("  ") && !t.starts_with(' ') && !t.ends_with(' '),
+            "{t:?}"
+        );
+        assert!(
+            !t.chars().any(|c| c.is_ascii_punctuation()),
+            "{text:?} -> {t:?}"
+        );
         if let Ok(q) = a.query(&text, &[]) {
             assert!(!q.fts5_match().is_empty());
         }
     }
+}
+
+#[test]
+fn queries_are_stemmed_as_their_own_language_and_the_stores_main_one() {
+    let (fr, en, ja) = ["fra", "eng", "jpn"]
+        .map(|c| Language::from_code(c).unwrap())
+        .into();
+    let store =
+        StoreLanguages::from_counts([(Some(fr), 900), (Some(en), 90), (None, 5), (Some(ja), 5)]);
+    // 0.5 % Japanese chunks are below the 1 % share; with the 0.5 % unsure
+    // ones they make 1 % unstemmed text.
+    assert_eq!(store.candidates(), [en, fr]);
+    assert_eq!(store.stemmings(), [None, Some(en), Some(fr)]);
+    let a = Analyzer::default();
+    let texts = |q: &str| -> Vec<String> {
+        let q = a.query_for_store(q, &store).unwrap();
+        q.terms().iter().map(|t| t.text.clone()).collect()
+    };
+    // A French question: French stems only (the main stemming is French too).
+    assert_eq!(
+        texts("Supprimer les fichiers temporaires"),
+        ["supprim", "le", "fichi", "temporair"]
+    );
+    // An English one: English stems and French ones.
+    let english = texts("remove temporary files");
+    assert!(
+        english.contains(&"temporari".to_string()) && english.contains(&"fil".to_string()),
+        "{english:?}"
+    );
+    // Nothing to tell the language by: every stemming present.
+    assert_eq!(texts("8859"), ["8859"]);
 }
