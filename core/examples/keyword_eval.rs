@@ -348,6 +348,10 @@ fn run_variant(
             |r| r.get::<_, i64>(0),
         )?;
     }
+    let one_char = match &analyzer {
+        Some(a) if v.split => one_char_recall(&conn, a, chunks)?,
+        _ => serde_json::Value::Null,
+    };
     let mut results = serde_json::Map::new();
     let [wt, wh, wx] = v.weights;
     let mut stmts = tables
@@ -447,11 +451,65 @@ fn run_variant(
         );
     }
     Ok(serde_json::json!({
+        "one_char_queries": one_char,
         "chunks": chunks.len(), "index_kb": index_bytes / 1024, "index_s": round(index_s),
         "chunk_languages": languages, "candidates": store.candidates().iter().map(|l| l.code()).collect::<Vec<_>>(),
         "query_stemming": store.stemmings().iter().map(|l| l.map_or("none", |l| l.code())).collect::<Vec<_>>(),
         "results": results,
     }))
+}
+
+/// One-character queries: for 200 CJK characters spread over the corpus's
+/// distinct ones, the share of chunks holding the character that the
+/// query matches (no limit), and the time per query.
+fn one_char_recall(
+    conn: &Connection,
+    a: &Analyzer,
+    chunks: &[Chunk],
+) -> Result<serde_json::Value, Error> {
+    use unicode_normalization::UnicodeNormalization;
+    let texts: Vec<String> = chunks
+        .iter()
+        .map(|c| {
+            format!("{} {} {}", c.title, c.headings, c.text)
+                .nfkc()
+                .collect()
+        })
+        .collect();
+    let mut distinct: Vec<char> = texts
+        .iter()
+        .flat_map(|t| t.chars())
+        .filter(|c| matches!(*c as u32, 0x3041..=0x309F | 0x30A1..=0x30FA | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if distinct.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    distinct.sort();
+    let step = distinct.len().div_ceil(200);
+    let mut stmt = conn.prepare("SELECT rowid FROM chunks_grams WHERE chunks_grams MATCH ?1")?;
+    let (mut relevant, mut found, mut queries) = (0usize, 0usize, 0usize);
+    let started = Instant::now();
+    for c in distinct.iter().step_by(step) {
+        let expr = a.query(&c.to_string(), &[])?.fts5_match();
+        let hits: HashSet<i64> = stmt
+            .query_map([expr], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let holding: Vec<usize> = (0..texts.len())
+            .filter(|&i| texts[i].contains(*c))
+            .collect();
+        relevant += holding.len();
+        found += holding
+            .iter()
+            .filter(|&&i| hits.contains(&(i as i64)))
+            .count();
+        queries += 1;
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / queries as f64;
+    Ok(
+        serde_json::json!({"queries": queries, "recall": round(found as f64 / relevant as f64), "ms_per_query_with_check": round(ms)}),
+    )
 }
 
 /// Today's keyword query, as `core/src/search.rs` builds it: the query's
