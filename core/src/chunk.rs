@@ -7,6 +7,8 @@
 //! heading prefix that is embedded with each chunk, so no chunk is ever cut
 //! by the model's input limit.
 
+use unicode_segmentation::UnicodeSegmentation;
+
 use crate::ingest::{Block, ParsedDocument};
 
 /// How documents are cut into chunks.
@@ -31,7 +33,7 @@ impl Default for ChunkingOptions {
 
 /// One retrievable unit of a document.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Chunk {
+pub struct Chunk {
     pub ordinal: usize,
     /// Text shown to users and the answer model.
     pub text: String,
@@ -58,7 +60,7 @@ struct Piece {
 
 /// Cuts `doc` into chunks. `count` returns the model's token count of a text,
 /// special tokens included; `max_tokens` is the model's input limit.
-pub(crate) fn chunk_document(
+pub fn chunk_document(
     doc: &ParsedDocument,
     options: &ChunkingOptions,
     max_tokens: usize,
@@ -255,9 +257,10 @@ fn split_words(
         if lo == bounds.len() {
             return start; // the rest fits and stays open
         }
-        // A single word longer than the budget: cut it by characters.
+        // A single word longer than the budget (a CJK sentence, a URL): cut
+        // it at the last word or grapheme boundary that fits.
         let cut = if lo == 0 {
-            char_cut(&block.text[start..end], budget, count) + start
+            boundary_cut(&block.text[start..end], budget, count) + start
         } else {
             bounds[lo - 1]
         };
@@ -269,19 +272,47 @@ fn split_words(
     }
 }
 
-/// Byte length of the longest char prefix of `text` within `budget` tokens.
-fn char_cut(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> usize {
-    let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-    let (mut lo, mut hi) = (1usize, ends.len());
+/// Byte length of the longest prefix of `text` within `budget` tokens that
+/// ends at a word boundary (UAX #29: between ideographs, at punctuation of a
+/// URL), else at a grapheme boundary; never inside a grapheme cluster, so a
+/// single grapheme longer than the budget stays whole.
+fn boundary_cut(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> usize {
+    let words: Vec<usize> = text
+        .split_word_bound_indices()
+        .map(|(i, w)| i + w.len())
+        .collect();
+    let graphemes: Vec<usize> = text
+        .grapheme_indices(true)
+        .map(|(i, g)| i + g.len())
+        .collect();
+    for ends in [words, graphemes] {
+        let fitting = longest_fitting(text, &ends, budget, count);
+        if fitting > 0 {
+            return ends[fitting - 1];
+        }
+    }
+    text.grapheme_indices(true)
+        .next()
+        .map_or(text.len(), |(_, g)| g.len())
+}
+
+/// How many of the prefixes `text[..ends[i]]` (ascending) fit `budget`.
+fn longest_fitting(
+    text: &str,
+    ends: &[usize],
+    budget: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> usize {
+    let (mut lo, mut hi) = (0usize, ends.len());
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if count(&text[..ends[mid - 1]]) <= budget {
+        if count(text[..ends[mid - 1]].trim()) <= budget {
             lo = mid;
         } else {
             hi = mid - 1;
         }
     }
-    ends[lo.max(1) - 1]
+    lo
 }
 
 fn measured_piece(block: &Block, start: usize, end: usize, count: &dyn Fn(&str) -> usize) -> Piece {
@@ -317,13 +348,31 @@ fn skip_space(text: &str, at: usize) -> usize {
     at + (text[at..].len() - text[at..].trim_start().len())
 }
 
-/// Byte offsets just after each sentence end (., !, ? or a line break
-/// followed by white space), and the end of the text.
+/// Byte offsets just after each sentence end, and the end of the text. A
+/// sentence ends at `.`, `!`, `?`, a danda, an Arabic or Ethiopic full stop
+/// or a line break, each followed by white space, and after CJK full-width
+/// terminals (`。！？．｡`) with any closing quotes or brackets after them,
+/// since CJK text puts no space after a sentence.
 fn sentence_ends(text: &str) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let boundary = matches!(c, '.' | '!' | '?' | '。' | '\n');
+        if matches!(c, '。' | '！' | '？' | '．' | '｡') {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, n)) = chars
+                .peek()
+                .filter(|(_, n)| is_closing(*n) || is_cjk_terminal(*n))
+            {
+                end = j + n.len_utf8();
+                chars.next();
+            }
+            ends.push(end);
+            continue;
+        }
+        let boundary = matches!(
+            c,
+            '.' | '!' | '?' | '\n' | '।' | '॥' | '؟' | '۔' | '።' | '။'
+        );
         if boundary && chars.peek().is_some_and(|(_, n)| n.is_whitespace()) {
             ends.push(i + c.len_utf8());
         }
@@ -332,6 +381,36 @@ fn sentence_ends(text: &str) -> Vec<usize> {
         ends.push(text.len());
     }
     ends
+}
+
+fn is_cjk_terminal(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '．' | '｡')
+}
+
+/// Closing quotes and brackets that belong to the sentence before them.
+fn is_closing(c: char) -> bool {
+    matches!(
+        c,
+        '」' | '』'
+            | '）'
+            | '】'
+            | '〕'
+            | '〉'
+            | '》'
+            | '〗'
+            | '〙'
+            | '〛'
+            | '］'
+            | '｝'
+            | '＂'
+            | '＇'
+            | '”'
+            | '’'
+            | '"'
+            | '\''
+            | ')'
+            | '｣'
+    )
 }
 
 /// Byte offsets just after each word of `text`.
@@ -356,6 +435,8 @@ fn word_ends(text: &str) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::ingest::SourceKind;
 
@@ -475,5 +556,125 @@ mod tests {
         assert!(chunks.len() >= 3);
         assert!(chunks.iter().all(|c| per_char(&c.embed_text) <= 30));
         assert_eq!(chunks.iter().map(|c| c.text.len()).sum::<usize>(), 500);
+    }
+
+    /// One token per character, as a CJK-heavy tokenizer roughly counts.
+    fn chars(text: &str) -> usize {
+        text.chars().count() + 2
+    }
+
+    #[test]
+    fn cjk_sentences_end_at_full_width_terminals_without_spaces() {
+        let text = "これはペンです。「本当？」はい！次の文．終わり";
+        let ends: Vec<&str> = {
+            let mut start = 0;
+            sentence_ends(text)
+                .into_iter()
+                .map(|end| {
+                    let s = &text[start..end];
+                    start = end;
+                    s
+                })
+                .collect()
+        };
+        assert_eq!(
+            ends,
+            [
+                "これはペンです。",
+                "「本当？」",
+                "はい！",
+                "次の文．",
+                "終わり"
+            ]
+        );
+        // English is split as before: only before white space.
+        assert_eq!(sentence_ends("v1.2 is out. Next"), vec![12, 17]);
+    }
+
+    #[test]
+    fn cjk_text_is_chunked_at_sentences_and_nothing_is_lost() {
+        let sentence = "日本語の文章を分割します。";
+        let text = sentence.repeat(12);
+        let d = doc(vec![block(&text, &[], 1)]);
+        let chunks = chunk_document(&d, &opts(40), 64, &chars);
+        assert!(chunks.len() > 2);
+        for c in &chunks {
+            assert!(chars(&c.embed_text) <= 64, "{:?}", c.embed_text);
+            assert!(
+                c.text.ends_with('。'),
+                "cut inside a sentence: {:?}",
+                c.text
+            );
+        }
+        let joined: String = chunks.iter().map(|c| c.text.replace("\n\n", "")).collect();
+        assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn a_long_unspaced_sentence_is_cut_between_words_never_inside_a_grapheme() {
+        // Katakana words (one UAX #29 word each), an emoji ZWJ sequence and a
+        // decomposed accent, with no space or terminal anywhere.
+        let family = "👨\u{200D}👩\u{200D}👧";
+        let unit = format!("データベース{family}e\u{301}サーバー");
+        let text = unit.repeat(20);
+        let d = doc(vec![block(&text, &[], 1)]);
+        let chunks = chunk_document(&d, &opts(30), 40, &chars);
+        assert!(chunks.len() > 3);
+        let joined: String = chunks.iter().map(|c| c.text.replace("\n\n", "")).collect();
+        assert_eq!(joined, text);
+        let words: HashSet<usize> = text.split_word_bound_indices().map(|(i, _)| i).collect();
+        for c in &chunks[..chunks.len() - 1] {
+            let at = text
+                .char_indices()
+                .nth(c.char_end)
+                .map_or(text.len(), |(i, _)| i);
+            assert!(
+                words.contains(&at),
+                "cut inside a word at byte {at}: {:?}",
+                c.text
+            );
+            assert!(chars(&c.embed_text) <= 40);
+        }
+    }
+
+    #[test]
+    fn a_grapheme_longer_than_the_budget_stays_whole() {
+        // "Zalgo": one letter with 300 combining marks is one grapheme.
+        let zalgo = format!("a{}", "\u{301}".repeat(300));
+        let text = format!("{zalgo}b");
+        let d = doc(vec![block(&text, &[], 1)]);
+        let chunks = chunk_document(&d, &opts(20), 30, &chars);
+        assert_eq!(chunks[0].text, zalgo);
+        assert_eq!(
+            chunks.iter().map(|c| c.text.as_str()).collect::<String>(),
+            text
+        );
+        assert_eq!(chunks.len(), 2);
+    }
+
+    #[test]
+    fn hard_text_is_chunked_whole_with_exact_ranges() {
+        // Mixed scripts in one word, RTL with bidi marks, emoji sequences,
+        // combining marks, CJK punctuation only: all kept, ranges exact.
+        let text = "Moskва Wi-Fi接続 \u{202B}שָׁלוֹם\u{202C} مرحبا👨\u{200D}👩\u{200D}👧🇫🇷 e\u{301}\u{308} 。。！？「」\n\n\u{301}lone";
+        let mut b = block(text, &[], 1);
+        b.char_start = 7;
+        let d = doc(vec![b]);
+        for budget in [3, 5, 8, 200] {
+            let chunks = chunk_document(&d, &opts(budget), budget + 4, &chars);
+            let joined: String = chunks.iter().map(|c| c.text.replace("\n\n", "")).collect();
+            let original: String = text.split_whitespace().collect();
+            assert_eq!(joined.split_whitespace().collect::<String>(), original);
+            for c in &chunks {
+                let slice: String = text
+                    .chars()
+                    .skip(c.char_start - 7)
+                    .take(c.char_end - c.char_start)
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let own: String = c.text.chars().filter(|c| !c.is_whitespace()).collect();
+                assert_eq!(slice, own);
+            }
+        }
     }
 }

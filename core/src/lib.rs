@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod analysis;
 mod attribution;
 mod cancel;
 mod chunk;
@@ -44,6 +45,10 @@ mod watch;
 
 pub use cancel::CancelToken;
 pub use chunk::ChunkingOptions;
+/// Chunking as the indexer does it, for the keyword eval harness
+/// (`core/examples/keyword_eval.rs`); not a stable API.
+#[doc(hidden)]
+pub use chunk::{Chunk, chunk_document};
 pub use config::{EngineConfig, ModelPaths};
 pub use embed::ModelFingerprint;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};

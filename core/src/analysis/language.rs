@@ -1,0 +1,189 @@
+//! The language of a text (trigram statistics, `whatlang`) and the Snowball
+//! stemmer for it, where one exists.
+
+use rust_stemmers::{Algorithm, Stemmer};
+use whatlang::Lang;
+
+/// A detected language, stored as its ISO 639-3 code (`"eng"`, `"fra"`, `"jpn"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Language(Lang);
+
+impl Language {
+    /// The ISO 639-3 code.
+    pub fn code(self) -> &'static str {
+        self.0.code()
+    }
+
+    /// The language of an ISO 639-3 code, if `whatlang` knows it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Lang::from_code(code).map(Language)
+    }
+
+    /// Whether words of this language are stemmed.
+    pub fn has_stemmer(self) -> bool {
+        algorithm(self.0).is_some()
+    }
+
+    /// The language of `text`, when the detector is confident (short or
+    /// mixed texts, code and lists of names often give none).
+    pub(super) fn detect(text: &str) -> Option<Self> {
+        whatlang::detect(text)
+            .filter(|info| info.is_reliable())
+            .map(|info| Language(info.lang()))
+    }
+
+    /// The most likely of `candidates` for `text` (a query: too short for
+    /// open detection, but choosing among the store's few languages works).
+    pub(super) fn detect_among(text: &str, candidates: &[Language]) -> Option<Self> {
+        if candidates.len() < 2 {
+            return candidates.first().copied();
+        }
+        whatlang::Detector::with_allowlist(candidates.iter().map(|l| l.0).collect())
+            .detect(text)
+            .map(|info| Language(info.lang()))
+    }
+
+    /// `word` (lower-case, diacritics still on) reduced to its stem.
+    pub(super) fn stem(self, word: &str) -> String {
+        match algorithm(self.0) {
+            Some(a) => Stemmer::create(a).stem(word).into_owned(),
+            None => word.to_string(),
+        }
+    }
+}
+
+/// The languages of a store's chunks, from which queries are analysed: a
+/// query is stemmed as its own language (detected among these) and as the
+/// store's main stemming, so a French query meets French-stemmed text at
+/// French-only statistics, and an English question still meets the terms
+/// the French pages share with it (measured, README).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreLanguages {
+    /// Detected languages holding at least [`MIN_SHARE_PERCENT`] of the chunks.
+    candidates: Vec<Language>,
+    /// The stemmings holding at least that share (`None`: unstemmed).
+    stemmings: Vec<Option<Language>>,
+    /// The stemming most chunks have.
+    main: Option<Language>,
+}
+
+/// A language with less of the chunks is left out of query analysis: a few
+/// misdetected chunks must not add their stems to every query.
+pub const MIN_SHARE_PERCENT: usize = 1;
+
+impl StoreLanguages {
+    /// From the number of chunks per detected language (`None`: unsure).
+    pub fn from_counts(counts: impl IntoIterator<Item = (Option<Language>, usize)>) -> Self {
+        let counts: Vec<(Option<Language>, usize)> = counts.into_iter().collect();
+        let total: usize = counts.iter().map(|(_, n)| n).sum();
+        let enough = |n: usize| n > 0 && n * 100 >= total * MIN_SHARE_PERCENT;
+        let mut stemming: Vec<(Option<Language>, usize)> = Vec::new();
+        for &(language, n) in &counts {
+            let key = language.filter(|l| l.has_stemmer());
+            match stemming.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, m)) => *m += n,
+                None => stemming.push((key, n)),
+            }
+        }
+        let mut candidates: Vec<Language> = counts
+            .iter()
+            .filter(|(_, n)| enough(*n))
+            .filter_map(|(l, _)| *l)
+            .collect();
+        candidates.sort_by_key(|l| l.code());
+        candidates.dedup();
+        let main = stemming
+            .iter()
+            .max_by_key(|(_, n)| *n)
+            .and_then(|(l, _)| *l);
+        let mut stemmings: Vec<Option<Language>> = stemming
+            .into_iter()
+            .filter(|(_, n)| enough(*n))
+            .map(|(l, _)| l)
+            .collect();
+        stemmings.sort_by_key(|l| l.map(|l| l.code()));
+        StoreLanguages {
+            candidates,
+            stemmings,
+            main,
+        }
+    }
+
+    /// The stemmings to analyse `query` with.
+    pub(super) fn stemmings_for(&self, query: &str) -> Vec<Option<Language>> {
+        match Language::detect_among(query, &self.candidates) {
+            Some(own) => {
+                let mut states = vec![Some(own).filter(|l| l.has_stemmer()), self.main];
+                states.dedup();
+                states
+            }
+            None if self.stemmings.is_empty() => vec![self.main],
+            None => self.stemmings.clone(),
+        }
+    }
+
+    /// Every stemming present (for reports).
+    pub fn stemmings(&self) -> &[Option<Language>] {
+        &self.stemmings
+    }
+
+    /// The languages a query's is chosen among (for reports).
+    pub fn candidates(&self) -> &[Language] {
+        &self.candidates
+    }
+}
+
+/// The Snowball stemmer for a language, if there is one.
+fn algorithm(lang: Lang) -> Option<Algorithm> {
+    Some(match lang {
+        Lang::Ara => Algorithm::Arabic,
+        Lang::Dan => Algorithm::Danish,
+        Lang::Nld => Algorithm::Dutch,
+        Lang::Eng => Algorithm::English,
+        Lang::Fin => Algorithm::Finnish,
+        Lang::Fra => Algorithm::French,
+        Lang::Deu => Algorithm::German,
+        Lang::Ell => Algorithm::Greek,
+        Lang::Hun => Algorithm::Hungarian,
+        Lang::Ita => Algorithm::Italian,
+        Lang::Nob => Algorithm::Norwegian,
+        Lang::Por => Algorithm::Portuguese,
+        Lang::Ron => Algorithm::Romanian,
+        Lang::Rus => Algorithm::Russian,
+        Lang::Spa => Algorithm::Spanish,
+        Lang::Swe => Algorithm::Swedish,
+        Lang::Tam => Algorithm::Tamil,
+        Lang::Tur => Algorithm::Turkish,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_long_enough_text_and_round_trips_codes() {
+        let fr = Language::detect(
+            "La commande affiche la liste des fichiers du répertoire courant, triés par nom.",
+        )
+        .unwrap();
+        assert_eq!(fr.code(), "fra");
+        assert_eq!(Language::from_code("fra"), Some(fr));
+        assert!(fr.has_stemmer());
+        let ja = Language::detect("このコマンドはディレクトリの内容を一覧表示します。").unwrap();
+        assert_eq!(ja.code(), "jpn");
+        assert!(!ja.has_stemmer());
+        assert_eq!(Language::from_code("xx"), None);
+    }
+
+    #[test]
+    fn stems_in_the_language_given() {
+        let fr = Language::from_code("fra").unwrap();
+        assert_eq!(fr.stem("fichiers"), fr.stem("fichier"));
+        let en = Language::from_code("eng").unwrap();
+        assert_eq!(en.stem("running"), "run");
+        let ja = Language::from_code("jpn").unwrap();
+        assert_eq!(ja.stem("running"), "running");
+    }
+}
