@@ -536,6 +536,9 @@ mod tests {
             let cos = dot(&ours, reference) / norm(reference);
             cosines.push((cos, text.as_str()));
         }
+        for (cos, text) in cosines.iter().filter(|c| mismatched.contains(&c.1)) {
+            println!("cosine {cos:.4} with other token ids: {text:?}");
+        }
         cosines.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mean = cosines.iter().map(|c| c.0).sum::<f32>() / cosines.len() as f32;
         let same_ids: Vec<_> = cosines
