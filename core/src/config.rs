@@ -9,7 +9,8 @@ use crate::store::VectorQuantization;
 /// Paths of the three models the engine runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelPaths {
-    /// Directory with `model.onnx` and the tokenizer files of the embedding model.
+    /// The embedding model: a directory with `model.onnx` and the tokenizer
+    /// files (run on ONNX Runtime), or a `.gguf` file (run on llama.cpp).
     pub embedding_dir: PathBuf,
     /// The ONNX Runtime shared library (`libonnxruntime.so.*`).
     pub onnxruntime_lib: PathBuf,

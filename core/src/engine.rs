@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::supporting_passages;
 use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
-use crate::embed::{Embedder, ModelFingerprint, OnnxEmbedder};
+use crate::embed::{self, Embedder, ModelFingerprint};
 use crate::error::{Error, Result};
 use crate::index::{Indexer, ProgressFn};
 use crate::ingest::{self, Metadata};
@@ -159,12 +159,12 @@ impl Engine {
     /// with another embedding model, unless `config.reembed` is set.
     pub fn open(config: EngineConfig) -> Result<Engine> {
         let threads = config.resolved_threads();
-        let embedder = OnnxEmbedder::load(
+        let embedder = embed::load(
             &config.models.embedding_dir,
             &config.models.onnxruntime_lib,
             threads,
         )?;
-        Engine::with_embedder(config, Box::new(embedder))
+        Engine::with_embedder(config, embedder)
     }
 
     pub(crate) fn with_embedder(

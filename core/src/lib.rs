@@ -35,6 +35,7 @@ mod engine;
 mod error;
 mod index;
 pub mod ingest;
+mod llama_backend;
 pub mod llm;
 mod report;
 mod search;

@@ -5,14 +5,13 @@
 //! rank order and it decides how many fit the model's context window.
 
 mod citations;
-mod model_file;
+pub(crate) mod model_file;
 mod prompt;
 mod raw;
 mod stream;
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::LlamaContext;
@@ -202,24 +201,6 @@ const _: fn() = || {
 /// default micro-batch, and how often cancellation is checked.
 const PREFILL_CHUNK: u32 = 512;
 
-/// llama.cpp's process-wide state, initialised once: `LlamaBackend::init`
-/// fails on a second call. Its logs are silenced; a library must not write to
-/// the host's stderr.
-fn backend() -> Result<&'static LlamaBackend> {
-    static BACKEND: OnceLock<Option<LlamaBackend>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| {
-            LlamaBackend::init().ok().map(|mut backend| {
-                backend.void_logs();
-                backend
-            })
-        })
-        .as_ref()
-        .ok_or_else(|| {
-            Error::model("llama.cpp was already initialised by another library in this process")
-        })
-}
-
 impl Llm {
     /// Loads a GGUF chat model after checking that it exists, is GGUF, and
     /// fits in memory with `config.context_size` tokens of context.
@@ -227,7 +208,7 @@ impl Llm {
         if config.context_size == 0 {
             return Err(Error::invalid("context_size must be at least 1 token"));
         }
-        let backend = backend()?;
+        let backend = crate::llama_backend::backend()?;
         let path = &config.model_path;
         let file = model_file::inspect(path)?;
         let needed = file.estimated_memory(config.context_size);
@@ -463,9 +444,6 @@ impl Llm {
 
     /// A fresh context for one generation.
     fn new_context(&self) -> Result<LlamaContext<'_>> {
-        // llama-cpp-2 documents creating contexts in parallel as unsound
-        // (llama.cpp may write to the shared model), so creation is serialised.
-        static CREATE: Mutex<()> = Mutex::new(());
         let chunk = PREFILL_CHUNK.min(self.context_size);
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(self.context_size))
@@ -474,7 +452,7 @@ impl Llm {
             .with_n_threads(self.threads)
             .with_n_threads_batch(self.threads)
             .with_no_perf(false);
-        let _guard = CREATE.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = crate::llama_backend::context_creation();
         self.model.new_context(self.backend, params).map_err(|err| {
             Error::model(format!(
                 "llama.cpp could not create a {}-token context ({err}); \

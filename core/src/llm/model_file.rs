@@ -11,7 +11,7 @@ use llama_cpp_2::gguf::GgufContext;
 use crate::{Error, ErrorKind, Result};
 
 /// What [`inspect`] learnt about a model file.
-pub(super) struct ModelFile {
+pub(crate) struct ModelFile {
     size: u64,
     /// K and V cache bytes per token of context, all layers (f16 cache).
     kv_bytes_per_token: u64,
@@ -30,7 +30,7 @@ impl ModelFile {
 
 /// Checks that `path` is a readable GGUF file and reads the dimensions that
 /// size its KV cache.
-pub(super) fn inspect(path: &Path) -> Result<ModelFile> {
+pub(crate) fn inspect(path: &Path) -> Result<ModelFile> {
     let mut file = File::open(path).map_err(|err| {
         if err.kind() == std::io::ErrorKind::NotFound {
             Error::new(

@@ -1,9 +1,5 @@
-//! Sentence embeddings: the bundled MiniLM ONNX model run by fastembed on a
-//! dynamically loaded ONNX Runtime.
-//!
-//! The engine only talks to the [`Embedder`] trait, so pure logic (chunk
-//! packing, fusion, store bookkeeping) can be unit-tested with a small
-//! deterministic stand-in; everything user-facing runs [`OnnxEmbedder`].
+//! The bundled MiniLM ONNX model (or another ONNX model directory with a
+//! `tokenizer.json`), run by fastembed on a dynamically loaded ONNX Runtime.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -14,33 +10,8 @@ use fastembed::{
 };
 use sha2::{Digest, Sha256};
 
+use super::{Embedder, ModelFingerprint, hex, normalize};
 use crate::error::{Error, ErrorKind, Result};
-
-/// Identifies the embedding model a store was built with. Vectors from two
-/// different fingerprints are not comparable, so a store refuses a mismatch.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ModelFingerprint {
-    /// Model directory name, e.g. `all-MiniLM-L6-v2-int8`.
-    pub name: String,
-    /// Vector length.
-    pub dimensions: u32,
-    /// sha256 (hex) over the ONNX graph and the tokenizer.
-    pub sha256: String,
-}
-
-/// Turns text into unit-length vectors and counts tokens the way the model does.
-pub(crate) trait Embedder: Send + Sync {
-    fn fingerprint(&self) -> &ModelFingerprint;
-    /// Longest input, special tokens included, that the model sees whole.
-    fn max_tokens(&self) -> usize;
-    /// Tokens the model would see for `text`, special tokens included, untruncated.
-    fn count_tokens(&self, text: &str) -> usize;
-    /// Embeds passages for indexing, in one batch.
-    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
-    /// Embeds a search query. Uses its own session so searches never wait
-    /// behind a long indexing batch.
-    fn embed_query(&self, text: &str) -> Result<Vec<f32>>;
-}
 
 /// MiniLM's trained sequence length; longer input would be cut silently.
 const MINILM_MAX_TOKENS: usize = 256;
@@ -239,14 +210,6 @@ fn mean_pool(shape: &[i64], states: &[f32], mask: &ndarray::Array2<i64>) -> Resu
         .collect())
 }
 
-/// Scales `v` to unit length (cosine similarity becomes a dot product).
-pub(crate) fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
 /// ONNX Runtime allows one environment per process; the first engine opened
 /// picks the library, later ones share it.
 fn ort_environment(runtime_lib: &Path) -> Result<ort::environment::Environment> {
@@ -281,89 +244,4 @@ fn ort_environment(runtime_lib: &Path) -> Result<ort::environment::Environment> 
         }
     });
     result.clone().map_err(Error::model)
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-pub(crate) mod stand_in {
-    //! A deterministic embedder for unit tests of pure logic: hashed
-    //! bag-of-words vectors, whitespace token counts.
-
-    use super::*;
-
-    pub(crate) struct HashEmbedder {
-        fingerprint: ModelFingerprint,
-        pub(crate) embedded: std::sync::atomic::AtomicUsize,
-    }
-
-    impl HashEmbedder {
-        pub(crate) fn new(name: &str) -> Self {
-            HashEmbedder {
-                fingerprint: ModelFingerprint {
-                    name: name.into(),
-                    dimensions: 64,
-                    sha256: hex(&Sha256::digest(name.as_bytes())),
-                },
-                embedded: Default::default(),
-            }
-        }
-    }
-
-    impl Embedder for HashEmbedder {
-        fn fingerprint(&self) -> &ModelFingerprint {
-            &self.fingerprint
-        }
-        fn max_tokens(&self) -> usize {
-            64
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count() + 2
-        }
-        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-            self.embedded
-                .fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
-            Ok(texts.iter().map(|t| self.vector(t)).collect())
-        }
-        fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-            Ok(self.vector(text))
-        }
-    }
-
-    impl Embedder for std::sync::Arc<HashEmbedder> {
-        fn fingerprint(&self) -> &ModelFingerprint {
-            self.as_ref().fingerprint()
-        }
-        fn max_tokens(&self) -> usize {
-            self.as_ref().max_tokens()
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            self.as_ref().count_tokens(text)
-        }
-        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-            self.as_ref().embed_passages(texts)
-        }
-        fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-            self.as_ref().embed_query(text)
-        }
-    }
-
-    impl HashEmbedder {
-        fn vector(&self, text: &str) -> Vec<f32> {
-            let mut v = vec![0.0f32; 64];
-            for word in text.split(|c: char| !c.is_alphanumeric()) {
-                if word.is_empty() {
-                    continue;
-                }
-                let h = Sha256::digest(word.to_lowercase().as_bytes());
-                v[h[0] as usize % 64] += 1.0;
-            }
-            v[63] += 0.01;
-            normalize(&mut v);
-            v
-        }
-    }
 }
