@@ -224,6 +224,11 @@ typedef struct trove_engine_options {
   // A GGUF answer model (NUL-terminated path) to use instead of the one
   // in models_dir; NULL: the default.
   const char *llm_path;
+  // The embedding model of the store (NUL-terminated path): an ONNX model
+  // directory or a .gguf file, e.g. the multilingual
+  // multilingual-e5-small/multilingual-e5-small-q4_0.gguf in models_dir
+  // for notes in any language; NULL: the bundled English MiniLM.
+  const char *embedding_path;
 } trove_engine_options;
 
 // A note handed over by the host app for trove_add_text. Zero-initialise

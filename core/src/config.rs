@@ -33,6 +33,21 @@ impl ModelPaths {
             llm: dir.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
         }
     }
+
+    /// The multilingual embedding model `make setup` converts into a models
+    /// directory (multilingual-e5-small, a GGUF run by llama.cpp): put it in
+    /// `embedding_dir` for a store in any language.
+    ///
+    /// ```
+    /// let mut paths = trove::ModelPaths::in_dir("models");
+    /// paths.embedding_dir = trove::ModelPaths::multilingual_embedding("models");
+    /// assert!(paths.embedding_dir.ends_with("multilingual-e5-small-q4_0.gguf"));
+    /// ```
+    pub fn multilingual_embedding(dir: impl AsRef<Path>) -> PathBuf {
+        dir.as_ref()
+            .join("multilingual-e5-small")
+            .join("multilingual-e5-small-q4_0.gguf")
+    }
 }
 
 /// Everything [`Engine::open`](crate::Engine::open) needs.

@@ -152,10 +152,13 @@ pub(crate) fn search(
         (SearchMode::Keyword, _) | (_, None) => snapshot.keyword(query, depth, allowed)?,
         (SearchMode::Vector, Some(vector)) => snapshot.nearest(vector, depth, allowed)?,
         (SearchMode::Hybrid, Some(vector)) => {
-            let lists = [
-                snapshot.nearest(vector, depth, allowed)?,
-                snapshot.keyword(query, depth, allowed)?,
-            ];
+            // A query without keyword terms (only symbols, say) is still a
+            // fine vector query.
+            let keyword = match snapshot.keyword(query, depth, allowed) {
+                Err(e) if e.kind() == crate::ErrorKind::InvalidInput => Vec::new(),
+                other => other?,
+            };
+            let lists = [snapshot.nearest(vector, depth, allowed)?, keyword];
             let ids: Vec<u64> = lists.iter().flatten().map(|(id, _)| *id).collect();
             let docs = snapshot.documents_of(&ids)?;
             let unique: HashSet<i64> = docs.values().copied().collect();

@@ -9,8 +9,7 @@ use trove::{Engine, EngineConfig, ErrorKind, SearchMode};
 
 fn e5_config(store: &std::path::Path) -> EngineConfig {
     let mut config = config(store);
-    config.models.embedding_dir =
-        models_dir().join("multilingual-e5-small/multilingual-e5-small-q4_0.gguf");
+    config.models.embedding_dir = trove::ModelPaths::multilingual_embedding(models_dir());
     config
 }
 
@@ -45,7 +44,9 @@ fn a_gguf_embedding_model_finds_notes_in_other_languages() {
         ),
     ];
     for (id, title, text) in notes {
-        engine.add_text(id, title, text, "").unwrap();
+        engine
+            .add_text(id, title, text, &Default::default())
+            .unwrap();
     }
     for (query, expected) in [
         ("When does the boat to the island leave?", "ferry.md"),
@@ -64,7 +65,12 @@ fn a_store_remembers_its_gguf_model() {
     {
         let engine = Engine::open(e5_config(store.path())).unwrap();
         engine
-            .add_text("a", "A", "Der Hafen ist im Winter geschlossen.", "")
+            .add_text(
+                "a",
+                "A",
+                "Der Hafen ist im Winter geschlossen.",
+                &Default::default(),
+            )
             .unwrap();
     }
     // The default (MiniLM on ONNX Runtime) is another model: refused...

@@ -34,6 +34,8 @@ interface TroveSettings {
     storeDir: string;
     /** Threads for embedding and generation; 0: all cores. */
     threads: number;
+    /** Embed with multilingual-e5-small (notes in any language) instead of the English MiniLM. */
+    multilingual: boolean;
     /** Passages given to the model. */
     k: number;
     /** Most tokens per answer. */
@@ -45,6 +47,7 @@ const DEFAULT_SETTINGS: TroveSettings = {
     modelsDir: '',
     storeDir: '',
     threads: 0,
+    multilingual: false,
     k: 3,
     maxTokens: 256,
 };
@@ -121,6 +124,11 @@ export default class TrovePlugin extends Plugin {
                 modelsDir: s.modelsDir,
                 storeDir: s.storeDir || path.join(this.vaultPath(), '.trove'),
                 threads: s.threads,
+                embeddingPath: s.multilingual
+                    ? path.join(s.modelsDir, 'multilingual-e5-small', 'multilingual-e5-small-q4_0.gguf')
+                    : undefined,
+                // Switching the model above re-embeds the vault once.
+                reembed: true,
             });
         }
         return this.trove;
@@ -333,6 +341,15 @@ class TroveSettingTab extends PluginSettingTab {
         text('Models folder', 'The models folder made by `make setup`.', 'modelsDir');
         text('Store folder', 'Where the index lives; empty: <vault>/.trove.', 'storeDir', '<vault>/.trove');
         num('Threads', 'For embedding and generation; 0: all cores.', 'threads');
+        new Setting(containerEl)
+            .setName('Multilingual')
+            .setDesc('Embed with multilingual-e5-small, for notes in any language (slower to index). Changing it re-embeds the vault on next use.')
+            .addToggle((t) =>
+                t.setValue(s.multilingual).onChange(async (v) => {
+                    s.multilingual = v;
+                    await this.plugin.saveSettings();
+                }),
+            );
         num('Passages', 'Passages given to the model per question.', 'k');
         num('Max tokens', 'Longest answer, in tokens.', 'maxTokens');
     }

@@ -104,6 +104,12 @@ export interface OpenOptions {
     reembed?: boolean;
     /** A GGUF answer model instead of the default one. */
     llmPath?: string;
+    /**
+     * The store's embedding model: an ONNX model directory or a `.gguf`
+     * file, e.g. `<modelsDir>/multilingual-e5-small/multilingual-e5-small-q4_0.gguf`
+     * for notes in any language; unset: the English MiniLM.
+     */
+    embeddingPath?: string;
 }
 
 /** A note handed over by the host app (`trove_note`). */
@@ -325,6 +331,7 @@ function declareTypes() {
         context_size: 'uint32_t',
         reembed: 'uint8_t',
         llm_path: 'const char *',
+        embedding_path: 'const char *',
     });
     // Text fields are given Buffers: koffi passes their address as it is.
     const note = koffi.struct('trove_note', {
@@ -783,6 +790,7 @@ export class Trove {
                 context_size: u32(options.contextSize, 'contextSize'),
                 reembed: options.reembed ? 1 : 0,
                 llm_path: optionalCString(options.llmPath, 'llmPath'),
+                embedding_path: optionalCString(options.embeddingPath, 'embeddingPath'),
             },
             out,
         );

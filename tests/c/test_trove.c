@@ -884,6 +884,61 @@ static void test_wrong_llm_and_other_embedder(void) {
     trove_engine_close(engine);
 }
 
+/* A store on the multilingual embedding model (embedding_path), fed notes in
+ * other scripts: CJK found by one character, emoji, right-to-left and
+ * combining marks indexed, a query of only punctuation refused. */
+static void test_multilingual_store(void) {
+    char store[300], e5[400];
+    snprintf(store, sizeof store, "%s/store-multilingual", root);
+    snprintf(e5, sizeof e5, "%s/multilingual-e5-small/multilingual-e5-small-q4_0.gguf", models);
+    trove_engine_options o = engine_options();
+    o.embedding_path = e5;
+    trove_engine *engine = NULL;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(add_note(engine, "ja", "\xe3\x83\x95\xe3\x82\xa7\xe3\x83\xaa\xe3\x83\xbc",
+                          /* フェリーは七時に港を出発します。 */
+                          "\xe3\x83\x95\xe3\x82\xa7\xe3\x83\xaa\xe3\x83\xbc\xe3\x81\xaf\xe4\xb8\x83"
+                          "\xe6\x99\x82\xe3\x81\xab\xe6\xb8\xaf\xe3\x82\x92\xe5\x87\xba\xe7\x99\xba"
+                          "\xe3\x81\x97\xe3\x81\xbe\xe3\x81\x99\xe3\x80\x82", NULL),
+                 TROVE_STATUS_OK);
+    /* Arabic, an emoji ZWJ family, "cafe" + combining acute. */
+    CHECK_STATUS(add_note(engine, "mixed", "Mixed",
+                          "\xd8\xa7\xd9\x84\xd9\x85\xd9\x83\xd8\xaa\xd8\xa8\xd8\xa9 "
+                          "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 "
+                          "cafe\xcc\x81 opens at nine.", NULL),
+                 TROVE_STATUS_OK);
+    trove_search_options so;
+    memset(&so, 0, sizeof so);
+    so.struct_size = sizeof so;
+    so.mode = TROVE_SEARCH_MODE_KEYWORD;
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "\xe6\xb8\xaf" /* 港 */, TROVE_NUL_TERMINATED, &so, &results),
+                 TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strcmp(hit_document_id(results, 0), "ja") == 0,
+          "one CJK character finds its note: %zu hits", trove_results_count(results));
+    trove_results_free(results);
+    CHECK_STATUS(trove_search(engine, "caf\xc3\xa9" /* café, precomposed */, TROVE_NUL_TERMINATED, &so,
+                              &results),
+                 TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && strcmp(hit_document_id(results, 0), "mixed") == 0,
+          "composed and decomposed accents match: %zu hits", trove_results_count(results));
+    trove_results_free(results);
+    CHECK_STATUS(trove_search(engine, "\xe3\x80\x82\xef\xbc\x81" /* 。！ */, TROVE_NUL_TERMINATED, &so,
+                              &results),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(results == NULL, "no results on error");
+    /* Hybrid search: the vector side answers what keywords cannot. */
+    so.mode = TROVE_SEARCH_MODE_HYBRID;
+    CHECK_STATUS(trove_search(engine, "\xe3\x80\x82\xef\xbc\x81", TROVE_NUL_TERMINATED, &so, &results),
+                 TROVE_STATUS_OK);
+    trove_results_free(results);
+    trove_engine_close(engine);
+
+    /* Reopened without embedding_path, the English model is refused. */
+    o = engine_options();
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INCOMPATIBLE_STORE);
+}
+
 int main(void) {
     models = getenv("TROVE_MODELS");
     if (!models) {
@@ -922,6 +977,7 @@ int main(void) {
     trove_engine_close(engine);
 
     test_wrong_llm_and_other_embedder();
+    test_multilingual_store();
 
     remove_tree(root);
     printf("%d passed, %d failed\n", passed, failed);

@@ -250,6 +250,28 @@ def test_incompatible_store_then_reembed(tmp_path):
     assert converted.search("sky colour")[0].document_id == "a"
 
 
+def test_multilingual_store_and_reembed_converts(tmp_path):
+    store = str(tmp_path / "store")
+    english = trove.Engine.open(trove.EngineConfig(store_dir=store, models_dir=MODELS, threads=THREADS))
+    english.add_text("ja", "フェリー", "フェリーは七時に港を出発します。")
+    assert [h.document_id for h in english.search("港", trove.SearchOptions(mode=trove.SearchMode.KEYWORD))] == ["ja"]
+    with pytest.raises(trove.TroveError.InvalidInput):
+        english.search("。！", trove.SearchOptions(mode=trove.SearchMode.KEYWORD))
+    # A lone surrogate has no UTF-8 form: refused before it reaches trove.
+    with pytest.raises(Exception):
+        english.search("ferry \ud800")
+    del english
+    e5 = os.path.join(MODELS, "multilingual-e5-small", "multilingual-e5-small-q4_0.gguf")
+    config = trove.EngineConfig(store_dir=store, models_dir=MODELS, threads=THREADS, embedding_path=e5)
+    with pytest.raises(trove.TroveError.IncompatibleStore):
+        trove.Engine.open(config)
+    config.reembed = True
+    multilingual = trove.Engine.open(config)
+    assert multilingual.stats().embedding_model.name == "multilingual-e5-small"
+    hits = multilingual.search("When does the ferry leave?", trove.SearchOptions(mode=trove.SearchMode.VECTOR))
+    assert hits[0].document_id == "ja"
+
+
 class Events(trove.WatchListener):
     def __init__(self):
         self.events = []

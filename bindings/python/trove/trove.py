@@ -1958,19 +1958,20 @@ class EngineConfig:
     """
     Where the store and models are, and the engine's knobs.
 """
-    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None):
+    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None):
         self.store_dir = store_dir
         self.models_dir = models_dir
         self.threads = threads
         self.context_size = context_size
         self.reembed = reembed
         self.llm_path = llm_path
+        self.embedding_path = embedding_path
         
         
 
     
     def __str__(self):
-        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path)
+        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path)
     def __eq__(self, other):
         if self.store_dir != other.store_dir:
             return False
@@ -1984,6 +1985,8 @@ class EngineConfig:
             return False
         if self.llm_path != other.llm_path:
             return False
+        if self.embedding_path != other.embedding_path:
+            return False
         return True
 
 class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
@@ -1996,6 +1999,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
             context_size=_UniffiFfiConverterUInt32.read(buf),
             reembed=_UniffiFfiConverterBoolean.read(buf),
             llm_path=_UniffiFfiConverterOptionalString.read(buf),
+            embedding_path=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -2006,6 +2010,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.context_size)
         _UniffiFfiConverterBoolean.check_lower(value.reembed)
         _UniffiFfiConverterOptionalString.check_lower(value.llm_path)
+        _UniffiFfiConverterOptionalString.check_lower(value.embedding_path)
 
     @staticmethod
     def write(value, buf):
@@ -2015,6 +2020,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.context_size, buf)
         _UniffiFfiConverterBoolean.write(value.reembed, buf)
         _UniffiFfiConverterOptionalString.write(value.llm_path, buf)
+        _UniffiFfiConverterOptionalString.write(value.embedding_path, buf)
 
 @dataclass
 class IndexFailure:

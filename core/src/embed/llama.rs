@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 
 /// Tokens evaluated per decode while indexing: sequences of one batch are
 /// packed into decodes of up to this many tokens (and never split).
-const PASSAGE_TOKENS_PER_DECODE: usize = 2048;
+const PASSAGE_TOKENS_PER_DECODE: usize = 512;
 /// Sequences per decode while indexing.
 const PASSAGE_SEQUENCES_PER_DECODE: usize = 16;
 /// The largest input limit honoured; models trained on longer contexts are

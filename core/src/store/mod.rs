@@ -9,6 +9,7 @@
 mod blob;
 mod filter;
 mod key;
+mod keywords;
 mod read;
 mod schema;
 mod sqlite;
@@ -26,6 +27,7 @@ pub(crate) use read::{ChunkRecord, Snapshot, StoredFailure};
 pub use vectors::VectorQuantization;
 pub(crate) use write::{ChunkRow, DocumentRow, Writes, unix_now};
 
+use crate::analysis::Analyzer;
 use crate::embed::ModelFingerprint;
 use crate::error::{Error, ErrorKind, Result};
 use sqlite::{Connections, sql};
@@ -36,6 +38,8 @@ pub(crate) struct Store {
     dir: PathBuf,
     sqlite: Connections,
     vectors: RwLock<VectorIndex>,
+    /// How text meets the keyword index, written and queried alike.
+    analyzer: Analyzer,
 }
 
 /// How the store's embeddings relate to the model the engine loaded.
@@ -65,9 +69,11 @@ impl Store {
             )
         })?;
         let sqlite = Connections::open(dir)?;
+        let analyzer = Analyzer::default();
         let matched = {
-            let writer = sqlite.writer();
+            let mut writer = sqlite.writer();
             schema::migrate(&writer)?;
+            refresh_keywords(&mut writer, &analyzer)?;
             match check_fingerprint(&writer, model) {
                 Ok(()) => ModelMatch::Same,
                 Err(e) if allow_other_model && e.kind() == ErrorKind::IncompatibleStore => {
@@ -80,6 +86,7 @@ impl Store {
             dir: dir.to_path_buf(),
             sqlite,
             vectors: RwLock::new(VectorIndex::new(model.dimensions as usize, quantization)?),
+            analyzer,
         };
         if matched == ModelMatch::Same {
             store.load_vectors(model.dimensions as usize, quantization)?;
@@ -136,6 +143,25 @@ impl Store {
             })
             .unwrap_or(0)
     }
+}
+
+/// Re-analyses the keyword rows when they were analysed otherwise than this
+/// build does (a schema step that changed the analysis, or an older store).
+fn refresh_keywords(conn: &mut Connection, analyzer: &Analyzer) -> Result<()> {
+    let current = read::get_meta(conn, keywords::ANALYSIS_VERSION_KEY)?;
+    if current.as_deref() == Some(keywords::ANALYSIS_VERSION) {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    keywords::reanalyze_all(&tx, analyzer)?;
+    write::set_meta(
+        &tx,
+        keywords::ANALYSIS_VERSION_KEY,
+        keywords::ANALYSIS_VERSION,
+    )?;
+    tx.commit().map_err(sql)
 }
 
 /// Builds a vector index from the embeddings SQLite holds.
@@ -228,6 +254,127 @@ mod tests {
                 DocKey::file(Path::new("/notes/a.txt"))
             ]
         );
+    }
+
+    fn unit(v: [f32; 3]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        crate::embed::normalize(&mut v);
+        v
+    }
+
+    /// Stores one document of two chunks, one of them in Japanese.
+    fn store_one_document(store: &Store) {
+        let doc = DocumentRow {
+            key: DocKey::host("n1"),
+            kind: "host".into(),
+            title: "Ferry times".into(),
+            tags: vec![],
+            metadata: Default::default(),
+            content_hash: vec![1],
+            size: 1,
+            mtime_ns: 0,
+        };
+        let chunk = |ordinal: usize, text: &str, hash: u8| ChunkRow {
+            ordinal,
+            text: text.into(),
+            embed_hash: vec![hash],
+            char_start: 0,
+            char_end: text.chars().count(),
+            lines: None,
+            page: None,
+            heading_path: vec![],
+        };
+        let chunks = [
+            chunk(
+                0,
+                "The ferries leave the harbour at seven every morning and come back in the evening.",
+                1,
+            ),
+            chunk(1, "フェリーは七時に港を出発します。", 2),
+        ];
+        let vectors = [
+            (vec![1u8], unit([1.0, 0.0, 0.0])),
+            (vec![2u8], unit([0.0, 1.0, 0.0])),
+        ]
+        .into_iter()
+        .collect();
+        let mut writes = store.begin_writes();
+        writes
+            .transaction(|tx| tx.replace_document(&doc, &chunks, &vectors))
+            .unwrap();
+        writes.finish().unwrap();
+    }
+
+    fn keyword_ids(store: &Store, query: &str) -> Vec<u64> {
+        let found = store.snapshot().unwrap().keyword(query, 10, None).unwrap();
+        found.into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn keywords_match_in_every_script_and_go_with_their_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) =
+            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        store_one_document(&store);
+        // Stemmed English (the title is in every chunk, so not "ferry"), CJK
+        // pairs, a one-character CJK query.
+        assert_eq!(keyword_ids(&store, "harbours").len(), 1);
+        assert_eq!(keyword_ids(&store, "港を出発").len(), 1);
+        assert_eq!(keyword_ids(&store, "港").len(), 1);
+        let err = store
+            .snapshot()
+            .unwrap()
+            .keyword("？！。", 10, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let mut writes = store.begin_writes();
+        writes
+            .transaction(|tx| tx.delete_document(&DocKey::host("n1")))
+            .unwrap();
+        writes.finish().unwrap();
+        assert!(keyword_ids(&store, "ferry").is_empty());
+        assert!(keyword_ids(&store, "港").is_empty());
+        let languages = keywords::store_languages(&store.sqlite.take_reader().unwrap()).unwrap();
+        assert!(languages.candidates().is_empty(), "{languages:?}");
+    }
+
+    #[test]
+    fn a_store_of_the_first_schema_gets_its_keyword_rows_rebuilt_without_reembedding() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, _) =
+                Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+            store_one_document(&store);
+        }
+        // Turn it back into a schema-1 store: the old single FTS table (empty,
+        // as the migration finds it after dropping the old rows), no languages.
+        {
+            let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(
+                "DROP TABLE chunks_words; DROP TABLE chunks_grams; DROP TABLE chunk_languages;
+                 ALTER TABLE chunks DROP COLUMN lang;
+                 CREATE VIRTUAL TABLE chunks_fts USING fts5(title, headings, text, tokenize = 'porter unicode61');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let (store, matched) =
+            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        assert_eq!(matched, ModelMatch::Same);
+        assert_eq!(keyword_ids(&store, "harbour").len(), 1);
+        assert_eq!(keyword_ids(&store, "出発").len(), 1);
+        // The embeddings were kept: the vector index still finds both chunks.
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.vector_count(), 2);
+        assert_eq!(snapshot.counts().unwrap().embeddings, 2);
+    }
+
+    #[test]
+    fn the_schema_uses_the_analysers_tokenizer() {
+        assert!(schema::creates(&format!(
+            "tokenize = '{}'",
+            crate::analysis::FTS5_TOKENIZER
+        )));
     }
 
     #[test]

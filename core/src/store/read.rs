@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::filter::{SearchFilters, allowed_documents};
 use super::key::DocKey;
+use super::keywords;
 use super::sqlite::sql;
 use super::vectors::VectorIndex;
 use super::{Store, blob};
@@ -204,39 +205,21 @@ impl<'s> Snapshot<'s> {
         allowed_documents(self.conn(), filters).map(Some)
     }
 
-    /// The best BM25 matches of `query` (any of its words), best first, with
-    /// higher-is-better scores.
+    /// The best BM25 matches of `query` (any of its terms, analysed as the
+    /// stored text was), best first, with higher-is-better scores. Fails with
+    /// `InvalidInput` when the query has nothing to search for.
     pub(crate) fn keyword(
         &self,
         query: &str,
         limit: usize,
         allowed: Option<&HashSet<i64>>,
     ) -> Result<Vec<(u64, f32)>> {
-        let Some(fts) = fts_query(query) else {
-            return Ok(Vec::new());
-        };
         let restrict = match allowed {
             Some(docs) if docs.is_empty() => return Ok(Vec::new()),
-            Some(docs) => format!(
-                "AND rowid IN (SELECT id FROM chunks WHERE doc_id IN ({}))",
-                docs.iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
+            Some(docs) => keywords::restrict_to(docs),
             None => String::new(),
         };
-        let sql_text = format!(
-            "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts
-             WHERE chunks_fts MATCH ?1 {restrict} ORDER BY rank LIMIT ?2"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql_text).map_err(sql)?;
-        let rows = stmt
-            .query_map(params![fts, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, -(r.get::<_, f64>(1)? as f32)))
-            })
-            .map_err(sql)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+        keywords::search(self.conn(), &self.store.analyzer, query, limit, &restrict)
     }
 
     /// The `count` chunks nearest to `vector` (cosine similarity, best
@@ -428,20 +411,6 @@ pub(super) fn generation(conn: &Connection) -> Result<i64> {
         .unwrap_or(0))
 }
 
-/// An FTS5 query matching any of the query's words (each quoted, so no
-/// user text is read as FTS5 syntax). `None` when it has no words.
-pub(crate) fn fts_query(query: &str) -> Option<String> {
-    let mut seen = HashSet::new();
-    let terms: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .filter(|w| seen.insert(w.clone()))
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" OR "))
-}
-
 /// `path` with a trailing separator, so that matching by prefix finds what
 /// lies inside a folder and not its siblings (`/notes` must not match `/notes2`).
 fn dir_prefix(path: &str) -> String {
@@ -449,19 +418,5 @@ fn dir_prefix(path: &str) -> String {
         path.to_string()
     } else {
         format!("{path}{}", std::path::MAIN_SEPARATOR)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fts_query_quotes_words_and_drops_syntax() {
-        assert_eq!(
-            fts_query("Where's the \"NEAR\" AND-part? café").unwrap(),
-            "\"where\" OR \"s\" OR \"the\" OR \"near\" OR \"and\" OR \"part\" OR \"café\""
-        );
-        assert_eq!(fts_query("?? !!"), None);
     }
 }

@@ -7,10 +7,14 @@ use super::sqlite::sql;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Version of the schema below; bump and add a step to [`MIGRATIONS`] on change.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// Schema steps: `MIGRATIONS[n]` takes a store from version n to n + 1.
-const MIGRATIONS: [&str; 1] = [r#"
+/// A step that changes how text is analysed leaves the keyword tables empty;
+/// the store refills them from the chunks it holds (never re-embedding) when
+/// it sees an `analysis_version` other than its own (`Store::open`).
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
@@ -51,7 +55,21 @@ CREATE TABLE failures (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL
 );
-"#];
+"#,
+    // Keyword analysis for every script (analysis/): analysed terms in two
+    // contentless FTS5 tables, words apart from CJK grams (BM25's length
+    // normalisation would let a text's many grams drown its words), each
+    // chunk's detected language, and chunk counts per language (which
+    // stemmings a query is analysed for).
+    r#"
+DROP TABLE chunks_fts;
+CREATE VIRTUAL TABLE chunks_words USING fts5(title, headings, text, content = '', contentless_delete = 1, tokenize = 'ascii');
+CREATE VIRTUAL TABLE chunks_grams USING fts5(title, headings, text, content = '', contentless_delete = 1, tokenize = 'ascii');
+ALTER TABLE chunks ADD COLUMN lang TEXT;
+CREATE TABLE chunk_languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
+DELETE FROM meta WHERE key = 'analysis_version';
+"#,
+];
 
 pub(super) fn migrate(conn: &Connection) -> Result<()> {
     let version: i64 = conn
@@ -73,4 +91,10 @@ pub(super) fn migrate(conn: &Connection) -> Result<()> {
         .map_err(sql)?;
     }
     Ok(())
+}
+
+/// Whether some schema step contains `sql` (a test of the schema's text).
+#[cfg(test)]
+pub(super) fn creates(sql: &str) -> bool {
+    MIGRATIONS.iter().any(|step| step.contains(sql))
 }

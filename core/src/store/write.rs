@@ -11,6 +11,7 @@ use std::sync::MutexGuard;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::key::DocKey;
+use super::keywords;
 use super::read::{LAST_RUN, Snapshot, StoredFailure, generation};
 use super::sqlite::sql;
 use super::vectors::{VectorIndex, VectorQuantization};
@@ -104,6 +105,7 @@ impl<'s> Writes<'s> {
             .map_err(sql)?;
         let mut write = WriteTx {
             tx,
+            analyzer: &self.store.analyzer,
             delta: VectorDelta::default(),
             chunks_changed: false,
         };
@@ -112,6 +114,7 @@ impl<'s> Writes<'s> {
             tx,
             delta,
             chunks_changed,
+            ..
         } = write;
         if chunks_changed {
             bump_generation(&tx)?;
@@ -170,6 +173,7 @@ impl Drop for Writes<'_> {
 /// One open write transaction.
 pub(crate) struct WriteTx<'c> {
     tx: Transaction<'c>,
+    analyzer: &'c crate::analysis::Analyzer,
     delta: VectorDelta,
     chunks_changed: bool,
 }
@@ -208,19 +212,18 @@ impl WriteTx<'_> {
         set_centroid(tx, doc_id, blob::centroid(chunk_vectors))?;
         let mut insert_chunk = tx
             .prepare_cached(
-                "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, heading_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .map_err(sql)?;
-        let mut insert_fts = tx
-            .prepare_cached(
-                "INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, heading_path, lang)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(sql)?;
         let mut insert_vector = tx
             .prepare_cached("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)")
             .map_err(sql)?;
+        let analyzer = self.analyzer;
+        let document =
+            keywords::document_language(analyzer, chunks.iter().map(|c| c.text.as_str()));
         for chunk in chunks {
+            let language = keywords::chunk_language(analyzer, &chunk.text, document);
             let vector = vectors.get(&chunk.embed_hash).ok_or_else(|| {
                 Error::new(ErrorKind::Model, "internal: a chunk has no embedding")
             })?;
@@ -239,17 +242,19 @@ impl WriteTx<'_> {
                     chunk.lines.map(|l| l.1),
                     chunk.page,
                     serde_json::to_string(&chunk.heading_path).expect("headings serialize"),
+                    language.map(|l| l.code()),
                 ])
                 .map_err(sql)?;
             let chunk_id = tx.last_insert_rowid();
-            insert_fts
-                .execute(params![
-                    chunk_id,
-                    doc.title,
-                    chunk.heading_path.join(" "),
-                    chunk.text
-                ])
-                .map_err(sql)?;
+            keywords::insert(
+                tx,
+                analyzer,
+                chunk_id,
+                &doc.title,
+                &chunk.heading_path,
+                &chunk.text,
+                language,
+            )?;
             self.delta.added.push((chunk_id as u64, vector.clone()));
         }
         self.chunks_changed = true;
@@ -277,22 +282,23 @@ impl WriteTx<'_> {
         let mut hashes: Vec<Vec<u8>> = Vec::new();
         {
             let mut stmt = tx
-                .prepare_cached("SELECT id, embed_hash FROM chunks WHERE doc_id = ?1")
+                .prepare_cached("SELECT id, embed_hash, lang FROM chunks WHERE doc_id = ?1")
                 .map_err(sql)?;
             let rows = stmt
                 .query_map([doc_id], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
                 })
                 .map_err(sql)?;
             for row in rows {
-                let (id, hash) = row.map_err(sql)?;
+                let (id, hash, language) = row.map_err(sql)?;
+                keywords::delete(tx, id as i64, language.as_deref())?;
                 removed.push(id);
                 hashes.push(hash);
             }
-        }
-        for id in &removed {
-            tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [*id as i64])
-                .map_err(sql)?;
         }
         tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc_id])
             .map_err(sql)?;

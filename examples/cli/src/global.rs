@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use trove::EngineConfig;
+use trove::{EngineConfig, ModelPaths};
 
 /// Where the knowledge base and the models are, threads, output format.
 #[derive(clap::Args)]
@@ -14,6 +14,14 @@ pub struct GlobalArgs {
     /// Models directory [default: $TROVE_MODELS, else the repository's models/]
     #[arg(long, global = true, value_name = "DIR")]
     pub models: Option<PathBuf>,
+    /// Embedding model of a new store: `minilm` (English, the default), `e5`
+    /// (multilingual-e5-small, every language) or a path (an ONNX model
+    /// directory or a .gguf file); a store built with another one needs `--reembed`
+    #[arg(long, global = true, value_name = "MODEL")]
+    pub embedding: Option<String>,
+    /// Re-embed a store built with another embedding model (instead of refusing it)
+    #[arg(long, global = true)]
+    pub reembed: bool,
     /// Threads for embedding and generation (0 = all cores)
     #[arg(long, global = true, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -52,6 +60,14 @@ impl GlobalArgs {
     pub fn config(&self) -> EngineConfig {
         let mut config = EngineConfig::new(self.store_dir(), self.models_dir());
         config.threads = self.threads;
+        config.reembed = self.reembed;
+        if let Some(model) = &self.embedding {
+            config.models.embedding_dir = match model.as_str() {
+                "minilm" => ModelPaths::in_dir(self.models_dir()).embedding_dir,
+                "e5" => ModelPaths::multilingual_embedding(self.models_dir()),
+                path => PathBuf::from(path),
+            };
+        }
         config
     }
 }

@@ -275,3 +275,65 @@ fn ignore_rules_permission_denied_and_symlink_loops_are_reported_not_fatal() {
     found.sort();
     assert_eq!(found, ["inside.md", "locked.md"]);
 }
+
+#[test]
+fn embedding_is_chosen_per_store_and_reembed_converts() {
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "ferry.md",
+        "# フェリー\n\nフェリーは七時に港を出発します。\n",
+    );
+    write(
+        notes.path(),
+        "cake.md",
+        "# Kuchen\n\nDer Kuchen braucht 200 Gramm Zucker.\n",
+    );
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().join("kb");
+    let dir = notes.path().to_str().unwrap();
+    json(&store, &["--embedding", "e5", "index", dir]);
+    let status = json(&store, &["--embedding", "e5", "status"]);
+    assert_eq!(status["embedding_model"]["name"], "multilingual-e5-small");
+    let hits = json(
+        &store,
+        &[
+            "--embedding",
+            "e5",
+            "search",
+            "When does the ferry leave?",
+            "--mode",
+            "vector",
+            "-k",
+            "1",
+        ],
+    );
+    assert!(
+        hits["results"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("ferry.md"),
+        "{hits}"
+    );
+    // Without --embedding the bundled English model is loaded: refused.
+    let out = expect(&mut trove(&store, &["status"]), 1);
+    assert!(stderr(&out).contains("reembed"), "{}", stderr(&out));
+    // --reembed converts the store to the loaded model.
+    let converted = json(&store, &["--reembed", "status"]);
+    assert_eq!(
+        converted["embedding_model"]["name"],
+        "all-MiniLM-L6-v2-int8"
+    );
+    assert_eq!(converted["embeddings"], converted["chunks"], "{converted}");
+    // One CJK character is a keyword query.
+    assert_eq!(search_names(&store, "港", "keyword"), ["ferry.md"]);
+    let bad = expect(
+        &mut trove(&store, &["search", "。！", "--mode", "keyword"]),
+        1,
+    );
+    assert!(
+        stderr(&bad).contains("no words to search for"),
+        "{}",
+        stderr(&bad)
+    );
+}

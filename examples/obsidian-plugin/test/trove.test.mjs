@@ -449,6 +449,36 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     await assert.rejects(other.askAsync('x'), isTroveError('TROVE_WRAPPER'));
 });
 
+test('every script: CJK by one character, accents in either form, emoji, right-to-left; a multilingual store', () => {
+    trove.addText({ id: 'host:ja', title: 'フェリー', text: 'フェリーは七時に港を出発します。' });
+    trove.addText({ id: 'host:mixed', text: 'المكتبة 👨\u200d👩\u200d👧 cafe\u0301 opens at nine.' });
+    assert.equal(trove.search('港', { k: 1, mode: 'keyword' })[0].documentId, 'host:ja');
+    assert.equal(trove.search('café', { k: 1, mode: 'keyword' })[0].documentId, 'host:mixed');
+    assert.equal(trove.search('المكتبة', { k: 1, mode: 'keyword' })[0].documentId, 'host:mixed');
+    assert.throws(() => trove.search('。！', { mode: 'keyword' }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    assert.equal(trove.removeDocument('host:ja'), true);
+    assert.equal(trove.removeDocument('host:mixed'), true);
+
+    // A store on multilingual-e5-small finds a Japanese note from English.
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-e5-'));
+    const e5 = Trove.open({
+        library: LIB,
+        modelsDir: MODELS,
+        storeDir: store,
+        threads: THREADS,
+        embeddingPath: path.join(MODELS, 'multilingual-e5-small', 'multilingual-e5-small-q4_0.gguf'),
+    });
+    try {
+        e5.addText({ id: 'ja', text: 'フェリーは七時に港を出発します。' });
+        e5.addText({ id: 'de', text: 'Der Kuchen braucht 200 Gramm Zucker und drei Eier.' });
+        assert.equal(e5.search('When does the ferry leave the harbour?', { k: 1, mode: 'vector' })[0].documentId, 'ja');
+        assert.equal(e5.stats().embeddingModel.name, 'multilingual-e5-small');
+    } finally {
+        e5.close();
+        fs.rmSync(store, { recursive: true, force: true });
+    }
+});
+
 test('text with a length: bytes that are not NUL-terminated, NUL inside, invalid UTF-8', () => {
     // "tram Lisbon" followed by bytes that are not UTF-8 and no NUL: had
     // trove read past the length it would fail with INVALID_ARGUMENT.

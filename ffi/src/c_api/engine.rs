@@ -134,6 +134,9 @@ pub unsafe extern "C" fn trove_engine_open(
             if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
                 config.models.llm = llm.into();
             }
+            if let Some(model) = strings::optional_c(options.embedding_path, "embedding_path")? {
+                config.models.embedding_dir = model.into();
+            }
             let engine = Engine::open(config)?;
             let handle = Box::new(trove_engine {
                 engine: Arc::new(engine),

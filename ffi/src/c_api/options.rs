@@ -45,6 +45,11 @@ pub struct trove_engine_options {
     /// A GGUF answer model (NUL-terminated path) to use instead of the one
     /// in models_dir; NULL: the default.
     pub llm_path: *const c_char,
+    /// The embedding model of the store (NUL-terminated path): an ONNX model
+    /// directory or a .gguf file, e.g. the multilingual
+    /// multilingual-e5-small/multilingual-e5-small-q4_0.gguf in models_dir
+    /// for notes in any language; NULL: the bundled English MiniLM.
+    pub embedding_path: *const c_char,
 }
 
 /// Options of trove_search. Zero-initialise, set struct_size, then set

@@ -73,6 +73,9 @@ impl Engine {
         if let Some(llm) = config.llm_path {
             core.models.llm = llm.into();
         }
+        if let Some(model) = config.embedding_path {
+            core.models.embedding_dir = model.into();
+        }
         Ok(Arc::new(Engine {
             inner: Arc::new(trove::Engine::open(core)?),
         }))

@@ -47,6 +47,11 @@ pub struct EngineConfig {
     /// A GGUF answer model to use instead of the one in `models_dir`.
     #[uniffi(default)]
     pub llm_path: Option<String>,
+    /// The store's embedding model: an ONNX model directory or a `.gguf`
+    /// file, e.g. `multilingual-e5-small/multilingual-e5-small-q4_0.gguf` in
+    /// `models_dir` for notes in any language; none: the English MiniLM.
+    #[uniffi(default)]
+    pub embedding_path: Option<String>,
 }
 
 /// Retrievers.

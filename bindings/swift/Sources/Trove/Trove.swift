@@ -2334,6 +2334,12 @@ public struct EngineConfig: Equatable, Hashable {
      * A GGUF answer model to use instead of the one in `models_dir`.
      */
     public var llmPath: String?
+    /**
+     * The store's embedding model: an ONNX model directory or a `.gguf`
+     * file, e.g. `multilingual-e5-small/multilingual-e5-small-q4_0.gguf` in
+     * `models_dir` for notes in any language; none: the English MiniLM.
+     */
+    public var embeddingPath: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2356,13 +2362,19 @@ public struct EngineConfig: Equatable, Hashable {
          */reembed: Bool = false, 
         /**
          * A GGUF answer model to use instead of the one in `models_dir`.
-         */llmPath: String? = nil) {
+         */llmPath: String? = nil, 
+        /**
+         * The store's embedding model: an ONNX model directory or a `.gguf`
+         * file, e.g. `multilingual-e5-small/multilingual-e5-small-q4_0.gguf` in
+         * `models_dir` for notes in any language; none: the English MiniLM.
+         */embeddingPath: String? = nil) {
         self.storeDir = storeDir
         self.modelsDir = modelsDir
         self.threads = threads
         self.contextSize = contextSize
         self.reembed = reembed
         self.llmPath = llmPath
+        self.embeddingPath = embeddingPath
     }
 
     
@@ -2386,7 +2398,8 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
                 threads: FfiConverterUInt32.read(from: &buf), 
                 contextSize: FfiConverterUInt32.read(from: &buf), 
                 reembed: FfiConverterBool.read(from: &buf), 
-                llmPath: FfiConverterOptionString.read(from: &buf)
+                llmPath: FfiConverterOptionString.read(from: &buf), 
+                embeddingPath: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2397,6 +2410,7 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.contextSize, into: &buf)
         FfiConverterBool.write(value.reembed, into: &buf)
         FfiConverterOptionString.write(value.llmPath, into: &buf)
+        FfiConverterOptionString.write(value.embeddingPath, into: &buf)
     }
 }
 

@@ -173,6 +173,21 @@ final class TroveTests: XCTestCase {
         XCTAssertFalse(try engine.removeDocument(id: "note-1"))
     }
 
+    func testMultilingualStoreFindsJapaneseFromEnglish() throws {
+        var cfg = Self.config(Self.root.appendingPathComponent("store-e5").path)
+        cfg.embeddingPath = "\(models)/multilingual-e5-small/multilingual-e5-small-q4_0.gguf"
+        let e5 = try Engine.open(config: cfg)
+        _ = try e5.addText(id: "ja", title: "フェリー", text: "フェリーは七時に港を出発します。", metadataJson: "{}")
+        _ = try e5.addText(id: "de", title: "Kuchen", text: "Der Kuchen braucht 200 Gramm Zucker und drei Eier.",
+                           metadataJson: "{}")
+        let hits = try e5.search(query: "When does the ferry leave the harbour?",
+                                 options: SearchOptions(k: 1, mode: .vector))
+        XCTAssertEqual(hits.first?.documentId, "ja")
+        let one = try e5.search(query: "港", options: SearchOptions(mode: .keyword))
+        XCTAssertEqual(one.map { $0.documentId }, ["ja"])
+        XCTAssertEqual(try e5.stats().embeddingModel.name, "multilingual-e5-small")
+    }
+
     func testAskStreamsTheAnswerAndCitesTheNote() throws {
         let listener = Pieces()
         let answer = try engine.ask(question: "What brew temperature do I use for espresso?",

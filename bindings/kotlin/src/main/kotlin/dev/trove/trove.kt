@@ -3932,6 +3932,13 @@ data class EngineConfig (
      * A GGUF answer model to use instead of the one in `models_dir`.
      */
     var `llmPath`: kotlin.String? = null 
+    , 
+    /**
+     * The store's embedding model: an ONNX model directory or a `.gguf`
+     * file, e.g. `multilingual-e5-small/multilingual-e5-small-q4_0.gguf` in
+     * `models_dir` for notes in any language; none: the English MiniLM.
+     */
+    var `embeddingPath`: kotlin.String? = null 
     
 ){
     
@@ -3954,6 +3961,7 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterUInt.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3963,7 +3971,8 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterUInt.allocationSize(value.`threads`) +
             FfiConverterUInt.allocationSize(value.`contextSize`) +
             FfiConverterBoolean.allocationSize(value.`reembed`) +
-            FfiConverterOptionalString.allocationSize(value.`llmPath`)
+            FfiConverterOptionalString.allocationSize(value.`llmPath`) +
+            FfiConverterOptionalString.allocationSize(value.`embeddingPath`)
     )
 
     override fun write(value: EngineConfig, buf: ByteBuffer) {
@@ -3973,6 +3982,7 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterUInt.write(value.`contextSize`, buf)
             FfiConverterBoolean.write(value.`reembed`, buf)
             FfiConverterOptionalString.write(value.`llmPath`, buf)
+            FfiConverterOptionalString.write(value.`embeddingPath`, buf)
     }
 }
 

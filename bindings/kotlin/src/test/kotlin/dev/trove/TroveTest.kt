@@ -133,6 +133,19 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(engine.removeDocument("note-1")) { "removed" }
         check(!engine.removeDocument("note-1")) { "already gone" }
     },
+    "a multilingual store finds Japanese from English; one CJK character is a keyword" to {
+        val e5 = File(models, "multilingual-e5-small/multilingual-e5-small-q4_0.gguf").path
+        val cfg = config(File(root, "store-e5")).copy(embeddingPath = e5)
+        Engine.open(cfg).use { e ->
+            e.addText("ja", "フェリー", "フェリーは七時に港を出発します。", "{}")
+            e.addText("de", "Kuchen", "Der Kuchen braucht 200 Gramm Zucker und drei Eier.", "{}")
+            val hits = e.search("When does the ferry leave the harbour?", SearchOptions(k = 1u, mode = SearchMode.VECTOR))
+            check(hits[0].documentId == "ja") { "$hits" }
+            val one = e.search("港", SearchOptions(mode = SearchMode.KEYWORD))
+            check(one.map { it.documentId } == listOf("ja")) { "$one" }
+            check(e.stats().embeddingModel.name == "multilingual-e5-small") { "${e.stats().embeddingModel}" }
+        }
+    },
     "ask streams the answer and cites the note" to {
         val listener = Pieces()
         val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(maxTokens = 48u), listener)
