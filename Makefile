@@ -12,7 +12,9 @@ MODELS     := $(CURDIR)/models
 DEMO_STORE ?= $(CURDIR)/.trove
 QUESTION   ?= What brew temperature do I use for espresso?
 EVAL_DIR   ?= $(abspath $(CURDIR)/../shared/eval)
-EVAL_SETS  ?= gitdocs pydocs
+EVAL_SETS  ?= gitdocs pydocs manpages-fr manpages-ja
+# The embedding model eval uses: minilm, e5 or a path (trove --embedding).
+EVAL_EMBEDDING ?= minilm
 CACHE      ?= $(or $(TROVE_CACHE),$(HOME)/.cache/trove)
 CBINDGEN   := $(CACHE)/tools/bin/cbindgen
 VERSION    := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -56,7 +58,7 @@ help:
 	@echo "make node-test     npm ci, tsc type-check of the Obsidian plugin, node --test of trove.ts"
 	@echo "make bindings      regenerate the Swift/Kotlin/Python sources in bindings/"
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
-	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval)"
+	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval; EVAL_EMBEDDING=e5 for the multilingual model)"
 	@echo "make bench         trove-dev bench --json"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
@@ -171,8 +173,8 @@ node-test-only:
 eval: build
 	@set -e; for s in $(EVAL_SETS); do \
 	  if [ -d "$(EVAL_DIR)/$$s" ]; then \
-	    echo "TROVE_MODELS=$(MODELS) $(BIN)/trove-dev eval $(EVAL_DIR)/$$s --json"; \
-	    TROVE_MODELS=$(MODELS) $(BIN)/trove-dev eval "$(EVAL_DIR)/$$s" --json; \
+	    echo "TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --embedding $(EVAL_EMBEDDING) eval $(EVAL_DIR)/$$s --json"; \
+	    TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --embedding $(EVAL_EMBEDDING) eval "$(EVAL_DIR)/$$s" --json; \
 	  else echo "eval: $(EVAL_DIR)/$$s not found, skipped"; fi; \
 	done
 
