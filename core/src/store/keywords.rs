@@ -22,12 +22,10 @@ pub(super) const ANALYSIS_VERSION_KEY: &str = "analysis_version";
 /// The two keyword tables: words of spaced scripts, grams of unspaced runs.
 const TABLES: [&str; 2] = ["chunks_words", "chunks_grams"];
 
-/// The language a document's chunks fall back to when their own text is too
-/// short to tell: detected on the document's text as a whole.
-pub(super) fn document_language<'t>(
-    analyzer: &Analyzer,
-    texts: impl Iterator<Item = &'t str>,
-) -> Option<Language> {
+/// The language of each of a document's chunks: the chunk's own text's, else
+/// (too short to tell) the document's, detected on its text as a whole. The
+/// indexer and the re-analysis both go through here, so they agree.
+pub(super) fn chunk_languages(analyzer: &Analyzer, texts: &[&str]) -> Vec<Option<Language>> {
     let mut whole = String::new();
     for text in texts {
         // Enough for a confident detection; more only costs time.
@@ -37,16 +35,11 @@ pub(super) fn document_language<'t>(
         whole.push_str(text);
         whole.push('\n');
     }
-    analyzer.detect_language(&whole)
-}
-
-/// A chunk's language: its own text's, else its document's.
-pub(super) fn chunk_language(
-    analyzer: &Analyzer,
-    text: &str,
-    document: Option<Language>,
-) -> Option<Language> {
-    analyzer.detect_language(text).or(document)
+    let document = analyzer.detect_language(&whole);
+    texts
+        .iter()
+        .map(|text| analyzer.detect_language(text).or(document))
+        .collect()
 }
 
 /// Writes the keyword rows of one chunk and counts its language.
@@ -202,10 +195,10 @@ pub(super) fn reanalyze_all(conn: &Connection, analyzer: &Analyzer) -> Result<()
             .map_err(sql)?
             .collect::<rusqlite::Result<_>>()
             .map_err(sql)?;
-        let document = document_language(analyzer, rows.iter().map(|r| r.2.as_str()));
-        for (id, headings, text) in &rows {
+        let texts: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+        let languages = chunk_languages(analyzer, &texts);
+        for ((id, headings, text), language) in rows.iter().zip(languages) {
             let headings: Vec<String> = serde_json::from_str(headings).unwrap_or_default();
-            let language = chunk_language(analyzer, text, document);
             set_language
                 .execute(params![id, language.map(Language::code)])
                 .map_err(sql)?;

@@ -220,10 +220,9 @@ impl WriteTx<'_> {
             .prepare_cached("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)")
             .map_err(sql)?;
         let analyzer = self.analyzer;
-        let document =
-            keywords::document_language(analyzer, chunks.iter().map(|c| c.text.as_str()));
-        for chunk in chunks {
-            let language = keywords::chunk_language(analyzer, &chunk.text, document);
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        let languages = keywords::chunk_languages(analyzer, &texts);
+        for (chunk, language) in chunks.iter().zip(languages) {
             let vector = vectors.get(&chunk.embed_hash).ok_or_else(|| {
                 Error::new(ErrorKind::Model, "internal: a chunk has no embedding")
             })?;

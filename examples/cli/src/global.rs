@@ -61,12 +61,13 @@ impl GlobalArgs {
         let mut config = EngineConfig::new(self.store_dir(), self.models_dir());
         config.threads = self.threads;
         config.reembed = self.reembed;
-        if let Some(model) = &self.embedding {
-            config.models.embedding_dir = match model.as_str() {
-                "minilm" => ModelPaths::in_dir(self.models_dir()).embedding_dir,
-                "e5" => ModelPaths::multilingual_embedding(self.models_dir()),
-                path => PathBuf::from(path),
-            };
+        // No --embedding, or `minilm`: EngineConfig's default already is MiniLM.
+        match self.embedding.as_deref() {
+            None | Some("minilm") => {}
+            Some("e5") => {
+                config.models.embedding_dir = ModelPaths::multilingual_embedding(self.models_dir())
+            }
+            Some(path) => config.models.embedding_dir = PathBuf::from(path),
         }
         config
     }
