@@ -236,6 +236,9 @@ impl Embedder for LlamaEmbedder {
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
     }
+    fn vocabulary_size(&self) -> usize {
+        self.model.n_vocab().max(0) as usize
+    }
 }
 
 /// The pooling to ask llama.cpp for: the model's own when it declares one

@@ -43,7 +43,22 @@ pub(crate) trait Embedder: Send + Sync {
     /// Embeds a search query. Uses its own session so searches never wait
     /// behind a long indexing batch.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>>;
+    /// Entries in the model's token vocabulary.
+    fn vocabulary_size(&self) -> usize;
+
+    /// Whether the model was trained on English alone, judged by its
+    /// vocabulary: English sentence embedders keep BERT's 30,522 word
+    /// pieces, multilingual ones need several times more (mBERT 119,547,
+    /// XLM-R and multilingual-e5 250,002). Search leans on keywords for
+    /// queries in other languages when this holds (README, "Retrieval in
+    /// every language").
+    fn english_only(&self) -> bool {
+        self.vocabulary_size() < MULTILINGUAL_VOCABULARY
+    }
 }
+
+/// The vocabulary size from which a model is taken to be multilingual.
+const MULTILINGUAL_VOCABULARY: usize = 100_000;
 
 /// Loads the embedding model at `model`: a `.gguf` file runs on llama.cpp,
 /// anything else is taken for an ONNX model directory (which also needs the
@@ -172,6 +187,11 @@ pub(crate) mod stand_in {
         fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
             Ok(self.vector(text))
         }
+        fn vocabulary_size(&self) -> usize {
+            // Taken for multilingual, so fusion weighs it the same in every
+            // language.
+            MULTILINGUAL_VOCABULARY
+        }
     }
 
     impl Embedder for std::sync::Arc<HashEmbedder> {
@@ -189,6 +209,9 @@ pub(crate) mod stand_in {
         }
         fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
             self.as_ref().embed_query(text)
+        }
+        fn vocabulary_size(&self) -> usize {
+            self.as_ref().vocabulary_size()
         }
     }
 

@@ -148,6 +148,9 @@ impl Embedder for OnnxEmbedder {
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
     }
+    fn vocabulary_size(&self) -> usize {
+        self.counter.get_vocab_size(true)
+    }
 }
 
 fn new_session(

@@ -5,6 +5,7 @@
 //! rank order and it decides how many fit the model's context window.
 
 mod citations;
+mod instructions;
 pub(crate) mod model_file;
 mod prompt;
 mod raw;
@@ -291,16 +292,14 @@ impl Llm {
         self.validate(question, options)?;
         cancel.check()?;
 
-        let system = options
-            .system_prompt
-            .as_deref()
-            .unwrap_or(prompt::DEFAULT_SYSTEM_PROMPT);
+        let labels = instructions::for_question(question);
+        let system = options.system_prompt.as_deref().unwrap_or(labels.system);
         let budget = (self.context_size - options.max_tokens) as usize;
         let vocab = self.model.vocab();
         let fitted = prompt::fit_prefix(passages.len(), budget, |k| {
             let text = self
                 .format
-                .render(&self.model, system, question, &passages[..k])?;
+                .render(&self.model, system, labels, question, &passages[..k])?;
             Ok(vocab.tokenize(text.as_bytes(), true, true))
         })?;
         let Some((n_given, prompt)) = fitted else {

@@ -7,13 +7,8 @@ use llama_cpp_2::ChatTemplateError;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 
 use super::Passage;
+use super::instructions::Instructions;
 use crate::{Error, Result};
-
-/// Instructions used when the caller gives no system prompt: small models
-/// need it plain and short.
-pub(super) const DEFAULT_SYSTEM_PROMPT: &str = "Answer the question using only the numbered \
-sources you are given. After each claim, cite its source as [n], for example [1] or [2][3]. \
-If the sources do not contain the answer, say that you don't know. Keep the answer short.";
 
 /// Formats llama.cpp can apply by name when a model ships no chat template,
 /// recognised by the turn marker that is a single token in their vocabulary.
@@ -74,6 +69,7 @@ impl ChatFormat {
         &self,
         model: &LlamaModel,
         system: &str,
+        labels: &Instructions,
         question: &str,
         passages: &[Passage],
     ) -> Result<String> {
@@ -84,7 +80,7 @@ impl ChatFormat {
                 text: self.defuse(&p.text),
             })
             .collect();
-        let user = user_turn(&self.defuse(question), &defused);
+        let user = user_turn(&self.defuse(question), &defused, labels);
         let messages = if self.system_role {
             vec![message("system", system), message("user", &user)]
         } else {
@@ -143,13 +139,14 @@ fn message(role: &str, content: &str) -> LlamaChatMessage {
         .expect("NUL bytes were removed")
 }
 
-/// The user turn: numbered sources `[1] header\ntext`, then the question.
-fn user_turn(question: &str, passages: &[Passage]) -> String {
+/// The user turn: numbered sources `[1] header\ntext`, then the question,
+/// headed by `labels`.
+fn user_turn(question: &str, passages: &[Passage], labels: &Instructions) -> String {
     let mut turn = String::new();
     if passages.is_empty() {
-        turn.push_str("Sources: none.\n\n");
+        let _ = write!(turn, "{}\n\n", labels.no_sources);
     } else {
-        turn.push_str("Sources:\n\n");
+        let _ = write!(turn, "{}\n\n", labels.sources);
         for (i, passage) in passages.iter().enumerate() {
             let _ = write!(
                 turn,
@@ -160,7 +157,7 @@ fn user_turn(question: &str, passages: &[Passage]) -> String {
             );
         }
     }
-    let _ = write!(turn, "Question: {}", question.trim());
+    let _ = write!(turn, "{} {}", labels.question, question.trim());
     turn
 }
 
@@ -199,6 +196,7 @@ pub(super) fn fit_prefix<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::instructions::{ENGLISH, for_question};
 
     fn passage(header: &str, text: &str) -> Passage {
         Passage {
@@ -215,12 +213,21 @@ mod tests {
                 passage("a.md — Brew", "93 °C.\n"),
                 passage("b.md", "Fine grind."),
             ],
+            &ENGLISH,
         );
         assert_eq!(
             turn,
             "Sources:\n\n[1] a.md — Brew\n93 °C.\n\n[2] b.md\nFine grind.\n\nQuestion: How hot?"
         );
-        assert_eq!(user_turn("Q?", &[]), "Sources: none.\n\nQuestion: Q?");
+        assert_eq!(
+            user_turn("Q?", &[], &ENGLISH),
+            "Sources: none.\n\nQuestion: Q?"
+        );
+        let french = for_question("Quelle température faut-il pour le café filtre ?");
+        assert_eq!(
+            user_turn("Quelle température ?", &[], french),
+            "Sources : aucune.\n\nQuestion : Quelle température ?"
+        );
     }
 
     #[test]
@@ -247,7 +254,10 @@ mod tests {
     fn chatml_keeps_a_system_turn_and_folds_when_asked() {
         let llm = load("SmolLM2-135M-Instruct.Q4_1.gguf");
         assert!(llm.format.system_role);
-        let text = llm.format.render(&llm.model, "RULES", "Q?", &[]).unwrap();
+        let text = llm
+            .format
+            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .unwrap();
         assert!(
             text.starts_with("<|im_start|>system\nRULES<|im_end|>\n"),
             "{text}"
@@ -262,7 +272,9 @@ mod tests {
             system_role: false,
             specials: llm.format.specials.clone(),
         };
-        let text = folded.render(&llm.model, "RULES", "Q?", &[]).unwrap();
+        let text = folded
+            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .unwrap();
         assert!(!text.contains("system"), "{text}");
         assert!(
             text.contains("<|im_start|>user\nRULES\n\nSources: none."),
@@ -276,7 +288,10 @@ mod tests {
         // system message into the first user turn, which the probe accepts.
         let llm = load("gemma-3-270m/gemma-3-270m-q4_k_m.gguf");
         assert!(llm.format.system_role);
-        let text = llm.format.render(&llm.model, "RULES", "Q?", &[]).unwrap();
+        let text = llm
+            .format
+            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .unwrap();
         assert_eq!(
             text,
             "<start_of_turn>user\nRULES\n\nSources: none.\n\nQuestion: Q?<end_of_turn>\n\
@@ -294,7 +309,7 @@ mod tests {
         };
         let text = llm
             .format
-            .render(&llm.model, "RULES", "Q?", &[evil])
+            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[evil])
             .unwrap();
         let tokens = llm.model.vocab().tokenize(text.as_bytes(), false, true);
         let im_start = llm.model.vocab().tokenize(b"<|im_start|>", false, true);

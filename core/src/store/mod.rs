@@ -215,6 +215,7 @@ fn check_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn model(name: &str) -> ModelFingerprint {
         ModelFingerprint {
@@ -336,6 +337,27 @@ mod tests {
         assert!(keyword_ids(&store, "港").is_empty());
         let languages = keywords::store_languages(&store.sqlite.take_reader().unwrap()).unwrap();
         assert!(languages.candidates().is_empty(), "{languages:?}");
+    }
+
+    #[test]
+    fn a_document_has_its_centroid_and_its_first_chunk_as_lead() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) =
+            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        store_one_document(&store);
+        let snapshot = store.snapshot().unwrap();
+        let ids: Vec<u64> = snapshot
+            .nearest(&unit([1.0, 0.0, 0.0]), 10, None)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let docs: HashSet<i64> = snapshot.documents_of(&ids).unwrap().into_values().collect();
+        assert_eq!(docs.len(), 1);
+        let vectors = snapshot.document_vectors(&docs).unwrap();
+        let v = &vectors[docs.iter().next().unwrap()];
+        assert_eq!(v.lead, unit([1.0, 0.0, 0.0]));
+        assert_eq!(v.centroid, unit([1.0, 1.0, 0.0]));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::keywords;
 use super::sqlite::sql;
 use super::vectors::VectorIndex;
 use super::{Store, blob};
+use crate::analysis::StoreLanguages;
 use crate::error::Result;
 use crate::report::IndexRun;
 
@@ -44,6 +45,12 @@ pub(crate) struct ChunkRecord {
     pub page: Option<u32>,
     pub heading_path: Vec<String>,
     pub tags: Vec<String>,
+}
+
+/// A document's vectors, see [`Snapshot::document_vectors`].
+pub(crate) struct DocumentVectors {
+    pub centroid: Vec<f32>,
+    pub lead: Vec<f32>,
 }
 
 /// A chunk's inputs to the embedding model, for re-embedding a store.
@@ -277,23 +284,43 @@ impl<'s> Snapshot<'s> {
         Ok(out)
     }
 
-    /// Centroids of these documents (those without one are absent).
-    pub(crate) fn centroids(&self, docs: &HashSet<i64>) -> Result<HashMap<i64, Vec<f32>>> {
+    /// Each document's vectors for document-level ranking: its centroid (what
+    /// it is about as a whole) and its lead passage's vector (its title and
+    /// opening, which say what it is). Documents without vectors are absent.
+    pub(crate) fn document_vectors(
+        &self,
+        docs: &HashSet<i64>,
+    ) -> Result<HashMap<i64, DocumentVectors>> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT centroid FROM documents WHERE id = ?1 AND centroid IS NOT NULL")
+            .prepare_cached(
+                "SELECT d.centroid,
+                        (SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash
+                         WHERE c.doc_id = d.id ORDER BY c.ordinal LIMIT 1)
+                 FROM documents d WHERE d.id = ?1 AND d.centroid IS NOT NULL",
+            )
             .map_err(sql)?;
         let mut out = HashMap::new();
         for doc in docs {
-            let blob: Option<Vec<u8>> = stmt
-                .query_row([doc], |r| r.get(0))
+            let row: Option<(Vec<u8>, Option<Vec<u8>>)> = stmt
+                .query_row([doc], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(sql)?;
-            if let Some(blob) = blob {
-                out.insert(*doc, blob::decode(&blob)?);
+            if let Some((centroid, lead)) = row {
+                let centroid = blob::decode(&centroid)?;
+                let lead = match lead {
+                    Some(lead) => blob::decode(&lead)?,
+                    None => centroid.clone(),
+                };
+                out.insert(*doc, DocumentVectors { centroid, lead });
             }
         }
         Ok(out)
+    }
+
+    /// The languages of the store's chunks (query analysis and fusion).
+    pub(crate) fn languages(&self) -> Result<StoreLanguages> {
+        keywords::store_languages(self.conn())
     }
 
     /// The chunks with these ids, in the order given (missing ids are skipped).

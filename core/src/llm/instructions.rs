@@ -1,0 +1,199 @@
+//! The fixed texts of a prompt (instructions and the "Sources:" and
+//! "Question:" labels) in the question's language, so that a question in
+//! French or Japanese is never met with English boilerplate only (measured
+//! with SmolLM2, README "Answers in the question's language").
+
+use crate::analysis::Language;
+
+/// One language's prompt texts.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Instructions {
+    /// The system prompt used when the caller gives none.
+    pub system: &'static str,
+    /// Heads the numbered sources.
+    pub sources: &'static str,
+    /// Stands for the sources when there are none.
+    pub no_sources: &'static str,
+    /// Heads the question.
+    pub question: &'static str,
+}
+
+/// Used when the question's language has no translation or is unclear.
+pub(super) const ENGLISH: Instructions = Instructions {
+    system: "Answer the question using only the numbered sources you are given. After each \
+             claim, cite its source as [n], for example [1] or [2][3]. If the sources do not \
+             contain the answer, say that you don't know. Keep the answer short.",
+    sources: "Sources:",
+    no_sources: "Sources: none.",
+    question: "Question:",
+};
+
+/// Translations by ISO 639-3 code: the languages with the most speakers
+/// among those the bundled answer model's training mix covers best.
+const TRANSLATIONS: [(&str, Instructions); 10] = [
+    (
+        "fra",
+        Instructions {
+            system: "Réponds à la question en utilisant uniquement les sources numérotées \
+                     fournies. Après chaque affirmation, cite sa source sous la forme [n], par \
+                     exemple [1] ou [2][3]. Si les sources ne contiennent pas la réponse, dis que \
+                     tu ne sais pas. Réponds brièvement, en français.",
+            sources: "Sources :",
+            no_sources: "Sources : aucune.",
+            question: "Question :",
+        },
+    ),
+    (
+        "deu",
+        Instructions {
+            system: "Beantworte die Frage nur mit Hilfe der nummerierten Quellen, die du \
+                     erhältst. Nenne nach jeder Aussage ihre Quelle als [n], zum Beispiel [1] \
+                     oder [2][3]. Wenn die Quellen die Antwort nicht enthalten, sage, dass du es \
+                     nicht weißt. Antworte kurz und auf Deutsch.",
+            sources: "Quellen:",
+            no_sources: "Quellen: keine.",
+            question: "Frage:",
+        },
+    ),
+    (
+        "spa",
+        Instructions {
+            system: "Responde a la pregunta usando solo las fuentes numeradas que se te dan. \
+                     Después de cada afirmación, cita su fuente como [n], por ejemplo [1] o \
+                     [2][3]. Si las fuentes no contienen la respuesta, di que no lo sabes. \
+                     Responde brevemente y en español.",
+            sources: "Fuentes:",
+            no_sources: "Fuentes: ninguna.",
+            question: "Pregunta:",
+        },
+    ),
+    (
+        "ita",
+        Instructions {
+            system: "Rispondi alla domanda usando solo le fonti numerate che ti vengono date. \
+                     Dopo ogni affermazione, cita la sua fonte come [n], per esempio [1] o \
+                     [2][3]. Se le fonti non contengono la risposta, di' che non lo sai. \
+                     Rispondi in breve e in italiano.",
+            sources: "Fonti:",
+            no_sources: "Fonti: nessuna.",
+            question: "Domanda:",
+        },
+    ),
+    (
+        "por",
+        Instructions {
+            system: "Responda à pergunta usando apenas as fontes numeradas fornecidas. Depois \
+                     de cada afirmação, cite a fonte como [n], por exemplo [1] ou [2][3]. Se as \
+                     fontes não contiverem a resposta, diga que não sabe. Responda de forma \
+                     breve e em português.",
+            sources: "Fontes:",
+            no_sources: "Fontes: nenhuma.",
+            question: "Pergunta:",
+        },
+    ),
+    (
+        "nld",
+        Instructions {
+            system: "Beantwoord de vraag alleen met de genummerde bronnen die je krijgt. \
+                     Vermeld na elke bewering de bron als [n], bijvoorbeeld [1] of [2][3]. Als \
+                     de bronnen het antwoord niet bevatten, zeg dan dat je het niet weet. \
+                     Antwoord kort en in het Nederlands.",
+            sources: "Bronnen:",
+            no_sources: "Bronnen: geen.",
+            question: "Vraag:",
+        },
+    ),
+    (
+        "rus",
+        Instructions {
+            system: "Ответь на вопрос, используя только пронумерованные источники. После \
+                     каждого утверждения укажи его источник как [n], например [1] или [2][3]. \
+                     Если в источниках нет ответа, скажи, что не знаешь. Отвечай кратко и \
+                     по-русски.",
+            sources: "Источники:",
+            no_sources: "Источники: нет.",
+            question: "Вопрос:",
+        },
+    ),
+    (
+        "jpn",
+        Instructions {
+            system: "与えられた番号付きの資料だけを使って質問に答えてください。各内容の後に、\
+                     その資料を [n] の形で示してください（例: [1] や [2][3]）。資料に答えが\
+                     ない場合は、わからないと答えてください。日本語で簡潔に答えてください。",
+            sources: "資料:",
+            no_sources: "資料: なし。",
+            question: "質問:",
+        },
+    ),
+    (
+        "cmn",
+        Instructions {
+            system: "只根据给出的编号资料回答问题。每个陈述后用 [n] 标注其来源，例如 [1] 或 \
+                     [2][3]。如果资料中没有答案，请说你不知道。请用中文简短回答。",
+            sources: "资料：",
+            no_sources: "资料：无。",
+            question: "问题：",
+        },
+    ),
+    (
+        "kor",
+        Instructions {
+            system: "주어진 번호가 매겨진 자료만 사용하여 질문에 답하세요. 각 내용 뒤에 출처를 \
+                     [n] 형식으로 표시하세요(예: [1] 또는 [2][3]). 자료에 답이 없으면 모른다고 \
+                     말하세요. 한국어로 짧게 답하세요.",
+            sources: "자료:",
+            no_sources: "자료: 없음.",
+            question: "질문:",
+        },
+    ),
+];
+
+/// The texts for `question`: its language's when it is detected with
+/// confidence and translated, English otherwise.
+pub(super) fn for_question(question: &str) -> &'static Instructions {
+    Language::of_question(question)
+        .and_then(|language| {
+            TRANSLATIONS
+                .iter()
+                .find(|(code, _)| *code == language.code())
+        })
+        .map_or(&ENGLISH, |(_, instructions)| instructions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_the_question_and_falls_back_to_english() {
+        let french =
+            for_question("Quelle commande permet d'afficher l'architecture de la machine ?");
+        assert_eq!(french.question, "Question :");
+        assert!(french.system.contains("en français"));
+        assert_eq!(
+            for_question("ファイルの一覧を表示するにはどのコマンドを使いますか？").question,
+            "質問:"
+        );
+        assert_eq!(
+            for_question("Wie stelle ich den Mahlgrad für Filterkaffee ein?").question,
+            "Frage:"
+        );
+        assert_eq!(for_question("How hot should the water be?"), &ENGLISH);
+        // Too short to tell, or a language without a translation.
+        assert_eq!(for_question("ok?"), &ENGLISH);
+        assert_eq!(
+            for_question("Hvordan justerer jeg kværnen til filterkaffe?"),
+            &ENGLISH
+        );
+    }
+
+    #[test]
+    fn every_translation_is_of_a_known_language_and_cites_as_n() {
+        for (code, instructions) in &TRANSLATIONS {
+            assert!(Language::from_code(code).is_some(), "{code}");
+            assert!(instructions.system.contains("[n]"), "{code}");
+            assert!(instructions.system.contains("[2][3]"), "{code}");
+        }
+    }
+}
