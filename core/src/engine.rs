@@ -401,8 +401,16 @@ impl Engine {
         let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
         let passages: Vec<Passage> = hits.iter().map(passage).collect();
         let cancel = options.cancel.clone().unwrap_or_default();
+        let mut generation_options = options.generation.clone();
+        if generation_options.language.is_none() {
+            generation_options.language = self
+                .store
+                .snapshot()?
+                .languages()?
+                .answer_language(question);
+        }
         let generation =
-            llm.generate(question, &passages, &options.generation, &cancel, on_token)?;
+            llm.generate(question, &passages, &generation_options, &cancel, on_token)?;
         let given: Vec<Hit> = generation.given.iter().map(|&i| hits[i].clone()).collect();
         let mut citations: Vec<Citation> = generation
             .cited

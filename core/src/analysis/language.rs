@@ -29,15 +29,16 @@ impl Language {
 
     /// The language of `text`, when the detector is confident (short or
     /// mixed texts, code and lists of names often give none).
-    pub(super) fn detect(text: &str) -> Option<Self> {
+    pub fn detect(text: &str) -> Option<Self> {
         whatlang::detect(text)
             .filter(|info| info.is_reliable())
             .map(|info| Language(info.lang()))
     }
 
-    /// The language of a question, when the detector is confident
-    /// ([`QUERY_CONFIDENCE`]); for choosing the language of an answer.
-    pub fn of_question(text: &str) -> Option<Self> {
+    /// The language of a text in a script other than Latin, when the
+    /// detector is confident ([`QUERY_CONFIDENCE`]): scripts narrow it down
+    /// to a few languages, so even a short question is placed.
+    fn of_script(text: &str) -> Option<Self> {
         whatlang::detect(text)
             .filter(|info| info.confidence() >= QUERY_CONFIDENCE)
             .map(|info| Language(info.lang()))
@@ -172,16 +173,23 @@ impl StoreLanguages {
     /// naming a Latin-script command is Japanese), otherwise as
     /// [`query_language`](Self::query_language) says (English when unsure).
     pub fn is_english_query(&self, query: &str) -> bool {
-        let (mut letters, mut latin) = (0usize, 0usize);
-        for c in query.chars().filter(|c| c.is_alphabetic()) {
-            letters += 1;
-            latin += usize::from(is_latin(c));
+        !mostly_other_script(query)
+            && self
+                .query_language(query)
+                .is_none_or(|l| l == Language::ENGLISH)
+    }
+
+    /// The language to answer `question` in: that of its script when more
+    /// than a quarter of its letters are not Latin, otherwise as
+    /// [`query_language`](Self::query_language) says. Open detection is
+    /// not trusted on short Latin-script questions ("What brew temperature
+    /// do I use for espresso?" comes out Portuguese).
+    pub fn answer_language(&self, question: &str) -> Option<Language> {
+        if mostly_other_script(question) {
+            Language::of_script(question)
+        } else {
+            self.query_language(question)
         }
-        if latin * 4 < letters * 3 {
-            return false;
-        }
-        self.query_language(query)
-            .is_none_or(|l| l == Language::ENGLISH)
     }
 
     /// Every stemming present (for reports).
@@ -193,6 +201,16 @@ impl StoreLanguages {
     pub fn candidates(&self) -> &[Language] {
         &self.candidates
     }
+}
+
+/// Whether more than a quarter of the letters of `text` are not Latin.
+fn mostly_other_script(text: &str) -> bool {
+    let (mut letters, mut latin) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        latin += usize::from(is_latin(c));
+    }
+    latin * 4 < letters * 3
 }
 
 /// Whether a letter is Latin (Basic Latin to Latin Extended-B, and Latin
@@ -272,6 +290,19 @@ mod tests {
         assert!(!japanese.is_english_query("bash のバグを報告する"));
         assert!(!french.is_english_query("Afficher le nom de la machine"));
         assert!(french.is_english_query("ls"));
+        // Answers: among the store's languages for Latin script, by script
+        // otherwise, whatever the notes are written in.
+        let english = StoreLanguages::from_counts([(Some(Language::ENGLISH), 100)]);
+        let espresso = "What brew temperature do I use for espresso?";
+        assert_eq!(english.answer_language(espresso), Some(Language::ENGLISH));
+        assert_eq!(
+            english.answer_language("ファイルの一覧を表示するにはどのコマンドを使いますか？"),
+            Some(ja)
+        );
+        assert_eq!(
+            french.answer_language("Quelle commande permet de lister les périphériques USB ?"),
+            Some(fr)
+        );
     }
 
     #[test]

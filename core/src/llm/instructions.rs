@@ -1,7 +1,7 @@
 //! The fixed texts of a prompt (instructions and the "Sources:" and
-//! "Question:" labels) in the question's language, so that a question in
+//! "Question:" labels) in the answer's language, so that a question in
 //! French or Japanese is never met with English boilerplate only (measured
-//! with SmolLM2, README "Answers in the question's language").
+//! with SmolLM2, README "Answers").
 
 use crate::analysis::Language;
 
@@ -149,10 +149,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
     ),
 ];
 
-/// The texts for `question`: its language's when it is detected with
-/// confidence and translated, English otherwise.
-pub(super) fn for_question(question: &str) -> &'static Instructions {
-    Language::of_question(question)
+/// The texts for answers in `language`: its translation, English when
+/// there is none (or no language).
+pub(super) fn for_language(language: Option<Language>) -> &'static Instructions {
+    language
         .and_then(|language| {
             TRANSLATIONS
                 .iter()
@@ -166,26 +166,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn follows_the_question_and_falls_back_to_english() {
-        let french =
-            for_question("Quelle commande permet d'afficher l'architecture de la machine ?");
+    fn follows_the_language_and_falls_back_to_english() {
+        let language = |code| Language::from_code(code);
+        let french = for_language(language("fra"));
         assert_eq!(french.question, "Question :");
         assert!(french.system.contains("en français"));
-        assert_eq!(
-            for_question("ファイルの一覧を表示するにはどのコマンドを使いますか？").question,
-            "質問:"
-        );
-        assert_eq!(
-            for_question("Wie stelle ich den Mahlgrad für Filterkaffee ein?").question,
-            "Frage:"
-        );
-        assert_eq!(for_question("How hot should the water be?"), &ENGLISH);
-        // Too short to tell, or a language without a translation.
-        assert_eq!(for_question("ok?"), &ENGLISH);
-        assert_eq!(
-            for_question("Hvordan justerer jeg kværnen til filterkaffe?"),
-            &ENGLISH
-        );
+        assert_eq!(for_language(language("jpn")).question, "質問:");
+        assert_eq!(for_language(language("deu")).question, "Frage:");
+        assert_eq!(for_language(Some(Language::ENGLISH)), &ENGLISH);
+        assert_eq!(for_language(None), &ENGLISH);
+        // A language without a translation.
+        assert_eq!(for_language(language("dan")), &ENGLISH);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use llama_cpp_2::token::LlamaToken;
 
 pub use citations::parse_citations;
 
+use crate::analysis::Language;
 use crate::{CancelToken, Error, Result};
 use prompt::ChatFormat;
 use stream::TextStream;
@@ -105,6 +106,11 @@ pub struct GenerationOptions {
     /// Replaces the built-in instructions (answer only from the numbered
     /// sources, cite them as `[n]`, admit when they lack the answer).
     pub system_prompt: Option<String>,
+    /// The language of the prompt's instructions and labels (and so of the
+    /// answer, for models that follow them). `None`: the question's, when
+    /// it can be told; [`Engine::ask`](crate::Engine::ask) tells it among
+    /// the languages of the store.
+    pub language: Option<Language>,
 }
 
 impl Default for GenerationOptions {
@@ -120,6 +126,7 @@ impl Default for GenerationOptions {
             max_tokens: 256,
             stop: Vec::new(),
             system_prompt: None,
+            language: None,
         }
     }
 }
@@ -292,7 +299,8 @@ impl Llm {
         self.validate(question, options)?;
         cancel.check()?;
 
-        let labels = instructions::for_question(question);
+        let language = options.language.or_else(|| Language::detect(question));
+        let labels = instructions::for_language(language);
         let system = options.system_prompt.as_deref().unwrap_or(labels.system);
         let budget = (self.context_size - options.max_tokens) as usize;
         let vocab = self.model.vocab();

@@ -196,7 +196,8 @@ pub(super) fn fit_prefix<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::instructions::{ENGLISH, for_question};
+    use crate::analysis::Language;
+    use crate::llm::instructions::{ENGLISH, for_language};
 
     fn passage(header: &str, text: &str) -> Passage {
         Passage {
@@ -223,7 +224,7 @@ mod tests {
             user_turn("Q?", &[], &ENGLISH),
             "Sources: none.\n\nQuestion: Q?"
         );
-        let french = for_question("Quelle température faut-il pour le café filtre ?");
+        let french = for_language(Language::from_code("fra"));
         assert_eq!(
             user_turn("Quelle température ?", &[], french),
             "Sources : aucune.\n\nQuestion : Quelle température ?"
