@@ -10,6 +10,7 @@ mod blob;
 mod filter;
 mod key;
 mod keywords;
+mod private;
 mod read;
 mod schema;
 mod sqlite;
@@ -62,12 +63,7 @@ impl Store {
         quantization: VectorQuantization,
         allow_other_model: bool,
     ) -> Result<(Store, ModelMatch)> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::io(
-                format!("cannot create store directory {}", dir.display()),
-                e,
-            )
-        })?;
+        private::create_store_dir(dir, &dir.join(sqlite::DB_FILE))?;
         let sqlite = Connections::open(dir)?;
         let analyzer = Analyzer::default();
         let matched = {

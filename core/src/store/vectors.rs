@@ -191,6 +191,7 @@ impl VectorIndex {
             .index
             .save(path_str)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot save vector index: {e}")))
+            .and_then(|()| super::private::restrict(&path))
             .and_then(|()| sync_file(&path));
         let sidecar = Sidecar {
             generation,
@@ -256,7 +257,8 @@ fn sync_file(path: &Path) -> Result<()> {
 /// other process uses) and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", unique_suffix()));
-    std::fs::write(&tmp, bytes)
+    super::private::create_file(&tmp)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, bytes))
         .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
     sync_file(&tmp)?;
     std::fs::rename(&tmp, path)

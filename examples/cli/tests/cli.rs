@@ -337,3 +337,81 @@ fn embedding_is_chosen_per_store_and_reembed_converts() {
         stderr(&bad)
     );
 }
+
+/// The mode bits of every entry of `dir` (and of `dir` itself, as ".").
+fn modes(dir: &Path) -> Vec<(String, u32)> {
+    let mut modes = vec![(
+        ".".to_string(),
+        dir.metadata().unwrap().permissions().mode() & 0o777,
+    )];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        modes.push((entry.file_name().to_string_lossy().into_owned(), mode));
+    }
+    modes.sort();
+    modes
+}
+
+/// `cat PATH` as user and group nobody (65534): whether it could read it.
+fn nobody_can_read(path: &Path) -> bool {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("setpriv runs")
+        .success()
+}
+
+/// The store holds the full text of every note: its directory is 0700 and
+/// every file in it 0600 whatever the umask, so another user reads nothing;
+/// a store made before this is tightened when opened.
+#[test]
+fn the_store_is_private_to_its_owner_whatever_the_umask() {
+    let notes = tempfile::tempdir().unwrap();
+    write(notes.path(), "secret.md", &note("passwords", "zebra"));
+    // A parent everyone may enter, so only the store's own modes protect it.
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = parent.path().join(".trove");
+    let mut index = Command::new("sh");
+    index
+        .args(["-c", "umask 000 && exec \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_trove"))
+        .arg("--store")
+        .arg(&store)
+        .arg("--models")
+        .arg(models_dir())
+        .args(["--threads", "1", "index"])
+        .arg(notes.path());
+    expect(&mut index, 0);
+    let found = modes(&store);
+    assert!(
+        found.len() >= 4,
+        "database, WAL, vectors, sidecar: {found:?}"
+    );
+    for (name, mode) in &found {
+        let wanted = if name == "." { 0o700 } else { 0o600 };
+        assert_eq!(*mode, wanted, "{name} of {found:?}");
+    }
+    // The check can fail: nobody reads a world-readable file beside it.
+    let public = write(parent.path(), "public.txt", "anyone may read this\n");
+    std::fs::set_permissions(&public, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(nobody_can_read(&public));
+    assert!(!nobody_can_read(&store.join("trove.db")));
+
+    // An older store (0755 directory, 0644 files) is tightened on opening.
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, _) in found.iter().filter(|(n, _)| n != ".") {
+        std::fs::set_permissions(store.join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    assert!(nobody_can_read(&store.join("trove.db")));
+    expect(&mut trove(&store, &["status"]), 0);
+    for (name, mode) in modes(&store) {
+        let wanted = if name == "." { 0o700 } else { 0o600 };
+        assert_eq!(mode, wanted, "{name} after reopening");
+    }
+    assert!(!nobody_can_read(&store.join("trove.db")));
+}
