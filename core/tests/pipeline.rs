@@ -327,3 +327,75 @@ fn host_text_is_indexed_filtered_and_removed() {
     assert!(!engine.remove_document("note-1").unwrap());
     assert_eq!(engine.stats().unwrap().documents, 1);
 }
+
+/// Vector-only hits' document ids.
+fn vector_ids(engine: &trove::Engine, query: &str) -> Vec<String> {
+    let options = SearchOptions {
+        k: 5,
+        mode: SearchMode::Vector,
+        ..Default::default()
+    };
+    let hits = engine.search(query, &options).unwrap();
+    hits.into_iter().map(|h| h.document_id).collect()
+}
+
+/// Two engines on one store stand for two processes (each holds its own
+/// vector index in memory): each sees the other's new vectors without
+/// reopening, and writing in turn loses none of them.
+#[test]
+fn two_engines_on_one_store_see_each_others_vectors_and_lose_none() {
+    let store = tempfile::tempdir().unwrap();
+    let first = open(store.path());
+    let second = open(store.path());
+    let add = |engine: &trove::Engine, id: &str, text: &str| {
+        engine.add_text(id, id, text, &Default::default()).unwrap();
+    };
+    add(
+        &first,
+        "kayak",
+        "Paddling the kayak across the bay at dawn, the water was flat.",
+    );
+    assert_eq!(
+        vector_ids(&second, "a boat trip on calm sea water")[0],
+        "kayak"
+    );
+    add(
+        &second,
+        "bread",
+        "Knead the dough for ten minutes, then let it rise overnight.",
+    );
+    assert_eq!(vector_ids(&first, "baking a loaf")[0], "bread");
+    add(
+        &first,
+        "violin",
+        "Practise the violin scales slowly with a metronome.",
+    );
+    add(
+        &second,
+        "garden",
+        "Plant the tulip bulbs in autumn, a hand deep in the soil.",
+    );
+    for engine in [&first, &second] {
+        assert_eq!(
+            vector_ids(engine, "playing a string instrument")[0],
+            "violin"
+        );
+        assert_eq!(vector_ids(engine, "flowers in the garden bed")[0], "garden");
+    }
+    drop((first, second));
+    let reopened = open(store.path());
+    let stats = reopened.stats().unwrap();
+    assert_eq!(
+        (stats.documents, stats.vectors),
+        (4, stats.chunks),
+        "{stats:?}"
+    );
+    for (query, id) in [
+        ("a boat trip on calm sea water", "kayak"),
+        ("baking a loaf", "bread"),
+        ("playing a string instrument", "violin"),
+        ("flowers in the garden bed", "garden"),
+    ] {
+        assert_eq!(vector_ids(&reopened, query)[0], id, "{query}");
+    }
+}

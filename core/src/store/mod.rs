@@ -78,10 +78,14 @@ impl Store {
                 Err(e) => return Err(e),
             }
         };
+        // Until loaded, the index is the empty one of this generation (a
+        // store of another model is re-embedded into it).
+        let mut vectors = VectorIndex::new(model.dimensions as usize, quantization)?;
+        vectors.set_generation(read::generation(&sqlite.writer())?);
         let store = Store {
             dir: dir.to_path_buf(),
             sqlite,
-            vectors: RwLock::new(VectorIndex::new(model.dimensions as usize, quantization)?),
+            vectors: RwLock::new(vectors),
             analyzer,
         };
         if matched == ModelMatch::Same {
@@ -95,20 +99,46 @@ impl Store {
     fn load_vectors(&self, dimensions: usize, quantization: VectorQuantization) -> Result<()> {
         let writer = self.sqlite.writer();
         let generation = read::generation(&writer)?;
-        let count = writer
-            .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))
-            .map_err(sql)? as usize;
+        let count = read::chunk_count(&writer)?;
         let loaded =
             VectorIndex::load_if_current(&self.dir, generation, count, dimensions, quantization);
         let index = match loaded {
             Some(index) => index,
             None => {
-                let index = rebuild(&writer, dimensions, quantization)?;
+                let mut index = rebuild(&writer, dimensions, quantization)?;
+                index.set_generation(generation);
                 index.save(&self.dir, generation)?;
                 index
             }
         };
         *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = index;
+        Ok(())
+    }
+
+    /// Brings `vectors` up to what another process committed (its
+    /// generation moved on): to that process's saved index file when it is
+    /// current, else — only when `rebuild`, for a writer, which must not
+    /// save its index over the other's vectors — by a rebuild from SQLite.
+    /// A reader that finds no current file keeps its index and tries again
+    /// on its next snapshot (the other process saves when its write ends).
+    fn catch_up(&self, vectors: &mut VectorIndex, conn: &Connection, rebuild: bool) -> Result<()> {
+        let generation = read::generation(conn)?;
+        if generation == vectors.generation()
+            || !rebuild && VectorIndex::saved_generation(&self.dir) != Some(generation)
+        {
+            return Ok(());
+        }
+        let count = read::chunk_count(conn)?;
+        let (dimensions, quantization) = (vectors.dimensions(), vectors.quantization());
+        if let Some(loaded) =
+            VectorIndex::load_if_current(&self.dir, generation, count, dimensions, quantization)
+        {
+            *vectors = loaded;
+        } else if rebuild {
+            let mut rebuilt = self::rebuild(conn, dimensions, quantization)?;
+            rebuilt.set_generation(generation);
+            *vectors = rebuilt;
+        }
         Ok(())
     }
 
@@ -333,6 +363,72 @@ mod tests {
         assert!(keyword_ids(&store, "港").is_empty());
         let languages = keywords::store_languages(&store.sqlite.take_reader().unwrap()).unwrap();
         assert!(languages.candidates().is_empty(), "{languages:?}");
+    }
+
+    /// Writes host document `id` of one chunk with `vector`, in a write
+    /// session left open (not saved) for the caller to finish or drop.
+    fn write_one<'s>(store: &'s Store, id: &str, vector: Vec<f32>) -> Writes<'s> {
+        let doc = DocumentRow {
+            key: DocKey::host(id),
+            kind: "host".into(),
+            title: id.into(),
+            tags: vec![],
+            metadata: Default::default(),
+            content_hash: id.as_bytes().to_vec(),
+            size: 1,
+            mtime_ns: 0,
+        };
+        let chunks = [ChunkRow {
+            ordinal: 0,
+            text: format!("note {id}"),
+            embed_hash: id.as_bytes().to_vec(),
+            char_start: 0,
+            char_end: 6,
+            lines: None,
+            page: None,
+            heading_path: vec![],
+        }];
+        let vectors = [(id.as_bytes().to_vec(), vector)].into_iter().collect();
+        let mut writes = store.begin_writes();
+        writes
+            .transaction(|tx| tx.replace_document(&doc, &chunks, &vectors))
+            .unwrap();
+        writes
+    }
+
+    fn nearest_title(store: &Store, v: [f32; 3]) -> String {
+        let snapshot = store.snapshot().unwrap();
+        let found = snapshot.nearest(&unit(v), 1, None).unwrap();
+        let records = snapshot.chunks(&[found[0].0]).unwrap();
+        records[0].title.clone()
+    }
+
+    #[test]
+    fn two_stores_on_one_directory_see_each_others_vectors_and_lose_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false)
+                .unwrap()
+                .0
+        };
+        let (first, second) = (open(), open());
+        write_one(&first, "x", unit([1.0, 0.0, 0.0]))
+            .finish()
+            .unwrap();
+        assert_eq!(nearest_title(&second, [1.0, 0.1, 0.0]), "x");
+        // A writer that never saves (killed, say): the next writer catches
+        // up from SQLite, so the file it saves holds both vectors.
+        drop(write_one(&second, "y", unit([0.0, 1.0, 0.0])));
+        std::fs::remove_file(dir.path().join("vectors.json")).unwrap();
+        write_one(&first, "z", unit([0.0, 0.0, 1.0]))
+            .finish()
+            .unwrap();
+        assert_eq!(nearest_title(&first, [0.1, 1.0, 0.0]), "y");
+        assert_eq!(nearest_title(&second, [0.0, 0.1, 1.0]), "z");
+        drop((first, second));
+        let reopened = open();
+        assert_eq!(reopened.snapshot().unwrap().vector_count(), 3);
+        assert_eq!(nearest_title(&reopened, [0.1, 1.0, 0.0]), "y");
     }
 
     #[test]

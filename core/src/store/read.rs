@@ -81,7 +81,26 @@ pub(crate) struct Snapshot<'s> {
 }
 
 impl<'s> Snapshot<'s> {
+    /// Begins a snapshot; when another process changed the store since
+    /// the vector index was loaded, it first catches up (see
+    /// `Store::catch_up`), so its new vectors are searched too.
     pub(super) fn begin(store: &'s Store) -> Result<Self> {
+        let snapshot = Self::begin_as_loaded(store)?;
+        if generation(snapshot.conn())? == snapshot.vectors.generation() {
+            return Ok(snapshot);
+        }
+        drop(snapshot);
+        {
+            let mut vectors = store.vectors.write().unwrap_or_else(|p| p.into_inner());
+            let conn = store.sqlite.take_reader()?;
+            let caught_up = store.catch_up(&mut vectors, &conn, false);
+            store.sqlite.give_back(conn);
+            caught_up?;
+        }
+        Self::begin_as_loaded(store)
+    }
+
+    fn begin_as_loaded(store: &'s Store) -> Result<Self> {
         let vectors = store.vectors.read().unwrap_or_else(|p| p.into_inner());
         let conn = store.sqlite.take_reader()?;
         let begun = conn.execute_batch("BEGIN").map_err(sql).and_then(|()| {
@@ -429,6 +448,13 @@ pub(super) const LAST_RUN: &str = "last_index_run";
 pub(super) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()
+        .map_err(sql)
+}
+
+/// Chunks in the store (each has a vector).
+pub(super) fn chunk_count(conn: &Connection) -> Result<usize> {
+    conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as usize)
         .map_err(sql)
 }
 

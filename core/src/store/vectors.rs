@@ -59,6 +59,9 @@ pub(crate) struct VectorIndex {
     index: Index,
     dimensions: usize,
     quantization: VectorQuantization,
+    /// The store generation whose vectors it holds: a store whose
+    /// generation moved on was changed by another process.
+    generation: i64,
 }
 
 impl VectorIndex {
@@ -79,6 +82,7 @@ impl VectorIndex {
             index,
             dimensions,
             quantization,
+            generation: 0,
         })
     }
 
@@ -103,15 +107,32 @@ impl VectorIndex {
         if sidecar != wanted || !is_data_file_name(&sidecar.file) {
             return None;
         }
-        let this = VectorIndex::new(dimensions, quantization).ok()?;
+        let mut this = VectorIndex::new(dimensions, quantization).ok()?;
+        this.generation = generation;
         this.index.load(dir.join(&sidecar.file).to_str()?).ok()?;
         this.index.change_expansion_search(EXPANSION_SEARCH);
         (this.index.size() == expected_count && this.index.dimensions() == dimensions)
             .then_some(this)
     }
 
+    /// The generation of the saved index file (a small read: its sidecar).
+    pub(crate) fn saved_generation(dir: &Path) -> Option<i64> {
+        let sidecar: Sidecar =
+            serde_json::from_slice(&std::fs::read(sidecar_path(dir)).ok()?).ok()?;
+        Some(sidecar.generation)
+    }
+
     pub(crate) fn dimensions(&self) -> usize {
         self.dimensions
+    }
+
+    /// The store generation it holds the vectors of.
+    pub(crate) fn generation(&self) -> i64 {
+        self.generation
+    }
+
+    pub(crate) fn set_generation(&mut self, generation: i64) {
+        self.generation = generation;
     }
 
     pub(crate) fn quantization(&self) -> VectorQuantization {

@@ -103,6 +103,21 @@ impl<'s> Writes<'s> {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
+        // Holding SQLite's write lock, no other process can commit: catch up
+        // with what one did before, so this session's index (which it
+        // saves) holds their vectors too.
+        let stale = {
+            let vectors = self.store.vectors.read().unwrap_or_else(|p| p.into_inner());
+            generation(&tx)? != vectors.generation()
+        };
+        if stale {
+            let mut vectors = self
+                .store
+                .vectors
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            self.store.catch_up(&mut vectors, &tx, true)?;
+        }
         let mut write = WriteTx {
             tx,
             analyzer: &self.store.analyzer,
@@ -116,10 +131,12 @@ impl<'s> Writes<'s> {
             chunks_changed,
             ..
         } = write;
-        if chunks_changed {
-            bump_generation(&tx)?;
-        }
-        if delta.is_empty() {
+        let next = if chunks_changed {
+            Some(bump_generation(&tx)?)
+        } else {
+            None
+        };
+        if delta.is_empty() && next.is_none() {
             tx.commit().map_err(sql)?;
             return Ok(value);
         }
@@ -129,15 +146,19 @@ impl<'s> Writes<'s> {
             .write()
             .unwrap_or_else(|p| p.into_inner());
         tx.commit().map_err(sql)?;
-        self.unsaved = true;
-        if let Err(e) = delta.apply(&mut vectors) {
-            // SQLite committed; rather than serve an index out of step,
-            // rebuild it from the embeddings SQLite holds.
-            let reader = self.store.sqlite.take_reader().map_err(|_| e.clone())?;
-            let rebuilt = super::rebuild(&reader, vectors.dimensions(), vectors.quantization());
-            self.store.sqlite.give_back(reader);
-            *vectors = rebuilt.map_err(|_| e)?;
+        let generation = next.unwrap_or(vectors.generation());
+        if !delta.is_empty() {
+            self.unsaved = true;
+            if let Err(e) = delta.apply(&mut vectors) {
+                // SQLite committed; rather than serve an index out of step,
+                // rebuild it from the embeddings SQLite holds.
+                let reader = self.store.sqlite.take_reader().map_err(|_| e.clone())?;
+                let rebuilt = super::rebuild(&reader, vectors.dimensions(), vectors.quantization());
+                self.store.sqlite.give_back(reader);
+                *vectors = rebuilt.map_err(|_| e)?;
+            }
         }
+        vectors.set_generation(generation);
         Ok(value)
     }
 
@@ -158,7 +179,9 @@ impl<'s> Writes<'s> {
         }
         self.unsaved = false;
         let vectors = self.store.vectors.read().unwrap_or_else(|p| p.into_inner());
-        vectors.save(&self.store.dir, generation(&self.conn)?)
+        // Labelled with the generation it holds: if another process
+        // committed since, its readers do not take this file for theirs.
+        vectors.save(&self.store.dir, vectors.generation())
     }
 }
 
@@ -448,9 +471,11 @@ pub(super) fn set_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Re
     set_meta(conn, "embedding_model", &json)
 }
 
-fn bump_generation(tx: &Transaction<'_>) -> Result<()> {
+/// Moves the store's generation on; returns the new one.
+fn bump_generation(tx: &Transaction<'_>) -> Result<i64> {
     let next = generation(tx)? + 1;
-    set_meta(tx, "generation", &next.to_string())
+    set_meta(tx, "generation", &next.to_string())?;
+    Ok(next)
 }
 
 pub(crate) fn unix_now() -> u64 {

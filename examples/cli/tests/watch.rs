@@ -177,3 +177,79 @@ fn watch_follows_changes_until_search_shows_them() {
     let status = json(store, &["status"]);
     assert_eq!(status["documents"], 1, "only after.md is left: {status}");
 }
+
+/// A host process that keeps the store open (a plugin, say) sees what
+/// `trove watch` in another process indexes, keyword and vector, without
+/// reopening. Prints the time from the watcher's "indexed" event to the
+/// host's first vector hit (README).
+#[test]
+fn a_long_lived_host_sees_what_watch_indexes_without_reopening() {
+    let notes = tempfile::tempdir().unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path().join("store");
+    let root = notes.path().canonicalize().unwrap();
+    write(&root, "first.md", &note("espresso", "crema"));
+    let mut child = Reaper(
+        trove(&store, &["--json", "watch", root.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("trove watch starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (sender, events) = channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                break;
+            };
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    until_event(&events, &mut seen, "ready", |e| e["event"] == "ready");
+
+    let mut config = trove::EngineConfig::new(&store, models_dir());
+    config.threads = 1;
+    let host = trove::Engine::open(config).unwrap();
+    let search = |query: &str, mode| {
+        let options = trove::SearchOptions {
+            k: 3,
+            mode,
+            one_per_document: true,
+            ..Default::default()
+        };
+        let hits = host.search(query, &options).unwrap();
+        hits.into_iter()
+            .map(|h| h.document_id.rsplit('/').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("crema", trove::SearchMode::Keyword), ["first.md"]);
+
+    write(
+        &root,
+        "kayak.md",
+        "# Kayak trip\n\nWe paddled the kayak across the bay at dawn; the water was flat and grey.\n",
+    );
+    until_event(&events, &mut seen, "kayak.md indexed", |e| {
+        e["event"] == "indexed" && e["path"].as_str().unwrap().ends_with("kayak.md")
+    });
+    let indexed = Instant::now();
+    let deadline = indexed + PATIENCE;
+    while search("a boat on calm sea water", trove::SearchMode::Vector).first()
+        != Some(&"kayak.md".to_string())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the host never saw kayak.md's vectors"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "host saw the watcher's new vectors {:.0} ms after its indexed event",
+        indexed.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(search("paddled", trove::SearchMode::Keyword), ["kayak.md"]);
+}
