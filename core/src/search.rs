@@ -324,23 +324,21 @@ fn fuse(
 mod tests {
     use super::*;
 
+    /// Document similarities with the lead as close as the centroid.
+    fn alike(pairs: &[(i64, f32)]) -> HashMap<i64, DocumentSimilarity> {
+        let both = |s| DocumentSimilarity {
+            centroid: s,
+            lead: s,
+        };
+        pairs.iter().map(|&(d, s)| (d, both(s))).collect()
+    }
+
     #[test]
     fn fusion_rewards_agreement_and_whole_document_evidence() {
         let dense = vec![(1, 0.9), (2, 0.8), (3, 0.1)];
         let keyword = vec![(3, 9.0), (2, 8.0), (4, 1.0)];
         let docs: HashMap<u64, i64> = [(1, 10), (2, 20), (3, 30), (4, 20)].into();
-        let similarity: HashMap<i64, DocumentSimilarity> = [(10, 0.2), (20, 0.6), (30, 0.4)]
-            .into_iter()
-            .map(|(d, s)| {
-                (
-                    d,
-                    DocumentSimilarity {
-                        centroid: s,
-                        lead: s,
-                    },
-                )
-            })
-            .collect();
+        let similarity = alike(&[(10, 0.2), (20, 0.6), (30, 0.4)]);
         let fused = fuse(&[dense, keyword], &docs, &similarity, Weights::FULL);
         let order: Vec<u64> = fused.iter().map(|(id, _)| *id).collect();
         // 2 is near the top of both lists and its document is closest overall;
@@ -355,18 +353,7 @@ mod tests {
         let dense = vec![(1, 0.9), (2, 0.5), (3, 0.1)];
         let keyword = vec![(3, 9.0), (2, 5.0), (1, 1.0)];
         let docs: HashMap<u64, i64> = [(1, 10), (2, 20), (3, 30)].into();
-        let similarity: HashMap<i64, DocumentSimilarity> = [(10, 0.9), (20, 0.5), (30, 0.1)]
-            .into_iter()
-            .map(|(d, s)| {
-                (
-                    d,
-                    DocumentSimilarity {
-                        centroid: s,
-                        lead: s,
-                    },
-                )
-            })
-            .collect();
+        let similarity = alike(&[(10, 0.9), (20, 0.5), (30, 0.1)]);
         let lists = [dense, keyword];
         let top = |w| fuse(&lists, &docs, &similarity, w)[0].0;
         assert_eq!(top(Weights::FULL), 1);

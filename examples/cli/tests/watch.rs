@@ -27,6 +27,23 @@ impl Drop for Reaper {
     }
 }
 
+/// The `watch --json` events of `child`, parsed on a thread as they come.
+fn events_of(child: &mut Reaper) -> Receiver<serde_json::Value> {
+    let stdout = child.0.stdout.take().unwrap();
+    let (sender, events) = channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let event: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    events
+}
+
 /// Polls `search --json` until `word` finds exactly `expected`.
 fn until_search(store: &Path, word: &str, expected: &[&str]) {
     let deadline = Instant::now() + PATIENCE;
@@ -87,18 +104,7 @@ fn watch_follows_changes_until_search_shows_them() {
             .spawn()
             .expect("trove watch starts"),
     );
-    let stdout = child.0.stdout.take().unwrap();
-    let (sender, events) = channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let event: serde_json::Value =
-                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            if sender.send(event).is_err() {
-                break;
-            }
-        }
-    });
+    let events = events_of(&mut child);
     let mut seen = Vec::new();
     let ready = until_event(&events, &mut seen, "ready", |e| e["event"] == "ready");
     assert_eq!(ready["summary"]["files_indexed"], 1, "{ready}");
@@ -195,19 +201,7 @@ fn a_long_lived_host_sees_what_watch_indexes_without_reopening() {
             .spawn()
             .expect("trove watch starts"),
     );
-    let stdout = child.0.stdout.take().unwrap();
-    let (sender, events) = channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                break;
-            };
-            if sender.send(event).is_err() {
-                break;
-            }
-        }
-    });
+    let events = events_of(&mut child);
     let mut seen = Vec::new();
     until_event(&events, &mut seen, "ready", |e| e["event"] == "ready");
 
