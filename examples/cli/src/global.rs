@@ -19,6 +19,9 @@ pub struct GlobalArgs {
     /// directory or a .gguf file); a store built with another one needs `--reembed`
     #[arg(long, global = true, value_name = "MODEL")]
     pub embedding: Option<String>,
+    /// Answer model: any GGUF chat model llama.cpp runs [default: SmolLM2 in the models directory]
+    #[arg(long, global = true, value_name = "GGUF")]
+    pub llm: Option<PathBuf>,
     /// Re-embed a store built with another embedding model (instead of refusing it)
     #[arg(long, global = true)]
     pub reembed: bool,
@@ -61,6 +64,9 @@ impl GlobalArgs {
         let mut config = EngineConfig::new(self.store_dir(), self.models_dir());
         config.threads = self.threads;
         config.reembed = self.reembed;
+        if let Some(llm) = &self.llm {
+            config.models.llm = llm.clone();
+        }
         // No --embedding, or `minilm`: EngineConfig's default already is MiniLM.
         match self.embedding.as_deref() {
             None | Some("minilm") => {}

@@ -415,3 +415,58 @@ fn the_store_is_private_to_its_owner_whatever_the_umask() {
     }
     assert!(!nobody_can_read(&store.join("trove.db")));
 }
+
+/// `--llm` picks the answer model by path, on every command: status names
+/// it, ask answers with it, and a missing file is a clear failure (exit 1)
+/// naming it.
+#[test]
+fn llm_chooses_the_answer_model_by_path() {
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "tea.md",
+        "# Tea\n\nGreen tea is brewed at 80 °C for two minutes.\n",
+    );
+    let store = tempfile::tempdir().unwrap();
+    expect(
+        &mut trove(store.path(), &["index", notes.path().to_str().unwrap()]),
+        0,
+    );
+    // The bundled model under another name, in another folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let model = elsewhere.path().join("my-chat-model.gguf");
+    std::os::unix::fs::symlink(models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"), &model)
+        .unwrap();
+    let llm = model.to_str().unwrap();
+    let status = json(store.path(), &["--llm", llm, "status"]);
+    assert_eq!(status["llm_path"], llm, "{status}");
+    let answer = json(
+        store.path(),
+        &[
+            "--llm",
+            llm,
+            "ask",
+            "--max-tokens",
+            "16",
+            "How hot is green tea brewed?",
+        ],
+    );
+    assert!(!answer["answer"].as_str().unwrap().is_empty(), "{answer}");
+    assert_eq!(answer["passages"][0]["title"], "Tea", "{answer}");
+
+    let missing = elsewhere.path().join("missing.gguf");
+    let out = expect(
+        &mut trove(
+            store.path(),
+            &[
+                "--llm",
+                missing.to_str().unwrap(),
+                "ask",
+                "How hot is green tea brewed?",
+            ],
+        ),
+        1,
+    );
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("missing.gguf"), "{message}");
+}
