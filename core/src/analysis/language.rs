@@ -45,13 +45,20 @@ impl Language {
     }
 
     /// The most likely of `candidates` for `text` (a query: too short for
-    /// open detection, but choosing among the store's few languages works).
-    pub(super) fn detect_among(text: &str, candidates: &[Language]) -> Option<Self> {
+    /// open detection, but choosing among the store's few languages works),
+    /// if the detector's confidence reaches `min_confidence`. A single
+    /// candidate is taken as it is.
+    pub(super) fn detect_among(
+        text: &str,
+        candidates: &[Language],
+        min_confidence: f64,
+    ) -> Option<Self> {
         if candidates.len() < 2 {
             return candidates.first().copied();
         }
         whatlang::Detector::with_allowlist(candidates.iter().map(|l| l.0).collect())
             .detect(text)
+            .filter(|info| info.confidence() >= min_confidence)
             .map(|info| Language(info.lang()))
     }
 
@@ -142,7 +149,7 @@ impl StoreLanguages {
 
     /// The stemmings to analyse `query` with.
     pub(super) fn stemmings_for(&self, query: &str) -> Vec<Option<Language>> {
-        match Language::detect_among(query, &self.candidates) {
+        match Language::detect_among(query, &self.candidates, 0.0) {
             Some(own) => {
                 let mut states = vec![Some(own).filter(|l| l.has_stemmer()), self.main];
                 states.dedup();
@@ -156,16 +163,14 @@ impl StoreLanguages {
     /// The language of `query`, chosen among the languages the store is
     /// written in and English (the language a question is most often asked
     /// in, whatever the notes are written in). `None` when the detector's
-    /// confidence is below [`QUERY_CONFIDENCE`].
+    /// confidence is below [`QUERY_CONFIDENCE`]; English when it is the
+    /// only candidate.
     pub fn query_language(&self, query: &str) -> Option<Language> {
         let mut candidates = self.written_in.clone();
         if !candidates.contains(&Language::ENGLISH) {
             candidates.push(Language::ENGLISH);
         }
-        whatlang::Detector::with_allowlist(candidates.iter().map(|l| l.0).collect())
-            .detect(query)
-            .filter(|info| info.confidence() >= QUERY_CONFIDENCE)
-            .map(|info| Language(info.lang()))
+        Language::detect_among(query, &candidates, QUERY_CONFIDENCE)
     }
 
     /// Whether `query` is in English: not when more than a quarter of its

@@ -129,16 +129,18 @@ pub(super) fn store_languages(conn: &Connection) -> Result<StoreLanguages> {
 
 /// The best BM25 matches of `query`, best first, with higher-is-better
 /// scores: a chunk's score is the sum of its scores in both tables.
-/// `restrict` is an SQL condition on `rowid` (document filters) or empty.
+/// `languages` are the store's (query analysis); `restrict` is an SQL
+/// condition on `rowid` (document filters) or empty.
 /// Fails with `InvalidInput` when the query has nothing to search for.
 pub(super) fn search(
     conn: &Connection,
     analyzer: &Analyzer,
     query: &str,
+    languages: &StoreLanguages,
     limit: usize,
     restrict: &str,
 ) -> Result<Vec<(u64, f32)>> {
-    let query = analyzer.query_for_store(query, &store_languages(conn)?)?;
+    let query = analyzer.query_for_store(query, languages)?;
     let mut scores: HashMap<u64, f32> = HashMap::new();
     for (table, expression) in TABLES.iter().zip([query.fts5_words(), query.fts5_grams()]) {
         let Some(expression) = expression else {

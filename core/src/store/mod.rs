@@ -254,8 +254,7 @@ mod tests {
     #[test]
     fn folder_matching_stops_at_the_folder_boundary() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) =
-            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        let store = open_a(dir.path());
         let failure = StoredFailure {
             code: "binary".into(),
             reason: "binary file".into(),
@@ -281,6 +280,13 @@ mod tests {
                 DocKey::file(Path::new("/notes/a.txt"))
             ]
         );
+    }
+
+    /// The store in `dir`, of model "a", opened or created.
+    fn open_a(dir: &Path) -> Store {
+        Store::open(dir, &model("a"), VectorQuantization::F32, false)
+            .unwrap()
+            .0
     }
 
     fn unit(v: [f32; 3]) -> Vec<f32> {
@@ -340,8 +346,7 @@ mod tests {
     #[test]
     fn keywords_match_in_every_script_and_go_with_their_document() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) =
-            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        let store = open_a(dir.path());
         store_one_document(&store);
         // Stemmed English (the title is in every chunk, so not "ferry"), CJK
         // pairs, a one-character CJK query.
@@ -406,11 +411,7 @@ mod tests {
     #[test]
     fn two_stores_on_one_directory_see_each_others_vectors_and_lose_none() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false)
-                .unwrap()
-                .0
-        };
+        let open = || open_a(dir.path());
         let (first, second) = (open(), open());
         write_one(&first, "x", unit([1.0, 0.0, 0.0]))
             .finish()
@@ -434,8 +435,7 @@ mod tests {
     #[test]
     fn a_document_has_its_centroid_and_its_first_chunk_as_lead() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) =
-            Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+        let store = open_a(dir.path());
         store_one_document(&store);
         let snapshot = store.snapshot().unwrap();
         let ids: Vec<u64> = snapshot
@@ -456,8 +456,7 @@ mod tests {
     fn a_store_of_the_first_schema_gets_its_keyword_rows_rebuilt_without_reembedding() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (store, _) =
-                Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap();
+            let store = open_a(dir.path());
             store_one_document(&store);
         }
         // Turn it back into a schema-1 store: the old single FTS table (empty,
@@ -494,7 +493,7 @@ mod tests {
     #[test]
     fn another_model_is_incompatible_unless_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path(), &model("a"), VectorQuantization::F32, false).unwrap());
+        drop(open_a(dir.path()));
         let err = Store::open(dir.path(), &model("b"), VectorQuantization::F32, false)
             .err()
             .unwrap();

@@ -2,6 +2,7 @@
 //! (filters, keyword matches, nearest vectors, chunk text) sees the same
 //! committed state of SQLite and of the vector index.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLockReadGuard;
 
@@ -78,6 +79,9 @@ pub(crate) struct Snapshot<'s> {
     store: &'s Store,
     conn: Option<Connection>,
     vectors: RwLockReadGuard<'s, VectorIndex>,
+    /// The store's languages, read once per snapshot when first needed
+    /// (keyword analysis and fusion both ask).
+    languages: OnceCell<StoreLanguages>,
 }
 
 impl<'s> Snapshot<'s> {
@@ -117,6 +121,7 @@ impl<'s> Snapshot<'s> {
             store,
             conn: Some(conn),
             vectors,
+            languages: OnceCell::new(),
         })
     }
 
@@ -245,7 +250,15 @@ impl<'s> Snapshot<'s> {
             Some(docs) => keywords::restrict_to(docs),
             None => String::new(),
         };
-        keywords::search(self.conn(), &self.store.analyzer, query, limit, &restrict)
+        let languages = self.languages()?;
+        keywords::search(
+            self.conn(),
+            &self.store.analyzer,
+            query,
+            languages,
+            limit,
+            &restrict,
+        )
     }
 
     /// The `count` chunks nearest to `vector` (cosine similarity, best
@@ -338,8 +351,12 @@ impl<'s> Snapshot<'s> {
     }
 
     /// The languages of the store's chunks (query analysis and fusion).
-    pub(crate) fn languages(&self) -> Result<StoreLanguages> {
-        keywords::store_languages(self.conn())
+    pub(crate) fn languages(&self) -> Result<&StoreLanguages> {
+        if let Some(languages) = self.languages.get() {
+            return Ok(languages);
+        }
+        let languages = keywords::store_languages(self.conn())?;
+        Ok(self.languages.get_or_init(|| languages))
     }
 
     /// The chunks with these ids, in the order given (missing ids are skipped).
