@@ -125,6 +125,19 @@ typedef enum trove_status {
   TROVE_STATUS_INTERNAL = 9,
 } trove_status;
 
+// How trove_ask writes an answer, for trove_ask_options.strategy.
+typedef enum trove_answer_strategy {
+  // The best sentences of the top passages, quoted with their source; no
+  // answer model is loaded. The default.
+  TROVE_ANSWER_STRATEGY_EXTRACTIVE = 0,
+  // The answer model writes the answer; its citations are checked, and a
+  // draft the passages do not support is replaced by the quotes.
+  TROVE_ANSWER_STRATEGY_GENERATIVE = 1,
+  // The answer model picks which of the best sentences to quote, under a
+  // grammar that admits nothing else.
+  TROVE_ANSWER_STRATEGY_QUOTE = 2,
+} trove_answer_strategy;
+
 // Retrievers, for the mode fields of the options.
 typedef enum trove_search_mode {
   // Keyword (BM25) and vector search fused; the default.
@@ -163,6 +176,9 @@ typedef enum trove_timing {
   TROVE_TIMING_DECODE_TOK_S = 5,
   // The whole call, in milliseconds.
   TROVE_TIMING_TOTAL_MS = 6,
+  // Prompt tokens a conversation's previous turn had evaluated, reused
+  // instead of evaluated again (trove_ask_in).
+  TROVE_TIMING_CACHED_TOKENS = 7,
 } trove_timing;
 
 // Kinds of trove_watch_event.
@@ -190,6 +206,11 @@ typedef struct trove_answer trove_answer;
 // to. Create with trove_cancel_token_new, free with trove_cancel_token_free
 // once no call uses it any more.
 typedef struct trove_cancel_token trove_cancel_token;
+
+// A conversation: its turns and the model state that makes a follow-up
+// fast. Calls on one conversation run one at a time (a second waits);
+// free it once with trove_conversation_free.
+typedef struct trove_conversation trove_conversation;
 
 // An open knowledge base: a store directory and its models.
 //
@@ -338,6 +359,17 @@ typedef struct trove_ask_options {
   size_t document_id_count;
   // Raise it from another thread to stop generation; NULL: none.
   const struct trove_cancel_token *cancel;
+  // A trove_answer_strategy; 0: extractive.
+  uint32_t strategy;
+  // Grounding score (0 to 1) below which the question is declined with
+  // the fixed "not in your documents" answer; 0: the calibrated default
+  // (0.4).
+  float min_grounding;
+  // Nonzero: never decline, whatever the grounding score.
+  uint8_t never_decline;
+  // Share of a generated draft the passages must support, else the
+  // extractive answer replaces it; 0: the default (0.5).
+  float min_draft_support;
 } trove_ask_options;
 
 // Token callback of trove_ask: receives each piece of the answer as it is
@@ -678,7 +710,9 @@ enum trove_status trove_ask(const struct trove_engine *engine,
                             void *user_data,
                             struct trove_answer **answer_out);
 
-// The answer text, with [n] citation marks as the model wrote them. Lent:
+// The answer text, with [n] citation marks each checked against passage n
+// (the sentences, their citations and supporting spans are in
+// trove_answer_json, "sentences"). Lent:
 // valid until trove_answer_free; *len_out (may be NULL) receives its
 // length. NULL for NULL.
 //
@@ -697,6 +731,27 @@ uint32_t trove_answer_stop_reason(const struct trove_answer *answer);
 // Safety: answer is NULL or live.
 double trove_answer_timing(const struct trove_answer *answer,
                            uint32_t which);
+
+// true: the passages do not bear on the question, and the answer text is
+// the fixed "not in your documents" answer (in the question's language)
+// naming the closest documents; it cites nothing. false for NULL.
+//
+// Safety: answer is NULL or live.
+bool trove_answer_declined(const struct trove_answer *answer);
+
+// How strongly the passages bear on the question, from 0 to 1: the
+// question is declined below trove_ask_options.min_grounding. 0 for NULL.
+// The measurements behind it are in trove_answer_json ("grounding").
+//
+// Safety: answer is NULL or live.
+float trove_answer_grounding(const struct trove_answer *answer);
+
+// true: the generated draft was not supported by the passages and the
+// extractive answer replaced it (the streamed text was the draft). false
+// for NULL.
+//
+// Safety: answer is NULL or live.
+bool trove_answer_fallback(const struct trove_answer *answer);
 
 // Number of passages given to the model (0 for NULL); [n] in the answer
 // is passage n - 1.
@@ -722,8 +777,9 @@ size_t trove_answer_citation_count(const struct trove_answer *answer);
 uint32_t trove_answer_citation_n(const struct trove_answer *answer,
                                  size_t index);
 
-// false: the model wrote [n]. true: the model cited nothing and trove
-// found this passage holds the answer's distinctive words and numbers.
+// false: [n] is in the answer text and passage n supports its sentence.
+// true: the sentence had no supported [n], and trove found that this
+// passage supports it.
 //
 // Safety: answer is NULL or live.
 bool trove_answer_citation_inferred(const struct trove_answer *answer,
@@ -750,6 +806,58 @@ const char *trove_answer_json(const struct trove_answer *answer,
 //
 // Safety: answer is NULL or from trove_ask, freed once.
 void trove_answer_free(struct trove_answer *answer);
+
+// A new conversation with no turns; NULL only when memory runs out.
+// Free it with trove_conversation_free.
+struct trove_conversation *trove_conversation_new(void);
+
+// A conversation that goes on from saved turns: json (json_len bytes, or
+// NUL-terminated with TROVE_NUL_TERMINATED) as trove_conversation_json
+// wrote it. *conversation_out receives a handle the caller owns; NULL on
+// failure (TROVE_STATUS_INVALID_ARGUMENT names what is wrong with the JSON).
+//
+// Safety: json holds json_len bytes (or is NUL-terminated);
+// conversation_out is writable.
+enum trove_status trove_conversation_from_json(const char *json,
+                                               size_t json_len,
+                                               struct trove_conversation **conversation_out);
+
+// The turns so far as a JSON array (the "turn" shape of README.md, "JSON
+// shapes"), oldest first: what a host saves. *json_out receives a string
+// the caller owns (free with trove_string_free).
+//
+// Safety: conversation is live; json_out is writable.
+enum trove_status trove_conversation_json(const struct trove_conversation *conversation,
+                                          char **json_out);
+
+// Number of turns so far (0 for NULL).
+//
+// Safety: conversation is NULL or live.
+size_t trove_conversation_turn_count(const struct trove_conversation *conversation);
+
+// Frees a conversation. NULL is ignored.
+//
+// Safety: conversation is NULL or from trove_conversation_new or
+// trove_conversation_from_json, not in use by a call, freed once.
+void trove_conversation_free(struct trove_conversation *conversation);
+
+// Answers a question as the next turn of conversation, as trove_ask does
+// (same arguments and ownership), then adds the turn to it: a follow-up is
+// searched together with the previous question, a generated answer sees
+// the earlier turns (the oldest condensed or dropped to fit the context;
+// "history" in trove_answer_json), and the part of the prompt the previous
+// turn evaluated is reused (TROVE_TIMING_CACHED_TOKENS). A failed call
+// leaves the conversation as it was.
+//
+// Safety: as trove_ask; conversation is live.
+enum trove_status trove_ask_in(const struct trove_engine *engine,
+                               struct trove_conversation *conversation,
+                               const char *question,
+                               size_t question_len,
+                               const struct trove_ask_options *options,
+                               trove_token_fn on_token,
+                               void *user_data,
+                               struct trove_answer **answer_out);
 
 // Watches files and folders: first reconciles them with the store (like
 // trove_index_path), then follows creations, edits, deletions, renames and

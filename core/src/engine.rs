@@ -9,18 +9,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::supporting_passages;
+use crate::answer::{self, AnswerSentence, AnswerStrategy, Grounding};
 use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
+use crate::conversation::{Conversation, HistoryUse};
 use crate::embed::{self, Embedder, ModelFingerprint};
 use crate::error::{Error, Result};
 use crate::index::{Indexer, ProgressFn};
 use crate::ingest::{self, Metadata};
-use crate::llm::{GenerationOptions, Llm, LlmConfig, Passage, StopReason};
+use crate::llm::{GenerationOptions, Llm, LlmConfig, StopReason};
 use crate::report::{IndexRun, IndexSummary, UpdateReport};
 use crate::search::{self, Hit, SearchMode, SearchOptions};
 use crate::store::{DocKey, ModelMatch, SearchFilters, Store};
@@ -50,6 +50,18 @@ pub struct AskOptions {
     /// Raise it from any thread to stop generation (the call then fails with
     /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)).
     pub cancel: Option<CancelToken>,
+    /// How the answer is written (see [`AnswerStrategy`]).
+    pub strategy: AnswerStrategy,
+    /// Below this [`Grounding::score`] the question is declined: the answer
+    /// is a fixed "not in your documents" text naming the closest
+    /// documents. 0 never declines; default
+    /// [`DEFAULT_MIN_GROUNDING`](crate::DEFAULT_MIN_GROUNDING).
+    pub min_grounding: f32,
+    /// A generated draft of which less than this share (by characters) is
+    /// supported by the passages is replaced by the extractive answer;
+    /// default [`DEFAULT_MIN_DRAFT_SUPPORT`](crate::DEFAULT_MIN_DRAFT_SUPPORT). A draft
+    /// stopped by `on_token` is kept (checked): it is what the user saw.
+    pub min_draft_support: f32,
 }
 
 impl Default for AskOptions {
@@ -60,6 +72,9 @@ impl Default for AskOptions {
             filters: SearchFilters::default(),
             generation: GenerationOptions::default(),
             cancel: None,
+            strategy: AnswerStrategy::default(),
+            min_grounding: answer::DEFAULT_MIN_GROUNDING,
+            min_draft_support: answer::DEFAULT_MIN_DRAFT_SUPPORT,
         }
     }
 }
@@ -73,9 +88,9 @@ pub struct Citation {
     /// The passage behind it.
     #[serde(flatten)]
     pub hit: Hit,
-    /// `false`: the model wrote `[n]`. `true`: the model cited nothing, and
-    /// the engine found this passage holds the answer's distinctive words
-    /// and numbers.
+    /// `false`: `[n]` is in the answer text and passage n supports its
+    /// sentence. `true`: the sentence has no (supported) `[n]`, and the
+    /// engine found that this passage supports it.
     pub inferred: bool,
 }
 
@@ -86,6 +101,9 @@ pub struct AskTimings {
     pub retrieval_ms: f64,
     /// Tokens in the prompt.
     pub prompt_tokens: u32,
+    /// Of those, tokens a conversation's previous turn had already
+    /// evaluated, reused from its cache.
+    pub cached_tokens: u32,
     /// Prompt evaluation.
     pub prefill_ms: f64,
     /// From the start of the call to the first streamed text.
@@ -101,12 +119,14 @@ pub struct AskTimings {
 /// The result of [`Engine::ask`]. In JSON the text is `answer`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
-    /// The generated answer, with `[n]` citations.
+    /// The answer, with `[n]` citations each checked against passage n
+    /// (see [`sentences`](Self::sentences)).
     #[serde(rename = "answer")]
     pub text: String,
     /// The sources the answer cites, in first-use order (see [`Citation::inferred`]).
     pub citations: Vec<Citation>,
-    /// The passages given to the model; `[n]` is `passages[n - 1]`.
+    /// The passages the answer was written from; `[n]` is `passages[n - 1]`.
+    /// When declined: the closest passages found.
     pub passages: Vec<Hit>,
     /// Retrieved passages left out because the context window was full.
     pub dropped: Vec<Hit>,
@@ -114,6 +134,24 @@ pub struct Answer {
     pub stop_reason: StopReason,
     /// Where the time went.
     pub timings: AskTimings,
+    /// The passages do not bear on the question: `text` is the fixed
+    /// "not in your documents" answer and cites nothing.
+    pub declined: bool,
+    /// The strategy asked for.
+    pub strategy: AnswerStrategy,
+    /// The generated draft was not supported enough and the extractive
+    /// answer replaced it (or the model's quote could not be matched).
+    pub fallback: bool,
+    /// What the model generated (and streamed), when the checked `text`
+    /// differs from it.
+    pub draft: Option<String>,
+    /// The grounding decision and its evidence.
+    pub grounding: Grounding,
+    /// Each sentence of `text` with its checked citations and supporting span.
+    pub sentences: Vec<AnswerSentence>,
+    /// For an answer in a conversation ([`Engine::ask_in`]): the query
+    /// searched and the earlier turns the model saw; `None` otherwise.
+    pub history: Option<HistoryUse>,
 }
 
 /// Counts and facts about an open store.
@@ -347,8 +385,18 @@ impl Engine {
         self.embedder.embed_passages(texts)
     }
 
+    /// The embedding model, for the answer checks.
+    pub(crate) fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
+    /// The store, for the answer's language.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The answer model, loaded on first use and shared afterwards.
-    fn llm(&self) -> Result<Arc<Llm>> {
+    pub(crate) fn llm(&self) -> Result<Arc<Llm>> {
         let mut slot = self.llm.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(llm) = slot.as_ref() {
             return Ok(llm.clone());
@@ -367,6 +415,15 @@ impl Engine {
     /// `on_token` (return `false` from it to stop early; the answer so far is
     /// kept). Citations `[n]` in the answer map to [`Answer::passages`].
     ///
+    /// The engine first measures whether the retrieved passages bear on the
+    /// question ([`Answer::grounding`]); when they do not, the answer is
+    /// declined with a fixed text, whatever the documents or the model say.
+    /// Otherwise it is written by [`AskOptions::strategy`], and every
+    /// citation is checked against its passage ([`Answer::sentences`]).
+    ///
+    /// Fails with `InvalidInput` for an empty question, one without any word
+    /// (only punctuation), or one longer than the context window.
+    ///
     /// ```no_run
     /// # fn main() -> trove::Result<()> {
     /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
@@ -374,8 +431,10 @@ impl Engine {
     ///     print!("{piece}");
     ///     true
     /// })?;
-    /// for c in &answer.citations {
-    ///     println!("[{}] {}", c.n, c.hit.title);
+    /// if !answer.declined {
+    ///     for c in &answer.citations {
+    ///         println!("[{}] {}", c.n, c.hit.title);
+    ///     }
     /// }
     /// # Ok(()) }
     /// ```
@@ -385,77 +444,25 @@ impl Engine {
         options: &AskOptions,
         on_token: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer> {
-        let started = Instant::now();
-        let question = question.trim();
-        if question.is_empty() {
-            return Err(Error::invalid("the question is empty"));
-        }
-        let llm = self.llm()?;
-        let search_options = SearchOptions {
-            k: options.k,
-            mode: options.mode,
-            filters: options.filters.clone(),
-            one_per_document: false,
-        };
-        let hits = self.search(question, &search_options)?;
-        let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let passages: Vec<Passage> = hits.iter().map(passage).collect();
-        let cancel = options.cancel.clone().unwrap_or_default();
-        let mut generation_options = options.generation.clone();
-        if generation_options.language.is_none() {
-            generation_options.language = self
-                .store
-                .snapshot()?
-                .languages()?
-                .answer_language(question);
-        }
-        let generation =
-            llm.generate(question, &passages, &generation_options, &cancel, on_token)?;
-        let given: Vec<Hit> = generation.given.iter().map(|&i| hits[i].clone()).collect();
-        let mut citations: Vec<Citation> = generation
-            .cited
-            .iter()
-            .filter_map(|&i| {
-                let n = generation.given.iter().position(|&g| g == i)? + 1;
-                Some(Citation {
-                    n: n as u32,
-                    hit: hits[i].clone(),
-                    inferred: false,
-                })
-            })
-            .collect();
-        if citations.is_empty() {
-            let texts: Vec<&str> = given.iter().map(|h| h.text.as_str()).collect();
-            citations = supporting_passages(&generation.text, &texts)
-                .into_iter()
-                .map(|i| Citation {
-                    n: i as u32 + 1,
-                    hit: given[i].clone(),
-                    inferred: true,
-                })
-                .collect();
-        }
-        let t = &generation.timings;
-        Ok(Answer {
-            text: generation.text.clone(),
-            citations,
-            passages: given,
-            dropped: generation
-                .dropped
-                .iter()
-                .map(|&i| hits[i].clone())
-                .collect(),
-            stop_reason: generation.stop_reason,
-            timings: AskTimings {
-                retrieval_ms,
-                prompt_tokens: t.prompt_tokens,
-                prefill_ms: t.prefill_ms,
-                ttft_ms: retrieval_ms + t.ttft_ms,
-                decode_tokens: t.decode_tokens,
-                decode_tok_s: t.decode_tok_s,
-                total_ms: started.elapsed().as_secs_f64() * 1000.0,
-            },
-        })
+        answer::respond(self, question, options, None, on_token)
+    }
+
+    /// Answers `question` as the next turn of `conversation`, as
+    /// [`ask`](Self::ask) does, then adds the turn to it: a follow-up is
+    /// searched together with the previous question, a generated answer
+    /// sees the earlier turns (the oldest condensed or dropped to fit the
+    /// context, reported in [`Answer::history`]), and the part of the prompt
+    /// the previous turn already evaluated is not evaluated again
+    /// ([`AskTimings::cached_tokens`]). A failed or cancelled call leaves
+    /// the conversation as it was.
+    pub fn ask_in(
+        &self,
+        conversation: &mut Conversation,
+        question: &str,
+        options: &AskOptions,
+        on_token: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Answer> {
+        answer::respond(self, question, options, Some(conversation), on_token)
     }
 
     /// Counts and facts about the store.
@@ -480,23 +487,6 @@ impl Engine {
             llm_path: self.config.models.llm.clone(),
             last_index_run,
         })
-    }
-}
-
-/// How a passage is introduced to the answer model: its title and headings.
-/// Paths and line numbers stay out: small models copy them into the answer,
-/// and the engine maps `[n]` back to the exact location itself.
-fn passage(hit: &Hit) -> Passage {
-    let mut header = hit.title.clone();
-    for heading in &hit.heading_path {
-        if *heading != hit.title {
-            header.push_str(" › ");
-            header.push_str(heading);
-        }
-    }
-    Passage {
-        header,
-        text: hit.text.clone(),
     }
 }
 

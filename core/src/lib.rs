@@ -26,10 +26,11 @@
 //! ```
 
 pub mod analysis;
-mod attribution;
+mod answer;
 mod cancel;
 mod chunk;
 mod config;
+mod conversation;
 mod embed;
 mod engine;
 mod error;
@@ -44,6 +45,10 @@ mod store;
 mod walk;
 mod watch;
 
+pub use answer::{
+    AnswerSentence, AnswerStrategy, DEFAULT_MIN_DRAFT_SUPPORT, DEFAULT_MIN_GROUNDING, Grounding,
+    GroundingSignals, Support,
+};
 pub use cancel::CancelToken;
 pub use chunk::ChunkingOptions;
 /// Chunking as the indexer does it, for the keyword eval harness
@@ -51,6 +56,7 @@ pub use chunk::ChunkingOptions;
 #[doc(hidden)]
 pub use chunk::{Chunk, chunk_document};
 pub use config::{EngineConfig, ModelPaths};
+pub use conversation::{Conversation, HistoryUse, Turn};
 pub use embed::ModelFingerprint;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};

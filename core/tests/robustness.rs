@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
-use trove::{AskOptions, Engine, ErrorKind, IndexOptions, SearchMode};
+use trove::{AnswerStrategy, AskOptions, Engine, ErrorKind, IndexOptions, SearchMode};
 
 #[test]
 fn bad_files_are_skipped_with_reasons_and_the_rest_is_indexed() {
@@ -156,10 +156,21 @@ fn missing_and_wrong_model_files_are_clear_errors() {
     engine
         .add_text("x", "X", "Some text to retrieve.", &trove::Metadata::new())
         .unwrap();
-    let err = engine
-        .ask("what?", &AskOptions::default(), &mut |_| true)
-        .unwrap_err();
+    let generative = AskOptions {
+        strategy: AnswerStrategy::Generative,
+        ..Default::default()
+    };
+    let err = engine.ask("what?", &generative, &mut |_| true).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Model, "{err}");
+    // Quoting needs no answer model, so it still answers.
+    let answer = engine
+        .ask(
+            "What text is there to retrieve?",
+            &AskOptions::default(),
+            &mut |_| true,
+        )
+        .unwrap();
+    assert!(answer.text.contains("Some text to retrieve."), "{answer:?}");
 }
 
 #[test]
@@ -187,6 +198,8 @@ fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
     }
     let mut options = AskOptions {
         k: 50,
+        strategy: AnswerStrategy::Generative,
+        min_grounding: 0.0,
         ..Default::default()
     };
     options.generation.max_tokens = 32;

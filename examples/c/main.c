@@ -88,7 +88,15 @@ int main(int argc, char **argv) {
 
     printf("\nAnswer: ");
     trove_answer *answer = NULL;
+    /* The default answer quotes the notes (no model runs); a question they
+     * do not answer is declined, naming the closest notes. */
     check(trove_ask(engine, question, TROVE_NUL_TERMINATED, NULL, on_token, NULL, &answer), "ask");
+    if (trove_answer_declined(answer)) {
+        printf("\n(declined: grounding %.2f)\n", trove_answer_grounding(answer));
+        trove_answer_free(answer);
+        trove_engine_close(engine);
+        return 0;
+    }
     printf("\n\nSources:\n");
     for (size_t i = 0; i < trove_answer_citation_count(answer); i++) {
         printf("  [%u]%s ", trove_answer_citation_n(answer, i),
@@ -96,9 +104,7 @@ int main(int argc, char **argv) {
         print_location(trove_answer_citation_hit(answer, i));
         printf("\n");
     }
-    printf("(%.0f tokens at %.1f tokens/s, first text after %.0f ms)\n",
-           trove_answer_timing(answer, TROVE_TIMING_DECODE_TOKENS),
-           trove_answer_timing(answer, TROVE_TIMING_DECODE_TOK_S),
+    printf("(grounding %.2f, first text after %.0f ms)\n", trove_answer_grounding(answer),
            trove_answer_timing(answer, TROVE_TIMING_TTFT_MS));
     trove_answer_free(answer);
     trove_engine_close(engine);

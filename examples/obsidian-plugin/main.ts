@@ -21,7 +21,7 @@ import {
 } from 'obsidian';
 import * as path from 'path';
 import type * as TroveModule from './trove';
-import type { Answer, CancelToken, Trove } from './trove';
+import type { Answer, AnswerStrategy, CancelToken, Conversation, Trove } from './trove';
 
 const VIEW_TYPE = 'trove-answer';
 
@@ -40,6 +40,8 @@ interface TroveSettings {
     k: number;
     /** Most tokens per answer. */
     maxTokens: number;
+    /** extractive (quotes, no model), generative (the model writes) or quote. */
+    strategy: AnswerStrategy;
 }
 
 const DEFAULT_SETTINGS: TroveSettings = {
@@ -50,6 +52,7 @@ const DEFAULT_SETTINGS: TroveSettings = {
     multilingual: false,
     k: 3,
     maxTokens: 256,
+    strategy: 'extractive',
 };
 
 export default class TrovePlugin extends Plugin {
@@ -146,6 +149,11 @@ export default class TrovePlugin extends Plugin {
         token.free();
     }
 
+    /** A fresh conversation on the open engine; free it when done. */
+    newConversation(): Conversation {
+        return new (this.wrapper().Conversation)(this.engine());
+    }
+
     async indexVault(): Promise<void> {
         const notice = new Notice('Trove: indexing…', 0);
         let token: CancelToken | null = null;
@@ -185,7 +193,9 @@ export default class TrovePlugin extends Plugin {
     }
 }
 
-/** The side view: a question box, the streamed answer, numbered sources, Stop. */
+/** The side view: a question box, the streamed answer, numbered sources,
+ * Stop, and New chat. Questions in one view are one conversation, so a
+ * follow-up ("And for the Ethiopian roast?") is understood. */
 class AnswerView extends ItemView {
     private input!: HTMLTextAreaElement;
     private askButton!: HTMLButtonElement;
@@ -193,6 +203,7 @@ class AnswerView extends ItemView {
     private answerEl!: HTMLElement;
     private sourcesEl!: HTMLElement;
     private token: CancelToken | null = null;
+    private conversation: Conversation | null = null;
 
     constructor(
         leaf: WorkspaceLeaf,
@@ -231,6 +242,8 @@ class AnswerView extends ItemView {
         this.stopButton.disabled = true;
         // Runs on the UI (JS) thread while trove generates on a worker thread.
         this.stopButton.addEventListener('click', () => this.token?.cancel());
+        const newChat = buttons.createEl('button', { text: 'New chat' });
+        newChat.addEventListener('click', () => this.newChat());
         this.answerEl = root.createDiv({ cls: 'trove-answer' });
         this.answerEl.style.whiteSpace = 'pre-wrap';
         this.sourcesEl = root.createEl('ol', { cls: 'trove-sources' });
@@ -238,6 +251,16 @@ class AnswerView extends ItemView {
 
     async onClose(): Promise<void> {
         this.token?.cancel();
+        this.conversation?.free();
+        this.conversation = null;
+    }
+
+    /** Forgets the conversation: the next question stands on its own. */
+    private newChat(): void {
+        this.conversation?.free();
+        this.conversation = null;
+        this.answerEl.setText('');
+        this.sourcesEl.empty();
     }
 
     focus(): void {
@@ -255,9 +278,12 @@ class AnswerView extends ItemView {
         try {
             const trove = this.plugin.engine();
             token = this.token = this.plugin.newToken();
+            this.conversation ??= this.plugin.newConversation();
             const answer = await trove.askAsync(question, {
+                conversation: this.conversation,
                 k: this.plugin.settings.k,
                 maxTokens: this.plugin.settings.maxTokens,
+                strategy: this.plugin.settings.strategy,
                 cancel: token,
                 onToken: (piece) => {
                     this.answerEl.appendText(piece);
@@ -277,10 +303,18 @@ class AnswerView extends ItemView {
         }
     }
 
-    /** Numbered sources ([n] as in the answer) as links to the notes. */
+    /** Numbered sources ([n] as in the answer) as links to the notes; for a
+     * declined answer, the closest notes; a note on unsupported sentences. */
     private showSources(answer: Answer): void {
         const vault = this.plugin.vaultPath();
-        for (const c of answer.citations) {
+        const unsupported = answer.sentences.filter((s) => s.support === null).length;
+        if (unsupported > 0) {
+            this.answerEl.createDiv({ text: `${unsupported} sentence(s) no source supports`, cls: 'mod-warning' });
+        }
+        const sources = answer.declined
+            ? answer.passages.map((hit, i) => ({ ...hit, n: i + 1, inferred: false }))
+            : answer.citations;
+        for (const c of sources) {
             const li = this.sourcesEl.createEl('li', { attr: { value: String(c.n) } });
             const rel = c.path ? path.relative(vault, c.path) : null;
             if (rel && !rel.startsWith('..')) {
@@ -352,5 +386,17 @@ class TroveSettingTab extends PluginSettingTab {
             );
         num('Passages', 'Passages given to the model per question.', 'k');
         num('Max tokens', 'Longest answer, in tokens.', 'maxTokens');
+        new Setting(containerEl)
+            .setName('Answers')
+            .setDesc('Quotes: the best sentences of your notes, instant and exact. Written: the model writes an answer, trove checks every citation.')
+            .addDropdown((d) =>
+                d
+                    .addOptions({ extractive: 'Quotes', generative: 'Written by the model', quote: 'Quote chosen by the model' })
+                    .setValue(s.strategy)
+                    .onChange(async (v) => {
+                        s.strategy = v as AnswerStrategy;
+                        await this.plugin.saveSettings();
+                    }),
+            );
     }
 }

@@ -72,6 +72,12 @@ export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 
 const SEARCH_MODES: Record<SearchMode, number> = { hybrid: 0, vector: 1, keyword: 2 };
 
+/** How an answer is written: `extractive` quotes the best sentences of the
+ * sources (no model, the default); `generative` lets the model write and
+ * checks its citations; `quote` lets the model pick a sentence to quote. */
+export type AnswerStrategy = 'extractive' | 'generative' | 'quote';
+const STRATEGIES: Record<AnswerStrategy, number> = { extractive: 0, generative: 1, quote: 2 };
+
 /** Text handed to trove: a string (sent as UTF-8) or UTF-8 bytes as they are. */
 export type Text = string | Uint8Array;
 
@@ -154,11 +160,34 @@ export interface AskOptions extends Filters {
     temperature?: number;
     /** Sampling seed; unset: 42. */
     seed?: number;
+    /** How the answer is written; default extractive. */
+    strategy?: AnswerStrategy;
+    /** Grounding score (0..1) below which the question is declined with the
+     * fixed "not in your documents" answer; unset: the calibrated default;
+     * 0: never decline. */
+    minGrounding?: number;
+    /** Share of a generated draft the sources must support, else quotes
+     * replace it; unset: the default. */
+    minDraftSupport?: number;
     /** Receives each piece of the answer; return false to stop (the call
      * then succeeds with stopReason "callback"). */
     onToken?: (piece: string) => boolean | void;
     /** Raise it (from anywhere on the JS thread) to cancel: TROVE_STATUS_CANCELLED. */
     cancel?: CancelToken;
+    /** Ask as the next turn of this conversation (`trove_ask_in`): a
+     * follow-up is searched with the question before it, and the turn is
+     * added to it. */
+    conversation?: Conversation;
+}
+
+/** One exchange of a conversation (the `turn` JSON shape, camelCase). */
+export interface Turn {
+    question: string;
+    /** What retrieval searched for. */
+    query: string;
+    answer: string;
+    declined: boolean;
+    passages: Hit[];
 }
 
 export interface Progress {
@@ -242,17 +271,49 @@ export interface Hit {
 export interface Citation extends Hit {
     /** The `[n]` mark in the answer (passage n - 1). */
     n: number;
-    /** true: the model cited nothing and trove inferred this source. */
+    /** true: the sentence had no supported `[n]`; trove found this source supports it. */
     inferred: boolean;
+}
+
+/** The span of a passage that supports a sentence of the answer. */
+export interface Support {
+    /** The passage: `passages[n - 1]`. */
+    n: number;
+    /** Char range in the passage text. */
+    start: number;
+    end: number;
+    lines: [number, number] | null;
+    page: number | null;
+    /** Share of the sentence's terms the span holds; 1 for a quote. */
+    score: number;
+}
+
+/** One sentence of the answer: its char range, checked citations and support. */
+export interface AnswerSentence {
+    start: number;
+    end: number;
+    /** `[n]` marks the passages support (kept in the text). */
+    citations: number[];
+    /** `[n]` marks the passages do not support (removed from the text). */
+    dropped: number[];
+    /** null: no passage supports the sentence (show it as unsupported). */
+    support: Support | null;
+}
+
+/** Whether the passages bear on the question, and the measurements why. */
+export interface Grounding {
+    score: number;
+    threshold: number;
+    signals: { passageSimilarity: number; sentenceSimilarity: number; coverage: number; unknown: number };
 }
 
 export type StopReason = 'end_of_text' | 'max_tokens' | 'stop_string' | 'callback';
 
 export interface Answer {
-    /** The answer with `[n]` marks as written by the model. */
+    /** The answer with checked `[n]` marks. */
     text: string;
     citations: Citation[];
-    /** The passages given to the model. */
+    /** The passages the answer was written from (declined: the closest). */
     passages: Hit[];
     /** Passages retrieved but left out: they did not fit the context window. */
     dropped: Hit[];
@@ -260,17 +321,31 @@ export interface Answer {
     timings: {
         retrievalMs: number;
         promptTokens: number;
+        /** Prompt tokens a conversation's previous turn had evaluated, reused. */
+        cachedTokens: number;
         prefillMs: number;
         ttftMs: number;
         decodeTokens: number;
         decodeTokS: number;
         totalMs: number;
     };
+    /** The documents do not answer this: `text` is the fixed "not in your
+     * documents" answer naming the closest documents; nothing is cited. */
+    declined: boolean;
+    strategy: AnswerStrategy;
+    /** The generated draft was unsupported; quotes replaced it. */
+    fallback: boolean;
+    /** What the model generated (and streamed) when `text` differs from it. */
+    draft: string | null;
+    grounding: Grounding;
+    sentences: AnswerSentence[];
+    /** In a conversation: the query searched and the earlier turns used. */
+    history: { query: string; turns: number; condensed: number; dropped: number } | null;
 }
 
 /** Which JSON text trove handed out (names of tests/json/shapes.json;
  * "hits" is an array of "hit"). */
-export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats';
+export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns';
 
 let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
 
@@ -325,6 +400,7 @@ function declareTypes() {
     const results = koffi.opaque('trove_results');
     const answer = koffi.opaque('trove_answer');
     const cancel = koffi.opaque('trove_cancel_token');
+    koffi.opaque('trove_conversation');
     const engineOptions = koffi.struct('trove_engine_options', {
         struct_size: 'uint32_t',
         threads: 'uint32_t',
@@ -377,6 +453,10 @@ function declareTypes() {
         document_ids: 'const char **',
         document_id_count: 'size_t',
         cancel: 'trove_cancel_token *',
+        strategy: 'uint32_t',
+        min_grounding: 'float',
+        never_decline: 'uint8_t',
+        min_draft_support: 'float',
     });
     const progressFn = koffi.proto('int32_t trove_progress_fn(const trove_progress *progress, void *user_data)');
     // The piece is decoded up to its NUL: trove hands pieces out
@@ -433,8 +513,24 @@ interface TroveLib {
             out: Out<Ptr>,
         ) => number
     >;
+    ask_in: AsyncCapable<
+        (
+            engine: Ptr,
+            conversation: Ptr,
+            question: Buffer,
+            questionLen: number,
+            options: object,
+            cb: unknown,
+            ud: null,
+            out: Out<Ptr>,
+        ) => number
+    >;
     answer_json(answer: Ptr, lenOut: null): string | null;
     answer_free(answer: Ptr): void;
+    conversation_new(): Ptr;
+    conversation_from_json(json: string, len: number, out: Out<Ptr>): number;
+    conversation_json(conversation: Ptr, out: Out<string | null>): number;
+    conversation_free(conversation: Ptr): void;
 }
 
 type AsyncCapable<F extends (...args: never[]) => unknown> = F & {
@@ -540,6 +636,17 @@ export function loadLibrary(path: string): TroveLib {
         ask: f(
             'int trove_ask(const trove_engine *engine, const char *question, size_t question_len, const trove_ask_options *options, trove_token_fn *on_token, void *user_data, _Out_ trove_answer **answer_out)',
         ),
+        ask_in: f(
+            'int trove_ask_in(const trove_engine *engine, trove_conversation *conversation, const char *question, size_t question_len, const trove_ask_options *options, trove_token_fn *on_token, void *user_data, _Out_ trove_answer **answer_out)',
+        ),
+        conversation_new: f('trove_conversation *trove_conversation_new(void)'),
+        conversation_from_json: f(
+            'int trove_conversation_from_json(const char *json, size_t json_len, _Out_ trove_conversation **conversation_out)',
+        ),
+        conversation_json: f(
+            `int trove_conversation_json(const trove_conversation *conversation, _Out_ ${own} *json_out)`,
+        ),
+        conversation_free: f('void trove_conversation_free(trove_conversation *conversation)'),
         answer_json: f('const char *trove_answer_json(const trove_answer *answer, size_t *len_out)'),
         answer_free: f('void trove_answer_free(trove_answer *answer)'),
     } as unknown as TroveLib;
@@ -635,6 +742,14 @@ function modeOf(mode: SearchMode | number | undefined): number {
     return SEARCH_MODES[mode];
 }
 
+function strategyOf(strategy: AnswerStrategy | undefined): number {
+    if (strategy === undefined) return 0;
+    if (!Object.prototype.hasOwnProperty.call(STRATEGIES, strategy)) {
+        throw invalid(`unknown answer strategy ${JSON.stringify(strategy)} (extractive, generative or quote)`);
+    }
+    return STRATEGIES[strategy];
+}
+
 function filterFields(f: Filters) {
     const tags = cStrings(f.tags, 'tags');
     const ids = cStrings(f.documentIds, 'documentIds');
@@ -694,23 +809,67 @@ class Guard<A extends unknown[]> {
     }
 }
 
-// ------------------------------------------------------------ CancelToken --
+// ------------------------------------------- CancelToken, Conversation --
+
+/** A handle a call may be using when the host frees it: `free()` then
+ * waits for the last call to end (counted by `use`/`unuse`). */
+abstract class SharedHandle {
+    protected handle: Ptr;
+    private users = 0;
+    private freeRequested = false;
+
+    protected constructor(
+        handle: Ptr,
+        private readonly what: string,
+    ) {
+        this.handle = handle;
+    }
+
+    /** Frees the handle (now, or when the last call using it ends). Idempotent. */
+    free(): void {
+        this.freeRequested = true;
+        this.release();
+    }
+
+    /** @internal the live handle, counted as in use until `unuse()`. */
+    use(): Ptr {
+        if (this.handle === null || this.freeRequested) {
+            throw new TroveError('TROVE_WRAPPER', 0, `${this.what} used after free()`);
+        }
+        this.users++;
+        return this.handle;
+    }
+
+    /** @internal */
+    unuse(): void {
+        this.users--;
+        this.release();
+    }
+
+    /** Frees `handle` in the library. */
+    protected abstract dispose(handle: Ptr): void;
+
+    private release(): void {
+        if (this.freeRequested && this.users === 0 && this.handle !== null) {
+            this.dispose(this.handle);
+            this.handle = null;
+        }
+    }
+}
 
 /**
  * A `trove_cancel_token`: pass it to `ask`/`askAsync`/`indexPath*` and call
  * `cancel()` (e.g. from a Stop button) to stop them. Free it with `free()`;
  * a token still used by a running async call is freed when that call ends.
  */
-export class CancelToken {
-    private handle: Ptr;
-    private users = 0;
-    private freeRequested = false;
+export class CancelToken extends SharedHandle {
     private readonly lib: TroveLib;
 
     /** `source`: an open Trove or a library path. */
     constructor(source: Trove | string) {
-        this.lib = typeof source === 'string' ? loadLibrary(source) : source.library;
-        this.handle = this.lib.cancel_token_new();
+        const lib = typeof source === 'string' ? loadLibrary(source) : source.library;
+        super(lib.cancel_token_new(), 'CancelToken');
+        this.lib = lib;
         counters.tokens.created++;
     }
 
@@ -724,34 +883,63 @@ export class CancelToken {
         if (this.handle !== null) this.lib.cancel_token_reset(this.handle);
     }
 
-    /** Frees the handle (now, or when the last call using it ends). Idempotent. */
-    free(): void {
-        this.freeRequested = true;
-        this.release();
+    protected dispose(handle: Ptr): void {
+        this.lib.cancel_token_free(handle);
+        counters.tokens.freed++;
+    }
+}
+
+/**
+ * A `trove_conversation`: pass it as `options.conversation` to `ask` /
+ * `askAsync` and each question becomes the next turn. `turns()` is what to
+ * save; `new Conversation(trove, saved)` goes on from it. Free it with
+ * `free()`; a call still using it keeps it until that call ends.
+ */
+export class Conversation extends SharedHandle {
+    private readonly lib: TroveLib;
+
+    /** `source`: an open Trove or a library path; `turns`: saved turns to go on from. */
+    constructor(source: Trove | string, turns?: Turn[]) {
+        const lib = typeof source === 'string' ? loadLibrary(source) : source.library;
+        super(Conversation.open(lib, turns), 'Conversation');
+        this.lib = lib;
     }
 
-    /** @internal the live handle, counted as in use until `unuse()`. */
-    use(): Ptr {
-        if (this.handle === null || this.freeRequested) {
-            throw new TroveError('TROVE_WRAPPER', 0, 'CancelToken used after free()');
+    private static open(lib: TroveLib, turns: Turn[] | undefined): Ptr {
+        if (turns === undefined) return lib.conversation_new();
+        const json = JSON.stringify(turns.map(snakeize));
+        const out: Out<Ptr> = [null];
+        check(lib, lib.conversation_from_json(json, Buffer.byteLength(json), out), 'conversation');
+        return out[0];
+    }
+
+    /** The turns so far, oldest first. */
+    turns(): Turn[] {
+        const out: Out<string | null> = [null];
+        try {
+            check(this.lib, this.lib.conversation_json(this.use(), out), 'conversation turns');
+        } finally {
+            this.unuse();
         }
-        this.users++;
-        return this.handle;
+        return camelize(parseJson('turns', out[0]!)) as Turn[];
     }
 
-    /** @internal */
-    unuse(): void {
-        this.users--;
-        this.release();
+    protected dispose(handle: Ptr): void {
+        this.lib.conversation_free(handle);
     }
+}
 
-    private release(): void {
-        if (this.freeRequested && this.users === 0 && this.handle !== null) {
-            this.lib.cancel_token_free(this.handle);
-            this.handle = null;
-            counters.tokens.freed++;
+/** camelCase keys back to trove's snake_case, recursively (saved turns). */
+function snakeize(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(snakeize);
+    if (value !== null && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+            out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = snakeize(v);
         }
+        return out;
     }
+    return value;
 }
 
 // ------------------------------------------------------------------ Trove --
@@ -988,6 +1176,10 @@ export class Trove {
             temperature: options.temperature ?? 0,
             seed: u32(options.seed, 'seed'),
             ...filterFields(options),
+            strategy: strategyOf(options.strategy),
+            min_grounding: options.minGrounding ?? 0,
+            never_decline: options.minGrounding === 0 ? 1 : 0,
+            min_draft_support: options.minDraftSupport ?? 0,
         };
     }
 
@@ -1009,21 +1201,22 @@ export class Trove {
         const { bytes, len } = bytesOf(question, 'question', false);
         const struct = this.askOptionsStruct(options, null);
         const guard = new Guard<[string]>(options.onToken);
-        struct.cancel = options.cancel?.use() ?? null;
-        const out: Out<Ptr> = [null];
+        const conversation = options.conversation;
+        const held = conversation?.use() ?? null;
         let status: number;
+        const out: Out<Ptr> = [null];
         try {
-            status = lib.ask(
-                engine,
-                bytes,
-                len,
-                struct,
-                options.onToken ? (piece: string) => guard.call(piece) : null,
-                null,
-                out,
-            );
+            struct.cancel = options.cancel?.use() ?? null;
+            const onToken = options.onToken ? (piece: string) => guard.call(piece) : null;
+            try {
+                status = conversation
+                    ? lib.ask_in(engine, held, bytes, len, struct, onToken, null, out)
+                    : lib.ask(engine, bytes, len, struct, onToken, null, out);
+            } finally {
+                options.cancel?.unuse();
+            }
         } finally {
-            options.cancel?.unuse();
+            conversation?.unuse();
         }
         const answer = status === 0 ? this.takeAnswer(out[0]) : null;
         if (guard.error !== undefined) throw guard.error;
@@ -1058,14 +1251,27 @@ export class Trove {
             (engine, token, cb, done) => {
                 const out: Out<Ptr> = [null];
                 struct.cancel = token;
-                lib.ask.async(engine, text.bytes, text.len, struct, cb, null, out, (err, status) =>
+                const conversation = options.conversation;
+                const held = conversation?.use() ?? null;
+                const finished = (err: unknown, status: number) => {
+                    conversation?.unuse();
                     done(err, () => {
                         const answer = status === 0 ? this.takeAnswer(out[0]) : null;
                         if (guard.error !== undefined) throw guard.error;
                         if (status !== 0) throw asyncFailure(lib, status, 'ask');
                         return answer!;
-                    }),
-                );
+                    });
+                };
+                try {
+                    if (conversation) {
+                        lib.ask_in.async(engine, held, text.bytes, text.len, struct, cb, null, out, finished);
+                    } else {
+                        lib.ask.async(engine, text.bytes, text.len, struct, cb, null, out, finished);
+                    }
+                } catch (e) {
+                    conversation?.unuse();
+                    throw e;
+                }
             },
         );
     }

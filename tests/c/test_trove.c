@@ -481,12 +481,82 @@ static int32_t collect(const char *piece, size_t piece_len, void *user_data) {
     return s->stop_after == 0 || s->pieces < s->stop_after;
 }
 
+/* Options of a generated answer (the model writes, trove checks). */
 static trove_ask_options ask_options(uint32_t max_tokens) {
     trove_ask_options o;
     memset(&o, 0, sizeof o);
     o.struct_size = sizeof o;
     o.max_tokens = max_tokens;
+    o.strategy = TROVE_ANSWER_STRATEGY_GENERATIVE;
     return o;
+}
+
+/* The default answer quotes its source without the model; a question the
+ * notes cannot answer is declined, naming the closest; never_decline and
+ * min_grounding move the decision; bad values are refused. */
+static void test_grounded_or_declined(trove_engine *engine) {
+    stream_t s;
+    memset(&s, 0, sizeof s);
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask(engine, "What brew temperature do I use for espresso?", TROVE_NUL_TERMINATED, NULL,
+                           collect, &s, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(!trove_answer_declined(answer), "answered: %s", trove_answer_json(answer, NULL));
+    CHECK(!trove_answer_fallback(answer), "nothing to fall back from");
+    CHECK(trove_answer_grounding(answer) >= 0.4f, "grounding %f", trove_answer_grounding(answer));
+    const char *text = trove_answer_text(answer, NULL);
+    CHECK(text && strstr(text, "93") && strstr(text, "[1]"), "a quote with its source: %s", text);
+    CHECK(strcmp(text, s.text) == 0, "streamed once, whole");
+    CHECK(trove_answer_citation_count(answer) >= 1 &&
+              strstr(trove_hit_path(trove_answer_citation_hit(answer, 0), NULL), "espresso.md"),
+          "cites espresso.md");
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_DECODE_TOKENS) == 0, "no model ran");
+    const char *json = trove_answer_json(answer, NULL);
+    CHECK(json && strstr(json, "\"declined\":false") && strstr(json, "\"sentences\":[{") &&
+              strstr(json, "\"support\":{"),
+          "json %s", json);
+    trove_answer_free(answer);
+
+    CHECK_STATUS(trove_ask(engine, "Who won the football world cup in 2014?", TROVE_NUL_TERMINATED, NULL, NULL,
+                           NULL, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(trove_answer_declined(answer), "declined: %s", trove_answer_json(answer, NULL));
+    CHECK(strncmp(trove_answer_text(answer, NULL), "Not in your documents", 21) == 0, "%s",
+          trove_answer_text(answer, NULL));
+    CHECK(trove_answer_citation_count(answer) == 0, "cites nothing");
+    CHECK(trove_answer_passage_count(answer) >= 1, "the closest passages are kept");
+    float score = trove_answer_grounding(answer);
+    CHECK(score < 0.4f, "grounding %f", score);
+    trove_answer_free(answer);
+
+    trove_ask_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.never_decline = 1;
+    CHECK_STATUS(trove_ask(engine, "Who won the football world cup in 2014?", TROVE_NUL_TERMINATED, &o, NULL, NULL,
+                           &answer),
+                 TROVE_STATUS_OK);
+    CHECK(!trove_answer_declined(answer), "never_decline");
+    trove_answer_free(answer);
+    o.never_decline = 0;
+    o.min_grounding = 0.999999f;
+    CHECK_STATUS(trove_ask(engine, "What brew temperature do I use for espresso?", TROVE_NUL_TERMINATED, &o, NULL,
+                           NULL, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(trove_answer_declined(answer), "a threshold of almost 1 declines");
+    trove_answer_free(answer);
+
+    CHECK(!trove_answer_declined(NULL) && trove_answer_grounding(NULL) == 0.0f && !trove_answer_fallback(NULL),
+          "NULL answers");
+    o.min_grounding = 1.5f;
+    CHECK_STATUS(trove_ask(engine, "espresso?", TROVE_NUL_TERMINATED, &o, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "min_grounding"), "%s", trove_last_error());
+    o.min_grounding = 0;
+    o.strategy = 7;
+    CHECK_STATUS(trove_ask(engine, "espresso?", TROVE_NUL_TERMINATED, &o, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "trove_answer_strategy"), "%s", trove_last_error());
 }
 
 static void test_ask(trove_engine *engine) {
@@ -548,9 +618,9 @@ static void test_ask(trove_engine *engine) {
     memset(&s, 0, sizeof s);
     s.stop_after = 2;
     o = ask_options(64);
-    CHECK_STATUS(trove_ask(engine, "How often should I oil the chain?", TROVE_NUL_TERMINATED, &o, collect, &s, &answer),
+    CHECK_STATUS(trove_ask(engine, "How do I feed the sourdough starter?", TROVE_NUL_TERMINATED, &o, collect, &s, &answer),
                  TROVE_STATUS_OK);
-    CHECK(s.pieces == 2, "stopped after 2 pieces, got %zu", s.pieces);
+    CHECK(s.pieces == 2, "stopped after 2 pieces, got %zu: %s", s.pieces, trove_answer_json(answer, NULL));
     CHECK(trove_answer_stop_reason(answer) == TROVE_STOP_REASON_CALLBACK, "stop reason");
     CHECK(strcmp(trove_answer_text(answer, NULL), s.text) == 0, "kept text");
     trove_answer_free(answer);
@@ -572,6 +642,65 @@ static void test_ask(trove_engine *engine) {
                  TROVE_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(trove_ask(engine, "espresso?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, NULL),
                  TROVE_STATUS_INVALID_ARGUMENT);
+}
+
+/* A conversation: the follow-up finds the note of the question before it,
+ * a generated follow-up reuses the previous turn's prompt, the turns save
+ * to JSON and restore, and bad input is refused. */
+static void test_conversation(trove_engine *engine) {
+    trove_conversation *chat = trove_conversation_new();
+    CHECK(chat != NULL && trove_conversation_turn_count(chat) == 0, "a new conversation");
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask_in(engine, chat, "What brew temperature do I use for espresso?", TROVE_NUL_TERMINATED,
+                              NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_OK);
+    trove_answer_free(answer);
+    CHECK_STATUS(trove_ask_in(engine, chat, "And how long does it take?", TROVE_NUL_TERMINATED, NULL, NULL, NULL,
+                              &answer),
+                 TROVE_STATUS_OK);
+    const trove_hit *top = trove_answer_passage(answer, 0);
+    CHECK(top && strstr(trove_hit_path(top, NULL), "espresso.md"), "the follow-up finds the espresso note: %s",
+          trove_answer_json(answer, NULL));
+    CHECK(strstr(trove_answer_json(answer, NULL), "\"query\":\"What brew temperature do I use for espresso? And how"),
+          "searched with the previous question: %s", trove_answer_json(answer, NULL));
+    trove_answer_free(answer);
+    CHECK(trove_conversation_turn_count(chat) == 2, "two turns");
+
+    /* Generated turns: the second reuses what the first evaluated. */
+    trove_ask_options o = ask_options(24);
+    CHECK_STATUS(trove_ask_in(engine, chat, "What flour feeds the sourdough starter?", TROVE_NUL_TERMINATED, &o,
+                              NULL, NULL, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(trove_answer_timing(answer, TROVE_TIMING_CACHED_TOKENS) == 0, "nothing generated before");
+    trove_answer_free(answer);
+    CHECK_STATUS(trove_ask_in(engine, chat, "And how often do I feed it?", TROVE_NUL_TERMINATED, &o, NULL, NULL,
+                              &answer),
+                 TROVE_STATUS_OK);
+    double cached = trove_answer_timing(answer, TROVE_TIMING_CACHED_TOKENS);
+    CHECK(cached > 20 && cached < trove_answer_timing(answer, TROVE_TIMING_PROMPT_TOKENS), "cached %f of %f",
+          cached, trove_answer_timing(answer, TROVE_TIMING_PROMPT_TOKENS));
+    trove_answer_free(answer);
+
+    char *json = NULL;
+    CHECK_STATUS(trove_conversation_json(chat, &json), TROVE_STATUS_OK);
+    CHECK(json && json[0] == '[' && strstr(json, "\"question\":\"And how often do I feed it?\""), "%s", json);
+    trove_conversation *restored = NULL;
+    CHECK_STATUS(trove_conversation_from_json(json, TROVE_NUL_TERMINATED, &restored), TROVE_STATUS_OK);
+    CHECK(trove_conversation_turn_count(restored) == 4, "restored four turns");
+    trove_string_free(json);
+    trove_conversation_free(restored);
+
+    CHECK_STATUS(trove_conversation_from_json("{\"not\": \"turns\"}", TROVE_NUL_TERMINATED, &restored),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(restored == NULL && strstr(trove_last_error(), "conversation"), "%s", trove_last_error());
+    CHECK_STATUS(trove_ask_in(engine, NULL, "espresso?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_ask_in(engine, chat, "   ", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(trove_conversation_turn_count(chat) == 4, "a failed call adds no turn");
+    CHECK(trove_conversation_turn_count(NULL) == 0, "NULL");
+    trove_conversation_free(chat);
+    trove_conversation_free(NULL);
 }
 
 /* ---------- cancellation from another thread ---------- */
@@ -824,7 +953,8 @@ static void link_into(const char *dir, const char *name, const char *target_dir)
 
 static void test_wrong_llm_and_other_embedder(void) {
     /* A text file where the GGUF model should be: opening works (the answer
-     * model loads on the first ask), asking fails with a model error. */
+     * model loads on the first generated answer), asking for one fails with a
+     * model error; quoting needs no answer model. */
     char store[300], fake[300];
     snprintf(store, sizeof store, "%s/store-wrong-llm", root);
     snprintf(fake, sizeof fake, "%s/not-a-model.gguf", root);
@@ -835,15 +965,21 @@ static void test_wrong_llm_and_other_embedder(void) {
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
     CHECK_STATUS(add_note(engine, "a", "A", "The sky is blue.", NULL), TROVE_STATUS_OK);
     trove_answer *answer = NULL;
-    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
+    trove_ask_options generate = ask_options(16);
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, &generate, NULL, NULL, &answer),
                  TROVE_STATUS_MODEL);
     CHECK(strstr(trove_last_error(), "not-a-model.gguf") != NULL, "names the file: %s",
           trove_last_error());
     o.llm_path = "/no/such/model.gguf";
     trove_engine_close(engine);
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
-    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, &generate, NULL, NULL, &answer),
                  TROVE_STATUS_NOT_FOUND);
+    CHECK_STATUS(trove_ask(engine, "What colour is the sky?", TROVE_NUL_TERMINATED, NULL, NULL, NULL, &answer),
+                 TROVE_STATUS_OK);
+    CHECK(strstr(trove_answer_text(answer, NULL), "The sky is blue."), "quoted without the model: %s",
+          trove_answer_text(answer, NULL));
+    trove_answer_free(answer);
     trove_engine_close(engine);
 
     /* Another embedding model: same files but a tokenizer.json that differs
@@ -970,6 +1106,8 @@ int main(void) {
     test_index_search_remove(engine);
     test_host_text(engine);
     test_ask(engine);
+    test_grounded_or_declined(engine);
+    test_conversation(engine);
     test_cancel_from_another_thread(engine);
     test_threads(engine);
     test_watch(engine);

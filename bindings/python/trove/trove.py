@@ -533,11 +533,23 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_constructor_canceltoken_new() != 38216:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_conversation_clear() != 18740:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_conversation_turns() != 43166:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_constructor_conversation_from_turns() != 36328:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_constructor_conversation_new() != 52257:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_add_text() != 47047:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_ask() != 55973:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_ask_async() != 48101:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_ask_in() != 32585:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_ask_in_async() != 909:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path() != 37340:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -604,6 +616,18 @@ _UniffiLib.uniffi_trove_checksum_method_canceltoken_reset.restype = ctypes.c_uin
 _UniffiLib.uniffi_trove_checksum_constructor_canceltoken_new.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_constructor_canceltoken_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_conversation_clear.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_conversation_clear.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_conversation_turns.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_conversation_turns.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_constructor_conversation_from_turns.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_constructor_conversation_from_turns.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_constructor_conversation_new.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_constructor_conversation_new.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_add_text.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_add_text.restype = ctypes.c_uint16
@@ -613,6 +637,12 @@ _UniffiLib.uniffi_trove_checksum_method_engine_ask.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_ask_async.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_ask_async.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_ask_in.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_ask_in.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_ask_in_async.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_ask_in_async.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.restype = ctypes.c_uint16
@@ -668,6 +698,25 @@ _UniffiLib.uniffi_trove_fn_constructor_canceltoken_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_constructor_canceltoken_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_conversation_clear.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_conversation_clear.restype = None
+_UniffiLib.uniffi_trove_fn_method_conversation_turns.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_conversation_turns.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_constructor_conversation_from_turns.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_constructor_conversation_from_turns.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_constructor_conversation_new.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_constructor_conversation_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_trove_fn_method_engine_add_text.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -694,6 +743,25 @@ _UniffiLib.uniffi_trove_fn_method_engine_ask_async.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_trove_fn_method_engine_ask_async.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_engine_ask_in.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_ask_in.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_ask_in_async.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_trove_fn_method_engine_ask_in_async.restype = ctypes.c_uint64
 _UniffiLib.uniffi_trove_fn_method_engine_index_path.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -779,6 +847,16 @@ _UniffiLib.uniffi_trove_fn_free_canceltoken.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_free_canceltoken.restype = None
+_UniffiLib.uniffi_trove_fn_clone_conversation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_clone_conversation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_free_conversation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_free_conversation.restype = None
 _UniffiLib.uniffi_trove_fn_clone_engine.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1660,9 +1738,10 @@ class AskTimings:
     """
     Where the time of an answer went.
 """
-    def __init__(self, *, retrieval_ms:float, prompt_tokens:int, prefill_ms:float, ttft_ms:float, decode_tokens:int, decode_tok_s:float, total_ms:float):
+    def __init__(self, *, retrieval_ms:float, prompt_tokens:int, cached_tokens:int, prefill_ms:float, ttft_ms:float, decode_tokens:int, decode_tok_s:float, total_ms:float):
         self.retrieval_ms = retrieval_ms
         self.prompt_tokens = prompt_tokens
+        self.cached_tokens = cached_tokens
         self.prefill_ms = prefill_ms
         self.ttft_ms = ttft_ms
         self.decode_tokens = decode_tokens
@@ -1673,11 +1752,13 @@ class AskTimings:
 
     
     def __str__(self):
-        return "AskTimings(retrieval_ms={}, prompt_tokens={}, prefill_ms={}, ttft_ms={}, decode_tokens={}, decode_tok_s={}, total_ms={})".format(self.retrieval_ms, self.prompt_tokens, self.prefill_ms, self.ttft_ms, self.decode_tokens, self.decode_tok_s, self.total_ms)
+        return "AskTimings(retrieval_ms={}, prompt_tokens={}, cached_tokens={}, prefill_ms={}, ttft_ms={}, decode_tokens={}, decode_tok_s={}, total_ms={})".format(self.retrieval_ms, self.prompt_tokens, self.cached_tokens, self.prefill_ms, self.ttft_ms, self.decode_tokens, self.decode_tok_s, self.total_ms)
     def __eq__(self, other):
         if self.retrieval_ms != other.retrieval_ms:
             return False
         if self.prompt_tokens != other.prompt_tokens:
+            return False
+        if self.cached_tokens != other.cached_tokens:
             return False
         if self.prefill_ms != other.prefill_ms:
             return False
@@ -1697,6 +1778,7 @@ class _UniffiFfiConverterTypeAskTimings(_UniffiConverterRustBuffer):
         return AskTimings(
             retrieval_ms=_UniffiFfiConverterFloat64.read(buf),
             prompt_tokens=_UniffiFfiConverterUInt32.read(buf),
+            cached_tokens=_UniffiFfiConverterUInt32.read(buf),
             prefill_ms=_UniffiFfiConverterFloat64.read(buf),
             ttft_ms=_UniffiFfiConverterFloat64.read(buf),
             decode_tokens=_UniffiFfiConverterUInt32.read(buf),
@@ -1708,6 +1790,7 @@ class _UniffiFfiConverterTypeAskTimings(_UniffiConverterRustBuffer):
     def check_lower(value):
         _UniffiFfiConverterFloat64.check_lower(value.retrieval_ms)
         _UniffiFfiConverterUInt32.check_lower(value.prompt_tokens)
+        _UniffiFfiConverterUInt32.check_lower(value.cached_tokens)
         _UniffiFfiConverterFloat64.check_lower(value.prefill_ms)
         _UniffiFfiConverterFloat64.check_lower(value.ttft_ms)
         _UniffiFfiConverterUInt32.check_lower(value.decode_tokens)
@@ -1718,30 +1801,461 @@ class _UniffiFfiConverterTypeAskTimings(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterFloat64.write(value.retrieval_ms, buf)
         _UniffiFfiConverterUInt32.write(value.prompt_tokens, buf)
+        _UniffiFfiConverterUInt32.write(value.cached_tokens, buf)
         _UniffiFfiConverterFloat64.write(value.prefill_ms, buf)
         _UniffiFfiConverterFloat64.write(value.ttft_ms, buf)
         _UniffiFfiConverterUInt32.write(value.decode_tokens, buf)
         _UniffiFfiConverterFloat64.write(value.decode_tok_s, buf)
         _UniffiFfiConverterFloat64.write(value.total_ms, buf)
 
+
+
+
+
+
+class AnswerStrategy(enum.Enum):
+    """
+    How an answer is written.
+"""
+    
+    EXTRACTIVE = 0
+    """
+    The best sentences of the top passages, quoted; no model.
+"""
+    
+    GENERATIVE = 1
+    """
+    The model writes it; unsupported drafts fall back to quotes.
+"""
+    
+    QUOTE = 2
+    """
+    The model picks a sentence to quote, under a grammar.
+"""
+    
+
+
+class _UniffiFfiConverterTypeAnswerStrategy(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return AnswerStrategy.EXTRACTIVE
+        if variant == 2:
+            return AnswerStrategy.GENERATIVE
+        if variant == 3:
+            return AnswerStrategy.QUOTE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == AnswerStrategy.EXTRACTIVE:
+            return
+        if value == AnswerStrategy.GENERATIVE:
+            return
+        if value == AnswerStrategy.QUOTE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == AnswerStrategy.EXTRACTIVE:
+            buf.write_i32(1)
+        if value == AnswerStrategy.GENERATIVE:
+            buf.write_i32(2)
+        if value == AnswerStrategy.QUOTE:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class GroundingSignals:
+    """
+    The measurements behind a grounding score.
+"""
+    def __init__(self, *, passage_similarity:float, sentence_similarity:float, coverage:float, unknown:float):
+        self.passage_similarity = passage_similarity
+        self.sentence_similarity = sentence_similarity
+        self.coverage = coverage
+        self.unknown = unknown
+        
+        
+
+    
+    def __str__(self):
+        return "GroundingSignals(passage_similarity={}, sentence_similarity={}, coverage={}, unknown={})".format(self.passage_similarity, self.sentence_similarity, self.coverage, self.unknown)
+    def __eq__(self, other):
+        if self.passage_similarity != other.passage_similarity:
+            return False
+        if self.sentence_similarity != other.sentence_similarity:
+            return False
+        if self.coverage != other.coverage:
+            return False
+        if self.unknown != other.unknown:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGroundingSignals(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GroundingSignals(
+            passage_similarity=_UniffiFfiConverterFloat32.read(buf),
+            sentence_similarity=_UniffiFfiConverterFloat32.read(buf),
+            coverage=_UniffiFfiConverterFloat32.read(buf),
+            unknown=_UniffiFfiConverterFloat32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterFloat32.check_lower(value.passage_similarity)
+        _UniffiFfiConverterFloat32.check_lower(value.sentence_similarity)
+        _UniffiFfiConverterFloat32.check_lower(value.coverage)
+        _UniffiFfiConverterFloat32.check_lower(value.unknown)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterFloat32.write(value.passage_similarity, buf)
+        _UniffiFfiConverterFloat32.write(value.sentence_similarity, buf)
+        _UniffiFfiConverterFloat32.write(value.coverage, buf)
+        _UniffiFfiConverterFloat32.write(value.unknown, buf)
+
+@dataclass
+class Grounding:
+    """
+    Whether the passages bear on the question, and why.
+"""
+    def __init__(self, *, score:float, threshold:float, signals:GroundingSignals):
+        self.score = score
+        self.threshold = threshold
+        self.signals = signals
+        
+        
+
+    
+    def __str__(self):
+        return "Grounding(score={}, threshold={}, signals={})".format(self.score, self.threshold, self.signals)
+    def __eq__(self, other):
+        if self.score != other.score:
+            return False
+        if self.threshold != other.threshold:
+            return False
+        if self.signals != other.signals:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGrounding(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Grounding(
+            score=_UniffiFfiConverterFloat32.read(buf),
+            threshold=_UniffiFfiConverterFloat32.read(buf),
+            signals=_UniffiFfiConverterTypeGroundingSignals.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterFloat32.check_lower(value.score)
+        _UniffiFfiConverterFloat32.check_lower(value.threshold)
+        _UniffiFfiConverterTypeGroundingSignals.check_lower(value.signals)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterFloat32.write(value.score, buf)
+        _UniffiFfiConverterFloat32.write(value.threshold, buf)
+        _UniffiFfiConverterTypeGroundingSignals.write(value.signals, buf)
+
+class _UniffiFfiConverterSequenceUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterUInt32.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterUInt32.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterUInt32.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Support:
+    """
+    The span of a passage that supports a sentence of the answer.
+"""
+    def __init__(self, *, n:int, start:int, end:int, lines:typing.Optional[LineRange], page:typing.Optional[int], score:float):
+        self.n = n
+        self.start = start
+        self.end = end
+        self.lines = lines
+        self.page = page
+        self.score = score
+        
+        
+
+    
+    def __str__(self):
+        return "Support(n={}, start={}, end={}, lines={}, page={}, score={})".format(self.n, self.start, self.end, self.lines, self.page, self.score)
+    def __eq__(self, other):
+        if self.n != other.n:
+            return False
+        if self.start != other.start:
+            return False
+        if self.end != other.end:
+            return False
+        if self.lines != other.lines:
+            return False
+        if self.page != other.page:
+            return False
+        if self.score != other.score:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSupport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Support(
+            n=_UniffiFfiConverterUInt32.read(buf),
+            start=_UniffiFfiConverterUInt32.read(buf),
+            end=_UniffiFfiConverterUInt32.read(buf),
+            lines=_UniffiFfiConverterOptionalTypeLineRange.read(buf),
+            page=_UniffiFfiConverterOptionalUInt32.read(buf),
+            score=_UniffiFfiConverterFloat32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.n)
+        _UniffiFfiConverterUInt32.check_lower(value.start)
+        _UniffiFfiConverterUInt32.check_lower(value.end)
+        _UniffiFfiConverterOptionalTypeLineRange.check_lower(value.lines)
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.page)
+        _UniffiFfiConverterFloat32.check_lower(value.score)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.n, buf)
+        _UniffiFfiConverterUInt32.write(value.start, buf)
+        _UniffiFfiConverterUInt32.write(value.end, buf)
+        _UniffiFfiConverterOptionalTypeLineRange.write(value.lines, buf)
+        _UniffiFfiConverterOptionalUInt32.write(value.page, buf)
+        _UniffiFfiConverterFloat32.write(value.score, buf)
+
+class _UniffiFfiConverterOptionalTypeSupport(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeSupport.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeSupport.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeSupport.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class AnswerSentence:
+    """
+    One sentence of an answer, its checked citations and its support.
+"""
+    def __init__(self, *, start:int, end:int, citations:typing.List[int], dropped:typing.List[int], support:typing.Optional[Support]):
+        self.start = start
+        self.end = end
+        self.citations = citations
+        self.dropped = dropped
+        self.support = support
+        
+        
+
+    
+    def __str__(self):
+        return "AnswerSentence(start={}, end={}, citations={}, dropped={}, support={})".format(self.start, self.end, self.citations, self.dropped, self.support)
+    def __eq__(self, other):
+        if self.start != other.start:
+            return False
+        if self.end != other.end:
+            return False
+        if self.citations != other.citations:
+            return False
+        if self.dropped != other.dropped:
+            return False
+        if self.support != other.support:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAnswerSentence(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AnswerSentence(
+            start=_UniffiFfiConverterUInt32.read(buf),
+            end=_UniffiFfiConverterUInt32.read(buf),
+            citations=_UniffiFfiConverterSequenceUInt32.read(buf),
+            dropped=_UniffiFfiConverterSequenceUInt32.read(buf),
+            support=_UniffiFfiConverterOptionalTypeSupport.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.start)
+        _UniffiFfiConverterUInt32.check_lower(value.end)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.citations)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.dropped)
+        _UniffiFfiConverterOptionalTypeSupport.check_lower(value.support)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.start, buf)
+        _UniffiFfiConverterUInt32.write(value.end, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.citations, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.dropped, buf)
+        _UniffiFfiConverterOptionalTypeSupport.write(value.support, buf)
+
+class _UniffiFfiConverterSequenceTypeAnswerSentence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeAnswerSentence.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeAnswerSentence.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeAnswerSentence.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class HistoryUse:
+    """
+    How a conversation shaped an answer.
+"""
+    def __init__(self, *, query:str, turns:int, condensed:int, dropped:int):
+        self.query = query
+        self.turns = turns
+        self.condensed = condensed
+        self.dropped = dropped
+        
+        
+
+    
+    def __str__(self):
+        return "HistoryUse(query={}, turns={}, condensed={}, dropped={})".format(self.query, self.turns, self.condensed, self.dropped)
+    def __eq__(self, other):
+        if self.query != other.query:
+            return False
+        if self.turns != other.turns:
+            return False
+        if self.condensed != other.condensed:
+            return False
+        if self.dropped != other.dropped:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHistoryUse(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HistoryUse(
+            query=_UniffiFfiConverterString.read(buf),
+            turns=_UniffiFfiConverterUInt32.read(buf),
+            condensed=_UniffiFfiConverterUInt32.read(buf),
+            dropped=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.query)
+        _UniffiFfiConverterUInt32.check_lower(value.turns)
+        _UniffiFfiConverterUInt32.check_lower(value.condensed)
+        _UniffiFfiConverterUInt32.check_lower(value.dropped)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.query, buf)
+        _UniffiFfiConverterUInt32.write(value.turns, buf)
+        _UniffiFfiConverterUInt32.write(value.condensed, buf)
+        _UniffiFfiConverterUInt32.write(value.dropped, buf)
+
+class _UniffiFfiConverterOptionalTypeHistoryUse(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHistoryUse.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHistoryUse.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHistoryUse.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class Answer:
     """
     An answer with its sources.
 """
-    def __init__(self, *, text:str, citations:typing.List[Citation], passages:typing.List[Hit], dropped:typing.List[Hit], stop_reason:StopReason, timings:AskTimings):
+    def __init__(self, *, text:str, citations:typing.List[Citation], passages:typing.List[Hit], dropped:typing.List[Hit], stop_reason:StopReason, timings:AskTimings, declined:bool, strategy:AnswerStrategy, fallback:bool, draft:typing.Optional[str], grounding:Grounding, sentences:typing.List[AnswerSentence], history:typing.Optional[HistoryUse]):
         self.text = text
         self.citations = citations
         self.passages = passages
         self.dropped = dropped
         self.stop_reason = stop_reason
         self.timings = timings
+        self.declined = declined
+        self.strategy = strategy
+        self.fallback = fallback
+        self.draft = draft
+        self.grounding = grounding
+        self.sentences = sentences
+        self.history = history
         
         
 
     
     def __str__(self):
-        return "Answer(text={}, citations={}, passages={}, dropped={}, stop_reason={}, timings={})".format(self.text, self.citations, self.passages, self.dropped, self.stop_reason, self.timings)
+        return "Answer(text={}, citations={}, passages={}, dropped={}, stop_reason={}, timings={}, declined={}, strategy={}, fallback={}, draft={}, grounding={}, sentences={}, history={})".format(self.text, self.citations, self.passages, self.dropped, self.stop_reason, self.timings, self.declined, self.strategy, self.fallback, self.draft, self.grounding, self.sentences, self.history)
     def __eq__(self, other):
         if self.text != other.text:
             return False
@@ -1755,6 +2269,20 @@ class Answer:
             return False
         if self.timings != other.timings:
             return False
+        if self.declined != other.declined:
+            return False
+        if self.strategy != other.strategy:
+            return False
+        if self.fallback != other.fallback:
+            return False
+        if self.draft != other.draft:
+            return False
+        if self.grounding != other.grounding:
+            return False
+        if self.sentences != other.sentences:
+            return False
+        if self.history != other.history:
+            return False
         return True
 
 class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
@@ -1767,6 +2295,13 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
             dropped=_UniffiFfiConverterSequenceTypeHit.read(buf),
             stop_reason=_UniffiFfiConverterTypeStopReason.read(buf),
             timings=_UniffiFfiConverterTypeAskTimings.read(buf),
+            declined=_UniffiFfiConverterBoolean.read(buf),
+            strategy=_UniffiFfiConverterTypeAnswerStrategy.read(buf),
+            fallback=_UniffiFfiConverterBoolean.read(buf),
+            draft=_UniffiFfiConverterOptionalString.read(buf),
+            grounding=_UniffiFfiConverterTypeGrounding.read(buf),
+            sentences=_UniffiFfiConverterSequenceTypeAnswerSentence.read(buf),
+            history=_UniffiFfiConverterOptionalTypeHistoryUse.read(buf),
         )
 
     @staticmethod
@@ -1777,6 +2312,13 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeHit.check_lower(value.dropped)
         _UniffiFfiConverterTypeStopReason.check_lower(value.stop_reason)
         _UniffiFfiConverterTypeAskTimings.check_lower(value.timings)
+        _UniffiFfiConverterBoolean.check_lower(value.declined)
+        _UniffiFfiConverterTypeAnswerStrategy.check_lower(value.strategy)
+        _UniffiFfiConverterBoolean.check_lower(value.fallback)
+        _UniffiFfiConverterOptionalString.check_lower(value.draft)
+        _UniffiFfiConverterTypeGrounding.check_lower(value.grounding)
+        _UniffiFfiConverterSequenceTypeAnswerSentence.check_lower(value.sentences)
+        _UniffiFfiConverterOptionalTypeHistoryUse.check_lower(value.history)
 
     @staticmethod
     def write(value, buf):
@@ -1786,6 +2328,13 @@ class _UniffiFfiConverterTypeAnswer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeHit.write(value.dropped, buf)
         _UniffiFfiConverterTypeStopReason.write(value.stop_reason, buf)
         _UniffiFfiConverterTypeAskTimings.write(value.timings, buf)
+        _UniffiFfiConverterBoolean.write(value.declined, buf)
+        _UniffiFfiConverterTypeAnswerStrategy.write(value.strategy, buf)
+        _UniffiFfiConverterBoolean.write(value.fallback, buf)
+        _UniffiFfiConverterOptionalString.write(value.draft, buf)
+        _UniffiFfiConverterTypeGrounding.write(value.grounding, buf)
+        _UniffiFfiConverterSequenceTypeAnswerSentence.write(value.sentences, buf)
+        _UniffiFfiConverterOptionalTypeHistoryUse.write(value.history, buf)
 
 
 
@@ -1872,12 +2421,62 @@ class _UniffiFfiConverterOptionalTypeSearchMode(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterOptionalTypeAnswerStrategy(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeAnswerStrategy.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeAnswerStrategy.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeAnswerStrategy.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalFloat32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class AskOptions:
     """
     Options of `Engine.ask`.
 """
-    def __init__(self, *, k:int = 0, mode:typing.Optional[SearchMode] = None, max_tokens:int = 0, temperature:float = 0.0, seed:int = 0, path_prefix:typing.Optional[str] = None, tags:typing.List[str] = _DEFAULT, document_ids:typing.List[str] = _DEFAULT):
+    def __init__(self, *, k:int = 0, mode:typing.Optional[SearchMode] = None, max_tokens:int = 0, temperature:float = 0.0, seed:int = 0, path_prefix:typing.Optional[str] = None, tags:typing.List[str] = _DEFAULT, document_ids:typing.List[str] = _DEFAULT, strategy:typing.Optional[AnswerStrategy] = None, min_grounding:typing.Optional[float] = None, min_draft_support:typing.Optional[float] = None):
         self.k = k
         self.mode = mode
         self.max_tokens = max_tokens
@@ -1892,12 +2491,15 @@ class AskOptions:
             self.document_ids = []
         else:
             self.document_ids = document_ids
+        self.strategy = strategy
+        self.min_grounding = min_grounding
+        self.min_draft_support = min_draft_support
         
         
 
     
     def __str__(self):
-        return "AskOptions(k={}, mode={}, max_tokens={}, temperature={}, seed={}, path_prefix={}, tags={}, document_ids={})".format(self.k, self.mode, self.max_tokens, self.temperature, self.seed, self.path_prefix, self.tags, self.document_ids)
+        return "AskOptions(k={}, mode={}, max_tokens={}, temperature={}, seed={}, path_prefix={}, tags={}, document_ids={}, strategy={}, min_grounding={}, min_draft_support={})".format(self.k, self.mode, self.max_tokens, self.temperature, self.seed, self.path_prefix, self.tags, self.document_ids, self.strategy, self.min_grounding, self.min_draft_support)
     def __eq__(self, other):
         if self.k != other.k:
             return False
@@ -1915,6 +2517,12 @@ class AskOptions:
             return False
         if self.document_ids != other.document_ids:
             return False
+        if self.strategy != other.strategy:
+            return False
+        if self.min_grounding != other.min_grounding:
+            return False
+        if self.min_draft_support != other.min_draft_support:
+            return False
         return True
 
 class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
@@ -1929,6 +2537,9 @@ class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
             path_prefix=_UniffiFfiConverterOptionalString.read(buf),
             tags=_UniffiFfiConverterSequenceString.read(buf),
             document_ids=_UniffiFfiConverterSequenceString.read(buf),
+            strategy=_UniffiFfiConverterOptionalTypeAnswerStrategy.read(buf),
+            min_grounding=_UniffiFfiConverterOptionalFloat32.read(buf),
+            min_draft_support=_UniffiFfiConverterOptionalFloat32.read(buf),
         )
 
     @staticmethod
@@ -1941,6 +2552,9 @@ class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.check_lower(value.path_prefix)
         _UniffiFfiConverterSequenceString.check_lower(value.tags)
         _UniffiFfiConverterSequenceString.check_lower(value.document_ids)
+        _UniffiFfiConverterOptionalTypeAnswerStrategy.check_lower(value.strategy)
+        _UniffiFfiConverterOptionalFloat32.check_lower(value.min_grounding)
+        _UniffiFfiConverterOptionalFloat32.check_lower(value.min_draft_support)
 
     @staticmethod
     def write(value, buf):
@@ -1952,6 +2566,9 @@ class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.path_prefix, buf)
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
         _UniffiFfiConverterSequenceString.write(value.document_ids, buf)
+        _UniffiFfiConverterOptionalTypeAnswerStrategy.write(value.strategy, buf)
+        _UniffiFfiConverterOptionalFloat32.write(value.min_grounding, buf)
+        _UniffiFfiConverterOptionalFloat32.write(value.min_draft_support, buf)
 
 @dataclass
 class EngineConfig:
@@ -2587,6 +3204,63 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeModelFingerprint.write(value.embedding_model, buf)
         _UniffiFfiConverterTypePathBuf.write(value.llm_path, buf)
         _UniffiFfiConverterOptionalTypeIndexRun.write(value.last_index_run, buf)
+
+@dataclass
+class Turn:
+    """
+    One exchange of a conversation.
+"""
+    def __init__(self, *, question:str, query:str, answer:str, declined:bool, passages:typing.List[Hit]):
+        self.question = question
+        self.query = query
+        self.answer = answer
+        self.declined = declined
+        self.passages = passages
+        
+        
+
+    
+    def __str__(self):
+        return "Turn(question={}, query={}, answer={}, declined={}, passages={})".format(self.question, self.query, self.answer, self.declined, self.passages)
+    def __eq__(self, other):
+        if self.question != other.question:
+            return False
+        if self.query != other.query:
+            return False
+        if self.answer != other.answer:
+            return False
+        if self.declined != other.declined:
+            return False
+        if self.passages != other.passages:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTurn(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Turn(
+            question=_UniffiFfiConverterString.read(buf),
+            query=_UniffiFfiConverterString.read(buf),
+            answer=_UniffiFfiConverterString.read(buf),
+            declined=_UniffiFfiConverterBoolean.read(buf),
+            passages=_UniffiFfiConverterSequenceTypeHit.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterString.check_lower(value.query)
+        _UniffiFfiConverterString.check_lower(value.answer)
+        _UniffiFfiConverterBoolean.check_lower(value.declined)
+        _UniffiFfiConverterSequenceTypeHit.check_lower(value.passages)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterString.write(value.query, buf)
+        _UniffiFfiConverterString.write(value.answer, buf)
+        _UniffiFfiConverterBoolean.write(value.declined, buf)
+        _UniffiFfiConverterSequenceTypeHit.write(value.passages, buf)
 
 
 
@@ -3234,6 +3908,166 @@ class _UniffiFfiConverterTypeCancelToken:
 
     @classmethod
     def write(cls, value: CancelToken, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceTypeTurn(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeTurn.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeTurn.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeTurn.read(buf) for i in range(count)
+        ]
+
+
+class ConversationProtocol(typing.Protocol):
+    """
+    A conversation: its turns (save them with `turns`, go on later with
+    `from_turns`) and the model state that makes a follow-up fast. Calls on
+    one conversation run one at a time.
+"""
+    
+    def clear(self, ) -> None:
+        """
+        Forgets every turn.
+"""
+        raise NotImplementedError
+    def turns(self, ) -> typing.List[Turn]:
+        """
+        The turns so far, oldest first.
+"""
+        raise NotImplementedError
+
+class Conversation(ConversationProtocol):
+    """
+    A conversation: its turns (save them with `turns`, go on later with
+    `from_turns`) and the model state that makes a follow-up fast. Calls on
+    one conversation run one at a time.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_turns(cls, turns: typing.List[Turn]) -> Conversation:
+        """
+        A conversation that goes on from saved turns.
+"""
+        
+        _UniffiFfiConverterSequenceTypeTurn.check_lower(turns)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterSequenceTypeTurn.lower(turns),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeConversation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_constructor_conversation_from_turns,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, ):
+        """
+        A conversation with no turns yet.
+"""
+        _uniffi_lowered_args = (
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeConversation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_constructor_conversation_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_trove_fn_free_conversation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_trove_fn_clone_conversation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def clear(self, ) -> None:
+        """
+        Forgets every turn.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_conversation_clear,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def turns(self, ) -> typing.List[Turn]:
+        """
+        The turns so far, oldest first.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeTurn.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_conversation_turns,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeConversation:
+    @staticmethod
+    def lift(value: int) -> Conversation:
+        return Conversation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Conversation):
+        if not isinstance(value, Conversation):
+            raise TypeError("Expected Conversation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Conversation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Conversation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Conversation, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 class _UniffiFfiConverterOptionalTypeAskOptions(_UniffiConverterRustBuffer):
@@ -3907,6 +4741,19 @@ class EngineProtocol(typing.Protocol):
         Cancelling the calling task stops generation.
 """
         raise NotImplementedError
+    def ask_in(self, conversation: Conversation,question: str,options: typing.Union[object, typing.Optional[AskOptions]] = _DEFAULT,listener: typing.Union[object, typing.Optional[TokenListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> Answer:
+        """
+        Answers `question` as the next turn of `conversation` and adds the
+        turn to it: a follow-up is searched with the previous question, a
+        generated answer sees the earlier turns, and the model's state of the
+        previous turn is reused. Blocks: use `ask_in_async` from UI code.
+"""
+        raise NotImplementedError
+    async def ask_in_async(self, conversation: Conversation,question: str,options: typing.Union[object, typing.Optional[AskOptions]] = _DEFAULT,listener: typing.Union[object, typing.Optional[TokenListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> Answer:
+        """
+        `ask_in` on a background thread; `listener` runs on that thread.
+"""
+        raise NotImplementedError
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -4096,6 +4943,83 @@ class Engine(EngineProtocol):
         _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
         return await _uniffi_rust_call_async(
             _UniffiLib.uniffi_trove_fn_method_engine_ask_async(*_uniffi_lowered_args),
+            _UniffiLib.ffi_trove_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_trove_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_trove_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    def ask_in(self, conversation: Conversation,question: str,options: typing.Union[object, typing.Optional[AskOptions]] = _DEFAULT,listener: typing.Union[object, typing.Optional[TokenListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> Answer:
+        """
+        Answers `question` as the next turn of `conversation` and adds the
+        turn to it: a follow-up is searched with the previous question, a
+        generated answer sees the earlier turns, and the model's state of the
+        previous turn is reused. Blocks: use `ask_in_async` from UI code.
+"""
+        
+        _UniffiFfiConverterTypeConversation.check_lower(conversation)
+
+        _UniffiFfiConverterString.check_lower(question)
+
+        if options is _DEFAULT:
+            options = None
+        _UniffiFfiConverterOptionalTypeAskOptions.check_lower(options)
+
+        if listener is _DEFAULT:
+            listener = None
+        _UniffiFfiConverterOptionalTypeTokenListener.check_lower(listener)
+
+        if cancel is _DEFAULT:
+            cancel = None
+        _UniffiFfiConverterOptionalTypeCancelToken.check_lower(cancel)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeConversation.lower(conversation),
+            _UniffiFfiConverterString.lower(question),
+            _UniffiFfiConverterOptionalTypeAskOptions.lower(options),
+            _UniffiFfiConverterOptionalTypeTokenListener.lower(listener),
+            _UniffiFfiConverterOptionalTypeCancelToken.lower(cancel),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAnswer.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_ask_in,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def ask_in_async(self, conversation: Conversation,question: str,options: typing.Union[object, typing.Optional[AskOptions]] = _DEFAULT,listener: typing.Union[object, typing.Optional[TokenListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> Answer:
+        """
+        `ask_in` on a background thread; `listener` runs on that thread.
+"""
+        
+        _UniffiFfiConverterTypeConversation.check_lower(conversation)
+
+        _UniffiFfiConverterString.check_lower(question)
+
+        if options is _DEFAULT:
+            options = None
+        _UniffiFfiConverterOptionalTypeAskOptions.check_lower(options)
+
+        if listener is _DEFAULT:
+            listener = None
+        _UniffiFfiConverterOptionalTypeTokenListener.check_lower(listener)
+
+        if cancel is _DEFAULT:
+            cancel = None
+        _UniffiFfiConverterOptionalTypeCancelToken.check_lower(cancel)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeConversation.lower(conversation),
+            _UniffiFfiConverterString.lower(question),
+            _UniffiFfiConverterOptionalTypeAskOptions.lower(options),
+            _UniffiFfiConverterOptionalTypeTokenListener.lower(listener),
+            _UniffiFfiConverterOptionalTypeCancelToken.lower(cancel),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAnswer.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_trove_fn_method_engine_ask_in_async(*_uniffi_lowered_args),
             _UniffiLib.ffi_trove_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_trove_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_trove_rust_future_free_rust_buffer,
@@ -4297,6 +5221,7 @@ class _UniffiFfiConverterTypeEngine:
 __all__ = [
     "InternalError",
     "StopReason",
+    "AnswerStrategy",
     "SearchMode",
     "TroveError",
     "WatchEvent",
@@ -4304,6 +5229,11 @@ __all__ = [
     "Hit",
     "Citation",
     "AskTimings",
+    "GroundingSignals",
+    "Grounding",
+    "Support",
+    "AnswerSentence",
+    "HistoryUse",
     "Answer",
     "AskOptions",
     "EngineConfig",
@@ -4315,8 +5245,11 @@ __all__ = [
     "ModelFingerprint",
     "SearchOptions",
     "Stats",
+    "Turn",
     "CancelToken",
     "CancelTokenProtocol",
+    "Conversation",
+    "ConversationProtocol",
     "TokenListenerImpl",
     "TokenListener",
     "ProgressListenerImpl",

@@ -43,6 +43,12 @@ pub(crate) trait Embedder: Send + Sync {
     /// Embeds a search query. Uses its own session so searches never wait
     /// behind a long indexing batch.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>>;
+    /// Embeds short texts (a question and sentences of its passages) the
+    /// way queries are, on the query session: what answer checks need,
+    /// without waking the indexing session.
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        texts.iter().map(|t| self.embed_query(t)).collect()
+    }
     /// Entries in the model's token vocabulary.
     fn vocabulary_size(&self) -> usize;
 

@@ -148,6 +148,15 @@ impl Embedder for OnnxEmbedder {
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
     }
+
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut session = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        run_session(&mut session, texts)
+    }
+
     fn vocabulary_size(&self) -> usize {
         self.counter.get_vocab_size(true)
     }

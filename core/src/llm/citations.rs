@@ -1,6 +1,8 @@
 //! Finds the `[n]` source citations in a generated answer, so hosts can link
 //! each answer back to the passages it claims to rest on.
 
+use std::ops::Range;
+
 /// Parses `[n]`, `[n, m]`, `[n][m]` and `[n-m]` style citations in `text`.
 ///
 /// Returns the cited 1-based source numbers in order of first use, each once.
@@ -9,25 +11,38 @@
 /// links, `[sic]`, years in prose stay out).
 pub fn parse_citations(text: &str, max: usize) -> Vec<usize> {
     let mut cited = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let inner_start = &rest[open + 1..];
-        let Some(close) = inner_start.find([']', '[']) else {
-            break;
-        };
-        if inner_start[close..].starts_with('[') {
-            // "[[1]": restart at the inner bracket.
-            rest = &inner_start[close..];
-            continue;
-        }
-        for n in bracket_numbers(&inner_start[..close], max).unwrap_or_default() {
+    for (_, numbers) in citation_brackets(text, max) {
+        for n in numbers {
             if !cited.contains(&n) {
                 cited.push(n);
             }
         }
-        rest = &inner_start[close + 1..];
     }
     cited
+}
+
+/// Every citation bracket of `text`: its byte range (brackets included) and
+/// its in-range numbers, in order. What answer checks rewrite.
+pub(crate) fn citation_brackets(text: &str, max: usize) -> Vec<(Range<usize>, Vec<usize>)> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    while let Some(open) = text[offset..].find('[') {
+        let inner = offset + open + 1;
+        let Some(close) = text[inner..].find([']', '[']) else {
+            break;
+        };
+        let close = inner + close;
+        if text[close..].starts_with('[') {
+            // "[[1]": restart at the inner bracket.
+            offset = close;
+            continue;
+        }
+        if let Some(numbers) = bracket_numbers(&text[inner..close], max) {
+            found.push((inner - 1..close + 1, numbers));
+        }
+        offset = close + 1;
+    }
+    found
 }
 
 /// The in-range numbers of one bracket's content, or `None` if it is not a citation.
@@ -65,7 +80,17 @@ fn number(s: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_citations;
+    use super::{citation_brackets, parse_citations};
+
+    #[test]
+    fn brackets_are_located() {
+        let text = "A [1]. B [2, 9] and [x] [3-4].";
+        let found = citation_brackets(text, 3);
+        let ranges: Vec<&str> = found.iter().map(|(r, _)| &text[r.clone()]).collect();
+        assert_eq!(ranges, ["[1]", "[2, 9]", "[3-4]"]);
+        assert_eq!(found[1].1, [2]);
+        assert_eq!(found[2].1, [3]);
+    }
 
     #[test]
     fn single_and_repeated() {

@@ -1,5 +1,5 @@
 //! The fixed texts of a prompt (instructions and the "Sources:" and
-//! "Question:" labels) in the answer's language, so that a question in
+//! "Question:" labels) and of a declined answer in the answer's language, so that a question in
 //! French or Japanese is never met with English boilerplate only (measured
 //! with SmolLM2, README "Answers").
 
@@ -7,25 +7,35 @@ use crate::analysis::Language;
 
 /// One language's prompt texts.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Instructions {
+pub(crate) struct Instructions {
     /// The system prompt used when the caller gives none.
     pub system: &'static str,
     /// Heads the numbered sources.
     pub sources: &'static str,
     /// Stands for the sources when there are none.
     pub no_sources: &'static str,
+    /// Stands for the sources when a follow-up has the same ones as the
+    /// turn before, whose sources the prompt already holds.
+    pub same_sources: &'static str,
     /// Heads the question.
     pub question: &'static str,
+    /// The whole answer when the documents do not hold one.
+    pub not_in_documents: &'static str,
+    /// Heads the documents named after a declined answer.
+    pub closest: &'static str,
 }
 
 /// Used when the question's language has no translation or is unclear.
-pub(super) const ENGLISH: Instructions = Instructions {
+pub(crate) const ENGLISH: Instructions = Instructions {
     system: "Answer the question using only the numbered sources you are given. After each \
              claim, cite its source as [n], for example [1] or [2][3]. If the sources do not \
              contain the answer, say that you don't know. Keep the answer short.",
     sources: "Sources:",
     no_sources: "Sources: none.",
+    same_sources: "Sources: the same as above.",
     question: "Question:",
+    not_in_documents: "Not in your documents: none of them answers this.",
+    closest: "Closest documents:",
 };
 
 /// Translations by ISO 639-3 code: the languages with the most speakers
@@ -40,7 +50,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      tu ne sais pas. Réponds brièvement, en français.",
             sources: "Sources :",
             no_sources: "Sources : aucune.",
+            same_sources: "Sources : les mêmes que ci-dessus.",
             question: "Question :",
+            not_in_documents: "Pas dans vos documents : aucun n'y répond.",
+            closest: "Documents les plus proches :",
         },
     ),
     (
@@ -52,7 +65,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      nicht weißt. Antworte kurz und auf Deutsch.",
             sources: "Quellen:",
             no_sources: "Quellen: keine.",
+            same_sources: "Quellen: dieselben wie oben.",
             question: "Frage:",
+            not_in_documents: "Nicht in Ihren Dokumenten: keines beantwortet das.",
+            closest: "Nächstliegende Dokumente:",
         },
     ),
     (
@@ -64,7 +80,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      Responde brevemente y en español.",
             sources: "Fuentes:",
             no_sources: "Fuentes: ninguna.",
+            same_sources: "Fuentes: las mismas de arriba.",
             question: "Pregunta:",
+            not_in_documents: "No está en sus documentos: ninguno responde a esto.",
+            closest: "Documentos más cercanos:",
         },
     ),
     (
@@ -76,7 +95,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      Rispondi in breve e in italiano.",
             sources: "Fonti:",
             no_sources: "Fonti: nessuna.",
+            same_sources: "Fonti: le stesse di sopra.",
             question: "Domanda:",
+            not_in_documents: "Non è nei tuoi documenti: nessuno risponde a questo.",
+            closest: "Documenti più vicini:",
         },
     ),
     (
@@ -88,7 +110,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      breve e em português.",
             sources: "Fontes:",
             no_sources: "Fontes: nenhuma.",
+            same_sources: "Fontes: as mesmas de cima.",
             question: "Pergunta:",
+            not_in_documents: "Não está nos seus documentos: nenhum responde a isto.",
+            closest: "Documentos mais próximos:",
         },
     ),
     (
@@ -100,7 +125,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      Antwoord kort en in het Nederlands.",
             sources: "Bronnen:",
             no_sources: "Bronnen: geen.",
+            same_sources: "Bronnen: dezelfde als hierboven.",
             question: "Vraag:",
+            not_in_documents: "Niet in je documenten: geen ervan beantwoordt dit.",
+            closest: "Dichtstbijzijnde documenten:",
         },
     ),
     (
@@ -112,7 +140,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      по-русски.",
             sources: "Источники:",
             no_sources: "Источники: нет.",
+            same_sources: "Источники: те же, что выше.",
             question: "Вопрос:",
+            not_in_documents: "В ваших документах этого нет: ни один не отвечает на вопрос.",
+            closest: "Ближайшие документы:",
         },
     ),
     (
@@ -123,7 +154,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      ない場合は、わからないと答えてください。日本語で簡潔に答えてください。",
             sources: "資料:",
             no_sources: "資料: なし。",
+            same_sources: "資料: 上と同じ。",
             question: "質問:",
+            not_in_documents: "あなたの文書にはこの答えがありません。",
+            closest: "最も近い文書:",
         },
     ),
     (
@@ -133,7 +167,10 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      [2][3]。如果资料中没有答案，请说你不知道。请用中文简短回答。",
             sources: "资料：",
             no_sources: "资料：无。",
+            same_sources: "资料：同上。",
             question: "问题：",
+            not_in_documents: "您的文档中没有这个答案。",
+            closest: "最接近的文档：",
         },
     ),
     (
@@ -144,14 +181,17 @@ const TRANSLATIONS: [(&str, Instructions); 10] = [
                      말하세요. 한국어로 짧게 답하세요.",
             sources: "자료:",
             no_sources: "자료: 없음.",
+            same_sources: "자료: 위와 같음.",
             question: "질문:",
+            not_in_documents: "문서에 이 질문의 답이 없습니다.",
+            closest: "가장 가까운 문서:",
         },
     ),
 ];
 
 /// The texts for answers in `language`: its translation, English when
 /// there is none (or no language).
-pub(super) fn for_language(language: Option<Language>) -> &'static Instructions {
+pub(crate) fn for_language(language: Option<Language>) -> &'static Instructions {
     language
         .and_then(|language| {
             TRANSLATIONS

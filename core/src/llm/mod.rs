@@ -4,8 +4,9 @@
 //! It knows nothing about stores or retrieval; callers hand it passages in
 //! rank order and it decides how many fit the model's context window.
 
+mod cache;
 mod citations;
-mod instructions;
+pub(crate) mod instructions;
 pub(crate) mod model_file;
 mod prompt;
 mod raw;
@@ -24,6 +25,8 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
+pub use cache::PromptCache;
+pub(crate) use citations::citation_brackets;
 pub use citations::parse_citations;
 
 use crate::analysis::Language;
@@ -71,13 +74,22 @@ impl Default for LlmConfig {
 }
 
 /// One retrieved passage, as the model will see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Passage {
     /// Where it comes from, e.g. "notes/espresso.md — Brewing (lines 12–20)";
     /// lets the model (and reader) tell sources apart.
     pub header: String,
     /// The passage text, never truncated: it fits whole or is dropped.
     pub text: String,
+}
+
+/// An earlier exchange of a conversation, as the model saw it: its
+/// question, the sources it was given (none: condensed away) and its answer.
+#[derive(Debug, Clone)]
+pub struct PriorTurn {
+    pub question: String,
+    pub passages: Vec<Passage>,
+    pub answer: String,
 }
 
 /// Sampling and stopping settings for one answer.
@@ -111,6 +123,10 @@ pub struct GenerationOptions {
     /// it can be told; [`Engine::ask`](crate::Engine::ask) tells it among
     /// the languages of the store.
     pub language: Option<Language>,
+    /// A GBNF grammar (root rule `root`) the answer must follow: llama.cpp
+    /// then samples only tokens the grammar allows, e.g. to make the model
+    /// quote one of a given set of sentences.
+    pub grammar: Option<String>,
 }
 
 impl Default for GenerationOptions {
@@ -127,6 +143,7 @@ impl Default for GenerationOptions {
             stop: Vec::new(),
             system_prompt: None,
             language: None,
+            grammar: None,
         }
     }
 }
@@ -151,8 +168,11 @@ pub enum StopReason {
 /// wall clock, otherwise from the wall clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerationTimings {
-    /// Tokens in the prompt (template, instructions, sources, question).
+    /// Tokens in the prompt (template, instructions, earlier turns,
+    /// sources, question).
     pub prompt_tokens: u32,
+    /// Of those, tokens reused from the conversation's cache, not evaluated.
+    pub cached_tokens: u32,
     /// Time to evaluate the prompt.
     pub prefill_ms: f64,
     /// From the call to the first emitted text (0 if none was emitted).
@@ -180,10 +200,22 @@ pub struct Generation {
     pub dropped: Vec<usize>,
     /// Indices into `passages` that the answer cites, in first-use order.
     pub cited: Vec<usize>,
+    /// How the earlier turns went into the prompt.
+    pub history: HistoryFit,
     /// Why generation ended.
     pub stop_reason: StopReason,
     /// Token counts and speeds.
     pub timings: GenerationTimings,
+}
+
+/// How much of a conversation's history the prompt holds: the newest
+/// `kept` turns, of which the oldest `condensed` without their sources;
+/// `dropped` older turns did not fit the context window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryFit {
+    pub kept: usize,
+    pub condensed: usize,
+    pub dropped: usize,
 }
 
 /// A loaded GGUF model, shared by all generations.
@@ -295,6 +327,27 @@ impl Llm {
         cancel: &CancelToken,
         on_token: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Generation> {
+        self.converse(&[], question, passages, options, cancel, None, on_token)
+    }
+
+    /// Answers `question` as the next turn of a conversation whose earlier
+    /// turns are `history` (oldest first), as [`generate`](Self::generate)
+    /// does. The current sources come first in the context budget: when
+    /// everything does not fit, the oldest turns lose their sources, then
+    /// drop out ([`Generation::history`]). With a `cache`, the part of the
+    /// prompt the previous turn already evaluated is reused, not evaluated
+    /// again, and the cache then holds this turn.
+    #[allow(clippy::too_many_arguments)]
+    pub fn converse(
+        &self,
+        history: &[PriorTurn],
+        question: &str,
+        passages: &[Passage],
+        options: &GenerationOptions,
+        cancel: &CancelToken,
+        cache: Option<&mut PromptCache>,
+        on_token: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
         let start = Instant::now();
         self.validate(question, options)?;
         cancel.check()?;
@@ -304,13 +357,29 @@ impl Llm {
         let system = options.system_prompt.as_deref().unwrap_or(labels.system);
         let budget = (self.context_size - options.max_tokens) as usize;
         let vocab = self.model.vocab();
-        let fitted = prompt::fit_prefix(passages.len(), budget, |k| {
-            let text = self
-                .format
-                .render(&self.model, system, labels, question, &passages[..k])?;
+        let tokens = |history: &[PriorTurn], passages: &[Passage]| -> Result<Vec<LlamaToken>> {
+            let text =
+                self.format
+                    .render(&self.model, system, labels, history, question, passages)?;
             Ok(vocab.tokenize(text.as_bytes(), true, true))
-        })?;
-        let Some((n_given, prompt)) = fitted else {
+        };
+        let mut fit = None;
+        for (fitted, turns) in history_variants(history) {
+            let prompt = tokens(&turns, passages)?;
+            if prompt.len() <= budget {
+                fit = Some((fitted, passages.len(), prompt));
+                break;
+            }
+        }
+        if fit.is_none() {
+            let dropped = HistoryFit {
+                dropped: history.len(),
+                ..Default::default()
+            };
+            fit = prompt::fit_prefix(passages.len(), budget, |k| tokens(&[], &passages[..k]))?
+                .map(|(k, prompt)| (dropped, k, prompt));
+        }
+        let Some((history_fit, n_given, prompt)) = fit else {
             return Err(Error::invalid(format!(
                 "question too long for the context window: even without sources the prompt \
                  exceeds the {budget} tokens left by context_size {} minus max_tokens {}",
@@ -320,11 +389,14 @@ impl Llm {
 
         let mut ctx = self.new_context()?;
         let prefill_start = Instant::now();
+        let cached = cache.as_deref().map_or(0, |c| {
+            c.restore(&mut ctx, &self.name, self.context_size, &prompt)
+        });
         // llama.cpp may adjust n_batch; size the batch by what it settled on.
         let chunk_len = ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(chunk_len, 1);
-        let mut pos = 0;
-        for chunk in prompt.chunks(chunk_len) {
+        let mut pos = cached as i32;
+        for chunk in prompt[cached..].chunks(chunk_len) {
             cancel.check()?;
             batch.clear();
             for &token in chunk {
@@ -344,7 +416,7 @@ impl Llm {
         );
         ctx.reset_timings();
 
-        let mut sampler = self.sampler(options);
+        let mut sampler = self.sampler(options)?;
         let mut stream = TextStream::new(&options.stop);
         let mut first_text = None;
         let mut emit = |piece: &str| {
@@ -354,6 +426,8 @@ impl Llm {
         let mut logits_index = batch.n_tokens() - 1;
         let mut generated = 0u32;
         let mut evaluated = 0u32;
+        // What the context holds once generation ends, for the cache.
+        let mut fed: Vec<LlamaToken> = Vec::new();
         let mut decode_wall = Duration::ZERO;
         let mut piece = Vec::new();
         let stop_reason = loop {
@@ -378,6 +452,7 @@ impl Llm {
             batch.clear();
             add_token(&mut batch, token, pos, true)?;
             pos += 1;
+            fed.push(token);
             let decode_start = Instant::now();
             ctx.decode(&mut batch)
                 .map_err(|err| Error::model(format!("generating a token failed: {err}")))?;
@@ -392,14 +467,21 @@ impl Llm {
             cross_checked(ctx.timings().t_eval_ms(), decode_wall)
         };
         let prompt_tokens = prompt.len() as u32;
+        let evaluated_prompt = (prompt.len() - cached) as u32;
+        if let Some(cache) = cache {
+            let mut held = prompt.clone();
+            held.extend(fed);
+            cache.keep(&ctx, &self.name, self.context_size, held);
+        }
         let timings = GenerationTimings {
             prompt_tokens,
+            cached_tokens: cached as u32,
             prefill_ms,
             ttft_ms: first_text.map_or(0.0, millis),
             decode_tokens: generated,
             decode_ms,
             decode_tok_s: per_second(evaluated, decode_ms),
-            prefill_tok_s: per_second(prompt_tokens, prefill_ms),
+            prefill_tok_s: per_second(evaluated_prompt, prefill_ms),
         };
         let text = stream.text().to_string();
         let given: Vec<usize> = (0..n_given).collect();
@@ -412,6 +494,7 @@ impl Llm {
             given,
             dropped: (n_given..passages.len()).collect(),
             cited,
+            history: history_fit,
             stop_reason,
             timings,
         })
@@ -469,34 +552,83 @@ impl Llm {
         })
     }
 
-    /// penalties → top-k → top-p → min-p → temperature → seeded draw
-    /// (or the single best token at temperature 0).
-    fn sampler(&self, options: &GenerationOptions) -> LlamaSampler {
+    /// grammar (if any) → penalties → top-k → top-p → min-p → temperature →
+    /// seeded draw (or the single best token at temperature 0).
+    fn sampler(&self, options: &GenerationOptions) -> Result<LlamaSampler> {
         let last_n = if options.repeat_last_n < 0 {
             // llama.cpp now reads negative as "off"; keep the classic "-1 = whole context".
             i32::try_from(self.context_size).unwrap_or(i32::MAX)
         } else {
             options.repeat_last_n
         };
-        let penalties = LlamaSampler::penalties(
+        let mut chain = Vec::new();
+        if let Some(grammar) = &options.grammar {
+            chain.push(
+                LlamaSampler::grammar(&self.model, grammar, "root").map_err(|err| {
+                    Error::invalid(format!("the grammar is not valid GBNF ({err})"))
+                })?,
+            );
+        }
+        chain.push(LlamaSampler::penalties(
             self.model.n_vocab(),
             last_n,
             options.repeat_penalty,
             0.0,
             0.0,
-        );
+        ));
         if options.temperature <= 0.0 {
-            return LlamaSampler::chain_simple([penalties, LlamaSampler::greedy()]);
+            chain.push(LlamaSampler::greedy());
+        } else {
+            chain.extend([
+                LlamaSampler::top_k(options.top_k),
+                LlamaSampler::top_p(options.top_p, 1),
+                LlamaSampler::min_p(options.min_p, 1),
+                LlamaSampler::temp(options.temperature),
+                LlamaSampler::dist(options.seed),
+            ]);
         }
-        LlamaSampler::chain_simple([
-            penalties,
-            LlamaSampler::top_k(options.top_k),
-            LlamaSampler::top_p(options.top_p, 1),
-            LlamaSampler::min_p(options.min_p, 1),
-            LlamaSampler::temp(options.temperature),
-            LlamaSampler::dist(options.seed),
-        ])
+        Ok(LlamaSampler::chain_simple(chain))
     }
+}
+
+/// The ways `history` can go into a prompt, richest first, each with the
+/// turns as they would be rendered: all of it, then its oldest turns
+/// condensed (sources left out) one by one, then its oldest turns dropped
+/// one by one, down to none.
+fn history_variants(history: &[PriorTurn]) -> Vec<(HistoryFit, Vec<PriorTurn>)> {
+    let n = history.len();
+    let condense = |turns: &[PriorTurn], count: usize| -> Vec<PriorTurn> {
+        turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| PriorTurn {
+                passages: if i < count {
+                    Vec::new()
+                } else {
+                    t.passages.clone()
+                },
+                ..t.clone()
+            })
+            .collect()
+    };
+    let mut variants = Vec::new();
+    for condensed in 0..=n {
+        let fit = HistoryFit {
+            kept: n,
+            condensed,
+            dropped: 0,
+        };
+        variants.push((fit, condense(history, condensed)));
+    }
+    for dropped in 1..=n {
+        let fit = HistoryFit {
+            kept: n - dropped,
+            condensed: n - dropped,
+            dropped,
+        };
+        variants.push((fit, condense(&history[dropped..], n - dropped)));
+    }
+    variants
 }
 
 fn add_token(batch: &mut LlamaBatch<'_>, token: LlamaToken, pos: i32, logits: bool) -> Result<()> {

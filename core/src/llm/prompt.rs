@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use llama_cpp_2::ChatTemplateError;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 
-use super::Passage;
 use super::instructions::Instructions;
+use super::{Passage, PriorTurn};
 use crate::{Error, Result};
 
 /// Formats llama.cpp can apply by name when a model ships no chat template,
@@ -64,15 +64,61 @@ impl ChatFormat {
         })
     }
 
-    /// The full prompt text, ending with the opening of the assistant's turn.
+    /// The full prompt text, ending with the opening of the assistant's turn:
+    /// the instructions, the earlier turns of a conversation as the model
+    /// saw them, then the sources and the question.
     pub(super) fn render(
         &self,
         model: &LlamaModel,
         system: &str,
         labels: &Instructions,
+        history: &[PriorTurn],
         question: &str,
         passages: &[Passage],
     ) -> Result<String> {
+        // An earlier turn whose sources were condensed away keeps its question.
+        let mut users: Vec<String> = history
+            .iter()
+            .map(|turn| match turn.passages.is_empty() {
+                true => format!("{} {}", labels.question, self.defuse(turn.question.trim())),
+                false => self.user(labels, &turn.question, &turn.passages),
+            })
+            .collect();
+        // A follow-up with the sources of the turn before refers to them, so
+        // the prompt grows by its question only (and that turn's evaluated
+        // prompt is reused whole).
+        let same = history
+            .last()
+            .is_some_and(|t| !passages.is_empty() && t.passages == passages);
+        users.push(match same {
+            true => format!(
+                "{}\n\n{} {}",
+                labels.same_sources,
+                labels.question,
+                self.defuse(question.trim())
+            ),
+            false => self.user(labels, question, passages),
+        });
+        if !self.system_role {
+            users[0] = format!("{system}\n\n{}", users[0]);
+        }
+        let mut messages = Vec::new();
+        if self.system_role {
+            messages.push(message("system", system));
+        }
+        for (i, user) in users.iter().enumerate() {
+            messages.push(message("user", user));
+            if let Some(turn) = history.get(i) {
+                messages.push(message("assistant", &self.defuse(&turn.answer)));
+            }
+        }
+        model
+            .apply_chat_template(&self.template, &messages, true)
+            .map_err(|err| Error::model(format!("applying the chat template failed: {err}")))
+    }
+
+    /// One user turn, its text defused.
+    fn user(&self, labels: &Instructions, question: &str, passages: &[Passage]) -> String {
         let defused: Vec<Passage> = passages
             .iter()
             .map(|p| Passage {
@@ -80,15 +126,7 @@ impl ChatFormat {
                 text: self.defuse(&p.text),
             })
             .collect();
-        let user = user_turn(&self.defuse(question), &defused, labels);
-        let messages = if self.system_role {
-            vec![message("system", system), message("user", &user)]
-        } else {
-            vec![message("user", &format!("{system}\n\n{user}"))]
-        };
-        model
-            .apply_chat_template(&self.template, &messages, true)
-            .map_err(|err| Error::model(format!("applying the chat template failed: {err}")))
+        user_turn(&self.defuse(question), &defused, labels)
     }
 }
 
@@ -257,7 +295,7 @@ mod tests {
         assert!(llm.format.system_role);
         let text = llm
             .format
-            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .render(&llm.model, "RULES", &ENGLISH, &[], "Q?", &[])
             .unwrap();
         assert!(
             text.starts_with("<|im_start|>system\nRULES<|im_end|>\n"),
@@ -274,7 +312,7 @@ mod tests {
             specials: llm.format.specials.clone(),
         };
         let text = folded
-            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .render(&llm.model, "RULES", &ENGLISH, &[], "Q?", &[])
             .unwrap();
         assert!(!text.contains("system"), "{text}");
         assert!(
@@ -291,7 +329,7 @@ mod tests {
         assert!(llm.format.system_role);
         let text = llm
             .format
-            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[])
+            .render(&llm.model, "RULES", &ENGLISH, &[], "Q?", &[])
             .unwrap();
         assert_eq!(
             text,
@@ -310,7 +348,7 @@ mod tests {
         };
         let text = llm
             .format
-            .render(&llm.model, "RULES", &ENGLISH, "Q?", &[evil])
+            .render(&llm.model, "RULES", &ENGLISH, &[], "Q?", &[evil])
             .unwrap();
         let tokens = llm.model.vocab().tokenize(text.as_bytes(), false, true);
         let im_start = llm.model.vocab().tokenize(b"<|im_start|>", false, true);

@@ -3,6 +3,7 @@
 //! `--json` prints the library's own types, so every surface shows one shape.
 //! Measuring tools live in `trove-dev` (examples/dev).
 
+mod answer;
 mod global;
 mod watch;
 
@@ -13,9 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use trove::{
-    AskOptions, Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions,
-};
+use trove::{Engine, EngineConfig, IndexOptions, IndexSummary, SearchMode, SearchOptions};
 
 /// Private question answering over your own documents, on-device.
 #[derive(Parser)]
@@ -62,16 +61,17 @@ enum Command {
     /// Answer a question from the knowledge base, citing numbered sources.
     Ask {
         question: String,
-        /// Passages given to the model
-        #[arg(short, default_value_t = 3)]
-        k: usize,
-        #[arg(long, default_value_t = 256, value_name = "N")]
-        max_tokens: u32,
-        /// 0 = greedy
-        #[arg(long, default_value_t = 0.0, value_name = "T")]
-        temperature: f32,
-        #[arg(long, default_value_t = 42, value_name = "S")]
-        seed: u32,
+        #[command(flatten)]
+        answer: answer::AnswerArgs,
+    },
+    /// A conversation: one question a line on stdin, each answered in the
+    /// light of the ones before ("And for …?"); `/new` starts over.
+    Chat {
+        /// Go on from the turns saved in FILE, and save every turn there
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+        #[command(flatten)]
+        answer: answer::AnswerArgs,
     },
     /// Documents, chunks, store size, models and their checksums, last indexing run.
     Status,
@@ -166,22 +166,15 @@ fn run(cli: Cli) -> CliResult {
             mode,
             batch,
         } => search(&cli, query.as_deref(), *k, *mode, batch.as_deref()),
-        Command::Ask {
-            question,
-            k,
-            max_tokens,
-            temperature,
-            seed,
-        } => {
-            let mut options = AskOptions {
-                k: *k,
-                ..Default::default()
-            };
-            options.generation.max_tokens = *max_tokens;
-            options.generation.temperature = *temperature;
-            options.generation.seed = *seed;
-            ask(&cli, question, &options)
+        Command::Ask { question, answer } => {
+            answer::ask(&open_existing(&cli)?, question, &answer.options(), json)
         }
+        Command::Chat { history, answer } => answer::chat(
+            &open_existing(&cli)?,
+            history.as_deref(),
+            &answer.options(),
+            json,
+        ),
         Command::Status => status(&cli),
         Command::Forget { path } => {
             let engine = open_existing(&cli)?;
@@ -323,57 +316,6 @@ fn search(cli: &Cli, query: Option<&str>, k: usize, mode: Mode, batch: Option<&P
                 writeln!(out, "   {}", snippet(&hit.text, 160))?;
             }
         }
-    }
-    Ok(())
-}
-
-fn ask(cli: &Cli, question: &str, options: &AskOptions) -> CliResult {
-    let engine = open_existing(cli)?;
-    let mut out = std::io::stdout().lock();
-    let stream = !cli.global.json;
-    // A failed write (the reader went away) stops generation, then ends quietly.
-    let mut write_error = None;
-    let answer = engine.ask(question, options, &mut |piece| {
-        if !stream {
-            return true;
-        }
-        match write!(out, "{piece}").and_then(|()| out.flush()) {
-            Ok(()) => true,
-            Err(e) => {
-                write_error = Some(e);
-                false
-            }
-        }
-    });
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    let answer = answer?;
-    if cli.global.json {
-        writeln!(out, "{}", serde_json::to_string(&answer)?)?;
-        return Ok(());
-    }
-    writeln!(out, "\n\nSources:")?;
-    for (i, hit) in answer.passages.iter().enumerate() {
-        let mark = match answer.citations.iter().find(|c| c.n as usize == i + 1) {
-            Some(c) if c.inferred => "~",
-            Some(_) => "*",
-            None => " ",
-        };
-        writeln!(out, "  [{}]{mark} {}", i + 1, location(hit))?;
-    }
-    if answer.citations.iter().any(|c| c.inferred) {
-        writeln!(
-            out,
-            "  ~ the model cited nothing; trove matched its answer to this source"
-        )?;
-    }
-    if !answer.dropped.is_empty() {
-        writeln!(
-            out,
-            "  ({} more passages did not fit the context window)",
-            answer.dropped.len()
-        )?;
     }
     Ok(())
 }

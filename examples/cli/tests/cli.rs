@@ -6,6 +6,7 @@ mod common;
 #[path = "../../../tests/json/shape_check.rs"]
 mod shape_check;
 
+use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -446,11 +447,14 @@ fn llm_chooses_the_answer_model_by_path() {
             "--llm",
             llm,
             "ask",
+            "--strategy",
+            "generative",
             "--max-tokens",
             "16",
             "How hot is green tea brewed?",
         ],
     );
+    assert_eq!(answer["strategy"], "generative", "{answer}");
     assert!(!answer["answer"].as_str().unwrap().is_empty(), "{answer}");
     assert_eq!(answer["passages"][0]["title"], "Tea", "{answer}");
 
@@ -462,6 +466,8 @@ fn llm_chooses_the_answer_model_by_path() {
                 "--llm",
                 missing.to_str().unwrap(),
                 "ask",
+                "--strategy",
+                "generative",
                 "How hot is green tea brewed?",
             ],
         ),
@@ -469,4 +475,145 @@ fn llm_chooses_the_answer_model_by_path() {
     );
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(message.contains("missing.gguf"), "{message}");
+}
+
+/// `ask --json` says at top level whether the question was declined: a
+/// question the notes cannot answer gets the fixed answer and no citation,
+/// one they can gets a quote of its source; `--min-grounding 0` never
+/// declines.
+#[test]
+fn ask_declines_what_the_notes_do_not_hold() {
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "tea.md",
+        "# Tea\n\nGreen tea is brewed at 80 °C for two minutes.\n\nBlack tea wants boiling water.\n",
+    );
+    let store = tempfile::tempdir().unwrap();
+    expect(
+        &mut trove(store.path(), &["index", notes.path().to_str().unwrap()]),
+        0,
+    );
+    let off = json(
+        store.path(),
+        &["ask", "Who won the football world cup in 2014?"],
+    );
+    assert_eq!(off["declined"], true, "{off}");
+    let text = off["answer"].as_str().unwrap();
+    assert!(text.starts_with("Not in your documents"), "{text}");
+    assert!(
+        text.contains("tea.md"),
+        "the closest document is named: {text}"
+    );
+    assert_eq!(off["citations"].as_array().unwrap().len(), 0, "{off}");
+
+    let on = json(store.path(), &["ask", "How hot is green tea brewed?"]);
+    assert_eq!(on["declined"], false, "{on}");
+    assert!(on["answer"].as_str().unwrap().contains("80 °C"), "{on}");
+    assert_eq!(on["citations"][0]["title"], "Tea", "{on}");
+
+    let forced = json(
+        store.path(),
+        &[
+            "ask",
+            "--min-grounding",
+            "0",
+            "Who won the football world cup in 2014?",
+        ],
+    );
+    assert_eq!(forced["declined"], false, "{forced}");
+}
+
+/// `trove chat` answers one question a line as one conversation: a
+/// follow-up is searched with the question before it, `--history` saves
+/// the turns and a later chat goes on from them, `/new` starts over, and
+/// a bad question is reported without ending the chat.
+#[test]
+fn chat_follows_up_and_keeps_its_history() {
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "tea.md",
+        "# Tea\n\nGreen tea is brewed at 80 °C for two minutes.\n",
+    );
+    write(
+        notes.path(),
+        "bike.md",
+        "# Bike\n\nThe tyres run at 4.5 bar; in the rain, 4 bar.\n",
+    );
+    let store = tempfile::tempdir().unwrap();
+    expect(
+        &mut trove(store.path(), &["index", notes.path().to_str().unwrap()]),
+        0,
+    );
+    let history = store.path().join("chat.json");
+    let chat = |input: &str| -> Vec<serde_json::Value> {
+        let mut child = trove(
+            store.path(),
+            &["--json", "chat", "--history", history.to_str().unwrap()],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let answers = chat("What pressure do the bike tyres run at?\n   \nAnd in the rain?\n");
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    let follow_up = &answers[1];
+    assert_eq!(
+        follow_up["history"]["query"], "What pressure do the bike tyres run at? And in the rain?",
+        "{follow_up}"
+    );
+    assert_eq!(follow_up["passages"][0]["title"], "Bike", "{follow_up}");
+    assert!(
+        follow_up["answer"].as_str().unwrap().contains("4 bar"),
+        "{follow_up}"
+    );
+    let saved: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&history).unwrap()).unwrap();
+    assert_eq!(saved.len(), 2);
+
+    // Goes on from the saved turns; /new forgets them.
+    let answers = chat("And for green tea, how hot?\n/new\nAnd in the rain?\n");
+    assert_eq!(
+        answers[0]["passages"][0]["title"], "Tea",
+        "{:?}",
+        answers[0]
+    );
+    assert_eq!(
+        answers[1]["history"]["query"], "And in the rain?",
+        "{:?}",
+        answers[1]
+    );
+    let saved: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&history).unwrap()).unwrap();
+    assert_eq!(saved.len(), 1, "after /new only the last turn: {saved:?}");
+
+    std::fs::write(&history, "not json").unwrap();
+    let out = expect(
+        &mut trove(
+            store.path(),
+            &["chat", "--history", history.to_str().unwrap()],
+        ),
+        1,
+    );
+    assert!(
+        stderr(&out).contains("not a trove chat history"),
+        "{}",
+        stderr(&out)
+    );
 }

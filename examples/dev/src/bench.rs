@@ -21,7 +21,33 @@ pub struct BenchArgs {
     passages: usize,
 }
 
+/// `bench-follow-up`: a first question and its follow-up over a folder.
+#[derive(clap::Args)]
+pub struct FollowUpArgs {
+    #[arg(long, default_value = "examples/notes")]
+    notes: PathBuf,
+    #[arg(long, default_value = "How much water goes into my sourdough loaf?")]
+    first: String,
+    #[arg(long, default_value = "And how much salt?")]
+    follow: String,
+}
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Indexes `args.notes` into a temporary store, then [`follow_up`].
+pub fn follow_up_alone(mut config: EngineConfig, args: &FollowUpArgs, json: bool) -> Res<()> {
+    let temp = tempfile::tempdir()?;
+    config.store_dir = temp.path().join("store");
+    let engine = Engine::open(config)?;
+    engine.index_path(&args.notes, IndexOptions::default())?;
+    let report = follow_up(&engine, &args.first, &args.follow)?;
+    if json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
 
 /// Runs the benchmark; `json`: one line instead of indented JSON.
 pub fn run(config: EngineConfig, args: &BenchArgs, json: bool) -> Res<()> {
@@ -108,6 +134,14 @@ pub fn run(config: EngineConfig, args: &BenchArgs, json: bool) -> Res<()> {
         "hybrid_query_ms".into(),
         serde_json::json!({"queries": latencies.len(), "p50": round(pct(0.5)), "p95": round(pct(0.95))}),
     );
+    report.insert(
+        "follow_up".into(),
+        follow_up(
+            &engine,
+            "How do I read a CSV file?",
+            "And how do I write one?",
+        )?,
+    );
     drop(engine);
 
     // Generation: trove's llama.cpp path vs llama-bench (512-token prompt, 128 tokens).
@@ -189,6 +223,47 @@ fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
     Ok(out)
 }
 
+/// Follow-up time to first token next to a first turn's at the same
+/// context length: the same follow-up prompt asked in its conversation
+/// (the previous turn's model state reused) and in a copy restored from
+/// the saved turns (evaluated whole), interleaved over rounds; the ratio
+/// is the median of the rounds' ratios.
+pub fn follow_up(engine: &Engine, first: &str, follow: &str) -> Res<serde_json::Value> {
+    let mut options = trove::AskOptions {
+        strategy: trove::AnswerStrategy::Generative,
+        min_grounding: 0.0,
+        ..Default::default()
+    };
+    options.generation.max_tokens = 32;
+    let (mut warm_ms, mut cold_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tokens = (0, 0);
+    for _ in 0..3 {
+        let mut warm = trove::Conversation::new();
+        engine.ask_in(&mut warm, first, &options, &mut |_| true)?;
+        let mut cold = trove::Conversation::from_turns(warm.turns().to_vec());
+        let c = engine.ask_in(&mut cold, follow, &options, &mut |_| true)?;
+        let w = engine.ask_in(&mut warm, follow, &options, &mut |_| true)?;
+        if c.timings.prompt_tokens != w.timings.prompt_tokens {
+            return Err("the cold and warm follow-ups differ in prompt length".into());
+        }
+        tokens = (w.timings.prompt_tokens, w.timings.cached_tokens);
+        ratios.push(w.timings.ttft_ms / c.timings.ttft_ms);
+        warm_ms.push(w.timings.ttft_ms);
+        cold_ms.push(c.timings.ttft_ms);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(serde_json::json!({
+        "prompt_tokens": tokens.0,
+        "cached_tokens": tokens.1,
+        "ttft_ms_follow_up": round(median(&mut warm_ms)),
+        "ttft_ms_same_prompt_cold": round(median(&mut cold_ms)),
+        "ratio": round(median(&mut ratios)),
+    }))
+}
+
 /// Runs an `ask` in a child process and returns that process's peak
 /// resident memory. The child reads its own high-water mark: a fork's
 /// accounting would include this process's memory at the fork.
@@ -215,7 +290,11 @@ fn ask_peak_rss(config: &EngineConfig, store: &Path) -> Res<f64> {
 /// resident memory in kB (`VmHWM`, which starts afresh at exec).
 pub fn ask_peak_rss_child(config: EngineConfig) -> Res<()> {
     let engine = Engine::open(config)?;
-    let mut options = trove::AskOptions::default();
+    let mut options = trove::AskOptions {
+        strategy: trove::AnswerStrategy::Generative,
+        min_grounding: 0.0,
+        ..Default::default()
+    };
     options.generation.max_tokens = 64;
     engine.ask("How do I read a CSV file?", &options, &mut |_| true)?;
     let status = std::fs::read_to_string("/proc/self/status")?;

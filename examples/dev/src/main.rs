@@ -2,11 +2,17 @@
 //! (it links a bare ONNX Runtime session and tokenizer for comparison).
 //!
 //! - `eval DIR`: retrieval metrics on an eval set (`../shared/eval`).
+//! - `eval-answers DIR`: whether answers name, cite or decline rightly.
+//! - `eval-dialogues FILE`: whether follow-up questions find the right note.
+//! - `fit-grounding`: fits the decline decision on `eval-answers --details`.
 //! - `bench`: speed next to the raw components, as JSON.
 //! - `watch-latency`: save-to-searchable latency of the folder watcher.
 
 mod bench;
 mod eval;
+mod eval_answers;
+mod eval_dialogues;
+mod fit_grounding;
 #[path = "../../cli/src/global.rs"]
 mod global;
 mod latency;
@@ -31,8 +37,17 @@ enum Command {
     /// Retrieval metrics (MRR@10, R@1, R@10) per mode on an eval set
     /// (corpus/ + queries.tsv); indexes into a temporary store unless --store is given.
     Eval(eval::EvalArgs),
+    /// Answer metrics on an eval set: names and cites the gold document,
+    /// declines off-set questions (--off-set FILE).
+    EvalAnswers(eval_answers::EvalAnswersArgs),
+    /// Follow-up retrieval over a notes folder: dialogues, one turn a line.
+    EvalDialogues(eval_dialogues::EvalDialoguesArgs),
+    /// Fits the grounding weights on `eval-answers --details` files.
+    FitGrounding(fit_grounding::FitArgs),
     /// Speed next to the raw components (ONNX Runtime, llama.cpp), as JSON.
     Bench(bench::BenchArgs),
+    /// The follow-up part of `bench` alone, over a notes folder.
+    BenchFollowUp(bench::FollowUpArgs),
     /// Child process of `bench`: times one embedding path.
     #[command(hide = true)]
     BenchEmbedding(bench::EmbeddingArgs),
@@ -49,7 +64,13 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     let result = match &cli.command {
         Command::Eval(args) => eval::run(config, cli.global.store.clone(), args, json),
+        Command::EvalAnswers(args) => {
+            eval_answers::run(config, cli.global.store.clone(), args, json)
+        }
+        Command::EvalDialogues(args) => eval_dialogues::run(config, cli.global.store.clone(), args),
+        Command::FitGrounding(args) => fit_grounding::run(args, json),
         Command::Bench(args) => bench::run(config, args, json),
+        Command::BenchFollowUp(args) => bench::follow_up_alone(config, args, json),
         Command::BenchEmbedding(args) => bench::embedding_child(config, args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config),
         Command::WatchLatency(args) => latency::run(config, args, json),

@@ -19,7 +19,9 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
-const { Trove, CancelToken, TroveError, ffiCounters, observeJson, TROVE_VERSION } = require('../build/trove.js');
+const { Trove, CancelToken, Conversation, TroveError, ffiCounters, observeJson, TROVE_VERSION } = require(
+    '../build/trove.js',
+);
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SHAPES_FILE = path.join(REPO, 'tests', 'json', 'shapes.json');
@@ -124,8 +126,14 @@ function shapeError(shapes, shape, value, at) {
 
 const SHAPES = JSON.parse(fs.readFileSync(SHAPES_FILE, 'utf8'));
 /** The wrapper's JSON kinds to shapes: "hits" is trove_results_json, an array of hits. */
-const SHAPE_OF_KIND = { hits: ['$hit'], answer: '$answer', index_summary: '$index_summary', stats: '$stats' };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0 };
+const SHAPE_OF_KIND = {
+    hits: ['$hit'],
+    answer: '$answer',
+    index_summary: '$index_summary',
+    stats: '$stats',
+    turns: ['$turn'],
+};
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -299,16 +307,60 @@ test('addText / removeDocument / removePath', () => {
     assert.equal(trove.stats().documents, Object.keys(NOTES).length);
 });
 
+test('ask: the default answer quotes its source; off-topic questions are declined', () => {
+    const answer = trove.ask('What brew temperature do I use for espresso?');
+    assert.equal(answer.declined, false);
+    assert.equal(answer.strategy, 'extractive');
+    assert.ok(answer.text.includes('93'), answer.text);
+    assert.equal(path.basename(answer.citations[0].path), 'espresso.md');
+    const support = answer.sentences[0].support;
+    const passage = [...answer.passages[support.n - 1].text]; // offsets count code points
+    const quote = passage.slice(support.start, support.end).join('');
+    assert.ok(answer.text.includes(quote.split(/\s+/).join(' ')), quote);
+    assert.ok(answer.grounding.score >= answer.grounding.threshold);
+    const off = trove.ask('Who won the football world cup in 2014?');
+    assert.equal(off.declined, true);
+    assert.ok(off.text.startsWith('Not in your documents'), off.text);
+    assert.deepEqual(off.citations, []);
+    assert.ok(off.grounding.score < off.grounding.threshold);
+    assert.equal(trove.ask('Who won the football world cup in 2014?', { minGrounding: 0 }).declined, false);
+    assert.throws(() => trove.ask('espresso?', { strategy: 'poem' }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+});
+
+test('a conversation: the follow-up is searched with the question before it, and its turns restore', async () => {
+    const chat = new Conversation(trove);
+    const first = trove.ask('Where do we stay in Lisbon?', { conversation: chat });
+    assert.equal(first.history.query, 'Where do we stay in Lisbon?');
+    const follow = await trove.askAsync('And which tram starts at Martim Moniz?', { conversation: chat });
+    assert.equal(follow.history.query, 'Where do we stay in Lisbon? And which tram starts at Martim Moniz?');
+    assert.equal(path.basename(follow.passages[0].path), 'lisbon.md');
+    assert.ok(follow.text.includes('Tram 28'), follow.text);
+    const turns = chat.turns();
+    assert.equal(turns.length, 2);
+    assert.equal(turns[1].question, 'And which tram starts at Martim Moniz?');
+    assert.equal(turns[1].passages[0].documentId, follow.passages[0].documentId);
+    const restored = new Conversation(trove, turns);
+    const next = trove.ask('And when do we leave?', { conversation: restored });
+    assert.ok(next.history.query.startsWith('And which tram starts at Martim Moniz?'), next.history.query);
+    assert.equal(restored.turns().length, 3);
+    restored.free();
+    chat.free();
+    chat.free(); // idempotent
+    assert.throws(() => trove.ask('espresso?', { conversation: chat }), isTroveError('TROVE_WRAPPER'));
+    assert.throws(() => new Conversation(trove, [{ question: 1 }]), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+});
+
 test('ask (sync): streamed pieces make the answer, with citations', () => {
     const pieces = [];
     const answer = trove.ask('What brew temperature do I use for espresso?', {
         k: 2,
         maxTokens: 32,
+        strategy: 'generative',
         onToken: (p) => void pieces.push(p),
     });
     console.log(`  sync answer: ${JSON.stringify(answer.text)} (${pieces.length} pieces)`);
     assert.ok(pieces.length > 0);
-    assert.equal(pieces.join(''), answer.text);
+    assert.equal(pieces.join(''), answer.draft ?? answer.text);
     assert.ok(answer.citations.length > 0, 'cites a source');
     for (const c of answer.citations) {
         assert.ok(c.n >= 1 && c.n <= answer.passages.length);
@@ -335,6 +387,7 @@ test('askAsync: pieces arrive on the JS thread while it stays responsive', async
         const pending = trove.askAsync(question, {
             k: 2,
             maxTokens: 32,
+            strategy: 'generative',
             onToken: (p) => {
                 if (ticksAtFirstPiece < 0) ticksAtFirstPiece = ticks;
                 pieces.push(p);
@@ -343,7 +396,8 @@ test('askAsync: pieces arrive on the JS thread while it stays responsive', async
         question.fill(0xff);
         const answer = await pending;
         console.log(`  async answer: ${JSON.stringify(answer.text)} (timer ran ${ticks} times meanwhile)`);
-        assert.equal(pieces.join(''), answer.text);
+        // What streamed is the model's draft; the answer is the checked text.
+        assert.equal(pieces.join(''), answer.draft ?? answer.text);
         assert.ok(answer.citations.length > 0);
         assert.ok(ticksAtFirstPiece > 0, 'the event loop ran while the prompt was evaluated');
     } finally {
@@ -359,6 +413,7 @@ test('askAsync: a CancelToken raised from the JS thread cancels', async () => {
     const pending = trove.askAsync('Where do we stay in Lisbon and when?', {
         k: 2,
         maxTokens: 48,
+        strategy: 'generative',
         cancel: token,
         onToken: (p) => {
             pieces.push(p);
@@ -379,7 +434,7 @@ test('askAsync: a CancelToken raised from the JS thread cancels', async () => {
     // A token raised before the call: cancelled at once, also synchronously.
     const raised = new CancelToken(trove);
     raised.cancel();
-    assert.throws(() => trove.ask('espresso?', { maxTokens: 16, cancel: raised }), isTroveError('TROVE_STATUS_CANCELLED'));
+    assert.throws(() => trove.ask('espresso?', { maxTokens: 16, strategy: 'generative', cancel: raised }), isTroveError('TROVE_STATUS_CANCELLED'));
     raised.reset();
     raised.free();
     raised.free(); // idempotent
@@ -390,6 +445,7 @@ test('onToken returning false stops with stopReason "callback"; exceptions propa
     const answer = await trove.askAsync('How often do I water the tomatoes?', {
         k: 2,
         maxTokens: 32,
+        strategy: 'generative',
         onToken: (p) => {
             pieces.push(p);
             return pieces.length < 2;
@@ -400,6 +456,7 @@ test('onToken returning false stops with stopReason "callback"; exceptions propa
     await assert.rejects(
         trove.askAsync('espresso?', {
             maxTokens: 16,
+            strategy: 'generative',
             onToken: () => {
                 throw new Error('boom');
             },
@@ -440,7 +497,7 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     );
     // Async: the status is right; the message stayed on the worker thread.
     await assert.rejects(trove.indexPathAsync(nowhere), isTroveError('TROVE_STATUS_NOT_FOUND'));
-    await assert.rejects(trove.askAsync('x', { mode: 7, maxTokens: 16 }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
+    await assert.rejects(trove.askAsync('x', { mode: 7, maxTokens: 16, strategy: 'generative' }), isTroveError('TROVE_STATUS_INVALID_ARGUMENT'));
 
     const other = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: path.join(vault, '.other-store'), threads: 1 });
     other.close();

@@ -2,13 +2,16 @@
 
 use std::ffi::{CString, c_char, c_void};
 
-use trove::{AskOptions, GenerationOptions, StopReason};
+use trove::{
+    Answer, AskOptions, Conversation, DEFAULT_MIN_DRAFT_SUPPORT, DEFAULT_MIN_GROUNDING,
+    GenerationOptions, StopReason,
+};
 
 use super::cancel::token_of;
 use super::engine::{engine_ref, put, trove_engine};
 use super::hit::trove_hit;
 use super::options::{self, trove_ask_options};
-use super::status::{call, guard, trove_status};
+use super::status::{Failure, call, guard, trove_status};
 use super::strings::{self, lend, to_c};
 
 /// Token callback of trove_ask: receives each piece of the answer as it is
@@ -53,6 +56,9 @@ pub enum trove_timing {
     DecodeTokS = 5,
     /// The whole call, in milliseconds.
     TotalMs = 6,
+    /// Prompt tokens a conversation's previous turn had evaluated, reused
+    /// instead of evaluated again (trove_ask_in).
+    CachedTokens = 7,
 }
 
 struct CCitation {
@@ -69,7 +75,10 @@ pub struct trove_answer {
     citations: Vec<CCitation>,
     passages: Vec<trove_hit>,
     stop_reason: StopReason,
-    timings: [f64; 7],
+    timings: [f64; 8],
+    declined: bool,
+    fallback: bool,
+    grounding: f32,
     json: CString,
 }
 
@@ -101,61 +110,130 @@ pub unsafe extern "C" fn trove_ask(
     call(|| {
         // SAFETY: the caller's pointers, as documented.
         unsafe {
-            put(answer_out, "answer_out", std::ptr::null_mut())?;
-            let engine = engine_ref(engine)?;
-            let question = strings::required(question, question_len, "question")?;
-            let o = options::read(options)?;
-            let retrieval = o.retrieval(AskOptions::default().k)?;
-            let defaults = GenerationOptions::default();
-            let ask_options = AskOptions {
-                k: retrieval.k,
-                mode: retrieval.mode,
-                filters: retrieval.filters,
-                generation: GenerationOptions {
-                    temperature: o.temperature,
-                    seed: options::or_default(o.seed, defaults.seed),
-                    max_tokens: options::or_default(o.max_tokens, defaults.max_tokens),
-                    ..defaults
+            respond(
+                engine,
+                None,
+                Question {
+                    text: question,
+                    len: question_len,
+                    options,
+                    on_token,
+                    user_data,
                 },
-                cancel: Some(token_of(o.cancel)),
-            };
-            let mut stream = |piece: &str| match on_token {
-                Some(callback) => {
-                    let c = to_c(piece);
-                    callback(c.as_ptr(), c.as_bytes().len(), user_data) != 0
-                }
-                None => true,
-            };
-            let answer = engine.ask(question, &ask_options, &mut stream)?;
-            let t = &answer.timings;
-            let handle = trove_answer {
-                text: to_c(&answer.text),
-                citations: answer
-                    .citations
-                    .iter()
-                    .map(|c| CCitation {
-                        n: c.n,
-                        inferred: c.inferred,
-                        hit: trove_hit::new(&c.hit),
-                    })
-                    .collect(),
-                passages: answer.passages.iter().map(trove_hit::new).collect(),
-                stop_reason: answer.stop_reason,
-                timings: [
-                    t.retrieval_ms,
-                    t.prompt_tokens.into(),
-                    t.prefill_ms,
-                    t.ttft_ms,
-                    t.decode_tokens.into(),
-                    t.decode_tok_s,
-                    t.total_ms,
-                ],
-                json: to_c(&serde_json::to_string(&answer).expect("an answer serializes")),
-            };
-            *answer_out = Box::into_raw(Box::new(handle));
-            Ok(())
+                answer_out,
+            )
         }
     })
+}
+
+/// A question as C hands it over, with its options and token callback.
+pub(crate) struct Question {
+    pub text: *const c_char,
+    pub len: usize,
+    pub options: *const trove_ask_options,
+    pub on_token: trove_token_fn,
+    pub user_data: *mut c_void,
+}
+
+/// Answers `question` (in `conversation` if given) into `*answer_out`.
+///
+/// # Safety
+/// The pointers are valid as trove_ask documents.
+pub(crate) unsafe fn respond(
+    engine: *const trove_engine,
+    conversation: Option<&mut Conversation>,
+    question: Question,
+    answer_out: *mut *mut trove_answer,
+) -> Result<(), Failure> {
+    // SAFETY: the caller's pointers, as documented.
+    unsafe {
+        put(answer_out, "answer_out", std::ptr::null_mut())?;
+        let engine = engine_ref(engine)?;
+        let text = strings::required(question.text, question.len, "question")?;
+        let ask_options = ask_options(&options::read(question.options)?)?;
+        let (on_token, user_data) = (question.on_token, question.user_data);
+        let mut stream = |piece: &str| match on_token {
+            Some(callback) => {
+                let c = to_c(piece);
+                callback(c.as_ptr(), c.as_bytes().len(), user_data) != 0
+            }
+            None => true,
+        };
+        let answer = match conversation {
+            Some(conversation) => engine.ask_in(conversation, text, &ask_options, &mut stream)?,
+            None => engine.ask(text, &ask_options, &mut stream)?,
+        };
+        *answer_out = Box::into_raw(Box::new(trove_answer::new(&answer)));
+        Ok(())
+    }
+}
+
+/// The engine's options from C's.
+///
+/// # Safety
+/// The pointers in `o` are valid as trove_ask_options documents.
+unsafe fn ask_options(o: &trove_ask_options) -> Result<AskOptions, Failure> {
+    // SAFETY: forwarded to the caller.
+    let (retrieval, cancel) =
+        unsafe { (o.retrieval(AskOptions::default().k)?, token_of(o.cancel)) };
+    let defaults = GenerationOptions::default();
+    Ok(AskOptions {
+        k: retrieval.k,
+        mode: retrieval.mode,
+        filters: retrieval.filters,
+        generation: GenerationOptions {
+            temperature: o.temperature,
+            seed: options::or_default(o.seed, defaults.seed),
+            max_tokens: options::or_default(o.max_tokens, defaults.max_tokens),
+            ..defaults
+        },
+        cancel: Some(cancel),
+        strategy: options::strategy(o.strategy)?,
+        min_grounding: if options::flag(o.never_decline) {
+            0.0
+        } else {
+            options::share_or(o.min_grounding, DEFAULT_MIN_GROUNDING, "min_grounding")?
+        },
+        min_draft_support: options::share_or(
+            o.min_draft_support,
+            DEFAULT_MIN_DRAFT_SUPPORT,
+            "min_draft_support",
+        )?,
+    })
+}
+
+impl trove_answer {
+    fn new(answer: &Answer) -> Self {
+        let t = &answer.timings;
+        trove_answer {
+            text: to_c(&answer.text),
+            citations: answer
+                .citations
+                .iter()
+                .map(|c| CCitation {
+                    n: c.n,
+                    inferred: c.inferred,
+                    hit: trove_hit::new(&c.hit),
+                })
+                .collect(),
+            passages: answer.passages.iter().map(trove_hit::new).collect(),
+            stop_reason: answer.stop_reason,
+            timings: [
+                t.retrieval_ms,
+                t.prompt_tokens.into(),
+                t.prefill_ms,
+                t.ttft_ms,
+                t.decode_tokens.into(),
+                t.decode_tok_s,
+                t.total_ms,
+                t.cached_tokens.into(),
+            ],
+            declined: answer.declined,
+            fallback: answer.fallback,
+            grounding: answer.grounding.score,
+            json: to_c(&serde_json::to_string(answer).expect("an answer serializes")),
+        }
+    }
 }
 
 /// Reads an answer (NULL answer: the fallback value).
@@ -171,7 +249,9 @@ unsafe fn with<T: super::status::OnPanic>(
     guard(|| unsafe { answer.as_ref() }.map_or(fallback, read))
 }
 
-/// The answer text, with [n] citation marks as the model wrote them. Lent:
+/// The answer text, with [n] citation marks each checked against passage n
+/// (the sentences, their citations and supporting spans are in
+/// trove_answer_json, "sentences"). Lent:
 /// valid until trove_answer_free; *len_out (may be NULL) receives its
 /// length. NULL for NULL.
 ///
@@ -212,6 +292,39 @@ pub unsafe extern "C" fn trove_answer_timing(answer: *const trove_answer, which:
             a.timings.get(which as usize).copied().unwrap_or(0.0)
         })
     }
+}
+
+/// true: the passages do not bear on the question, and the answer text is
+/// the fixed "not in your documents" answer (in the question's language)
+/// naming the closest documents; it cites nothing. false for NULL.
+///
+/// Safety: answer is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_answer_declined(answer: *const trove_answer) -> bool {
+    // SAFETY: NULL or live per the caller.
+    unsafe { with(answer, false, |a| a.declined) }
+}
+
+/// How strongly the passages bear on the question, from 0 to 1: the
+/// question is declined below trove_ask_options.min_grounding. 0 for NULL.
+/// The measurements behind it are in trove_answer_json ("grounding").
+///
+/// Safety: answer is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_answer_grounding(answer: *const trove_answer) -> f32 {
+    // SAFETY: NULL or live per the caller.
+    unsafe { with(answer, 0.0, |a| a.grounding) }
+}
+
+/// true: the generated draft was not supported by the passages and the
+/// extractive answer replaced it (the streamed text was the draft). false
+/// for NULL.
+///
+/// Safety: answer is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_answer_fallback(answer: *const trove_answer) -> bool {
+    // SAFETY: NULL or live per the caller.
+    unsafe { with(answer, false, |a| a.fallback) }
 }
 
 /// Number of passages given to the model (0 for NULL); [n] in the answer
@@ -261,8 +374,9 @@ pub unsafe extern "C" fn trove_answer_citation_n(answer: *const trove_answer, in
     unsafe { with(answer, 0, |a| a.citations.get(index).map_or(0, |c| c.n)) }
 }
 
-/// false: the model wrote [n]. true: the model cited nothing and trove
-/// found this passage holds the answer's distinctive words and numbers.
+/// false: [n] is in the answer text and passage n supports its sentence.
+/// true: the sentence had no supported [n], and trove found that this
+/// passage supports it.
 ///
 /// Safety: answer is NULL or live.
 #[unsafe(no_mangle)]

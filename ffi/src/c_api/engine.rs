@@ -89,7 +89,7 @@ unsafe fn put_optional<T>(out: *mut T, value: T) {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn put_json(out: *mut *mut c_char, value: &impl serde::Serialize) {
+pub(crate) unsafe fn put_json(out: *mut *mut c_char, value: &impl serde::Serialize) {
     if !out.is_null() {
         let json = serde_json::to_string(value).expect("reports serialize");
         // SAFETY: writable per the caller.

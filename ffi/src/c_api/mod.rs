@@ -26,4 +26,6 @@ pub mod search;
 
 pub mod ask;
 
+pub mod conversation;
+
 pub mod watch;

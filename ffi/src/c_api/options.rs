@@ -8,7 +8,7 @@
 
 use std::ffi::c_char;
 
-use trove::{SearchFilters, SearchMode};
+use trove::{AnswerStrategy, SearchFilters, SearchMode};
 
 use super::cancel::trove_cancel_token;
 use super::status::Failure;
@@ -25,6 +25,22 @@ pub enum trove_search_mode {
     Vector = 1,
     /// SQLite FTS5 keyword search only.
     Keyword = 2,
+}
+
+/// How trove_ask writes an answer, for trove_ask_options.strategy.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub enum trove_answer_strategy {
+    /// The best sentences of the top passages, quoted with their source; no
+    /// answer model is loaded. The default.
+    Extractive = 0,
+    /// The answer model writes the answer; its citations are checked, and a
+    /// draft the passages do not support is replaced by the quotes.
+    Generative = 1,
+    /// The answer model picks which of the best sentences to quote, under a
+    /// grammar that admits nothing else.
+    Quote = 2,
 }
 
 /// Knobs of trove_engine_open. Zero-initialise, set struct_size, then set
@@ -112,6 +128,17 @@ pub struct trove_ask_options {
     pub document_id_count: usize,
     /// Raise it from another thread to stop generation; NULL: none.
     pub cancel: *const trove_cancel_token,
+    /// A trove_answer_strategy; 0: extractive.
+    pub strategy: u32,
+    /// Grounding score (0 to 1) below which the question is declined with
+    /// the fixed "not in your documents" answer; 0: the calibrated default
+    /// (0.4).
+    pub min_grounding: f32,
+    /// Nonzero: never decline, whatever the grounding score.
+    pub never_decline: u8,
+    /// Share of a generated draft the passages must support, else the
+    /// extractive answer replaces it; 0: the default (0.5).
+    pub min_draft_support: f32,
 }
 
 /// A note handed over by the host app for trove_add_text. Zero-initialise
@@ -219,6 +246,27 @@ pub(crate) fn mode(value: u32) -> Result<SearchMode, Failure> {
             "mode {other} is not a trove_search_mode (0 hybrid, 1 vector, 2 keyword)"
         ))),
     }
+}
+
+pub(crate) fn strategy(value: u32) -> Result<AnswerStrategy, Failure> {
+    match value {
+        0 => Ok(AnswerStrategy::Extractive),
+        1 => Ok(AnswerStrategy::Generative),
+        2 => Ok(AnswerStrategy::Quote),
+        other => Err(Failure::invalid(format!(
+            "strategy {other} is not a trove_answer_strategy (0 extractive, 1 generative, 2 quote)"
+        ))),
+    }
+}
+
+/// A share from C (0 to 1); 0 means `default`.
+pub(crate) fn share_or(value: f32, default: f32, name: &str) -> Result<f32, Failure> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(Failure::invalid(format!(
+            "{name} is {value}: give a share from 0 to 1 (0: the default {default})"
+        )));
+    }
+    Ok(if value == 0.0 { default } else { value })
 }
 
 /// A flag byte from C: any nonzero value is true (C bool, int or char alike).

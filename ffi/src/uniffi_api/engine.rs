@@ -8,7 +8,9 @@ use trove::IndexOptions;
 
 use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
-use super::records::{Answer, AskOptions, EngineConfig, Hit, IndexSummary, SearchOptions, Stats};
+use super::records::{
+    Answer, AskOptions, EngineConfig, Hit, IndexSummary, SearchOptions, Stats, Turn,
+};
 use super::thread_future::ThreadFuture;
 
 /// Stops the index or ask calls it is passed to; raise it from any thread.
@@ -153,7 +155,14 @@ impl Engine {
         listener: Option<Arc<dyn TokenListener>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<Answer, TroveError> {
-        ask(&self.inner, &question, options, listener, token(cancel))
+        ask(
+            &self.inner,
+            None,
+            &question,
+            options,
+            listener,
+            token(cancel),
+        )
     }
 
     /// `ask` on a background thread; `listener` runs on that thread.
@@ -170,7 +179,51 @@ impl Engine {
         let cancel = token(cancel);
         let watched = cancel.clone();
         ThreadFuture::spawn(cancel, move || {
-            ask(&engine, &question, options, listener, watched)
+            ask(&engine, None, &question, options, listener, watched)
+        })
+        .await
+    }
+
+    /// Answers `question` as the next turn of `conversation` and adds the
+    /// turn to it: a follow-up is searched with the previous question, a
+    /// generated answer sees the earlier turns, and the model's state of the
+    /// previous turn is reused. Blocks: use `ask_in_async` from UI code.
+    #[uniffi::method(default(options = None, listener = None, cancel = None))]
+    pub fn ask_in(
+        &self,
+        conversation: Arc<Conversation>,
+        question: String,
+        options: Option<AskOptions>,
+        listener: Option<Arc<dyn TokenListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Answer, TroveError> {
+        let conversation = Some(conversation.as_ref());
+        ask(
+            &self.inner,
+            conversation,
+            &question,
+            options,
+            listener,
+            token(cancel),
+        )
+    }
+
+    /// `ask_in` on a background thread; `listener` runs on that thread.
+    #[uniffi::method(default(options = None, listener = None, cancel = None))]
+    pub async fn ask_in_async(
+        &self,
+        conversation: Arc<Conversation>,
+        question: String,
+        options: Option<AskOptions>,
+        listener: Option<Arc<dyn TokenListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Answer, TroveError> {
+        let engine = self.inner.clone();
+        let cancel = token(cancel);
+        let watched = cancel.clone();
+        ThreadFuture::spawn(cancel, move || {
+            let conversation = Some(conversation.as_ref());
+            ask(&engine, conversation, &question, options, listener, watched)
         })
         .await
     }
@@ -245,18 +298,62 @@ fn index(
     )?)
 }
 
+/// A conversation: its turns (save them with `turns`, go on later with
+/// `from_turns`) and the model state that makes a follow-up fast. Calls on
+/// one conversation run one at a time.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct Conversation(Mutex<trove::Conversation>);
+
+#[uniffi::export]
+impl Conversation {
+    /// A conversation with no turns yet.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// A conversation that goes on from saved turns.
+    #[uniffi::constructor]
+    pub fn from_turns(turns: Vec<Turn>) -> Arc<Self> {
+        Arc::new(Conversation(Mutex::new(trove::Conversation::from_turns(
+            turns,
+        ))))
+    }
+
+    /// The turns so far, oldest first.
+    pub fn turns(&self) -> Vec<Turn> {
+        self.lock().turns().to_vec()
+    }
+
+    /// Forgets every turn.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+impl Conversation {
+    fn lock(&self) -> std::sync::MutexGuard<'_, trove::Conversation> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Asks `question` (in `conversation` when given), streaming to `listener`.
 fn ask(
     engine: &trove::Engine,
+    conversation: Option<&Conversation>,
     question: &str,
     options: Option<AskOptions>,
     listener: Option<Arc<dyn TokenListener>>,
     cancel: trove::CancelToken,
 ) -> Result<Answer, TroveError> {
-    let options = options.unwrap_or_default();
+    let options = options.unwrap_or_default().to_core(cancel);
     let mut stream = |piece: &str| {
         listener
             .as_ref()
             .is_none_or(|l| l.on_token(piece.to_owned()))
     };
-    Ok(engine.ask(question, &options.to_core(cancel), &mut stream)?)
+    Ok(match conversation {
+        Some(c) => engine.ask_in(&mut c.lock(), question, &options, &mut stream)?,
+        None => engine.ask(question, &options, &mut stream)?,
+    })
 }

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use trove::{
-    Answer, AskTimings, Citation, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary,
-    LineRange, ModelFingerprint, SearchFilters, SearchMode, StageTimings, Stats, StopReason,
+    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, Grounding, GroundingSignals,
+    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange,
+    ModelFingerprint, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
     WatchEvent,
 };
 
@@ -137,6 +138,17 @@ pub struct AskOptions {
     /// Only these documents (paths or host ids).
     #[uniffi(default)]
     pub document_ids: Vec<String>,
+    /// How the answer is written; none: extractive.
+    #[uniffi(default)]
+    pub strategy: Option<AnswerStrategy>,
+    /// Grounding score below which the question is declined; none: the
+    /// calibrated default; 0 never declines.
+    #[uniffi(default)]
+    pub min_grounding: Option<f32>,
+    /// Supported share below which a generated draft is replaced by the
+    /// extractive answer; none: the default.
+    #[uniffi(default)]
+    pub min_draft_support: Option<f32>,
 }
 
 impl AskOptions {
@@ -157,6 +169,11 @@ impl AskOptions {
                 ..defaults
             },
             cancel: Some(cancel),
+            strategy: self.strategy.unwrap_or_default(),
+            min_grounding: self.min_grounding.unwrap_or(trove::DEFAULT_MIN_GROUNDING),
+            min_draft_support: self
+                .min_draft_support
+                .unwrap_or(trove::DEFAULT_MIN_DRAFT_SUPPORT),
         }
     }
 }
@@ -216,6 +233,8 @@ pub enum StopReason {
 pub struct AskTimings {
     pub retrieval_ms: f64,
     pub prompt_tokens: u32,
+    /// Prompt tokens a conversation's previous turn had evaluated, reused.
+    pub cached_tokens: u32,
     pub prefill_ms: f64,
     pub ttft_ms: f64,
     pub decode_tokens: u32,
@@ -223,18 +242,109 @@ pub struct AskTimings {
     pub total_ms: f64,
 }
 
+/// How an answer is written.
+#[uniffi::remote(Enum)]
+pub enum AnswerStrategy {
+    /// The best sentences of the top passages, quoted; no model.
+    Extractive,
+    /// The model writes it; unsupported drafts fall back to quotes.
+    Generative,
+    /// The model picks a sentence to quote, under a grammar.
+    Quote,
+}
+
+/// The measurements behind a grounding score.
+#[uniffi::remote(Record)]
+pub struct GroundingSignals {
+    pub passage_similarity: f32,
+    pub sentence_similarity: f32,
+    pub coverage: f32,
+    pub unknown: f32,
+}
+
+/// Whether the passages bear on the question, and why.
+#[uniffi::remote(Record)]
+pub struct Grounding {
+    /// 0..1; the question is declined below `threshold`.
+    pub score: f32,
+    pub threshold: f32,
+    pub signals: GroundingSignals,
+}
+
+/// The span of a passage that supports a sentence of the answer.
+#[uniffi::remote(Record)]
+pub struct Support {
+    /// The passage: `passages[n - 1]`.
+    pub n: u32,
+    /// Char range in the passage text.
+    pub start: u32,
+    pub end: u32,
+    pub lines: Option<LineRange>,
+    pub page: Option<u32>,
+    pub score: f32,
+}
+
+/// One sentence of an answer, its checked citations and its support.
+#[uniffi::remote(Record)]
+pub struct AnswerSentence {
+    /// Char range in the answer text.
+    pub start: u32,
+    pub end: u32,
+    /// Citations the passage supports (kept in the text).
+    pub citations: Vec<u32>,
+    /// Citations the passage does not support (removed from the text).
+    pub dropped: Vec<u32>,
+    /// None: no passage supports the sentence.
+    pub support: Option<Support>,
+}
+
 /// An answer with its sources.
 #[uniffi::remote(Record)]
 pub struct Answer {
-    /// The answer, with `[n]` marks as the model wrote them.
+    /// The answer, with checked `[n]` marks.
     pub text: String,
     pub citations: Vec<Citation>,
-    /// The passages given to the model; `[n]` is `passages[n - 1]`.
+    /// The passages the answer was written from; `[n]` is `passages[n - 1]`.
     pub passages: Vec<Hit>,
     /// Retrieved passages left out because the context window was full.
     pub dropped: Vec<Hit>,
     pub stop_reason: StopReason,
     pub timings: AskTimings,
+    /// The documents do not answer this: `text` is the fixed
+    /// "not in your documents" answer.
+    pub declined: bool,
+    pub strategy: AnswerStrategy,
+    /// The generated draft was unsupported and quotes replaced it.
+    pub fallback: bool,
+    /// What the model generated, when `text` differs from it.
+    pub draft: Option<String>,
+    pub grounding: Grounding,
+    pub sentences: Vec<AnswerSentence>,
+    /// In a conversation: the query searched and the earlier turns used.
+    pub history: Option<HistoryUse>,
+}
+
+/// How a conversation shaped an answer.
+#[uniffi::remote(Record)]
+pub struct HistoryUse {
+    /// What retrieval searched for.
+    pub query: String,
+    /// Earlier turns the answer model saw.
+    pub turns: u32,
+    /// Of those, the oldest shown without their sources.
+    pub condensed: u32,
+    /// Older turns left out to fit the context.
+    pub dropped: u32,
+}
+
+/// One exchange of a conversation.
+#[uniffi::remote(Record)]
+pub struct Turn {
+    pub question: String,
+    pub query: String,
+    pub answer: String,
+    pub declined: bool,
+    pub passages: Vec<Hit>,
 }
 
 /// Progress of an indexing call.

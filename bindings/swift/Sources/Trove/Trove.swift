@@ -808,6 +808,178 @@ public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
 
 
 /**
+ * A conversation: its turns (save them with `turns`, go on later with
+ * `from_turns`) and the model state that makes a follow-up fast. Calls on
+ * one conversation run one at a time.
+ */
+public protocol ConversationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Forgets every turn.
+     */
+    func clear() 
+    
+    /**
+     * The turns so far, oldest first.
+     */
+    func turns()  -> [Turn]
+    
+}
+/**
+ * A conversation: its turns (save them with `turns`, go on later with
+ * `from_turns`) and the model state that makes a follow-up fast. Calls on
+ * one conversation run one at a time.
+ */
+open class Conversation: ConversationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_trove_fn_clone_conversation(self.handle, $0) }
+    }
+    /**
+     * A conversation with no turns yet.
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_constructor_conversation_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_trove_fn_free_conversation(handle, $0) }
+    }
+
+    
+    /**
+     * A conversation that goes on from saved turns.
+     */
+public static func fromTurns(turns: [Turn]) -> Conversation  {
+    return try!  FfiConverterTypeConversation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_constructor_conversation_from_turns(
+        FfiConverterSequenceTypeTurn.lower(turns),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Forgets every turn.
+     */
+open func clear()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_conversation_clear(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The turns so far, oldest first.
+     */
+open func turns() -> [Turn]  {
+    return try!  FfiConverterSequenceTypeTurn.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_conversation_turns(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Conversation
+
+    public static func lift(_ handle: UInt64) throws -> Conversation {
+        return Conversation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Conversation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Conversation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Conversation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lift(_ handle: UInt64) throws -> Conversation {
+    return try FfiConverterTypeConversation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lower(_ value: Conversation) -> UInt64 {
+    return FfiConverterTypeConversation.lower(value)
+}
+
+
+
+
+
+
+/**
  * An open knowledge base. Thread-safe: share one per store.
  *
  * ```swift
@@ -836,6 +1008,19 @@ public protocol EngineProtocol: AnyObject, Sendable {
      * Cancelling the calling task stops generation.
      */
     func askAsync(question: String, options: AskOptions?, listener: TokenListener?, cancel: CancelToken?) async throws  -> Answer
+    
+    /**
+     * Answers `question` as the next turn of `conversation` and adds the
+     * turn to it: a follow-up is searched with the previous question, a
+     * generated answer sees the earlier turns, and the model's state of the
+     * previous turn is reused. Blocks: use `ask_in_async` from UI code.
+     */
+    func askIn(conversation: Conversation, question: String, options: AskOptions?, listener: TokenListener?, cancel: CancelToken?) throws  -> Answer
+    
+    /**
+     * `ask_in` on a background thread; `listener` runs on that thread.
+     */
+    func askInAsync(conversation: Conversation, question: String, options: AskOptions?, listener: TokenListener?, cancel: CancelToken?) async throws  -> Answer
     
     /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -999,6 +1184,45 @@ open func askAsync(question: String, options: AskOptions? = nil, listener: Token
             rustFutureFunc: {
                 uniffi_trove_fn_method_engine_ask_async(
                         self.uniffiCloneHandle(),FfiConverterString.lower(question),FfiConverterOptionTypeAskOptions.lower(options),FfiConverterOptionTypeTokenListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_trove_rust_future_poll_rust_buffer,
+            completeFunc: ffi_trove_rust_future_complete_rust_buffer,
+            freeFunc: ffi_trove_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAnswer_lift,
+            errorHandler: FfiConverterTypeTroveError_lift
+        )
+}
+    
+    /**
+     * Answers `question` as the next turn of `conversation` and adds the
+     * turn to it: a follow-up is searched with the previous question, a
+     * generated answer sees the earlier turns, and the model's state of the
+     * previous turn is reused. Blocks: use `ask_in_async` from UI code.
+     */
+open func askIn(conversation: Conversation, question: String, options: AskOptions? = nil, listener: TokenListener? = nil, cancel: CancelToken? = nil)throws  -> Answer  {
+    return try  FfiConverterTypeAnswer_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_ask_in(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeConversation_lower(conversation),
+        FfiConverterString.lower(question),
+        FfiConverterOptionTypeAskOptions.lower(options),
+        FfiConverterOptionTypeTokenListener.lower(listener),
+        FfiConverterOptionTypeCancelToken.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `ask_in` on a background thread; `listener` runs on that thread.
+     */
+open func askInAsync(conversation: Conversation, question: String, options: AskOptions? = nil, listener: TokenListener? = nil, cancel: CancelToken? = nil)async throws  -> Answer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_trove_fn_method_engine_ask_in_async(
+                        self.uniffiCloneHandle(),FfiConverterTypeConversation_lower(conversation),FfiConverterString.lower(question),FfiConverterOptionTypeAskOptions.lower(options),FfiConverterOptionTypeTokenListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
                 )
             },
             pollFunc: ffi_trove_rust_future_poll_rust_buffer,
@@ -1938,12 +2162,12 @@ public func FfiConverterTypeWatcher_lower(_ value: Watcher) -> UInt64 {
  */
 public struct Answer: Equatable, Hashable {
     /**
-     * The answer, with `[n]` marks as the model wrote them.
+     * The answer, with checked `[n]` marks.
      */
     public var text: String
     public var citations: [Citation]
     /**
-     * The passages given to the model; `[n]` is `passages[n - 1]`.
+     * The passages the answer was written from; `[n]` is `passages[n - 1]`.
      */
     public var passages: [Hit]
     /**
@@ -1952,25 +2176,65 @@ public struct Answer: Equatable, Hashable {
     public var dropped: [Hit]
     public var stopReason: StopReason
     public var timings: AskTimings
+    /**
+     * The documents do not answer this: `text` is the fixed
+     * "not in your documents" answer.
+     */
+    public var declined: Bool
+    public var strategy: AnswerStrategy
+    /**
+     * The generated draft was unsupported and quotes replaced it.
+     */
+    public var fallback: Bool
+    /**
+     * What the model generated, when `text` differs from it.
+     */
+    public var draft: String?
+    public var grounding: Grounding
+    public var sentences: [AnswerSentence]
+    /**
+     * In a conversation: the query searched and the earlier turns used.
+     */
+    public var history: HistoryUse?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * The answer, with `[n]` marks as the model wrote them.
+         * The answer, with checked `[n]` marks.
          */text: String, citations: [Citation], 
         /**
-         * The passages given to the model; `[n]` is `passages[n - 1]`.
+         * The passages the answer was written from; `[n]` is `passages[n - 1]`.
          */passages: [Hit], 
         /**
          * Retrieved passages left out because the context window was full.
-         */dropped: [Hit], stopReason: StopReason, timings: AskTimings) {
+         */dropped: [Hit], stopReason: StopReason, timings: AskTimings, 
+        /**
+         * The documents do not answer this: `text` is the fixed
+         * "not in your documents" answer.
+         */declined: Bool, strategy: AnswerStrategy, 
+        /**
+         * The generated draft was unsupported and quotes replaced it.
+         */fallback: Bool, 
+        /**
+         * What the model generated, when `text` differs from it.
+         */draft: String?, grounding: Grounding, sentences: [AnswerSentence], 
+        /**
+         * In a conversation: the query searched and the earlier turns used.
+         */history: HistoryUse?) {
         self.text = text
         self.citations = citations
         self.passages = passages
         self.dropped = dropped
         self.stopReason = stopReason
         self.timings = timings
+        self.declined = declined
+        self.strategy = strategy
+        self.fallback = fallback
+        self.draft = draft
+        self.grounding = grounding
+        self.sentences = sentences
+        self.history = history
     }
 
     
@@ -1994,7 +2258,14 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
                 passages: FfiConverterSequenceTypeHit.read(from: &buf), 
                 dropped: FfiConverterSequenceTypeHit.read(from: &buf), 
                 stopReason: FfiConverterTypeStopReason.read(from: &buf), 
-                timings: FfiConverterTypeAskTimings.read(from: &buf)
+                timings: FfiConverterTypeAskTimings.read(from: &buf), 
+                declined: FfiConverterBool.read(from: &buf), 
+                strategy: FfiConverterTypeAnswerStrategy.read(from: &buf), 
+                fallback: FfiConverterBool.read(from: &buf), 
+                draft: FfiConverterOptionString.read(from: &buf), 
+                grounding: FfiConverterTypeGrounding.read(from: &buf), 
+                sentences: FfiConverterSequenceTypeAnswerSentence.read(from: &buf), 
+                history: FfiConverterOptionTypeHistoryUse.read(from: &buf)
         )
     }
 
@@ -2005,6 +2276,13 @@ public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
         FfiConverterSequenceTypeHit.write(value.dropped, into: &buf)
         FfiConverterTypeStopReason.write(value.stopReason, into: &buf)
         FfiConverterTypeAskTimings.write(value.timings, into: &buf)
+        FfiConverterBool.write(value.declined, into: &buf)
+        FfiConverterTypeAnswerStrategy.write(value.strategy, into: &buf)
+        FfiConverterBool.write(value.fallback, into: &buf)
+        FfiConverterOptionString.write(value.draft, into: &buf)
+        FfiConverterTypeGrounding.write(value.grounding, into: &buf)
+        FfiConverterSequenceTypeAnswerSentence.write(value.sentences, into: &buf)
+        FfiConverterOptionTypeHistoryUse.write(value.history, into: &buf)
     }
 }
 
@@ -2021,6 +2299,99 @@ public func FfiConverterTypeAnswer_lift(_ buf: RustBuffer) throws -> Answer {
 #endif
 public func FfiConverterTypeAnswer_lower(_ value: Answer) -> RustBuffer {
     return FfiConverterTypeAnswer.lower(value)
+}
+
+
+/**
+ * One sentence of an answer, its checked citations and its support.
+ */
+public struct AnswerSentence: Equatable, Hashable {
+    /**
+     * Char range in the answer text.
+     */
+    public var start: UInt32
+    public var end: UInt32
+    /**
+     * Citations the passage supports (kept in the text).
+     */
+    public var citations: [UInt32]
+    /**
+     * Citations the passage does not support (removed from the text).
+     */
+    public var dropped: [UInt32]
+    /**
+     * None: no passage supports the sentence.
+     */
+    public var support: Support?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Char range in the answer text.
+         */start: UInt32, end: UInt32, 
+        /**
+         * Citations the passage supports (kept in the text).
+         */citations: [UInt32], 
+        /**
+         * Citations the passage does not support (removed from the text).
+         */dropped: [UInt32], 
+        /**
+         * None: no passage supports the sentence.
+         */support: Support?) {
+        self.start = start
+        self.end = end
+        self.citations = citations
+        self.dropped = dropped
+        self.support = support
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AnswerSentence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnswerSentence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnswerSentence {
+        return
+            try AnswerSentence(
+                start: FfiConverterUInt32.read(from: &buf), 
+                end: FfiConverterUInt32.read(from: &buf), 
+                citations: FfiConverterSequenceUInt32.read(from: &buf), 
+                dropped: FfiConverterSequenceUInt32.read(from: &buf), 
+                support: FfiConverterOptionTypeSupport.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AnswerSentence, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.start, into: &buf)
+        FfiConverterUInt32.write(value.end, into: &buf)
+        FfiConverterSequenceUInt32.write(value.citations, into: &buf)
+        FfiConverterSequenceUInt32.write(value.dropped, into: &buf)
+        FfiConverterOptionTypeSupport.write(value.support, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswerSentence_lift(_ buf: RustBuffer) throws -> AnswerSentence {
+    return try FfiConverterTypeAnswerSentence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswerSentence_lower(_ value: AnswerSentence) -> RustBuffer {
+    return FfiConverterTypeAnswerSentence.lower(value)
 }
 
 
@@ -2060,6 +2431,20 @@ public struct AskOptions: Equatable, Hashable {
      * Only these documents (paths or host ids).
      */
     public var documentIds: [String]
+    /**
+     * How the answer is written; none: extractive.
+     */
+    public var strategy: AnswerStrategy?
+    /**
+     * Grounding score below which the question is declined; none: the
+     * calibrated default; 0 never declines.
+     */
+    public var minGrounding: Float?
+    /**
+     * Supported share below which a generated draft is replaced by the
+     * extractive answer; none: the default.
+     */
+    public var minDraftSupport: Float?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2087,7 +2472,18 @@ public struct AskOptions: Equatable, Hashable {
          */tags: [String] = [], 
         /**
          * Only these documents (paths or host ids).
-         */documentIds: [String] = []) {
+         */documentIds: [String] = [], 
+        /**
+         * How the answer is written; none: extractive.
+         */strategy: AnswerStrategy? = nil, 
+        /**
+         * Grounding score below which the question is declined; none: the
+         * calibrated default; 0 never declines.
+         */minGrounding: Float? = nil, 
+        /**
+         * Supported share below which a generated draft is replaced by the
+         * extractive answer; none: the default.
+         */minDraftSupport: Float? = nil) {
         self.k = k
         self.mode = mode
         self.maxTokens = maxTokens
@@ -2096,6 +2492,9 @@ public struct AskOptions: Equatable, Hashable {
         self.pathPrefix = pathPrefix
         self.tags = tags
         self.documentIds = documentIds
+        self.strategy = strategy
+        self.minGrounding = minGrounding
+        self.minDraftSupport = minDraftSupport
     }
 
     
@@ -2121,7 +2520,10 @@ public struct FfiConverterTypeAskOptions: FfiConverterRustBuffer {
                 seed: FfiConverterUInt32.read(from: &buf), 
                 pathPrefix: FfiConverterOptionString.read(from: &buf), 
                 tags: FfiConverterSequenceString.read(from: &buf), 
-                documentIds: FfiConverterSequenceString.read(from: &buf)
+                documentIds: FfiConverterSequenceString.read(from: &buf), 
+                strategy: FfiConverterOptionTypeAnswerStrategy.read(from: &buf), 
+                minGrounding: FfiConverterOptionFloat.read(from: &buf), 
+                minDraftSupport: FfiConverterOptionFloat.read(from: &buf)
         )
     }
 
@@ -2134,6 +2536,9 @@ public struct FfiConverterTypeAskOptions: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.pathPrefix, into: &buf)
         FfiConverterSequenceString.write(value.tags, into: &buf)
         FfiConverterSequenceString.write(value.documentIds, into: &buf)
+        FfiConverterOptionTypeAnswerStrategy.write(value.strategy, into: &buf)
+        FfiConverterOptionFloat.write(value.minGrounding, into: &buf)
+        FfiConverterOptionFloat.write(value.minDraftSupport, into: &buf)
     }
 }
 
@@ -2159,6 +2564,10 @@ public func FfiConverterTypeAskOptions_lower(_ value: AskOptions) -> RustBuffer 
 public struct AskTimings: Equatable, Hashable {
     public var retrievalMs: Double
     public var promptTokens: UInt32
+    /**
+     * Prompt tokens a conversation's previous turn had evaluated, reused.
+     */
+    public var cachedTokens: UInt32
     public var prefillMs: Double
     public var ttftMs: Double
     public var decodeTokens: UInt32
@@ -2167,9 +2576,13 @@ public struct AskTimings: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(retrievalMs: Double, promptTokens: UInt32, prefillMs: Double, ttftMs: Double, decodeTokens: UInt32, decodeTokS: Double, totalMs: Double) {
+    public init(retrievalMs: Double, promptTokens: UInt32, 
+        /**
+         * Prompt tokens a conversation's previous turn had evaluated, reused.
+         */cachedTokens: UInt32, prefillMs: Double, ttftMs: Double, decodeTokens: UInt32, decodeTokS: Double, totalMs: Double) {
         self.retrievalMs = retrievalMs
         self.promptTokens = promptTokens
+        self.cachedTokens = cachedTokens
         self.prefillMs = prefillMs
         self.ttftMs = ttftMs
         self.decodeTokens = decodeTokens
@@ -2195,6 +2608,7 @@ public struct FfiConverterTypeAskTimings: FfiConverterRustBuffer {
             try AskTimings(
                 retrievalMs: FfiConverterDouble.read(from: &buf), 
                 promptTokens: FfiConverterUInt32.read(from: &buf), 
+                cachedTokens: FfiConverterUInt32.read(from: &buf), 
                 prefillMs: FfiConverterDouble.read(from: &buf), 
                 ttftMs: FfiConverterDouble.read(from: &buf), 
                 decodeTokens: FfiConverterUInt32.read(from: &buf), 
@@ -2206,6 +2620,7 @@ public struct FfiConverterTypeAskTimings: FfiConverterRustBuffer {
     public static func write(_ value: AskTimings, into buf: inout [UInt8]) {
         FfiConverterDouble.write(value.retrievalMs, into: &buf)
         FfiConverterUInt32.write(value.promptTokens, into: &buf)
+        FfiConverterUInt32.write(value.cachedTokens, into: &buf)
         FfiConverterDouble.write(value.prefillMs, into: &buf)
         FfiConverterDouble.write(value.ttftMs, into: &buf)
         FfiConverterUInt32.write(value.decodeTokens, into: &buf)
@@ -2427,6 +2842,227 @@ public func FfiConverterTypeEngineConfig_lift(_ buf: RustBuffer) throws -> Engin
 #endif
 public func FfiConverterTypeEngineConfig_lower(_ value: EngineConfig) -> RustBuffer {
     return FfiConverterTypeEngineConfig.lower(value)
+}
+
+
+/**
+ * Whether the passages bear on the question, and why.
+ */
+public struct Grounding: Equatable, Hashable {
+    /**
+     * 0..1; the question is declined below `threshold`.
+     */
+    public var score: Float
+    public var threshold: Float
+    public var signals: GroundingSignals
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 0..1; the question is declined below `threshold`.
+         */score: Float, threshold: Float, signals: GroundingSignals) {
+        self.score = score
+        self.threshold = threshold
+        self.signals = signals
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Grounding: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGrounding: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Grounding {
+        return
+            try Grounding(
+                score: FfiConverterFloat.read(from: &buf), 
+                threshold: FfiConverterFloat.read(from: &buf), 
+                signals: FfiConverterTypeGroundingSignals.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Grounding, into buf: inout [UInt8]) {
+        FfiConverterFloat.write(value.score, into: &buf)
+        FfiConverterFloat.write(value.threshold, into: &buf)
+        FfiConverterTypeGroundingSignals.write(value.signals, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrounding_lift(_ buf: RustBuffer) throws -> Grounding {
+    return try FfiConverterTypeGrounding.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrounding_lower(_ value: Grounding) -> RustBuffer {
+    return FfiConverterTypeGrounding.lower(value)
+}
+
+
+/**
+ * The measurements behind a grounding score.
+ */
+public struct GroundingSignals: Equatable, Hashable {
+    public var passageSimilarity: Float
+    public var sentenceSimilarity: Float
+    public var coverage: Float
+    public var unknown: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(passageSimilarity: Float, sentenceSimilarity: Float, coverage: Float, unknown: Float) {
+        self.passageSimilarity = passageSimilarity
+        self.sentenceSimilarity = sentenceSimilarity
+        self.coverage = coverage
+        self.unknown = unknown
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GroundingSignals: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGroundingSignals: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GroundingSignals {
+        return
+            try GroundingSignals(
+                passageSimilarity: FfiConverterFloat.read(from: &buf), 
+                sentenceSimilarity: FfiConverterFloat.read(from: &buf), 
+                coverage: FfiConverterFloat.read(from: &buf), 
+                unknown: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GroundingSignals, into buf: inout [UInt8]) {
+        FfiConverterFloat.write(value.passageSimilarity, into: &buf)
+        FfiConverterFloat.write(value.sentenceSimilarity, into: &buf)
+        FfiConverterFloat.write(value.coverage, into: &buf)
+        FfiConverterFloat.write(value.unknown, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroundingSignals_lift(_ buf: RustBuffer) throws -> GroundingSignals {
+    return try FfiConverterTypeGroundingSignals.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroundingSignals_lower(_ value: GroundingSignals) -> RustBuffer {
+    return FfiConverterTypeGroundingSignals.lower(value)
+}
+
+
+/**
+ * How a conversation shaped an answer.
+ */
+public struct HistoryUse: Equatable, Hashable {
+    /**
+     * What retrieval searched for.
+     */
+    public var query: String
+    /**
+     * Earlier turns the answer model saw.
+     */
+    public var turns: UInt32
+    /**
+     * Of those, the oldest shown without their sources.
+     */
+    public var condensed: UInt32
+    /**
+     * Older turns left out to fit the context.
+     */
+    public var dropped: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What retrieval searched for.
+         */query: String, 
+        /**
+         * Earlier turns the answer model saw.
+         */turns: UInt32, 
+        /**
+         * Of those, the oldest shown without their sources.
+         */condensed: UInt32, 
+        /**
+         * Older turns left out to fit the context.
+         */dropped: UInt32) {
+        self.query = query
+        self.turns = turns
+        self.condensed = condensed
+        self.dropped = dropped
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HistoryUse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHistoryUse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HistoryUse {
+        return
+            try HistoryUse(
+                query: FfiConverterString.read(from: &buf), 
+                turns: FfiConverterUInt32.read(from: &buf), 
+                condensed: FfiConverterUInt32.read(from: &buf), 
+                dropped: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HistoryUse, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.query, into: &buf)
+        FfiConverterUInt32.write(value.turns, into: &buf)
+        FfiConverterUInt32.write(value.condensed, into: &buf)
+        FfiConverterUInt32.write(value.dropped, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryUse_lift(_ buf: RustBuffer) throws -> HistoryUse {
+    return try FfiConverterTypeHistoryUse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryUse_lower(_ value: HistoryUse) -> RustBuffer {
+    return FfiConverterTypeHistoryUse.lower(value)
 }
 
 
@@ -3251,6 +3887,245 @@ public func FfiConverterTypeStats_lower(_ value: Stats) -> RustBuffer {
 
 
 /**
+ * The span of a passage that supports a sentence of the answer.
+ */
+public struct Support: Equatable, Hashable {
+    /**
+     * The passage: `passages[n - 1]`.
+     */
+    public var n: UInt32
+    /**
+     * Char range in the passage text.
+     */
+    public var start: UInt32
+    public var end: UInt32
+    public var lines: LineRange?
+    public var page: UInt32?
+    public var score: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The passage: `passages[n - 1]`.
+         */n: UInt32, 
+        /**
+         * Char range in the passage text.
+         */start: UInt32, end: UInt32, lines: LineRange?, page: UInt32?, score: Float) {
+        self.n = n
+        self.start = start
+        self.end = end
+        self.lines = lines
+        self.page = page
+        self.score = score
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Support: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSupport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Support {
+        return
+            try Support(
+                n: FfiConverterUInt32.read(from: &buf), 
+                start: FfiConverterUInt32.read(from: &buf), 
+                end: FfiConverterUInt32.read(from: &buf), 
+                lines: FfiConverterOptionTypeLineRange.read(from: &buf), 
+                page: FfiConverterOptionUInt32.read(from: &buf), 
+                score: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Support, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.n, into: &buf)
+        FfiConverterUInt32.write(value.start, into: &buf)
+        FfiConverterUInt32.write(value.end, into: &buf)
+        FfiConverterOptionTypeLineRange.write(value.lines, into: &buf)
+        FfiConverterOptionUInt32.write(value.page, into: &buf)
+        FfiConverterFloat.write(value.score, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSupport_lift(_ buf: RustBuffer) throws -> Support {
+    return try FfiConverterTypeSupport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSupport_lower(_ value: Support) -> RustBuffer {
+    return FfiConverterTypeSupport.lower(value)
+}
+
+
+/**
+ * One exchange of a conversation.
+ */
+public struct Turn: Equatable, Hashable {
+    public var question: String
+    public var query: String
+    public var answer: String
+    public var declined: Bool
+    public var passages: [Hit]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(question: String, query: String, answer: String, declined: Bool, passages: [Hit]) {
+        self.question = question
+        self.query = query
+        self.answer = answer
+        self.declined = declined
+        self.passages = passages
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Turn: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTurn: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Turn {
+        return
+            try Turn(
+                question: FfiConverterString.read(from: &buf), 
+                query: FfiConverterString.read(from: &buf), 
+                answer: FfiConverterString.read(from: &buf), 
+                declined: FfiConverterBool.read(from: &buf), 
+                passages: FfiConverterSequenceTypeHit.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Turn, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterString.write(value.query, into: &buf)
+        FfiConverterString.write(value.answer, into: &buf)
+        FfiConverterBool.write(value.declined, into: &buf)
+        FfiConverterSequenceTypeHit.write(value.passages, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTurn_lift(_ buf: RustBuffer) throws -> Turn {
+    return try FfiConverterTypeTurn.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTurn_lower(_ value: Turn) -> RustBuffer {
+    return FfiConverterTypeTurn.lower(value)
+}
+
+
+/**
+ * How an answer is written.
+ */
+
+public enum AnswerStrategy: Equatable, Hashable {
+    
+    /**
+     * The best sentences of the top passages, quoted; no model.
+     */
+    case extractive
+    /**
+     * The model writes it; unsupported drafts fall back to quotes.
+     */
+    case generative
+    /**
+     * The model picks a sentence to quote, under a grammar.
+     */
+    case quote
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AnswerStrategy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnswerStrategy: FfiConverterRustBuffer {
+    typealias SwiftType = AnswerStrategy
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnswerStrategy {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .extractive
+        
+        case 2: return .generative
+        
+        case 3: return .quote
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AnswerStrategy, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .extractive:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .generative:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .quote:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswerStrategy_lift(_ buf: RustBuffer) throws -> AnswerStrategy {
+    return try FfiConverterTypeAnswerStrategy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswerStrategy_lower(_ value: AnswerStrategy) -> RustBuffer {
+    return FfiConverterTypeAnswerStrategy.lower(value)
+}
+
+
+
+/**
  * Retrievers.
  */
 
@@ -3751,6 +4626,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionFloat: FfiConverterRustBuffer {
+    typealias SwiftType = Float?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterFloat.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterFloat.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -3871,6 +4770,30 @@ fileprivate struct FfiConverterOptionTypeAskOptions: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHistoryUse: FfiConverterRustBuffer {
+    typealias SwiftType = HistoryUse?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHistoryUse.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHistoryUse.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIndexRun: FfiConverterRustBuffer {
     typealias SwiftType = IndexRun?
 
@@ -3943,6 +4866,54 @@ fileprivate struct FfiConverterOptionTypeSearchOptions: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSupport: FfiConverterRustBuffer {
+    typealias SwiftType = Support?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSupport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSupport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAnswerStrategy: FfiConverterRustBuffer {
+    typealias SwiftType = AnswerStrategy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAnswerStrategy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAnswerStrategy.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSearchMode: FfiConverterRustBuffer {
     typealias SwiftType = SearchMode?
 
@@ -3967,6 +4938,31 @@ fileprivate struct FfiConverterOptionTypeSearchMode: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt32]
+
+    public static func write(_ value: [UInt32], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt32.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt32] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt32]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt32.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -3984,6 +4980,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAnswerSentence: FfiConverterRustBuffer {
+    typealias SwiftType = [AnswerSentence]
+
+    public static func write(_ value: [AnswerSentence], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAnswerSentence.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AnswerSentence] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AnswerSentence]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAnswerSentence.read(from: &buf))
         }
         return seq
     }
@@ -4059,6 +5080,31 @@ fileprivate struct FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIndexFailure.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTurn: FfiConverterRustBuffer {
+    typealias SwiftType = [Turn]
+
+    public static func write(_ value: [Turn], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTurn.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Turn] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Turn]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTurn.read(from: &buf))
         }
         return seq
     }
@@ -4176,6 +5222,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_trove_checksum_method_canceltoken_reset() != 50791) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_trove_checksum_method_conversation_clear() != 18740) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_conversation_turns() != 43166) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_trove_checksum_method_engine_add_text() != 47047) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4183,6 +5235,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_ask_async() != 48101) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_ask_in() != 32585) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_ask_in_async() != 909) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_index_path() != 37340) {
@@ -4219,6 +5277,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_constructor_canceltoken_new() != 38216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_constructor_conversation_from_turns() != 36328) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_constructor_conversation_new() != 52257) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_constructor_engine_open() != 61508) {

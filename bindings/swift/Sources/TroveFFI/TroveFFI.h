@@ -322,6 +322,37 @@ int8_t uniffi_trove_fn_method_canceltoken_is_cancelled(uint64_t ptr, RustCallSta
 void uniffi_trove_fn_method_canceltoken_reset(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CLONE_CONVERSATION
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CLONE_CONVERSATION
+uint64_t uniffi_trove_fn_clone_conversation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_FREE_CONVERSATION
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_FREE_CONVERSATION
+void uniffi_trove_fn_free_conversation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CONSTRUCTOR_CONVERSATION_FROM_TURNS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CONSTRUCTOR_CONVERSATION_FROM_TURNS
+uint64_t uniffi_trove_fn_constructor_conversation_from_turns(RustBuffer turns, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CONSTRUCTOR_CONVERSATION_NEW
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CONSTRUCTOR_CONVERSATION_NEW
+uint64_t uniffi_trove_fn_constructor_conversation_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_CONVERSATION_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_CONVERSATION_CLEAR
+void uniffi_trove_fn_method_conversation_clear(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_CONVERSATION_TURNS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_CONVERSATION_TURNS
+RustBuffer uniffi_trove_fn_method_conversation_turns(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CLONE_ENGINE
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_CLONE_ENGINE
 uint64_t uniffi_trove_fn_clone_engine(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -350,6 +381,16 @@ RustBuffer uniffi_trove_fn_method_engine_ask(uint64_t ptr, RustBuffer question, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_ASYNC
 uint64_t uniffi_trove_fn_method_engine_ask_async(uint64_t ptr, RustBuffer question, RustBuffer options, RustBuffer listener, RustBuffer cancel
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_IN
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_IN
+RustBuffer uniffi_trove_fn_method_engine_ask_in(uint64_t ptr, uint64_t conversation, RustBuffer question, RustBuffer options, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_IN_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_ASK_IN_ASYNC
+uint64_t uniffi_trove_fn_method_engine_ask_in_async(uint64_t ptr, uint64_t conversation, RustBuffer question, RustBuffer options, RustBuffer listener, RustBuffer cancel
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
@@ -740,6 +781,18 @@ uint16_t uniffi_trove_checksum_method_canceltoken_reset(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_CONVERSATION_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_CONVERSATION_CLEAR
+uint16_t uniffi_trove_checksum_method_conversation_clear(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_CONVERSATION_TURNS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_CONVERSATION_TURNS
+uint16_t uniffi_trove_checksum_method_conversation_turns(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ADD_TEXT
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ADD_TEXT
 uint16_t uniffi_trove_checksum_method_engine_add_text(void
@@ -755,6 +808,18 @@ uint16_t uniffi_trove_checksum_method_engine_ask(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_ASYNC
 uint16_t uniffi_trove_checksum_method_engine_ask_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_IN
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_IN
+uint16_t uniffi_trove_checksum_method_engine_ask_in(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_IN_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_ASK_IN_ASYNC
+uint16_t uniffi_trove_checksum_method_engine_ask_in_async(void
     
 );
 #endif
@@ -827,6 +892,18 @@ uint16_t uniffi_trove_checksum_method_watchlistener_on_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CANCELTOKEN_NEW
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CANCELTOKEN_NEW
 uint16_t uniffi_trove_checksum_constructor_canceltoken_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CONVERSATION_FROM_TURNS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CONVERSATION_FROM_TURNS
+uint16_t uniffi_trove_checksum_constructor_conversation_from_turns(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CONVERSATION_NEW
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_CONSTRUCTOR_CONVERSATION_NEW
+uint16_t uniffi_trove_checksum_constructor_conversation_new(void
     
 );
 #endif

@@ -188,12 +188,47 @@ final class TroveTests: XCTestCase {
         XCTAssertEqual(try e5.stats().embeddingModel.name, "multilingual-e5-small")
     }
 
+    func testTheDefaultAnswerQuotesItsSourceAndOffTopicIsDeclined() throws {
+        let answer = try engine.ask(question: "What brew temperature do I use for espresso?", options: AskOptions())
+        XCTAssertFalse(answer.declined)
+        XCTAssertEqual(answer.strategy, .extractive)
+        XCTAssertTrue(answer.text.contains("93"), answer.text)
+        XCTAssertTrue(answer.citations[0].hit.path!.hasSuffix("espresso.md"))
+        let support = try XCTUnwrap(answer.sentences.first?.support)
+        // Offsets count Unicode scalar values.
+        let scalars = Array(answer.passages[Int(support.n) - 1].text.unicodeScalars)
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[Int(support.start)..<Int(support.end)])
+        let quote = String(view)
+        XCTAssertTrue(answer.text.contains(quote.split(whereSeparator: \.isWhitespace).joined(separator: " ")), quote)
+        let off = try engine.ask(question: "Who won the football world cup in 2014?", options: AskOptions())
+        XCTAssertTrue(off.declined)
+        XCTAssertTrue(off.text.hasPrefix("Not in your documents"), off.text)
+        XCTAssertEqual(off.citations, [])
+        XCTAssertLessThan(off.grounding.score, off.grounding.threshold)
+        let forced = try engine.ask(question: "Who won the football world cup in 2014?", options: AskOptions(minGrounding: 0))
+        XCTAssertFalse(forced.declined)
+    }
+
+    func testAConversationFollowsUpAndRestores() throws {
+        let chat = Conversation()
+        _ = try engine.askIn(conversation: chat, question: "What brew temperature do I use for espresso?")
+        let follow = try engine.askIn(conversation: chat, question: "And how long does it take?")
+        XCTAssertEqual(follow.history?.query, "What brew temperature do I use for espresso? And how long does it take?")
+        XCTAssertTrue(follow.passages[0].path!.hasSuffix("espresso.md"))
+        let restored = Conversation.fromTurns(turns: chat.turns())
+        let next = try engine.askIn(conversation: restored, question: "And the dose?")
+        XCTAssertTrue(next.history!.query.hasPrefix("And how long does it take?"))
+        XCTAssertEqual(restored.turns().count, 3)
+        XCTAssertEqual(chat.turns().count, 2)
+    }
+
     func testAskStreamsTheAnswerAndCitesTheNote() throws {
         let listener = Pieces()
         let answer = try engine.ask(question: "What brew temperature do I use for espresso?",
-                                    options: AskOptions(maxTokens: 48), listener: listener)
+                                    options: AskOptions(maxTokens: 48, strategy: .generative), listener: listener)
         XCTAssertFalse(answer.text.isEmpty)
-        XCTAssertEqual(listener.text, answer.text)
+        XCTAssertEqual(listener.text, answer.draft ?? answer.text)
         XCTAssertTrue(answer.citations.contains { $0.hit.path!.hasSuffix("espresso.md") })
         XCTAssertTrue(answer.citations.allSatisfy { $0.hit == answer.passages[Int($0.n) - 1] })
         XCTAssertFalse(answer.passages.isEmpty)
@@ -205,7 +240,7 @@ final class TroveTests: XCTestCase {
         // Leaves 150 prompt tokens: room for the question and one short
         // note, not for all three.
         let answer = try engine.ask(question: "What brew temperature do I use for espresso?",
-                                    options: AskOptions(k: 3, maxTokens: defaultContext - 150),
+                                    options: AskOptions(k: 3, maxTokens: defaultContext - 150, strategy: .generative),
                                     listener: Pieces(stopAfter: 4))
         XCTAssertFalse(answer.dropped.isEmpty, "\(answer.passages)")
         let given = answer.passages.map { $0.chunkId }
@@ -218,7 +253,7 @@ final class TroveTests: XCTestCase {
     func testListenerReturningFalseStopsGeneration() throws {
         let listener = Pieces(stopAfter: 2)
         let answer = try engine.ask(question: "How often do I oil the chain?",
-                                    options: AskOptions(maxTokens: 64), listener: listener)
+                                    options: AskOptions(maxTokens: 64, strategy: .generative), listener: listener)
         XCTAssertEqual(listener.pieces.count, 2)
         XCTAssertEqual(answer.stopReason, .callback)
     }
@@ -232,7 +267,7 @@ final class TroveTests: XCTestCase {
         }
         canceller.start()
         XCTAssertThrowsError(
-            try engine.ask(question: "Describe every note in detail.", options: AskOptions(maxTokens: 200),
+            try engine.ask(question: "Describe every note in detail.", options: AskOptions(maxTokens: 200, strategy: .generative, minGrounding: 0),
                            listener: Pieces(onFirst: { started.signal() }), cancel: token)
         ) { error in
             guard case TroveError.Cancelled = error else { return XCTFail("\(error)") }
@@ -249,8 +284,8 @@ final class TroveTests: XCTestCase {
         XCTAssertEqual(summary.filesIndexed, 1)
         let listener = Pieces()
         let answer = try await engine.askAsync(question: "How do I descale the kettle?",
-                                               options: AskOptions(maxTokens: 24), listener: listener)
-        XCTAssertEqual(answer.text, listener.text)
+                                               options: AskOptions(maxTokens: 24, strategy: .generative), listener: listener)
+        XCTAssertEqual(answer.draft ?? answer.text, listener.text)
         XCTAssertFalse(listener.onMainThread)
     }
 

@@ -754,11 +754,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_canceltoken_reset(
     ): Int
+    external fun uniffi_trove_checksum_method_conversation_clear(
+    ): Int
+    external fun uniffi_trove_checksum_method_conversation_turns(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_add_text(
     ): Int
     external fun uniffi_trove_checksum_method_engine_ask(
     ): Int
     external fun uniffi_trove_checksum_method_engine_ask_async(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_ask_in(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_ask_in_async(
     ): Int
     external fun uniffi_trove_checksum_method_engine_index_path(
     ): Int
@@ -783,6 +791,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_trove_checksum_method_watchlistener_on_event(
     ): Int
     external fun uniffi_trove_checksum_constructor_canceltoken_new(
+    ): Int
+    external fun uniffi_trove_checksum_constructor_conversation_from_turns(
+    ): Int
+    external fun uniffi_trove_checksum_constructor_conversation_new(
     ): Int
     external fun uniffi_trove_checksum_constructor_engine_open(
     ): Int
@@ -821,6 +833,18 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_trove_fn_method_canceltoken_reset(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_trove_fn_clone_conversation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_trove_fn_free_conversation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_trove_fn_constructor_conversation_from_turns(`turns`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_trove_fn_constructor_conversation_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_trove_fn_method_conversation_clear(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_trove_fn_method_conversation_turns(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_trove_fn_clone_engine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_trove_fn_free_engine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -832,6 +856,10 @@ internal object UniffiLib {
     external fun uniffi_trove_fn_method_engine_ask(`ptr`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_ask_async(`ptr`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_trove_fn_method_engine_ask_in(`ptr`: Long,`conversation`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_ask_in_async(`ptr`: Long,`conversation`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_trove_fn_method_engine_index_path(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1005,6 +1033,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_trove_checksum_method_canceltoken_reset() and 0xFFFF) != 50791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_trove_checksum_method_conversation_clear() and 0xFFFF) != 18740) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_conversation_turns() and 0xFFFF) != 43166) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_engine_add_text() and 0xFFFF) != 47047) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1012,6 +1046,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_ask_async() and 0xFFFF) != 48101) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_ask_in() and 0xFFFF) != 32585) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_ask_in_async() and 0xFFFF) != 909) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_index_path() and 0xFFFF) != 37340) {
@@ -1048,6 +1088,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_constructor_canceltoken_new() and 0xFFFF) != 38216) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_constructor_conversation_from_turns() and 0xFFFF) != 36328) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_constructor_conversation_new() and 0xFFFF) != 52257) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_constructor_engine_open() and 0xFFFF) != 61508) {
@@ -1911,6 +1957,321 @@ public object FfiConverterTypeCancelToken: FfiConverter<CancelToken, Long> {
 
 
 /**
+ * A conversation: its turns (save them with `turns`, go on later with
+ * `from_turns`) and the model state that makes a follow-up fast. Calls on
+ * one conversation run one at a time.
+ */
+public interface ConversationInterface {
+    
+    /**
+     * Forgets every turn.
+     */
+    fun `clear`()
+    
+    /**
+     * The turns so far, oldest first.
+     */
+    fun `turns`(): List<Turn>
+    
+    companion object
+}
+
+/**
+ * A conversation: its turns (save them with `turns`, go on later with
+ * `from_turns`) and the model state that makes a follow-up fast. Calls on
+ * one conversation run one at a time.
+ */
+open class Conversation: Disposable, AutoCloseable, ConversationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A conversation with no turns yet.
+     */
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_constructor_conversation_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_trove_fn_free_conversation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_trove_fn_clone_conversation(handle, status)
+        }
+    }
+
+    
+    /**
+     * Forgets every turn.
+     */override fun `clear`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_method_conversation_clear(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The turns so far, oldest first.
+     */override fun `turns`(): List<Turn> {
+            return FfiConverterSequenceTypeTurn.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_method_conversation_turns(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A conversation that goes on from saved turns.
+     */ fun `fromTurns`(`turns`: List<Turn>): Conversation {
+            return FfiConverterTypeConversation.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_constructor_conversation_from_turns(
+    
+        
+        FfiConverterSequenceTypeTurn.lower(`turns`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConversation: FfiConverter<Conversation, Long> {
+    override fun lower(value: Conversation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Conversation {
+        return Conversation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Conversation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Conversation) = 8UL
+
+    override fun write(value: Conversation, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * An open knowledge base. Thread-safe: share one per store.
  *
  * ```swift
@@ -1939,6 +2300,19 @@ public interface EngineInterface {
      * Cancelling the calling task stops generation.
      */
     suspend fun `askAsync`(`question`: kotlin.String, `options`: AskOptions? = null, `listener`: TokenListener? = null, `cancel`: CancelToken? = null): Answer
+    
+    /**
+     * Answers `question` as the next turn of `conversation` and adds the
+     * turn to it: a follow-up is searched with the previous question, a
+     * generated answer sees the earlier turns, and the model's state of the
+     * previous turn is reused. Blocks: use `ask_in_async` from UI code.
+     */
+    fun `askIn`(`conversation`: Conversation, `question`: kotlin.String, `options`: AskOptions? = null, `listener`: TokenListener? = null, `cancel`: CancelToken? = null): Answer
+    
+    /**
+     * `ask_in` on a background thread; `listener` runs on that thread.
+     */
+    suspend fun `askInAsync`(`conversation`: Conversation, `question`: kotlin.String, `options`: AskOptions? = null, `listener`: TokenListener? = null, `cancel`: CancelToken? = null): Answer
     
     /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -2152,6 +2526,60 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
             UniffiLib.uniffi_trove_fn_method_engine_ask_async(
                 uniffiHandle,
                 
+        FfiConverterString.lower(`question`),
+        FfiConverterOptionalTypeAskOptions.lower(`options`),
+        FfiConverterOptionalTypeTokenListener.lower(`listener`),
+        FfiConverterOptionalTypeCancelToken.lower(`cancel`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_trove_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_trove_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_trove_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAnswer.lift(it) },
+        // Error FFI converter
+        TroveException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Answers `question` as the next turn of `conversation` and adds the
+     * turn to it: a follow-up is searched with the previous question, a
+     * generated answer sees the earlier turns, and the model's state of the
+     * previous turn is reused. Blocks: use `ask_in_async` from UI code.
+     */
+    @Throws(TroveException::class)override fun `askIn`(`conversation`: Conversation, `question`: kotlin.String, `options`: AskOptions?, `listener`: TokenListener?, `cancel`: CancelToken?): Answer {
+            return FfiConverterTypeAnswer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_ask_in(
+        it,
+        
+        FfiConverterTypeConversation.lower(`conversation`),
+        FfiConverterString.lower(`question`),
+        FfiConverterOptionalTypeAskOptions.lower(`options`),
+        FfiConverterOptionalTypeTokenListener.lower(`listener`),
+        FfiConverterOptionalTypeCancelToken.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `ask_in` on a background thread; `listener` runs on that thread.
+     */
+    @Throws(TroveException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `askInAsync`(`conversation`: Conversation, `question`: kotlin.String, `options`: AskOptions?, `listener`: TokenListener?, `cancel`: CancelToken?) : Answer {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_trove_fn_method_engine_ask_in_async(
+                uniffiHandle,
+                
+        FfiConverterTypeConversation.lower(`conversation`),
         FfiConverterString.lower(`question`),
         FfiConverterOptionalTypeAskOptions.lower(`options`),
         FfiConverterOptionalTypeTokenListener.lower(`listener`),
@@ -3619,14 +4047,14 @@ public object FfiConverterTypeWatcher: FfiConverter<Watcher, Long> {
  */
 data class Answer (
     /**
-     * The answer, with `[n]` marks as the model wrote them.
+     * The answer, with checked `[n]` marks.
      */
     var `text`: kotlin.String
     , 
     var `citations`: List<Citation>
     , 
     /**
-     * The passages given to the model; `[n]` is `passages[n - 1]`.
+     * The passages the answer was written from; `[n]` is `passages[n - 1]`.
      */
     var `passages`: List<Hit>
     , 
@@ -3638,6 +4066,33 @@ data class Answer (
     var `stopReason`: StopReason
     , 
     var `timings`: AskTimings
+    , 
+    /**
+     * The documents do not answer this: `text` is the fixed
+     * "not in your documents" answer.
+     */
+    var `declined`: kotlin.Boolean
+    , 
+    var `strategy`: AnswerStrategy
+    , 
+    /**
+     * The generated draft was unsupported and quotes replaced it.
+     */
+    var `fallback`: kotlin.Boolean
+    , 
+    /**
+     * What the model generated, when `text` differs from it.
+     */
+    var `draft`: kotlin.String?
+    , 
+    var `grounding`: Grounding
+    , 
+    var `sentences`: List<AnswerSentence>
+    , 
+    /**
+     * In a conversation: the query searched and the earlier turns used.
+     */
+    var `history`: HistoryUse?
     
 ){
     
@@ -3660,6 +4115,13 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterSequenceTypeHit.read(buf),
             FfiConverterTypeStopReason.read(buf),
             FfiConverterTypeAskTimings.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeAnswerStrategy.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeGrounding.read(buf),
+            FfiConverterSequenceTypeAnswerSentence.read(buf),
+            FfiConverterOptionalTypeHistoryUse.read(buf),
         )
     }
 
@@ -3669,7 +4131,14 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterSequenceTypeHit.allocationSize(value.`passages`) +
             FfiConverterSequenceTypeHit.allocationSize(value.`dropped`) +
             FfiConverterTypeStopReason.allocationSize(value.`stopReason`) +
-            FfiConverterTypeAskTimings.allocationSize(value.`timings`)
+            FfiConverterTypeAskTimings.allocationSize(value.`timings`) +
+            FfiConverterBoolean.allocationSize(value.`declined`) +
+            FfiConverterTypeAnswerStrategy.allocationSize(value.`strategy`) +
+            FfiConverterBoolean.allocationSize(value.`fallback`) +
+            FfiConverterOptionalString.allocationSize(value.`draft`) +
+            FfiConverterTypeGrounding.allocationSize(value.`grounding`) +
+            FfiConverterSequenceTypeAnswerSentence.allocationSize(value.`sentences`) +
+            FfiConverterOptionalTypeHistoryUse.allocationSize(value.`history`)
     )
 
     override fun write(value: Answer, buf: ByteBuffer) {
@@ -3679,6 +4148,81 @@ public object FfiConverterTypeAnswer: FfiConverterRustBuffer<Answer> {
             FfiConverterSequenceTypeHit.write(value.`dropped`, buf)
             FfiConverterTypeStopReason.write(value.`stopReason`, buf)
             FfiConverterTypeAskTimings.write(value.`timings`, buf)
+            FfiConverterBoolean.write(value.`declined`, buf)
+            FfiConverterTypeAnswerStrategy.write(value.`strategy`, buf)
+            FfiConverterBoolean.write(value.`fallback`, buf)
+            FfiConverterOptionalString.write(value.`draft`, buf)
+            FfiConverterTypeGrounding.write(value.`grounding`, buf)
+            FfiConverterSequenceTypeAnswerSentence.write(value.`sentences`, buf)
+            FfiConverterOptionalTypeHistoryUse.write(value.`history`, buf)
+    }
+}
+
+
+
+/**
+ * One sentence of an answer, its checked citations and its support.
+ */
+data class AnswerSentence (
+    /**
+     * Char range in the answer text.
+     */
+    var `start`: kotlin.UInt
+    , 
+    var `end`: kotlin.UInt
+    , 
+    /**
+     * Citations the passage supports (kept in the text).
+     */
+    var `citations`: List<kotlin.UInt>
+    , 
+    /**
+     * Citations the passage does not support (removed from the text).
+     */
+    var `dropped`: List<kotlin.UInt>
+    , 
+    /**
+     * None: no passage supports the sentence.
+     */
+    var `support`: Support?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnswerSentence: FfiConverterRustBuffer<AnswerSentence> {
+    override fun read(buf: ByteBuffer): AnswerSentence {
+        return AnswerSentence(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterOptionalTypeSupport.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AnswerSentence) = (
+            FfiConverterUInt.allocationSize(value.`start`) +
+            FfiConverterUInt.allocationSize(value.`end`) +
+            FfiConverterSequenceUInt.allocationSize(value.`citations`) +
+            FfiConverterSequenceUInt.allocationSize(value.`dropped`) +
+            FfiConverterOptionalTypeSupport.allocationSize(value.`support`)
+    )
+
+    override fun write(value: AnswerSentence, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`start`, buf)
+            FfiConverterUInt.write(value.`end`, buf)
+            FfiConverterSequenceUInt.write(value.`citations`, buf)
+            FfiConverterSequenceUInt.write(value.`dropped`, buf)
+            FfiConverterOptionalTypeSupport.write(value.`support`, buf)
     }
 }
 
@@ -3727,6 +4271,23 @@ data class AskOptions (
      * Only these documents (paths or host ids).
      */
     var `documentIds`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * How the answer is written; none: extractive.
+     */
+    var `strategy`: AnswerStrategy? = null 
+    , 
+    /**
+     * Grounding score below which the question is declined; none: the
+     * calibrated default; 0 never declines.
+     */
+    var `minGrounding`: kotlin.Float? = null 
+    , 
+    /**
+     * Supported share below which a generated draft is replaced by the
+     * extractive answer; none: the default.
+     */
+    var `minDraftSupport`: kotlin.Float? = null 
     
 ){
     
@@ -3751,6 +4312,9 @@ public object FfiConverterTypeAskOptions: FfiConverterRustBuffer<AskOptions> {
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalTypeAnswerStrategy.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
         )
     }
 
@@ -3762,7 +4326,10 @@ public object FfiConverterTypeAskOptions: FfiConverterRustBuffer<AskOptions> {
             FfiConverterUInt.allocationSize(value.`seed`) +
             FfiConverterOptionalString.allocationSize(value.`pathPrefix`) +
             FfiConverterSequenceString.allocationSize(value.`tags`) +
-            FfiConverterSequenceString.allocationSize(value.`documentIds`)
+            FfiConverterSequenceString.allocationSize(value.`documentIds`) +
+            FfiConverterOptionalTypeAnswerStrategy.allocationSize(value.`strategy`) +
+            FfiConverterOptionalFloat.allocationSize(value.`minGrounding`) +
+            FfiConverterOptionalFloat.allocationSize(value.`minDraftSupport`)
     )
 
     override fun write(value: AskOptions, buf: ByteBuffer) {
@@ -3774,6 +4341,9 @@ public object FfiConverterTypeAskOptions: FfiConverterRustBuffer<AskOptions> {
             FfiConverterOptionalString.write(value.`pathPrefix`, buf)
             FfiConverterSequenceString.write(value.`tags`, buf)
             FfiConverterSequenceString.write(value.`documentIds`, buf)
+            FfiConverterOptionalTypeAnswerStrategy.write(value.`strategy`, buf)
+            FfiConverterOptionalFloat.write(value.`minGrounding`, buf)
+            FfiConverterOptionalFloat.write(value.`minDraftSupport`, buf)
     }
 }
 
@@ -3786,6 +4356,11 @@ data class AskTimings (
     var `retrievalMs`: kotlin.Double
     , 
     var `promptTokens`: kotlin.UInt
+    , 
+    /**
+     * Prompt tokens a conversation's previous turn had evaluated, reused.
+     */
+    var `cachedTokens`: kotlin.UInt
     , 
     var `prefillMs`: kotlin.Double
     , 
@@ -3814,6 +4389,7 @@ public object FfiConverterTypeAskTimings: FfiConverterRustBuffer<AskTimings> {
         return AskTimings(
             FfiConverterDouble.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
             FfiConverterDouble.read(buf),
             FfiConverterDouble.read(buf),
             FfiConverterUInt.read(buf),
@@ -3825,6 +4401,7 @@ public object FfiConverterTypeAskTimings: FfiConverterRustBuffer<AskTimings> {
     override fun allocationSize(value: AskTimings) = (
             FfiConverterDouble.allocationSize(value.`retrievalMs`) +
             FfiConverterUInt.allocationSize(value.`promptTokens`) +
+            FfiConverterUInt.allocationSize(value.`cachedTokens`) +
             FfiConverterDouble.allocationSize(value.`prefillMs`) +
             FfiConverterDouble.allocationSize(value.`ttftMs`) +
             FfiConverterUInt.allocationSize(value.`decodeTokens`) +
@@ -3835,6 +4412,7 @@ public object FfiConverterTypeAskTimings: FfiConverterRustBuffer<AskTimings> {
     override fun write(value: AskTimings, buf: ByteBuffer) {
             FfiConverterDouble.write(value.`retrievalMs`, buf)
             FfiConverterUInt.write(value.`promptTokens`, buf)
+            FfiConverterUInt.write(value.`cachedTokens`, buf)
             FfiConverterDouble.write(value.`prefillMs`, buf)
             FfiConverterDouble.write(value.`ttftMs`, buf)
             FfiConverterUInt.write(value.`decodeTokens`, buf)
@@ -3983,6 +4561,169 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterBoolean.write(value.`reembed`, buf)
             FfiConverterOptionalString.write(value.`llmPath`, buf)
             FfiConverterOptionalString.write(value.`embeddingPath`, buf)
+    }
+}
+
+
+
+/**
+ * Whether the passages bear on the question, and why.
+ */
+data class Grounding (
+    /**
+     * 0..1; the question is declined below `threshold`.
+     */
+    var `score`: kotlin.Float
+    , 
+    var `threshold`: kotlin.Float
+    , 
+    var `signals`: GroundingSignals
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGrounding: FfiConverterRustBuffer<Grounding> {
+    override fun read(buf: ByteBuffer): Grounding {
+        return Grounding(
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterTypeGroundingSignals.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Grounding) = (
+            FfiConverterFloat.allocationSize(value.`score`) +
+            FfiConverterFloat.allocationSize(value.`threshold`) +
+            FfiConverterTypeGroundingSignals.allocationSize(value.`signals`)
+    )
+
+    override fun write(value: Grounding, buf: ByteBuffer) {
+            FfiConverterFloat.write(value.`score`, buf)
+            FfiConverterFloat.write(value.`threshold`, buf)
+            FfiConverterTypeGroundingSignals.write(value.`signals`, buf)
+    }
+}
+
+
+
+/**
+ * The measurements behind a grounding score.
+ */
+data class GroundingSignals (
+    var `passageSimilarity`: kotlin.Float
+    , 
+    var `sentenceSimilarity`: kotlin.Float
+    , 
+    var `coverage`: kotlin.Float
+    , 
+    var `unknown`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGroundingSignals: FfiConverterRustBuffer<GroundingSignals> {
+    override fun read(buf: ByteBuffer): GroundingSignals {
+        return GroundingSignals(
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GroundingSignals) = (
+            FfiConverterFloat.allocationSize(value.`passageSimilarity`) +
+            FfiConverterFloat.allocationSize(value.`sentenceSimilarity`) +
+            FfiConverterFloat.allocationSize(value.`coverage`) +
+            FfiConverterFloat.allocationSize(value.`unknown`)
+    )
+
+    override fun write(value: GroundingSignals, buf: ByteBuffer) {
+            FfiConverterFloat.write(value.`passageSimilarity`, buf)
+            FfiConverterFloat.write(value.`sentenceSimilarity`, buf)
+            FfiConverterFloat.write(value.`coverage`, buf)
+            FfiConverterFloat.write(value.`unknown`, buf)
+    }
+}
+
+
+
+/**
+ * How a conversation shaped an answer.
+ */
+data class HistoryUse (
+    /**
+     * What retrieval searched for.
+     */
+    var `query`: kotlin.String
+    , 
+    /**
+     * Earlier turns the answer model saw.
+     */
+    var `turns`: kotlin.UInt
+    , 
+    /**
+     * Of those, the oldest shown without their sources.
+     */
+    var `condensed`: kotlin.UInt
+    , 
+    /**
+     * Older turns left out to fit the context.
+     */
+    var `dropped`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHistoryUse: FfiConverterRustBuffer<HistoryUse> {
+    override fun read(buf: ByteBuffer): HistoryUse {
+        return HistoryUse(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HistoryUse) = (
+            FfiConverterString.allocationSize(value.`query`) +
+            FfiConverterUInt.allocationSize(value.`turns`) +
+            FfiConverterUInt.allocationSize(value.`condensed`) +
+            FfiConverterUInt.allocationSize(value.`dropped`)
+    )
+
+    override fun write(value: HistoryUse, buf: ByteBuffer) {
+            FfiConverterString.write(value.`query`, buf)
+            FfiConverterUInt.write(value.`turns`, buf)
+            FfiConverterUInt.write(value.`condensed`, buf)
+            FfiConverterUInt.write(value.`dropped`, buf)
     }
 }
 
@@ -4635,6 +5376,176 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
 
 
 /**
+ * The span of a passage that supports a sentence of the answer.
+ */
+data class Support (
+    /**
+     * The passage: `passages[n - 1]`.
+     */
+    var `n`: kotlin.UInt
+    , 
+    /**
+     * Char range in the passage text.
+     */
+    var `start`: kotlin.UInt
+    , 
+    var `end`: kotlin.UInt
+    , 
+    var `lines`: LineRange?
+    , 
+    var `page`: kotlin.UInt?
+    , 
+    var `score`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSupport: FfiConverterRustBuffer<Support> {
+    override fun read(buf: ByteBuffer): Support {
+        return Support(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalTypeLineRange.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Support) = (
+            FfiConverterUInt.allocationSize(value.`n`) +
+            FfiConverterUInt.allocationSize(value.`start`) +
+            FfiConverterUInt.allocationSize(value.`end`) +
+            FfiConverterOptionalTypeLineRange.allocationSize(value.`lines`) +
+            FfiConverterOptionalUInt.allocationSize(value.`page`) +
+            FfiConverterFloat.allocationSize(value.`score`)
+    )
+
+    override fun write(value: Support, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`n`, buf)
+            FfiConverterUInt.write(value.`start`, buf)
+            FfiConverterUInt.write(value.`end`, buf)
+            FfiConverterOptionalTypeLineRange.write(value.`lines`, buf)
+            FfiConverterOptionalUInt.write(value.`page`, buf)
+            FfiConverterFloat.write(value.`score`, buf)
+    }
+}
+
+
+
+/**
+ * One exchange of a conversation.
+ */
+data class Turn (
+    var `question`: kotlin.String
+    , 
+    var `query`: kotlin.String
+    , 
+    var `answer`: kotlin.String
+    , 
+    var `declined`: kotlin.Boolean
+    , 
+    var `passages`: List<Hit>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTurn: FfiConverterRustBuffer<Turn> {
+    override fun read(buf: ByteBuffer): Turn {
+        return Turn(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeHit.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Turn) = (
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterString.allocationSize(value.`query`) +
+            FfiConverterString.allocationSize(value.`answer`) +
+            FfiConverterBoolean.allocationSize(value.`declined`) +
+            FfiConverterSequenceTypeHit.allocationSize(value.`passages`)
+    )
+
+    override fun write(value: Turn, buf: ByteBuffer) {
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterString.write(value.`query`, buf)
+            FfiConverterString.write(value.`answer`, buf)
+            FfiConverterBoolean.write(value.`declined`, buf)
+            FfiConverterSequenceTypeHit.write(value.`passages`, buf)
+    }
+}
+
+
+
+/**
+ * How an answer is written.
+ */
+
+enum class AnswerStrategy {
+    
+    /**
+     * The best sentences of the top passages, quoted; no model.
+     */
+    EXTRACTIVE,
+    /**
+     * The model writes it; unsupported drafts fall back to quotes.
+     */
+    GENERATIVE,
+    /**
+     * The model picks a sentence to quote, under a grammar.
+     */
+    QUOTE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnswerStrategy: FfiConverterRustBuffer<AnswerStrategy> {
+    override fun read(buf: ByteBuffer) = try {
+        AnswerStrategy.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AnswerStrategy) = 4UL
+
+    override fun write(value: AnswerStrategy, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Retrievers.
  */
 
@@ -5093,6 +6004,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalFloat: FfiConverterRustBuffer<kotlin.Float?> {
+    override fun read(buf: ByteBuffer): kotlin.Float? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterFloat.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Float?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterFloat.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Float?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterFloat.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -5253,6 +6196,38 @@ public object FfiConverterOptionalTypeAskOptions: FfiConverterRustBuffer<AskOpti
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHistoryUse: FfiConverterRustBuffer<HistoryUse?> {
+    override fun read(buf: ByteBuffer): HistoryUse? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHistoryUse.read(buf)
+    }
+
+    override fun allocationSize(value: HistoryUse?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHistoryUse.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HistoryUse?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHistoryUse.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeIndexRun: FfiConverterRustBuffer<IndexRun?> {
     override fun read(buf: ByteBuffer): IndexRun? {
         if (buf.get().toInt() == 0) {
@@ -5349,6 +6324,70 @@ public object FfiConverterOptionalTypeSearchOptions: FfiConverterRustBuffer<Sear
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSupport: FfiConverterRustBuffer<Support?> {
+    override fun read(buf: ByteBuffer): Support? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSupport.read(buf)
+    }
+
+    override fun allocationSize(value: Support?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSupport.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Support?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSupport.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAnswerStrategy: FfiConverterRustBuffer<AnswerStrategy?> {
+    override fun read(buf: ByteBuffer): AnswerStrategy? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAnswerStrategy.read(buf)
+    }
+
+    override fun allocationSize(value: AnswerStrategy?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAnswerStrategy.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AnswerStrategy?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAnswerStrategy.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeSearchMode: FfiConverterRustBuffer<SearchMode?> {
     override fun read(buf: ByteBuffer): SearchMode? {
         if (buf.get().toInt() == 0) {
@@ -5381,6 +6420,34 @@ public object FfiConverterOptionalTypeSearchMode: FfiConverterRustBuffer<SearchM
 /**
  * @suppress
  */
+public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
+    override fun read(buf: ByteBuffer): List<kotlin.UInt> {
+        val len = buf.getInt()
+        return List<kotlin.UInt>(len) {
+            FfiConverterUInt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.UInt>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterUInt.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.UInt>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterUInt.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -5399,6 +6466,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeAnswerSentence: FfiConverterRustBuffer<List<AnswerSentence>> {
+    override fun read(buf: ByteBuffer): List<AnswerSentence> {
+        val len = buf.getInt()
+        return List<AnswerSentence>(len) {
+            FfiConverterTypeAnswerSentence.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AnswerSentence>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAnswerSentence.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AnswerSentence>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAnswerSentence.write(it, buf)
         }
     }
 }
@@ -5483,6 +6578,34 @@ public object FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeIndexFailure.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTurn: FfiConverterRustBuffer<List<Turn>> {
+    override fun read(buf: ByteBuffer): List<Turn> {
+        val len = buf.getInt()
+        return List<Turn>(len) {
+            FfiConverterTypeTurn.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Turn>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTurn.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Turn>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTurn.write(it, buf)
         }
     }
 }

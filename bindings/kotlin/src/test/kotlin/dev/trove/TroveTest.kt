@@ -146,10 +146,33 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
             check(e.stats().embeddingModel.name == "multilingual-e5-small") { "${e.stats().embeddingModel}" }
         }
     },
+    "the default answer quotes its source; off-topic is declined" to {
+        val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(), null)
+        check(!answer.declined && answer.strategy == AnswerStrategy.EXTRACTIVE) { "$answer" }
+        check(answer.text.contains("93") && answer.citations[0].hit.path!!.endsWith("espresso.md")) { answer.text }
+        val support = answer.sentences[0].support!!
+        val quote = answer.passages[support.n.toInt() - 1].text.substring(support.start.toInt(), support.end.toInt())
+        check(answer.text.contains(quote.split(Regex("\\s+")).joinToString(" "))) { quote }
+        val off = engine.ask("Who won the football world cup in 2014?", AskOptions(), null)
+        check(off.declined && off.text.startsWith("Not in your documents") && off.citations.isEmpty()) { "$off" }
+        check(off.grounding.score < off.grounding.threshold) { "${off.grounding}" }
+        check(!engine.ask("Who won the football world cup in 2014?", AskOptions(minGrounding = 0f), null).declined)
+    },
+    "a conversation follows up and restores" to {
+        val chat = Conversation()
+        engine.askIn(chat, "What brew temperature do I use for espresso?", null, null)
+        val follow = engine.askIn(chat, "And how long does it take?", null, null)
+        check(follow.history!!.query == "What brew temperature do I use for espresso? And how long does it take?") { "${follow.history}" }
+        check(follow.passages[0].path!!.endsWith("espresso.md")) { "${follow.passages}" }
+        val restored = Conversation.fromTurns(chat.turns())
+        val next = engine.askIn(restored, "And the dose?", null, null)
+        check(next.history!!.query.startsWith("And how long does it take?")) { "${next.history}" }
+        check(restored.turns().size == 3 && chat.turns().size == 2) { "turns" }
+    },
     "ask streams the answer and cites the note" to {
         val listener = Pieces()
-        val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(maxTokens = 48u), listener)
-        check(answer.text.isNotEmpty() && listener.text() == answer.text) { "${listener.pieces} vs ${answer.text}" }
+        val answer = engine.ask("What brew temperature do I use for espresso?", AskOptions(maxTokens = 48u, strategy = AnswerStrategy.GENERATIVE), listener)
+        check(answer.text.isNotEmpty() && listener.text() == (answer.draft ?: answer.text)) { "${listener.pieces} vs ${answer.text}" }
         check(answer.citations.any { it.hit.path!!.endsWith("espresso.md") }) { "${answer.citations}" }
         check(answer.citations.all { it.hit == answer.passages[it.n.toInt() - 1] }) { "${answer.citations}" }
         check(answer.passages.isNotEmpty() && answer.dropped.isEmpty()) { "${answer.dropped}" }
@@ -158,7 +181,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
     "passages that do not fit the context are dropped" to {
         // Leaves 150 prompt tokens: room for the question and one short
         // note, not for all three.
-        val options = AskOptions(k = 3u, maxTokens = DEFAULT_CONTEXT - 150u)
+        val options = AskOptions(k = 3u, maxTokens = DEFAULT_CONTEXT - 150u, strategy = AnswerStrategy.GENERATIVE)
         val answer = engine.ask("What brew temperature do I use for espresso?", options, Pieces(stopAfter = 4))
         check(answer.dropped.isNotEmpty()) { "${answer.passages}" }
         val given = answer.passages.map { it.chunkId }
@@ -168,7 +191,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
     },
     "a listener returning false stops generation" to {
         val listener = Pieces(stopAfter = 2)
-        val answer = engine.ask("How often do I oil the chain?", AskOptions(maxTokens = 64u), listener)
+        val answer = engine.ask("How often do I oil the chain?", AskOptions(maxTokens = 64u, strategy = AnswerStrategy.GENERATIVE), listener)
         check(listener.pieces.size == 2) { "${listener.pieces}" }
         check(answer.stopReason == StopReason.CALLBACK) { "${answer.stopReason}" }
     },
@@ -177,7 +200,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val started = CountDownLatch(1)
         val canceller = thread { started.await(60, TimeUnit.SECONDS); token.cancel() }
         assertThrows<TroveException.Cancelled> {
-            engine.ask("Describe every note in detail.", AskOptions(maxTokens = 200u), Pieces(onFirst = { started.countDown() }), token)
+            engine.ask("Describe every note in detail.", AskOptions(maxTokens = 200u, strategy = AnswerStrategy.GENERATIVE, minGrounding = 0f), Pieces(onFirst = { started.countDown() }), token)
         }
         canceller.join()
         check(token.isCancelled()) { "raised" }
@@ -188,10 +211,10 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val listener = Pieces()
         val (summary, answer) = runBlocking {
             val summary = engine.indexPathAsync(more.path)
-            summary to engine.askAsync("How do I descale the kettle?", AskOptions(maxTokens = 24u), listener)
+            summary to engine.askAsync("How do I descale the kettle?", AskOptions(maxTokens = 24u, strategy = AnswerStrategy.GENERATIVE), listener)
         }
         check(summary.filesIndexed == 1uL) { "$summary" }
-        check(answer.text == listener.text()) { "streamed" }
+        check((answer.draft ?: answer.text) == listener.text()) { "streamed: the draft, or the text" }
         check(Thread.currentThread().name !in listener.threadNames) { "${listener.threadNames}" }
     },
     "typed errors" to {
