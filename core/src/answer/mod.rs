@@ -289,18 +289,26 @@ pub(crate) fn respond(
     Ok(answer)
 }
 
-/// Puts `hits` in the order of the previous turn's passages when they are
-/// the same passages, so a follow-up's `[n]` means what it meant before
-/// and its prompt can refer to those sources instead of repeating them.
-fn keep_numbering(hits: &mut [Hit], previous: &[Hit]) {
-    let ids = |hits: &[Hit]| {
-        let mut ids: Vec<u64> = hits.iter().map(|h| h.chunk_id).collect();
-        ids.sort_unstable();
-        ids
-    };
-    if !hits.is_empty() && ids(hits) == ids(previous) {
-        hits.sort_by_key(|h| previous.iter().position(|p| p.chunk_id == h.chunk_id));
+/// Gives the hits the previous turn also gave the numbers they had there
+/// (the other hits fill the remaining numbers in rank order), so a
+/// follow-up's `[n]` means what it meant before and its prompt can refer
+/// to those sources instead of repeating them.
+fn keep_numbering(hits: &mut Vec<Hit>, previous: &[Hit]) {
+    let n = hits.len();
+    let mut slots: Vec<Option<Hit>> = vec![None; n];
+    let mut rest = Vec::new();
+    for hit in hits.drain(..) {
+        match previous.iter().position(|p| p.chunk_id == hit.chunk_id) {
+            Some(i) if i < n => slots[i] = Some(hit),
+            _ => rest.push(hit),
+        }
     }
+    let mut rest = rest.into_iter();
+    hits.extend(
+        slots
+            .into_iter()
+            .filter_map(|slot| slot.or_else(|| rest.next())),
+    );
 }
 
 /// Adds the answered turn to its conversation.
@@ -691,6 +699,33 @@ mod tests {
         assert!(answer.declined);
         assert_eq!(answer.text, instructions::ENGLISH.not_in_documents);
         assert_eq!(answer.grounding.score, 0.0);
+    }
+
+    #[test]
+    fn a_follow_up_keeps_the_numbers_of_the_sources_it_shares() {
+        let hit = |id| Hit {
+            chunk_id: id,
+            document_id: format!("d{id}"),
+            path: None,
+            title: String::new(),
+            text: String::new(),
+            score: 0.0,
+            page: None,
+            lines: None,
+            heading_path: Vec::new(),
+            tags: Vec::new(),
+        };
+        let previous = [hit(1), hit(2), hit(3)];
+        let mut hits = vec![hit(7), hit(3), hit(8)];
+        keep_numbering(&mut hits, &previous);
+        let ids: Vec<u64> = hits.iter().map(|h| h.chunk_id).collect();
+        assert_eq!(ids, [7, 8, 3], "3 stays [3]; the new ones fill [1] and [2]");
+        let mut hits = vec![hit(2), hit(1), hit(3)];
+        keep_numbering(&mut hits, &previous);
+        assert_eq!(
+            hits.iter().map(|h| h.chunk_id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
     }
 
     #[test]

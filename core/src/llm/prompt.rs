@@ -81,23 +81,24 @@ impl ChatFormat {
             .iter()
             .map(|turn| match turn.passages.is_empty() {
                 true => format!("{} {}", labels.question, self.defuse(turn.question.trim())),
-                false => self.user(labels, &turn.question, &turn.passages),
+                false => self.user(labels, &turn.question, &turn.passages, &[]),
             })
             .collect();
-        // A follow-up with the sources of the turn before refers to them, so
-        // the prompt grows by its question only (and that turn's evaluated
-        // prompt is reused whole).
-        let same = history
-            .last()
-            .is_some_and(|t| !passages.is_empty() && t.passages == passages);
-        users.push(match same {
+        // A follow-up refers to the sources the turn before gave under the
+        // same numbers instead of repeating them, so the prompt grows by
+        // what is new (and the previous turn's evaluated prompt is reused).
+        let before: &[Passage] = history.last().map_or(&[], |t| &t.passages);
+        let repeated: Vec<bool> = (0..passages.len())
+            .map(|i| before.get(i) == Some(&passages[i]))
+            .collect();
+        users.push(match !passages.is_empty() && repeated.iter().all(|&r| r) {
             true => format!(
                 "{}\n\n{} {}",
                 labels.same_sources,
                 labels.question,
                 self.defuse(question.trim())
             ),
-            false => self.user(labels, question, passages),
+            false => self.user(labels, question, passages, &repeated),
         });
         if !self.system_role {
             users[0] = format!("{system}\n\n{}", users[0]);
@@ -117,8 +118,15 @@ impl ChatFormat {
             .map_err(|err| Error::model(format!("applying the chat template failed: {err}")))
     }
 
-    /// One user turn, its text defused.
-    fn user(&self, labels: &Instructions, question: &str, passages: &[Passage]) -> String {
+    /// One user turn, its text defused; `repeated[i]`: passage i stands as
+    /// given above.
+    fn user(
+        &self,
+        labels: &Instructions,
+        question: &str,
+        passages: &[Passage],
+        repeated: &[bool],
+    ) -> String {
         let defused: Vec<Passage> = passages
             .iter()
             .map(|p| Passage {
@@ -126,7 +134,7 @@ impl ChatFormat {
                 text: self.defuse(&p.text),
             })
             .collect();
-        user_turn(&self.defuse(question), &defused, labels)
+        user_turn(&self.defuse(question), &defused, repeated, labels)
     }
 }
 
@@ -177,22 +185,26 @@ fn message(role: &str, content: &str) -> LlamaChatMessage {
         .expect("NUL bytes were removed")
 }
 
-/// The user turn: numbered sources `[1] header\ntext`, then the question,
-/// headed by `labels`.
-fn user_turn(question: &str, passages: &[Passage], labels: &Instructions) -> String {
+/// The user turn: numbered sources `[1] header\ntext` (a source marked in
+/// `repeated` by its header only, "as above"), then the question, headed
+/// by `labels`.
+fn user_turn(
+    question: &str,
+    passages: &[Passage],
+    repeated: &[bool],
+    labels: &Instructions,
+) -> String {
     let mut turn = String::new();
     if passages.is_empty() {
         let _ = write!(turn, "{}\n\n", labels.no_sources);
     } else {
         let _ = write!(turn, "{}\n\n", labels.sources);
         for (i, passage) in passages.iter().enumerate() {
-            let _ = write!(
-                turn,
-                "[{}] {}\n{}\n\n",
-                i + 1,
-                passage.header.trim(),
-                passage.text.trim()
-            );
+            let text = match repeated.get(i) {
+                Some(true) => labels.as_above,
+                _ => passage.text.trim(),
+            };
+            let _ = write!(turn, "[{}] {}\n{}\n\n", i + 1, passage.header.trim(), text);
         }
     }
     let _ = write!(turn, "{} {}", labels.question, question.trim());
@@ -252,19 +264,31 @@ mod tests {
                 passage("a.md — Brew", "93 °C.\n"),
                 passage("b.md", "Fine grind."),
             ],
+            &[],
             &ENGLISH,
         );
         assert_eq!(
             turn,
             "Sources:\n\n[1] a.md — Brew\n93 °C.\n\n[2] b.md\nFine grind.\n\nQuestion: How hot?"
         );
+        // A follow-up names a source the turn before gave as [1] without its text.
+        let turn = user_turn(
+            "And dark roasts?",
+            &[passage("a.md — Brew", "93 °C."), passage("c.md", "90 °C.")],
+            &[true, false],
+            &ENGLISH,
+        );
         assert_eq!(
-            user_turn("Q?", &[], &ENGLISH),
+            turn,
+            "Sources:\n\n[1] a.md — Brew\n(the same as above)\n\n[2] c.md\n90 °C.\n\nQuestion: And dark roasts?"
+        );
+        assert_eq!(
+            user_turn("Q?", &[], &[], &ENGLISH),
             "Sources: none.\n\nQuestion: Q?"
         );
         let french = for_language(Language::from_code("fra"));
         assert_eq!(
-            user_turn("Quelle température ?", &[], french),
+            user_turn("Quelle température ?", &[], &[], french),
             "Sources : aucune.\n\nQuestion : Quelle température ?"
         );
     }

@@ -34,10 +34,16 @@ pub struct FollowUpArgs {
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// Indexes `args.notes` into a temporary store, then [`follow_up`].
-pub fn follow_up_alone(mut config: EngineConfig, args: &FollowUpArgs, json: bool) -> Res<()> {
+/// Indexes `args.notes` into `store` (a temporary one without it), then
+/// [`follow_up`].
+pub fn follow_up_alone(
+    mut config: EngineConfig,
+    store: Option<PathBuf>,
+    args: &FollowUpArgs,
+    json: bool,
+) -> Res<()> {
     let temp = tempfile::tempdir()?;
-    config.store_dir = temp.path().join("store");
+    config.store_dir = store.unwrap_or_else(|| temp.path().join("store"));
     let engine = Engine::open(config)?;
     engine.index_path(&args.notes, IndexOptions::default())?;
     let report = follow_up(&engine, &args.first, &args.follow)?;

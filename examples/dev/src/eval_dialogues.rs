@@ -17,6 +17,11 @@ pub struct EvalDialoguesArgs {
     /// The notes the dialogues are about
     #[arg(long, default_value = "examples/notes")]
     notes: PathBuf,
+    /// Generated answers (32 tokens), and each follow-up's time to first
+    /// token next to the same prompt evaluated whole (a copy of the
+    /// conversation restored from its turns)
+    #[arg(long)]
+    ttft: bool,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -39,7 +44,12 @@ pub fn run(mut config: EngineConfig, store: Option<PathBuf>, args: &EvalDialogue
     config.store_dir = store.unwrap_or_else(|| temp.path().join("store"));
     let engine = Engine::open(config)?;
     engine.index_path(&args.notes, IndexOptions::default())?;
-    let options = AskOptions::default();
+    let mut options = AskOptions::default();
+    if args.ttft {
+        options.strategy = trove::AnswerStrategy::Generative;
+        options.generation.max_tokens = 32;
+    }
+    let mut ratios: Vec<f64> = Vec::new();
     let from = |answer: &trove::Answer, note: &str| {
         answer
             .passages
@@ -53,7 +63,21 @@ pub fn run(mut config: EngineConfig, store: Option<PathBuf>, args: &EvalDialogue
         let mut conversation = Conversation::new();
         let mut previous: Vec<u64> = Vec::new();
         for (i, (note, question)) in dialogue.iter().enumerate() {
+            // The same prompt evaluated whole: a copy restored from the turns.
+            let cold = match args.ttft && i > 0 {
+                true => {
+                    let mut copy = Conversation::from_turns(conversation.turns().to_vec());
+                    Some(engine.ask_in(&mut copy, question, &options, &mut |_| true)?)
+                }
+                false => None,
+            };
             let answer = engine.ask_in(&mut conversation, question, &options, &mut |_| true)?;
+            if let Some(cold) = cold
+                && !cold.declined
+                && !answer.declined
+            {
+                ratios.push(answer.timings.ttft_ms / cold.timings.ttft_ms);
+            }
             let mut ids: Vec<u64> = answer.passages.iter().map(|h| h.chunk_id).collect();
             ids.sort_unstable();
             let alone = engine.ask(question, &options, &mut |_| true)?;
@@ -83,10 +107,16 @@ pub fn run(mut config: EngineConfig, store: Option<PathBuf>, args: &EvalDialogue
                "found_alone": share(c.found_alone, c.turns), "declined": share(c.declined, c.turns),
                "same_sources": share(c.same_sources, c.turns)})
     };
+    ratios.sort_by(f64::total_cmp);
+    let ttft = (!ratios.is_empty()).then(|| {
+        json!({"follow_ups": ratios.len(), "median_ratio": share((ratios[ratios.len() / 2] * 1000.0) as usize, 1000),
+               "max_ratio": share((ratios[ratios.len() - 1] * 1000.0) as usize, 1000),
+               "at_most_0.40": ratios.iter().filter(|&&r| r <= 0.40).count()})
+    });
     println!(
         "{}",
         json!({"dialogues": dialogues.len(), "first_turns": report(first),
-               "follow_ups": report(follow), "misses": misses})
+               "follow_ups": report(follow), "misses": misses, "ttft": ttft})
     );
     Ok(())
 }

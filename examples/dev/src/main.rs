@@ -70,7 +70,9 @@ fn main() -> ExitCode {
         Command::EvalDialogues(args) => eval_dialogues::run(config, cli.global.store.clone(), args),
         Command::FitGrounding(args) => fit_grounding::run(args, json),
         Command::Bench(args) => bench::run(config, args, json),
-        Command::BenchFollowUp(args) => bench::follow_up_alone(config, args, json),
+        Command::BenchFollowUp(args) => {
+            bench::follow_up_alone(config, cli.global.store.clone(), args, json)
+        }
         Command::BenchEmbedding(args) => bench::embedding_child(config, args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config),
         Command::WatchLatency(args) => latency::run(config, args, json),
