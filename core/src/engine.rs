@@ -379,6 +379,24 @@ impl Engine {
         search::search(&self.store, self.embedder.as_ref(), query, options)
     }
 
+    /// [`search`](Self::search) with `query` already embedded (its
+    /// `embed_query` vector), for the answer path, which searches one
+    /// question twice.
+    pub(crate) fn search_embedded(
+        &self,
+        query: &str,
+        vector: &[f32],
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        search::search_embedded(
+            &self.store,
+            self.embedder.as_ref(),
+            query,
+            Some(vector),
+            options,
+        )
+    }
+
     /// Embeds `texts` as passages with the store's embedding model: unit
     /// vectors, one per text, comparable with each other by dot product.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

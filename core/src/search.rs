@@ -161,17 +161,32 @@ pub(crate) fn search(
     query: &str,
     options: &SearchOptions,
 ) -> Result<Vec<Hit>> {
-    let query = query.trim();
-    if query.is_empty() {
-        return Err(Error::invalid("the search query is empty"));
-    }
+    let query = checked(query)?;
+    // Embedding takes longest: do it before taking the snapshot.
+    let vector = match (options.k, options.mode) {
+        (0, _) | (_, SearchMode::Keyword) => None,
+        (_, SearchMode::Vector | SearchMode::Hybrid) => Some(embedder.embed_query(query)?),
+    };
+    search_embedded(store, embedder, query, vector.as_deref(), options)
+}
+
+/// [`search`] with the query already embedded (`vector`: `embed_query` of
+/// `query`; ignored by keyword search), for callers that search the same
+/// query more than once.
+pub(crate) fn search_embedded(
+    store: &Store,
+    embedder: &dyn Embedder,
+    query: &str,
+    vector: Option<&[f32]>,
+    options: &SearchOptions,
+) -> Result<Vec<Hit>> {
+    let query = checked(query)?;
     if options.k == 0 {
         return Ok(Vec::new());
     }
-    // Embedding takes longest: do it before taking the snapshot.
     let vector = match options.mode {
         SearchMode::Keyword => None,
-        SearchMode::Vector | SearchMode::Hybrid => Some(embedder.embed_query(query)?),
+        SearchMode::Vector | SearchMode::Hybrid => vector,
     };
     let snapshot = store.snapshot()?;
     let allowed = snapshot.allowed_documents(&options.filters)?;
@@ -229,6 +244,15 @@ pub(crate) fn search(
         }
     }
     Ok(hits)
+}
+
+/// The query without surrounding white space, or why it cannot be searched.
+fn checked(query: &str) -> Result<&str> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(Error::invalid("the search query is empty"));
+    }
+    Ok(query)
 }
 
 fn hit(r: ChunkRecord, score: f32) -> Hit {

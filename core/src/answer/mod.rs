@@ -159,8 +159,11 @@ pub(crate) fn respond(
         AnswerStrategy::Extractive => None,
         _ => Some(engine.llm()?),
     };
-    let mut hits = engine.search(
+    // Embedded once: the passages' search and the grounding's both use it.
+    let vector = engine.embedder().embed_query(&query)?;
+    let mut hits = engine.search_embedded(
         &query,
+        &vector,
         &SearchOptions {
             k: options.k,
             mode: options.mode,
@@ -176,7 +179,7 @@ pub(crate) fn respond(
     let cancelled = || options.cancel.as_ref().map_or(Ok(()), CancelToken::check);
     cancelled()?;
     let analysis = analyse(engine, &query, &hits)?;
-    let grounding = assess(engine, &query, options, &analysis)?;
+    let grounding = assess(engine, &query, &vector, options, &analysis)?;
     cancelled()?;
     let mut options = options.clone();
     if options.generation.language.is_none() {
@@ -464,11 +467,13 @@ fn embed_by_length(engine: &Engine, texts: &[String]) -> Result<Vec<Vec<f32>>> {
 fn assess(
     engine: &Engine,
     question: &str,
+    vector: &[f32],
     options: &AskOptions,
     analysis: &Analysis,
 ) -> Result<Grounding> {
-    let nearest = engine.search(
+    let nearest = engine.search_embedded(
         question,
+        vector,
         &SearchOptions {
             k: 1,
             mode: SearchMode::Vector,
