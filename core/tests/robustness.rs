@@ -58,7 +58,7 @@ fn bad_files_are_skipped_with_reasons_and_the_rest_is_indexed() {
             .map(|f| (f.code.as_str(), f.reason.as_str()))
             .unwrap_or_else(|| panic!("{name} not reported: {summary:#?}"))
     };
-    assert_eq!(code("garbage.pdf").0, "pdf_corrupt");
+    assert_eq!(code("garbage.pdf").0, "not_pdf");
     assert!(code("truncated.pdf").0.starts_with("pdf_"));
     assert_eq!(code("binary.txt").0, "binary");
     assert_eq!(code("latin1.txt").0, "not_utf8");

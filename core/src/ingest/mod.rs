@@ -129,14 +129,27 @@ pub enum SkipReason {
     PdfCorrupt {
         detail: String,
     },
-    /// The PDF parsed but has no text layer (scanned pages).
-    PdfNoText,
+    /// Named .pdf but something else; `detail` says what.
+    NotPdf {
+        detail: String,
+    },
+    /// Encrypted with a user password (or a handler trove cannot open).
+    PdfEncrypted {
+        detail: String,
+    },
+    /// The PDF parsed but none of its `pages` has a text layer (scanned).
+    PdfNoText {
+        pages: u32,
+    },
     PdfTimeout {
         seconds: u64,
     },
     PdfPanic {
         detail: String,
     },
+    /// The caller's [`CancelToken`](crate::CancelToken) was raised during the
+    /// parse. Not a property of the file: never store it as a failure.
+    Cancelled,
     Unsupported {
         detail: String,
     },
@@ -158,9 +171,12 @@ impl SkipReason {
             SkipReason::Binary => "binary",
             SkipReason::NotUtf8 { .. } => "not_utf8",
             SkipReason::PdfCorrupt { .. } => "pdf_corrupt",
-            SkipReason::PdfNoText => "pdf_no_text",
+            SkipReason::NotPdf { .. } => "not_pdf",
+            SkipReason::PdfEncrypted { .. } => "pdf_encrypted",
+            SkipReason::PdfNoText { .. } => "pdf_no_text",
             SkipReason::PdfTimeout { .. } => "pdf_timeout",
             SkipReason::PdfPanic { .. } => "pdf_panic",
+            SkipReason::Cancelled => "cancelled",
             SkipReason::Unsupported { .. } => "unsupported",
             SkipReason::Io { .. } => "io",
             SkipReason::PermissionDenied { .. } => "permission_denied",
@@ -186,8 +202,16 @@ impl fmt::Display for SkipReason {
                 f,
                 "PDF could not be read ({detail}); open it in a PDF viewer and re-save or print it to a new PDF"
             ),
-            SkipReason::PdfNoText => f.write_str(
-                "PDF has no text layer (probably scanned pages); run OCR on it (e.g. ocrmypdf) and index the result",
+            SkipReason::NotPdf { detail } => {
+                write!(f, "file is named .pdf but is {detail}")
+            }
+            SkipReason::PdfEncrypted { detail } => write!(
+                f,
+                "PDF is encrypted and {detail}; remove the password (e.g. `qpdf --decrypt --password=PASSWORD in.pdf out.pdf`) and index the result"
+            ),
+            SkipReason::PdfNoText { pages } => write!(
+                f,
+                "PDF has no text layer on any of its {pages} pages (probably scanned); run OCR on it (e.g. ocrmypdf) and index the result"
             ),
             SkipReason::PdfTimeout { seconds } => write!(
                 f,
@@ -197,6 +221,9 @@ impl fmt::Display for SkipReason {
                 f,
                 "PDF parser crashed on this file ({detail}); re-save or print it to a new PDF"
             ),
+            SkipReason::Cancelled => {
+                f.write_str("parsing was cancelled; index the file again to read it")
+            }
             SkipReason::Unsupported { detail } => write!(f, "unsupported file: {detail}"),
             SkipReason::Io { detail } => {
                 write!(f, "could not read file: {detail}; check that it exists and is readable")
@@ -259,6 +286,17 @@ pub fn parse(
     bytes: &[u8],
     limits: &IngestLimits,
 ) -> Result<ParsedDocument, SkipReason> {
+    parse_cancellable(path, bytes, limits, None)
+}
+
+/// [`parse`], stopping early with [`SkipReason::Cancelled`] once `cancel` is
+/// raised (checked inside PDF extraction, between operators and pages).
+pub fn parse_cancellable(
+    path: &Path,
+    bytes: &[u8],
+    limits: &IngestLimits,
+    cancel: Option<&crate::CancelToken>,
+) -> Result<ParsedDocument, SkipReason> {
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(SkipReason::TooLarge {
             size: bytes.len() as u64,
@@ -271,7 +309,7 @@ pub fn parse(
     let ext = extension(path);
     let stem = file_stem(path);
     if ext == "pdf" || bytes.starts_with(b"%PDF-") {
-        return pdf::parse(bytes, &stem, limits);
+        return pdf::parse(bytes, &stem, limits, cancel);
     }
     let text = decode_text(bytes)?;
     if matches!(ext.as_str(), "md" | "markdown" | "mdown" | "mkd") {
@@ -804,9 +842,12 @@ mod tests {
             SkipReason::Binary,
             SkipReason::NotUtf8 { detail: "x".into() },
             SkipReason::PdfCorrupt { detail: "x".into() },
-            SkipReason::PdfNoText,
+            SkipReason::NotPdf { detail: "x".into() },
+            SkipReason::PdfEncrypted { detail: "x".into() },
+            SkipReason::PdfNoText { pages: 2 },
             SkipReason::PdfTimeout { seconds: 60 },
             SkipReason::PdfPanic { detail: "x".into() },
+            SkipReason::Cancelled,
             SkipReason::Unsupported { detail: "x".into() },
             SkipReason::Io { detail: "x".into() },
             SkipReason::PermissionDenied { detail: "x".into() },
@@ -820,15 +861,22 @@ mod tests {
                 "binary",
                 "not_utf8",
                 "pdf_corrupt",
+                "not_pdf",
+                "pdf_encrypted",
                 "pdf_no_text",
                 "pdf_timeout",
                 "pdf_panic",
+                "cancelled",
                 "unsupported",
                 "io",
                 "permission_denied"
             ]
         );
-        assert!(SkipReason::PdfNoText.to_string().contains("OCR"));
+        assert!(
+            SkipReason::PdfNoText { pages: 2 }
+                .to_string()
+                .contains("OCR")
+        );
         for r in &all {
             assert!(!r.to_string().contains('\n'));
         }

@@ -1,0 +1,343 @@
+//! Placed glyphs → page text: lines from baselines, word spaces from gaps,
+//! paragraphs from vertical gaps, right-to-left runs put in reading order,
+//! words hyphenated at a line end joined again, duplicate glyphs (fake bold)
+//! dropped. Works in each glyph's own writing direction, so rotated and
+//! vertical (CJK) text read the same way.
+
+/// A glyph with text, as the interpreter placed it (device space).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Placed {
+    /// Byte range of its text in the page's text buffer.
+    pub(super) start: u32,
+    pub(super) end: u32,
+    /// Origin (on the baseline).
+    pub(super) x: f32,
+    pub(super) y: f32,
+    /// Advance along `dir`.
+    pub(super) advance: f32,
+    /// Font size in device units.
+    pub(super) size: f32,
+    /// Unit vector of the writing direction.
+    pub(super) dir: (f32, f32),
+    /// Vertical writing: columns instead of lines.
+    pub(super) vertical: bool,
+}
+
+/// A gap wider than this share of the font size is a word space.
+const WORD_GAP: f32 = 0.15;
+/// A baseline within this share of the font size is the same line.
+const SAME_LINE: f32 = 0.5;
+/// A line this many font sizes below the previous one starts a paragraph.
+const PARAGRAPH_GAP: f32 = 1.8;
+
+/// One glyph in line coordinates: `u` along the writing direction, `v`
+/// across it (up for horizontal text).
+#[derive(Clone, Copy)]
+struct Cell {
+    u: f32,
+    v: f32,
+    advance: f32,
+    size: f32,
+    start: u32,
+    end: u32,
+}
+
+struct Line {
+    cells: Vec<Cell>,
+    v: f32,
+    size: f32,
+    dir: (f32, f32),
+    vertical: bool,
+}
+
+/// The page's text: lines separated by `\n`, paragraphs by a blank line.
+pub(super) fn page_text(glyphs: &[Placed], text: &str) -> String {
+    let mut out = PageWriter::default();
+    let mut line: Option<Line> = None;
+    for g in glyphs {
+        let (dx, dy) = g.dir;
+        let cell = Cell {
+            u: g.x * dx + g.y * dy,
+            v: -g.x * dy + g.y * dx,
+            advance: g.advance,
+            size: g.size.max(0.01),
+            start: g.start,
+            end: g.end,
+        };
+        if let Some(l) = &mut line {
+            let same_dir = (l.dir.0 * dx + l.dir.1 * dy) > 0.99 && l.vertical == g.vertical;
+            let tolerance = SAME_LINE * l.size.max(cell.size);
+            if same_dir && (cell.v - l.v).abs() <= tolerance {
+                if !duplicate(l, &cell, text) {
+                    l.size = l.size.max(cell.size);
+                    l.cells.push(cell);
+                }
+                continue;
+            }
+            let done = line.take();
+            if let Some(done) = done {
+                let gap = if same_dir {
+                    (done.v - cell.v) / done.size.max(cell.size)
+                } else {
+                    f32::INFINITY
+                };
+                out.line(&render(&done, text), !(0.0..PARAGRAPH_GAP).contains(&gap));
+            }
+        }
+        line = Some(Line {
+            cells: vec![cell],
+            v: cell.v,
+            size: cell.size,
+            dir: g.dir,
+            vertical: g.vertical,
+        });
+    }
+    if let Some(done) = line {
+        out.line(&render(&done, text), false);
+    }
+    out.finish()
+}
+
+/// The same character drawn again at (nearly) the same place: overprinting
+/// for a bold look, or a shadow.
+fn duplicate(line: &Line, cell: &Cell, text: &str) -> bool {
+    let t = &text[cell.start as usize..cell.end as usize];
+    if t.trim().is_empty() {
+        return false;
+    }
+    let near = 0.1 * cell.size;
+    line.cells.iter().rev().take(24).any(|c| {
+        (c.u - cell.u).abs() < near
+            && (c.v - cell.v).abs() < near
+            && &text[c.start as usize..c.end as usize] == t
+    })
+}
+
+/// A line's text: cells in reading order with spaces where the gaps are.
+fn render(line: &Line, text: &str) -> String {
+    let mut cells = line.cells.clone();
+    let rtl = cells
+        .iter()
+        .filter(|c| text[c.start as usize..c.end as usize].chars().any(is_rtl))
+        .count();
+    let mixed = rtl > 0;
+    if mixed {
+        // Glyphs of right-to-left scripts are drawn in either order; their
+        // positions say the visual one.
+        cells.sort_by(|a, b| a.u.total_cmp(&b.u));
+    }
+    // Visual order, as pieces with the spaces between them.
+    let mut pieces: Vec<&str> = Vec::with_capacity(cells.len() * 2);
+    let mut end_u: Option<f32> = None;
+    for c in &cells {
+        let t = &text[c.start as usize..c.end as usize];
+        if let Some(end) = end_u {
+            let gap = c.u - end;
+            let prev_space = pieces
+                .last()
+                .is_some_and(|p| p.ends_with(char::is_whitespace));
+            let space = gap > WORD_GAP * c.size || gap < -c.size;
+            if space && !prev_space && !t.starts_with(char::is_whitespace) {
+                pieces.push(" ");
+            }
+        }
+        pieces.push(t);
+        let this_end = c.u + c.advance;
+        end_u = Some(if c.advance > 0.0 { this_end } else { c.u });
+    }
+    if !mixed {
+        return pieces.concat();
+    }
+    let base_rtl = rtl * 2 >= cells.len();
+    reorder(&pieces, base_rtl)
+}
+
+/// Visual pieces → logical order: for a right-to-left line all pieces
+/// reversed with left-to-right runs (Latin words, numbers) turned back; for
+/// a left-to-right line only the right-to-left runs reversed.
+fn reorder(pieces: &[&str], base_rtl: bool) -> String {
+    let class = |p: &str| {
+        if p.chars().any(is_rtl) {
+            Some(true)
+        } else if p.chars().any(char::is_alphanumeric) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let mut seq: Vec<&str> = pieces.to_vec();
+    if base_rtl {
+        seq.reverse();
+    }
+    // Reverse each maximal run whose strong pieces go against the base
+    // direction (neutrals inside a run stay in it).
+    let against = !base_rtl;
+    let mut i = 0;
+    while i < seq.len() {
+        if class(seq[i]) != Some(against) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut last_strong = i;
+        while j < seq.len() && class(seq[j]) != Some(!against) {
+            if class(seq[j]) == Some(against) {
+                last_strong = j;
+            }
+            j += 1;
+        }
+        seq[i..=last_strong].reverse();
+        i = last_strong + 1;
+    }
+    seq.concat()
+}
+
+fn is_rtl(c: char) -> bool {
+    matches!(c as u32,
+        0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+}
+
+/// Joins lines into page text, undoing hyphenation at line ends.
+#[derive(Default)]
+struct PageWriter {
+    out: String,
+    /// The last line ended with a hyphen after a letter: join if the next
+    /// line starts with a lower-case letter.
+    pending_hyphen: bool,
+}
+
+impl PageWriter {
+    fn line(&mut self, line: &str, paragraph_after: bool) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        if self.pending_hyphen {
+            self.pending_hyphen = false;
+            if line.starts_with(|c: char| c.is_lowercase()) {
+                self.out.pop();
+            } else {
+                self.out.push('\n');
+            }
+        } else if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+        self.out.push_str(line);
+        if let Some(stem) = line.strip_suffix(['-', '\u{00AD}'])
+            && stem.ends_with(char::is_alphabetic)
+            && !paragraph_after
+        {
+            self.pending_hyphen = true;
+        } else if paragraph_after {
+            self.out.push_str("\n\n");
+        }
+    }
+
+    fn finish(mut self) -> String {
+        while self.out.ends_with('\n') {
+            self.out.pop();
+        }
+        expand_ligatures(&self.out)
+    }
+}
+
+/// Latin ligature characters (U+FB00–FB06) as their letters, so that search
+/// finds "file" in "ﬁle".
+fn expand_ligatures(text: &str) -> String {
+    if !text.chars().any(|c| ('\u{FB00}'..='\u{FB06}').contains(&c)) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{FB00}' => out.push_str("ff"),
+            '\u{FB01}' => out.push_str("fi"),
+            '\u{FB02}' => out.push_str("fl"),
+            '\u{FB03}' => out.push_str("ffi"),
+            '\u{FB04}' => out.push_str("ffl"),
+            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Glyphs of one string each at (x, y), 10 units per character.
+    fn placed(items: &[(&str, f32, f32)]) -> (Vec<Placed>, String) {
+        let mut text = String::new();
+        let mut glyphs = Vec::new();
+        for &(s, x0, y) in items {
+            let mut x = x0;
+            for ch in s.chars() {
+                let start = text.len() as u32;
+                text.push(ch);
+                glyphs.push(Placed {
+                    start,
+                    end: text.len() as u32,
+                    x,
+                    y,
+                    advance: 10.0,
+                    size: 20.0,
+                    dir: (1.0, 0.0),
+                    vertical: false,
+                });
+                x += 10.0;
+            }
+        }
+        (glyphs, text)
+    }
+
+    #[test]
+    fn words_lines_and_paragraphs() {
+        let (g, t) = placed(&[
+            ("Hello", 0.0, 700.0),
+            ("world", 55.0, 700.0),
+            ("next", 0.0, 676.0),
+            ("para", 0.0, 600.0),
+        ]);
+        assert_eq!(page_text(&g, &t), "Hello world\nnext\n\npara");
+    }
+
+    #[test]
+    fn kerning_is_not_a_space_and_duplicates_go() {
+        let (g, t) = placed(&[("ab", 0.0, 700.0), ("cd", 21.0, 700.0), ("cd", 21.5, 700.3)]);
+        assert_eq!(page_text(&g, &t), "abcd");
+    }
+
+    #[test]
+    fn hyphen_at_line_end_joins() {
+        let (g, t) = placed(&[
+            ("extrac-", 0.0, 700.0),
+            ("tion", 0.0, 676.0),
+            ("Well-", 0.0, 652.0),
+            ("Known", 0.0, 628.0),
+        ]);
+        assert_eq!(page_text(&g, &t), "extraction\nWell-\nKnown");
+    }
+
+    #[test]
+    fn right_to_left_lines_read_in_logical_order() {
+        // "שלום" drawn left to right in visual order (last letter leftmost).
+        let (g, t) = placed(&[("םולש", 0.0, 700.0)]);
+        assert_eq!(page_text(&g, &t), "שלום");
+        // Drawn in logical order from the right edge leftwards.
+        let (mut g, t) = placed(&[("שלום", 0.0, 700.0)]);
+        for (i, p) in g.iter_mut().enumerate() {
+            p.x = 100.0 - 10.0 * i as f32;
+        }
+        assert_eq!(page_text(&g, &t), "שלום");
+        // A Latin word inside keeps its own order.
+        let (g, t) = placed(&[("PDF", 0.0, 700.0), ("םולש", 45.0, 700.0)]);
+        assert_eq!(page_text(&g, &t), "שלום PDF");
+    }
+
+    #[test]
+    fn ligatures_are_expanded() {
+        let (g, t) = placed(&[("\u{FB01}le", 0.0, 700.0)]);
+        assert_eq!(page_text(&g, &t), "file");
+    }
+}
