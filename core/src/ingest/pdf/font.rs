@@ -69,6 +69,8 @@ enum Codes {
 enum Charset {
     Ucs2,
     Utf16,
+    /// 7-bit JIS X 0208 (the `H` and `V` CMaps): EUC-JP without the high bits.
+    Jis,
     Legacy(&'static encoding_rs::Encoding),
 }
 
@@ -198,7 +200,8 @@ fn load_simple(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>, type
         text[code as usize] = t.map(String::into_boxed_str);
     }
     for (code, n) in differences {
-        if let Some(t) = glyphs::to_unicode(&String::from_utf8_lossy(n)) {
+        let n = String::from_utf8_lossy(n);
+        if let Some(t) = glyphs::to_unicode(&n).or_else(|| numbered(&n, code)) {
             text[code as usize] = Some(t.into_boxed_str());
         } else {
             // An unknown name replaces the base glyph: its text is unknown.
@@ -343,10 +346,12 @@ fn cid_texts(doc: &Document, cid_font: &Dictionary) -> HashMap<u32, String> {
         return HashMap::new();
     };
     if let Some(data) = stream(doc, descriptor, b"FontFile2").and_then(objects::decoded) {
+        if std::env::var_os("TROVE_PDF_DEBUG").is_some() { eprintln!("cid tt: {} bytes, parse={} err={:?}", data.len(), program::TrueType::parse(&data).is_some(), ttf_parser::Face::parse(&data, 0).err()); }
         let Some(tt) = program::TrueType::parse(&data) else {
             return HashMap::new();
         };
         let by_gid = tt.into_gid_map();
+        if std::env::var_os("TROVE_PDF_DEBUG").is_some() { eprintln!("cid tt: {} gids, map={}", by_gid.len(), stream(doc, cid_font, b"CIDToGIDMap").is_some()); }
         // CIDToGIDMap: a stream of two-byte glyph ids, or Identity.
         return match stream(doc, cid_font, b"CIDToGIDMap").and_then(objects::decoded) {
             Some(map) => map
@@ -386,7 +391,9 @@ fn predefined(name: &[u8]) -> (Codes, bool) {
         Codes::Charset(Charset::Legacy(encoding_rs::BIG5))
     } else if n.starts_with("KSC") {
         Codes::Charset(Charset::Legacy(encoding_rs::EUC_KR))
-    } else if n.starts_with("EUC") || n.starts_with("H-") || n == "H" || n == "V" {
+    } else if n == "H" || n == "V" {
+        Codes::Charset(Charset::Jis)
+    } else if n.starts_with("EUC") {
         Codes::Charset(Charset::Legacy(encoding_rs::EUC_JP))
     } else {
         Codes::Identity
@@ -446,7 +453,7 @@ impl Composite {
             Codes::Embedded(map) => map.next_code(bytes, 2),
             Codes::Charset(cs) => {
                 let n = match cs {
-                    Charset::Ucs2 => 2,
+                    Charset::Ucs2 | Charset::Jis => 2,
                     Charset::Utf16 => {
                         if (0xD8..=0xDB).contains(&bytes[0]) {
                             4
@@ -521,6 +528,14 @@ fn charset_text(cs: Charset, code: u32, len: usize) -> Option<String> {
                 .collect();
             String::from_utf16(&units).ok()?
         }
+        Charset::Jis => {
+            let high: Vec<u8> = bytes.iter().map(|b| b | 0x80).collect();
+            let (t, _, bad) = encoding_rs::EUC_JP.decode(&high);
+            if bad {
+                return None;
+            }
+            t.into_owned()
+        }
         Charset::Legacy(enc) => {
             let (t, _, bad) = enc.decode(bytes);
             if bad {
@@ -530,6 +545,18 @@ fn charset_text(cs: Charset, code: u32, len: usize) -> Option<String> {
         }
     };
     usable(&text).then_some(text)
+}
+
+/// A glyph named after its own code (`/a65`, `/g65`, `/c65`, as dvips
+/// writes for bitmap fonts): the code read as Latin-1, as other readers do.
+fn numbered(name: &str, code: u8) -> Option<String> {
+    let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let prefix = name.len() - digits.len();
+    if !(1..=2).contains(&prefix) || digits.is_empty() || digits.parse::<u32>().ok()? != u32::from(code) {
+        return None;
+    }
+    let c = char::from(code);
+    (c.is_ascii_graphic() || (c >= '\u{A0}' && c != '\u{AD}')).then(|| c.to_string())
 }
 
 /// Text a map may give: not empty, no NUL, not only replacement characters.

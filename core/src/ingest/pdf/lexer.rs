@@ -43,6 +43,11 @@ impl<'a> Lexer<'a> {
         Lexer { data, pos: 0 }
     }
 
+    /// Byte offset of the next token (or of the white space before it).
+    pub(super) fn position(&self) -> usize {
+        self.pos
+    }
+
     fn skip_white(&mut self) {
         while let Some(&b) = self.data.get(self.pos) {
             if is_white(b) {

@@ -17,6 +17,7 @@ mod lexer;
 mod objects;
 mod pages;
 mod program;
+mod repair;
 mod sniff;
 #[cfg(test)]
 mod testpdf;
@@ -113,7 +114,9 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         max_decompressed_size: Some(MAX_LOAD_STREAM_BYTES),
         ..LoadOptions::default()
     };
-    let doc = Document::load_mem_with_options(bytes, options).map_err(load_error)?;
+    let mut doc = Document::load_mem_with_options(bytes, options).map_err(load_error)?;
+    budget.check_now()?;
+    repair::missing_objects(&mut doc, bytes);
     budget.check_now()?;
     if doc.trailer.get(b"Encrypt").is_ok() {
         return Err(Failure::Skip(SkipReason::PdfEncrypted {
@@ -133,6 +136,9 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
             Some(dict) => {
                 let glyphs = content::run_page(&doc, dict, page.resources, &mut fonts, budget)?;
                 let text = layout::page_text(&glyphs.glyphs, &glyphs.text);
+                if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
+                    eprintln!("page {number}: {} glyphs, {} unknown, {} dropped streams", glyphs.glyphs.len(), glyphs.unknown, glyphs.dropped_streams);
+                }
                 // Mostly unknown glyphs: the text layer is unreadable there.
                 if glyphs.unknown > glyphs.glyphs.len() {
                     ocr_pages.push(number);
