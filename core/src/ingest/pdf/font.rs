@@ -164,38 +164,37 @@ fn load_simple(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>, type
     }
 
     let mut text: Vec<Option<Box<str>>> = vec![None; 256];
-    // The font program fills what the PDF leaves to it.
+    // The font program's own encoding counts where the PDF names no base.
     let needs_program = to_unicode.is_none() && !has_base_name;
     let (program_names, truetype) = if needs_program {
         builtin(doc, descriptor)
     } else {
         (None, None)
     };
-    let default_base = if symbolic_std {
-        Some(Base::Symbol)
-    } else if program_names.is_some() || truetype.is_some() {
-        None
+    let fallback_base = if symbolic_std {
+        Base::Symbol
     } else {
-        Some(Base::Standard)
+        Base::Standard
     };
     for code in 0..=255u8 {
-        let mut t: Option<String> = base
-            .or(default_base)
-            .and_then(|b| b.char(code))
-            .map(String::from);
-        if t.is_none()
-            && let Some(names) = &program_names
-            && let Some((_, n)) = names.iter().rev().find(|(c, _)| *c == code)
-        {
-            t = glyphs::to_unicode(n);
+        let mut t: Option<String> = None;
+        if base.is_none() {
+            if let Some(names) = &program_names
+                && let Some((_, n)) = names.iter().rev().find(|(c, _)| *c == code)
+            {
+                t = glyphs::to_unicode(n);
+            }
+            if t.is_none()
+                && let Some(tt) = &truetype
+            {
+                t = tt
+                    .gid_of_code(code)
+                    .and_then(|g| tt.text_of_gid(g))
+                    .map(String::from);
+            }
         }
-        if t.is_none()
-            && let Some(tt) = &truetype
-        {
-            t = tt
-                .gid_of_code(code)
-                .and_then(|g| tt.text_of_gid(g))
-                .map(String::from);
+        if t.is_none() {
+            t = base.unwrap_or(fallback_base).char(code).map(String::from);
         }
         text[code as usize] = t.map(String::into_boxed_str);
     }
@@ -203,9 +202,10 @@ fn load_simple(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>, type
         let n = String::from_utf8_lossy(n);
         if let Some(t) = glyphs::to_unicode(&n).or_else(|| numbered(&n, code)) {
             text[code as usize] = Some(t.into_boxed_str());
-        } else {
-            // An unknown name replaces the base glyph: its text is unknown.
-            text[code as usize] = None;
+        } else if text[code as usize].is_none() {
+            // A name no list knows: read the code as Latin-1, as other
+            // readers do (right for fonts that keep ASCII codes).
+            text[code as usize] = Base::WinAnsi.char(code).map(|c| c.to_string().into_boxed_str());
         }
     }
     if let Some(map) = &to_unicode {
@@ -548,7 +548,8 @@ fn charset_text(cs: Charset, code: u32, len: usize) -> Option<String> {
 }
 
 /// A glyph named after its own code (`/a65`, `/g65`, `/c65`, as dvips
-/// writes for bitmap fonts): the code read as Latin-1, as other readers do.
+/// writes for bitmap fonts): the code read as Latin-1, as other readers do
+/// (the font's real encoding is nowhere in the file).
 fn numbered(name: &str, code: u8) -> Option<String> {
     let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     let prefix = name.len() - digits.len();
@@ -561,7 +562,9 @@ fn numbered(name: &str, code: u8) -> Option<String> {
 
 /// Text a map may give: not empty, no NUL, not only replacement characters.
 fn usable(text: &str) -> bool {
-    !text.is_empty() && !text.contains('\0') && text.chars().any(|c| c != '\u{FFFD}')
+    !text.is_empty()
+        && !text.chars().any(char::is_control)
+        && text.chars().any(|c| c != '\u{FFFD}')
 }
 
 /// "ABCDEF+Times-Roman" → "Times-Roman".

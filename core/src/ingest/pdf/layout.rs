@@ -24,7 +24,7 @@ pub(super) struct Placed {
 }
 
 /// A gap wider than this share of the font size is a word space.
-const WORD_GAP: f32 = 0.15;
+const WORD_GAP: f32 = 0.1;
 /// A baseline within this share of the font size is the same line.
 const SAME_LINE: f32 = 0.5;
 /// A line this many font sizes below the previous one starts a paragraph.
@@ -126,11 +126,14 @@ fn render(line: &Line, text: &str) -> String {
         // positions say the visual one.
         cells.sort_by(|a, b| a.u.total_cmp(&b.u));
     }
+    let texts = with_accents(&cells, text);
     // Visual order, as pieces with the spaces between them.
     let mut pieces: Vec<&str> = Vec::with_capacity(cells.len() * 2);
     let mut end_u: Option<f32> = None;
-    for c in &cells {
-        let t = &text[c.start as usize..c.end as usize];
+    for (c, t) in cells.iter().zip(&texts) {
+        let Some(t) = t.as_deref() else {
+            continue;
+        };
         if let Some(end) = end_u {
             let gap = c.u - end;
             let prev_space = pieces
@@ -150,6 +153,74 @@ fn render(line: &Line, text: &str) -> String {
     }
     let base_rtl = rtl * 2 >= cells.len();
     reorder(&pieces, base_rtl)
+}
+
+/// Each cell's text, with accents that are drawn as glyphs of their own over
+/// a letter (as TeX does with fonts lacking the accented letter) joined to
+/// that letter as combining marks; the accent's own cell becomes `None`.
+fn with_accents<'t>(cells: &[Cell], text: &'t str) -> Vec<Option<std::borrow::Cow<'t, str>>> {
+    use std::borrow::Cow;
+    let mut out: Vec<Option<Cow<'t, str>>> = cells
+        .iter()
+        .map(|c| Some(Cow::Borrowed(&text[c.start as usize..c.end as usize])))
+        .collect();
+    for i in 0..cells.len() {
+        let mark = {
+            let t = &text[cells[i].start as usize..cells[i].end as usize];
+            let mut chars = t.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => combining(c),
+                _ => None,
+            }
+        };
+        let Some(mark) = mark else {
+            continue;
+        };
+        let a = &cells[i];
+        let center = a.u + a.advance / 2.0;
+        let slack = 0.1 * a.size;
+        let base = [i + 1, i.wrapping_sub(1)].into_iter().find(|&j| {
+            cells.get(j).is_some_and(|b| {
+                out[j]
+                    .as_deref()
+                    .is_some_and(|t| t.chars().next().is_some_and(char::is_alphabetic))
+                    && center >= b.u - slack
+                    && center <= b.u + b.advance + slack
+            })
+        });
+        if let Some(j) = base {
+            let letter = out[j].take().unwrap_or_default();
+            let mut joined = match letter.as_ref() {
+                "ı" => "i".to_string(),
+                "ȷ" => "j".to_string(),
+                other => other.to_string(),
+            };
+            joined.push(mark);
+            out[j] = Some(Cow::Owned(joined));
+            out[i] = None;
+        }
+    }
+    out
+}
+
+/// The combining mark a spacing accent stands for.
+fn combining(c: char) -> Option<char> {
+    Some(match c {
+        '`' => '\u{300}',
+        '´' => '\u{301}',
+        'ˆ' | '^' => '\u{302}',
+        '˜' | '~' => '\u{303}',
+        '¯' | 'ˉ' => '\u{304}',
+        '˘' => '\u{306}',
+        '˙' => '\u{307}',
+        '¨' => '\u{308}',
+        '˚' => '\u{30A}',
+        '˝' => '\u{30B}',
+        'ˇ' => '\u{30C}',
+        '¸' => '\u{327}',
+        '˛' => '\u{328}',
+        _ => return None,
+    })
 }
 
 /// Visual pieces → logical order: for a right-to-left line all pieces
@@ -333,6 +404,18 @@ mod tests {
         // A Latin word inside keeps its own order.
         let (g, t) = placed(&[("PDF", 0.0, 700.0), ("םולש", 45.0, 700.0)]);
         assert_eq!(page_text(&g, &t), "שלום PDF");
+    }
+
+    #[test]
+    fn accents_drawn_apart_join_their_letter() {
+        // TeX's "ā": a macron glyph placed over the "a" that follows it.
+        let (mut g, t) = placed(&[("dev", 0.0, 700.0), ("¯a", 30.0, 700.0), ("g", 40.0, 700.0)]);
+        g[4].x = 30.0;
+        g[5].x = 40.0;
+        assert_eq!(page_text(&g, &t), "deva\u{304}g");
+        // A tilde next to, not over, a letter stays itself.
+        let (g, t) = placed(&[("~/x", 0.0, 700.0)]);
+        assert_eq!(page_text(&g, &t), "~/x");
     }
 
     #[test]
