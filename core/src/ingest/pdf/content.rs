@@ -418,8 +418,16 @@ impl Interpreter<'_, '_> {
             } else {
                 ((width * st.size + spacing) * st.h_scale, 0.0)
             };
+            // The glyph's own extent leaves out character and word spacing:
+            // letter-spaced text has gaps between its letters, as in other
+            // readers.
+            let (own_x, own_y) = if vertical {
+                (0.0, -st.size)
+            } else {
+                (width * st.size * st.h_scale, 0.0)
+            };
             let m = mul(&self.tm, &st.ctm);
-            let dev_adv = (adv_x * m[0] + adv_y * m[2], adv_x * m[1] + adv_y * m[3]);
+            let dev_adv = (own_x * m[0] + own_y * m[2], own_x * m[1] + own_y * m[3]);
             // Direction of writing: along the advance, or the text's x axis
             // for a zero-width glyph.
             let dir = if vertical {

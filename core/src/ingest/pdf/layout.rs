@@ -140,6 +140,7 @@ fn render(line: &Line, text: &str) -> String {
                 .last()
                 .is_some_and(|p| p.ends_with(char::is_whitespace));
             let space = gap > WORD_GAP * c.size || gap < -c.size;
+            if std::env::var_os("TROVE_PDF_GAPS").is_some() { eprint!("[{t}:{:.3}:{:.1}:{:.1}]", gap / c.size, c.u, c.advance); }
             if space && !prev_space && !t.starts_with(char::is_whitespace) {
                 pieces.push(" ");
             }
