@@ -129,6 +129,10 @@ pub enum SkipReason {
     PdfCorrupt {
         detail: String,
     },
+    /// Cut off: it ends without an end-of-file marker and cannot be read.
+    PdfTruncated {
+        size: u64,
+    },
     /// Named .pdf but something else; `detail` says what.
     NotPdf {
         detail: String,
@@ -171,6 +175,7 @@ impl SkipReason {
             SkipReason::Binary => "binary",
             SkipReason::NotUtf8 { .. } => "not_utf8",
             SkipReason::PdfCorrupt { .. } => "pdf_corrupt",
+            SkipReason::PdfTruncated { .. } => "pdf_truncated",
             SkipReason::NotPdf { .. } => "not_pdf",
             SkipReason::PdfEncrypted { .. } => "pdf_encrypted",
             SkipReason::PdfNoText { .. } => "pdf_no_text",
@@ -201,6 +206,10 @@ impl fmt::Display for SkipReason {
             SkipReason::PdfCorrupt { detail } => write!(
                 f,
                 "PDF could not be read ({detail}); open it in a PDF viewer and re-save or print it to a new PDF"
+            ),
+            SkipReason::PdfTruncated { size } => write!(
+                f,
+                "PDF is truncated (it ends after {size} bytes, without its end-of-file marker); copy or download it again"
             ),
             SkipReason::NotPdf { detail } => {
                 write!(f, "file is named .pdf but is {detail}")
@@ -842,6 +851,7 @@ mod tests {
             SkipReason::Binary,
             SkipReason::NotUtf8 { detail: "x".into() },
             SkipReason::PdfCorrupt { detail: "x".into() },
+            SkipReason::PdfTruncated { size: 9 },
             SkipReason::NotPdf { detail: "x".into() },
             SkipReason::PdfEncrypted { detail: "x".into() },
             SkipReason::PdfNoText { pages: 2 },
@@ -861,6 +871,7 @@ mod tests {
                 "binary",
                 "not_utf8",
                 "pdf_corrupt",
+                "pdf_truncated",
                 "not_pdf",
                 "pdf_encrypted",
                 "pdf_no_text",

@@ -205,7 +205,9 @@ fn load_simple(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>, type
         } else if text[code as usize].is_none() {
             // A name no list knows: read the code as Latin-1, as other
             // readers do (right for fonts that keep ASCII codes).
-            text[code as usize] = Base::WinAnsi.char(code).map(|c| c.to_string().into_boxed_str());
+            text[code as usize] = Base::WinAnsi
+                .char(code)
+                .map(|c| c.to_string().into_boxed_str());
         }
     }
     if let Some(map) = &to_unicode {
@@ -346,12 +348,25 @@ fn cid_texts(doc: &Document, cid_font: &Dictionary) -> HashMap<u32, String> {
         return HashMap::new();
     };
     if let Some(data) = stream(doc, descriptor, b"FontFile2").and_then(objects::decoded) {
-        if std::env::var_os("TROVE_PDF_DEBUG").is_some() { eprintln!("cid tt: {} bytes, parse={} err={:?}", data.len(), program::TrueType::parse(&data).is_some(), ttf_parser::Face::parse(&data, 0).err()); }
+        if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
+            eprintln!(
+                "cid tt: {} bytes, parse={} err={:?}",
+                data.len(),
+                program::TrueType::parse(&data).is_some(),
+                ttf_parser::Face::parse(&data, 0).err()
+            );
+        }
         let Some(tt) = program::TrueType::parse(&data) else {
             return HashMap::new();
         };
         let by_gid = tt.into_gid_map();
-        if std::env::var_os("TROVE_PDF_DEBUG").is_some() { eprintln!("cid tt: {} gids, map={}", by_gid.len(), stream(doc, cid_font, b"CIDToGIDMap").is_some()); }
+        if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
+            eprintln!(
+                "cid tt: {} gids, map={}",
+                by_gid.len(),
+                stream(doc, cid_font, b"CIDToGIDMap").is_some()
+            );
+        }
         // CIDToGIDMap: a stream of two-byte glyph ids, or Identity.
         return match stream(doc, cid_font, b"CIDToGIDMap").and_then(objects::decoded) {
             Some(map) => map
@@ -553,7 +568,10 @@ fn charset_text(cs: Charset, code: u32, len: usize) -> Option<String> {
 fn numbered(name: &str, code: u8) -> Option<String> {
     let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     let prefix = name.len() - digits.len();
-    if !(1..=2).contains(&prefix) || digits.is_empty() || digits.parse::<u32>().ok()? != u32::from(code) {
+    if !(1..=2).contains(&prefix)
+        || digits.is_empty()
+        || digits.parse::<u32>().ok()? != u32::from(code)
+    {
         return None;
     }
     let c = char::from(code);
@@ -562,9 +580,7 @@ fn numbered(name: &str, code: u8) -> Option<String> {
 
 /// Text a map may give: not empty, no NUL, not only replacement characters.
 fn usable(text: &str) -> bool {
-    !text.is_empty()
-        && !text.chars().any(char::is_control)
-        && text.chars().any(|c| c != '\u{FFFD}')
+    !text.is_empty() && !text.chars().any(char::is_control) && text.chars().any(|c| c != '\u{FFFD}')
 }
 
 /// "ABCDEF+Times-Roman" → "Times-Roman".

@@ -130,6 +130,7 @@ fn render(line: &Line, text: &str) -> String {
     // Visual order, as pieces with the spaces between them.
     let mut pieces: Vec<&str> = Vec::with_capacity(cells.len() * 2);
     let mut end_u: Option<f32> = None;
+    let mut prev_size = 0.0f32;
     for (c, t) in cells.iter().zip(&texts) {
         let Some(t) = t.as_deref() else {
             continue;
@@ -139,13 +140,15 @@ fn render(line: &Line, text: &str) -> String {
             let prev_space = pieces
                 .last()
                 .is_some_and(|p| p.ends_with(char::is_whitespace));
-            let space = gap > WORD_GAP * c.size || gap < -c.size;
-            if std::env::var_os("TROVE_PDF_GAPS").is_some() { eprint!("[{t}:{:.3}:{:.1}:{:.1}]", gap / c.size, c.u, c.advance); }
+            // Measured against the glyph before, as other readers do: a
+            // superscript followed by a gap ends a word.
+            let space = gap > WORD_GAP * prev_size || gap < -c.size;
             if space && !prev_space && !t.starts_with(char::is_whitespace) {
                 pieces.push(" ");
             }
         }
         pieces.push(t);
+        prev_size = c.size;
         let this_end = c.u + c.advance;
         end_u = Some(if c.advance > 0.0 { this_end } else { c.u });
     }
@@ -170,6 +173,7 @@ fn with_accents<'t>(cells: &[Cell], text: &'t str) -> Vec<Option<std::borrow::Co
             let t = &text[cells[i].start as usize..cells[i].end as usize];
             let mut chars = t.chars();
             match (chars.next(), chars.next()) {
+                (Some(c), None) if is_mark(c) => Some(c),
                 (Some(c), None) => combining(c),
                 _ => None,
             }
@@ -202,6 +206,12 @@ fn with_accents<'t>(cells: &[Cell], text: &'t str) -> Vec<Option<std::borrow::Co
         }
     }
     out
+}
+
+/// Combining diacritical marks, which some producers draw as glyphs of their
+/// own before the letter they belong to.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF)
 }
 
 /// The combining mark a spacing accent stands for.

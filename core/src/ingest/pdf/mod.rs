@@ -47,6 +47,8 @@ struct Extracted {
     title: Option<String>,
     /// 1-based numbers of pages with no readable text (they need OCR).
     ocr_pages: Vec<u32>,
+    /// Pages with a content stream that could not be decoded.
+    damaged_pages: usize,
 }
 
 /// Parses a PDF; `fallback_title` is used when its metadata has no title.
@@ -79,6 +81,12 @@ pub(super) fn parse(
         metadata.insert(
             "pdf_pages_without_text".into(),
             Value::from(page_ranges(&extracted.ocr_pages)),
+        );
+    }
+    if extracted.damaged_pages > 0 {
+        metadata.insert(
+            "pdf_damaged_pages".into(),
+            Value::from(extracted.damaged_pages),
         );
     }
     Ok(ParsedDocument {
@@ -114,7 +122,15 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         max_decompressed_size: Some(MAX_LOAD_STREAM_BYTES),
         ..LoadOptions::default()
     };
-    let mut doc = Document::load_mem_with_options(bytes, options).map_err(load_error)?;
+    let mut doc = Document::load_mem_with_options(bytes, options).map_err(|e| {
+        if truncated(bytes) {
+            Failure::Skip(SkipReason::PdfTruncated {
+                size: bytes.len() as u64,
+            })
+        } else {
+            load_error(e)
+        }
+    })?;
     budget.check_now()?;
     repair::missing_objects(&mut doc, bytes);
     budget.check_now()?;
@@ -130,6 +146,7 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
     let mut fonts = content::FontCache::default();
     let mut texts = Vec::with_capacity(pages.len());
     let mut ocr_pages = Vec::new();
+    let mut damaged_pages = 0;
     for (number, page) in (1u32..).zip(&pages) {
         budget.check_now()?;
         let text = match page.dict {
@@ -137,11 +154,19 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
                 let glyphs = content::run_page(&doc, dict, page.resources, &mut fonts, budget)?;
                 let text = layout::page_text(&glyphs.glyphs, &glyphs.text);
                 if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
-                    eprintln!("page {number}: {} glyphs, {} unknown, {} dropped streams", glyphs.glyphs.len(), glyphs.unknown, glyphs.dropped_streams);
+                    eprintln!(
+                        "page {number}: {} glyphs, {} unknown, {} dropped streams",
+                        glyphs.glyphs.len(),
+                        glyphs.unknown,
+                        glyphs.dropped_streams
+                    );
                 }
                 // Mostly unknown glyphs: the text layer is unreadable there.
                 if glyphs.unknown > glyphs.glyphs.len() {
                     ocr_pages.push(number);
+                }
+                if glyphs.dropped_streams > 0 {
+                    damaged_pages += 1;
                 }
                 text
             }
@@ -160,11 +185,25 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         .and_then(|i| i.as_dict().ok())
         .and_then(|info| objects::get(&doc, info, b"Title"))
         .and_then(objects::text_string);
+    if damaged_pages > 0 && texts.iter().all(|t| t.trim().is_empty()) {
+        return Err(corrupt(format!(
+            "the contents of {damaged_pages} of its {} pages are damaged (their compressed data does not inflate)",
+            texts.len()
+        )));
+    }
     Ok(Extracted {
         pages: texts,
         title,
         ocr_pages,
+        damaged_pages,
     })
+}
+
+/// No `%%EOF` near the end: the file was cut off (a partial download or
+/// copy), which is why it does not load.
+fn truncated(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    !tail.windows(5).any(|w| w == b"%%EOF")
 }
 
 fn load_error(e: lopdf::Error) -> Failure {

@@ -27,7 +27,9 @@ pub(super) fn missing_objects(doc: &mut Document, bytes: &[u8]) -> usize {
         .entries
         .iter()
         .filter_map(|(&id, e)| match *e {
-            XrefEntry::Normal { offset, generation } if !doc.objects.contains_key(&(id, generation)) => {
+            XrefEntry::Normal { offset, generation }
+                if !doc.objects.contains_key(&(id, generation)) =>
+            {
                 Some((id, generation, offset as usize))
             }
             _ => None,
@@ -145,7 +147,10 @@ fn items(lx: &mut Lexer<'_>, close: &Token<'_>, depth: usize) -> Option<Vec<Obje
 fn reference(items: &mut Vec<Object>) -> Option<()> {
     let generation = items.pop()?.as_i64().ok()?;
     let id = items.pop()?.as_i64().ok()?;
-    items.push(Object::Reference((u32::try_from(id).ok()?, u16::try_from(generation).ok()?)));
+    items.push(Object::Reference((
+        u32::try_from(id).ok()?,
+        u16::try_from(generation).ok()?,
+    )));
     Some(())
 }
 
