@@ -13,7 +13,7 @@ use lopdf::{Dictionary, Document, Object};
 use super::cmap::CMap;
 use super::encoding::Base;
 use super::objects::{self, array, name, num, stream};
-use super::{glyphs, program};
+use super::{collections, glyphs, program};
 
 /// One decoded character code.
 pub(super) struct Glyph<'f> {
@@ -47,6 +47,8 @@ struct Composite {
     /// Text by CID from the font program (TrueType via CIDToGIDMap, or
     /// glyph names of a name-keyed CFF).
     by_cid: HashMap<u32, String>,
+    /// The Adobe CJK collection the CIDs belong to, for the last resort.
+    collection: Option<usize>,
     default_width: f32,
     /// (first CID, last CID, width) from /W.
     widths: Vec<(u32, u32, f32)>,
@@ -317,7 +319,15 @@ fn load_composite(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>) -
     let mut default_width = 1000.0;
     let mut widths = Vec::new();
     let mut by_cid = HashMap::new();
+    let mut collection = None;
     if let Some(cid_font) = descendant {
+        if let Some(info) = objects::dict(doc, cid_font, b"CIDSystemInfo") {
+            let string = |key: &[u8]| match objects::get(doc, info, key) {
+                Some(Object::String(s, _)) => s.clone(),
+                _ => Vec::new(),
+            };
+            collection = collections::collection(&string(b"Registry"), &string(b"Ordering"));
+        }
         if let Some(dw) = num(doc, cid_font, b"DW") {
             default_width = dw;
         }
@@ -333,6 +343,7 @@ fn load_composite(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>) -
             codes,
             to_unicode,
             by_cid,
+            collection,
             default_width,
             widths,
             cache: HashMap::new(),
@@ -517,7 +528,11 @@ impl Composite {
         if text.is_none()
             && let Some(cid) = cid
         {
-            text = self.by_cid.get(&cid).cloned();
+            text = self.by_cid.get(&cid).cloned().or_else(|| {
+                self.collection
+                    .and_then(|c| collections::char_of(c, cid))
+                    .map(String::from)
+            });
         }
         (text, width)
     }

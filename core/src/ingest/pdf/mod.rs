@@ -8,6 +8,7 @@
 
 mod budget;
 mod cmap;
+mod collections;
 mod content;
 mod encoding;
 mod font;
