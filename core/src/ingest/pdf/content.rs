@@ -442,6 +442,14 @@ impl Interpreter<'_, '_> {
             } else {
                 (trm[0], trm[1])
             };
+            // Mirrored text (a negative x scale, as in the XeTeX logo) still
+            // reads in the line's direction; text flipped upside down by a
+            // negative y scale (Type 3 fonts) reads as it is.
+            let dir = if trm[0] * trm[3] - trm[1] * trm[2] < 0.0 && trm[3] > 0.0 {
+                (-dir.0, -dir.1)
+            } else {
+                dir
+            };
             let dir_len = (dir.0 * dir.0 + dir.1 * dir.1).sqrt();
             let font_size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
             if dir_len > 0.0 && font_size.is_finite() {
