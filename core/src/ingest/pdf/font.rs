@@ -13,7 +13,7 @@ use lopdf::{Dictionary, Document, Object};
 use super::cmap::CMap;
 use super::encoding::Base;
 use super::objects::{self, array, name, num, stream};
-use super::{collections, glyphs, program};
+use super::{collections, glyphs, program, std14};
 
 /// One decoded character code.
 pub(super) struct Glyph<'f> {
@@ -238,15 +238,18 @@ fn load_simple(doc: &Document, dict: &Dictionary, to_unicode: Option<CMap>, type
         }
     }
     if declared.is_none() && !type3 {
-        // A standard font without widths: typical advances.
-        let mono = standard_name.starts_with(b"Courier");
+        // A standard font without widths: the standard metrics, else
+        // typical advances.
+        let metrics = std14::metrics(standard_name);
         for (code, w) in widths.iter_mut().enumerate() {
-            *w = if mono {
-                600.0
-            } else if code == 32 {
-                250.0
-            } else {
-                500.0
+            let c = text[code].as_deref().and_then(|t| t.chars().next());
+            *w = match (&metrics, c) {
+                (Some(std14::Metrics::Mono), _) => 600.0,
+                (Some(std14::Metrics::Proportional(m)), Some(c)) if m.contains_key(&c) => {
+                    f32::from(m[&c])
+                }
+                _ if code == 32 => 250.0,
+                _ => 500.0,
             };
         }
     }

@@ -20,6 +20,7 @@ mod pages;
 mod program;
 mod repair;
 mod sniff;
+mod std14;
 #[cfg(test)]
 mod testpdf;
 
