@@ -262,14 +262,6 @@ impl Interpreter<'_, '_> {
             b"Tf" => {
                 if let Some(Operand::Name(name)) = args.first() {
                     self.state.font = self.font(resources, name);
-                    if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
-                        eprintln!(
-                            "Tf {:?} -> {:?} res={}",
-                            String::from_utf8_lossy(name),
-                            self.state.font,
-                            resources.is_some()
-                        );
-                    }
                 }
                 self.state.size = n(1);
             }

@@ -362,25 +362,10 @@ fn cid_texts(doc: &Document, cid_font: &Dictionary) -> HashMap<u32, String> {
         return HashMap::new();
     };
     if let Some(data) = stream(doc, descriptor, b"FontFile2").and_then(objects::decoded) {
-        if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
-            eprintln!(
-                "cid tt: {} bytes, parse={} err={:?}",
-                data.len(),
-                program::TrueType::parse(&data).is_some(),
-                ttf_parser::Face::parse(&data, 0).err()
-            );
-        }
         let Some(tt) = program::TrueType::parse(&data) else {
             return HashMap::new();
         };
         let by_gid = tt.into_gid_map();
-        if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
-            eprintln!(
-                "cid tt: {} gids, map={}",
-                by_gid.len(),
-                stream(doc, cid_font, b"CIDToGIDMap").is_some()
-            );
-        }
         // CIDToGIDMap: a stream of two-byte glyph ids, or Identity.
         return match stream(doc, cid_font, b"CIDToGIDMap").and_then(objects::decoded) {
             Some(map) => map

@@ -143,7 +143,6 @@ fn render(line: &Line, text: &str) -> String {
             // Measured against the glyph before, as other readers do: a
             // superscript followed by a gap ends a word.
             let space = gap > WORD_GAP * prev_size || gap < -c.size;
-            if std::env::var_os("TROVE_PDF_GAPS").is_some() { eprint!("[{t}:{:.3}:{:.1}:{:.1}]", gap / prev_size, c.u, c.advance); }
             if space && !prev_space && !t.starts_with(char::is_whitespace) {
                 pieces.push(" ");
             }

@@ -155,14 +155,6 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
             Some(dict) => {
                 let glyphs = content::run_page(&doc, dict, page.resources, &mut fonts, budget)?;
                 let text = layout::page_text(&glyphs.glyphs, &glyphs.text);
-                if std::env::var_os("TROVE_PDF_DEBUG").is_some() {
-                    eprintln!(
-                        "page {number}: {} glyphs, {} unknown, {} dropped streams",
-                        glyphs.glyphs.len(),
-                        glyphs.unknown,
-                        glyphs.dropped_streams
-                    );
-                }
                 // Mostly unknown glyphs: the text layer is unreadable there.
                 if glyphs.unknown > glyphs.glyphs.len() {
                     ocr_pages.push(number);
