@@ -495,7 +495,7 @@ impl Interpreter<'_, '_> {
         dir: (f32, f32),
         vertical: bool,
     ) {
-        if !(x.is_finite() && y.is_finite() && advance.is_finite()) {
+        if text.is_empty() || !(x.is_finite() && y.is_finite() && advance.is_finite()) {
             return;
         }
         let start = self.out.text.len();
@@ -571,9 +571,10 @@ impl Interpreter<'_, '_> {
     ) -> Option<String> {
         match props? {
             Operand::Dict(pairs) => pairs.iter().find_map(|(k, v)| match (k.as_slice(), v) {
-                (b"ActualText", Operand::String(s)) => {
-                    objects::text_string(&Object::String(s.clone(), lopdf::StringFormat::Literal))
-                }
+                (b"ActualText", Operand::String(s)) => objects::raw_text_string(&Object::String(
+                    s.clone(),
+                    lopdf::StringFormat::Literal,
+                )),
                 _ => None,
             }),
             Operand::Name(n) => {
@@ -581,7 +582,7 @@ impl Interpreter<'_, '_> {
                 let d = objects::deref(self.doc, props.get(n).ok()?)?
                     .as_dict()
                     .ok()?;
-                objects::get(self.doc, d, b"ActualText").and_then(objects::text_string)
+                objects::get(self.doc, d, b"ActualText").and_then(objects::raw_text_string)
             }
             _ => None,
         }

@@ -94,6 +94,13 @@ pub(super) fn decoded(stream: &Stream) -> Option<Vec<u8>> {
 
 /// A text string (PDFDocEncoding or UTF-16 with BOM), trimmed; `None` when empty.
 pub(super) fn text_string(obj: &Object) -> Option<String> {
+    let text = raw_text_string(obj)?;
+    let text = text.trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// A text string as written, white space and emptiness kept.
+pub(super) fn raw_text_string(obj: &Object) -> Option<String> {
     let Object::String(bytes, _) = obj else {
         return None;
     };
@@ -109,6 +116,5 @@ pub(super) fn text_string(obj: &Object) -> Option<String> {
         // PDFDocEncoding agrees with Latin-1 for the letters titles use.
         bytes.iter().map(|&b| b as char).collect()
     };
-    let text = text.trim().to_string();
-    (!text.is_empty()).then_some(text)
+    Some(text)
 }
