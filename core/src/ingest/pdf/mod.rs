@@ -28,7 +28,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 use std::time::Instant;
 
-use lopdf::{Document, LoadOptions};
+use lopdf::{Document, LoadOptions, Object, ObjectId};
 use serde_json::{Map, Value};
 
 use super::{Block, IngestLimits, LineIndex, ParsedDocument, SkipReason, SourceKind};
@@ -122,6 +122,7 @@ fn corrupt(detail: impl Into<String>) -> Failure {
 fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
     let options = LoadOptions {
         max_decompressed_size: Some(MAX_LOAD_STREAM_BYTES),
+        filter: Some(keep_for_text),
         ..LoadOptions::default()
     };
     let mut doc = Document::load_mem_with_options(bytes, options).map_err(|e| {
@@ -191,6 +192,44 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         ocr_pages,
         damaged_pages,
     })
+}
+
+/// Which objects loading keeps: none of those that never carry page text
+/// (annotations, structure elements, image and metadata data), which are
+/// most objects of a large linked manual and half its memory.
+///
+/// lopdf keeps using the object it passed for streams and objects outside
+/// object streams, and the returned copy for objects inside them (which are
+/// never streams); so a stream is changed in place and others are copied.
+fn keep_for_text(id: ObjectId, obj: &mut Object) -> Option<(ObjectId, Object)> {
+    let type_of = |d: &lopdf::Dictionary, key: &[u8]| {
+        d.get(key)
+            .ok()
+            .and_then(|t| t.as_name().ok())
+            .map(<[u8]>::to_vec)
+    };
+    match obj {
+        Object::Stream(s) => {
+            let drop_data = matches!(type_of(&s.dict, b"Subtype").as_deref(), Some(b"Image"))
+                || matches!(
+                    type_of(&s.dict, b"Type").as_deref(),
+                    Some(b"Metadata" | b"EmbeddedFile")
+                );
+            if drop_data {
+                s.content = Vec::new();
+            }
+            Some((id, Object::Null))
+        }
+        Object::Dictionary(d)
+            if matches!(
+                type_of(d, b"Type").as_deref(),
+                Some(b"Annot" | b"StructElem" | b"OBJR" | b"MCR")
+            ) =>
+        {
+            None
+        }
+        other => Some((id, other.clone())),
+    }
 }
 
 /// No `%%EOF` near the end: the file was cut off (a partial download or
