@@ -703,8 +703,10 @@ mod tests {
             SourceKind::Text
         );
         assert_eq!(parse_as("README", b"hello").unwrap().kind, SourceKind::Text);
-        // A PDF header wins over a text extension (and this one is broken).
+        // A PDF header wins over a text extension (and this one is cut off).
         let err = parse_as("a.txt", b"%PDF-1.7\ngarbage").unwrap_err();
+        assert_eq!(err.code(), "pdf_truncated");
+        let err = parse_as("a.txt", b"%PDF-1.7\ngarbage\n%%EOF\n").unwrap_err();
         assert_eq!(err.code(), "pdf_corrupt");
     }
 

@@ -182,7 +182,7 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         .and_then(objects::text_string);
     if damaged_pages > 0 && texts.iter().all(|t| t.trim().is_empty()) {
         return Err(corrupt(format!(
-            "the contents of {damaged_pages} of its {} pages are damaged (their compressed data does not inflate)",
+            "its compressed data is damaged: no page has readable text, and the content of {damaged_pages} of its {} pages does not inflate",
             texts.len()
         )));
     }
