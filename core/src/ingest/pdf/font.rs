@@ -571,7 +571,7 @@ fn charset_text(cs: Charset, code: u32, len: usize) -> Option<String> {
 fn numbered(name: &str, code: u8) -> Option<String> {
     let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     let prefix = name.len() - digits.len();
-    if !(1..=2).contains(&prefix)
+    if !(1..=8).contains(&prefix)
         || digits.is_empty()
         || digits.parse::<u32>().ok()? != u32::from(code)
     {
