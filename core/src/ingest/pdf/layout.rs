@@ -430,6 +430,41 @@ mod tests {
     }
 
     #[test]
+    fn vertical_text_reads_down_each_column_right_to_left() {
+        // Two columns of three glyphs, the first at the right.
+        let mut text = String::new();
+        let mut glyphs = Vec::new();
+        for (col, chars) in ["日本語", "縦書き"].iter().enumerate() {
+            for (i, ch) in chars.chars().enumerate() {
+                let start = text.len() as u32;
+                text.push(ch);
+                glyphs.push(Placed {
+                    start,
+                    end: text.len() as u32,
+                    x: 500.0 - 30.0 * col as f32,
+                    y: 700.0 - 20.0 * i as f32,
+                    advance: 20.0,
+                    size: 20.0,
+                    dir: (0.0, -1.0),
+                    vertical: true,
+                });
+            }
+        }
+        assert_eq!(page_text(&glyphs, &text), "日本語\n縦書き");
+    }
+
+    #[test]
+    fn two_columns_drawn_one_after_the_other_stay_apart() {
+        let (g, t) = placed(&[
+            ("left one", 0.0, 700.0),
+            ("left two", 0.0, 676.0),
+            ("right one", 300.0, 700.0),
+            ("right two", 300.0, 676.0),
+        ]);
+        assert_eq!(page_text(&g, &t), "left one\nleft two\n\nright one\nright two");
+    }
+
+    #[test]
     fn ligatures_are_expanded() {
         let (g, t) = placed(&[("\u{FB01}le", 0.0, 700.0)]);
         assert_eq!(page_text(&g, &t), "file");
