@@ -15,8 +15,14 @@ CACHE="${1:-$HOME/.cache/trove/eval-pdfs}"
 OUT="${2:-$(mktemp -d)}"
 TARGET="${CARGO_TARGET_DIR:-$HERE/../target}"
 DUMP="${PDF_DUMP:-$TARGET/release/examples/pdf_dump}"
-EVAL="$HERE/../../shared/eval/pdfs"
-[ -d "$EVAL" ] || EVAL="$(cd "$HERE/../.." && pwd)/shared/eval/pdfs"
+# shared/eval/pdfs next to the checkout or a folder above it.
+EVAL="${EVAL_PDFS:-}"
+d="$HERE/.."
+while [ -z "$EVAL" ] && [ "$(cd "$d" && pwd)" != / ]; do
+    [ -f "$d/shared/eval/pdfs/score.py" ] && EVAL="$(cd "$d/shared/eval/pdfs" && pwd)"
+    d="$d/.."
+done
+[ -n "$EVAL" ] || { echo "shared/eval/pdfs not found; set EVAL_PDFS" >&2; exit 1; }
 for tool in "$DUMP" pdftotext pdfinfo /usr/bin/time python3; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
