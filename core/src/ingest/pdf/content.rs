@@ -39,9 +39,9 @@ pub(super) struct PageGlyphs {
     pub(super) dropped_streams: usize,
 }
 
-/// A page may show at most this many glyphs; beyond it the rest of the page
-/// is skipped (no real page comes near).
-const MAX_GLYPHS_PER_PAGE: usize = 2_000_000;
+/// A page may show at most this many glyphs (~20 MB of layout data); beyond
+/// it the rest of the page is skipped. A dense real page shows ~5,000.
+const MAX_GLYPHS_PER_PAGE: usize = 500_000;
 /// Form XObjects nest at most this deep (a form may also draw itself).
 const MAX_FORM_DEPTH: usize = 12;
 /// Operands kept for one operator; more is garbage.

@@ -461,7 +461,10 @@ mod tests {
             ("right one", 300.0, 700.0),
             ("right two", 300.0, 676.0),
         ]);
-        assert_eq!(page_text(&g, &t), "left one\nleft two\n\nright one\nright two");
+        assert_eq!(
+            page_text(&g, &t),
+            "left one\nleft two\n\nright one\nright two"
+        );
     }
 
     #[test]

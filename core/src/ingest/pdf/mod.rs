@@ -43,6 +43,10 @@ const EXTRACT_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// Largest stream lopdf may inflate while loading (object and xref streams).
 const MAX_LOAD_STREAM_BYTES: usize = 64 * 1024 * 1024;
 
+/// Text kept from one document; pages past it are not read (a 3,338-page
+/// manual has 7 MB). Keeps a crafted file from filling memory with text.
+const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
 /// The text of a document: one string per page, plus what the pages say.
 struct Extracted {
     pages: Vec<String>,
@@ -51,6 +55,8 @@ struct Extracted {
     ocr_pages: Vec<u32>,
     /// Pages with a content stream that could not be decoded.
     damaged_pages: usize,
+    /// Pages not read because the document's text passed [`MAX_TEXT_BYTES`].
+    unread_pages: Vec<u32>,
 }
 
 /// Parses a PDF; `fallback_title` is used when its metadata has no title.
@@ -83,6 +89,12 @@ pub(super) fn parse(
         metadata.insert(
             "pdf_pages_without_text".into(),
             Value::from(page_ranges(&extracted.ocr_pages)),
+        );
+    }
+    if !extracted.unread_pages.is_empty() {
+        metadata.insert(
+            "pdf_pages_not_read".into(),
+            Value::from(page_ranges(&extracted.unread_pages)),
         );
     }
     if extracted.damaged_pages > 0 {
@@ -150,8 +162,15 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
     let mut texts = Vec::with_capacity(pages.len());
     let mut ocr_pages = Vec::new();
     let mut damaged_pages = 0;
+    let mut text_bytes = 0;
+    let mut unread_pages = Vec::new();
     for (number, page) in (1u32..).zip(&pages) {
         budget.check_now()?;
+        if text_bytes > MAX_TEXT_BYTES {
+            unread_pages.push(number);
+            texts.push(String::new());
+            continue;
+        }
         let text = match page.dict {
             Some(dict) => {
                 let glyphs = content::run_page(&doc, dict, page.resources, &mut fonts, budget)?;
@@ -167,9 +186,10 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
             }
             None => String::new(),
         };
-        if text.trim().is_empty() && !ocr_pages.contains(&number) {
+        if text.trim().is_empty() && ocr_pages.last() != Some(&number) {
             ocr_pages.push(number);
         }
+        text_bytes += text.len();
         texts.push(text);
     }
     let title = doc
@@ -191,6 +211,7 @@ fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Failure> {
         title,
         ocr_pages,
         damaged_pages,
+        unread_pages,
     })
 }
 
