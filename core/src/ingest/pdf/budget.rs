@@ -34,7 +34,7 @@ impl Budget {
     /// `Err` once the deadline has passed or the token was raised.
     pub(super) fn check(&mut self) -> Result<(), Stop> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % CLOCK_EVERY != 0 {
+        if !self.ticks.is_multiple_of(CLOCK_EVERY) {
             return Ok(());
         }
         self.check_now()

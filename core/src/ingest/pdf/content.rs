@@ -102,6 +102,10 @@ enum Operand {
     Other,
 }
 
+/// One decoded glyph of a shown string: its text's byte range in the
+/// string's text buffer, its width and whether word spacing applies.
+type Shown = (Option<(usize, usize)>, f32, bool);
+
 /// An open marked-content sequence with `/ActualText`: its glyphs are
 /// replaced by that text.
 struct Actual {
@@ -123,7 +127,7 @@ struct Interpreter<'d, 'b> {
     marked_depth: usize,
     actual: Option<Actual>,
     /// Reused buffers for the glyphs of one shown string.
-    shown: Vec<(Option<(usize, usize)>, f32, bool)>,
+    shown: Vec<Shown>,
     shown_text: String,
 }
 
@@ -241,10 +245,8 @@ impl Interpreter<'_, '_> {
             _ => 0.0,
         };
         match op {
-            b"q" => {
-                if self.saved.len() < MAX_SAVED_STATES {
-                    self.saved.push(self.state.clone());
-                }
+            b"q" if self.saved.len() < MAX_SAVED_STATES => {
+                self.saved.push(self.state.clone());
             }
             b"Q" => {
                 if let Some(s) = self.saved.pop() {

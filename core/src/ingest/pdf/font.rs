@@ -53,8 +53,11 @@ struct Composite {
     /// (first CID, last CID, width) from /W.
     widths: Vec<(u32, u32, f32)>,
     /// Codes already looked up: (code, length) → text and width.
-    cache: HashMap<(u32, usize), (Option<Box<str>>, f32)>,
+    cache: HashMap<(u32, usize), Decoded>,
 }
+
+/// A composite font's code, looked up: its text and width.
+type Decoded = (Option<Box<str>>, f32);
 
 /// How a composite font's bytes become codes and CIDs.
 enum Codes {
