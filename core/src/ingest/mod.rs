@@ -96,7 +96,8 @@ pub struct ParsedDocument {
 pub struct IngestLimits {
     /// Files larger than this are skipped before being read.
     pub max_file_bytes: u64,
-    /// PDF text extraction taking longer than this is abandoned.
+    /// PDF text extraction taking longer than this stops (inside the work, so
+    /// nothing keeps running) and the file is skipped.
     pub pdf_timeout: Duration,
 }
 
@@ -224,7 +225,7 @@ impl fmt::Display for SkipReason {
             ),
             SkipReason::PdfTimeout { seconds } => write!(
                 f,
-                "PDF text extraction took longer than {seconds} s and was abandoned; re-save or print it to a new PDF, or raise pdf_timeout"
+                "PDF text extraction took longer than {seconds} s and was stopped; re-save or print it to a new PDF, or raise pdf_timeout"
             ),
             SkipReason::PdfPanic { detail } => write!(
                 f,
