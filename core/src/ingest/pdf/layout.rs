@@ -4,6 +4,8 @@
 //! dropped. Works in each glyph's own writing direction, so rotated and
 //! vertical (CJK) text read the same way.
 
+use std::borrow::Cow;
+
 /// A glyph with text, as the interpreter placed it (device space).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Placed {
@@ -25,6 +27,11 @@ pub(super) struct Placed {
 
 /// A gap wider than this share of the font size is a word space.
 const WORD_GAP: f32 = 0.1;
+/// In a letter-spaced line, a gap this many times its narrowest word gap is
+/// a space (other readers use the same factor and cap).
+const WIDE_SPACING_FACTOR: f32 = 1.3;
+/// ... or wider than this share of the font size, whichever is less.
+const MAX_WIDE_SPACING: f32 = 0.4;
 /// A baseline within this share of the font size is the same line.
 const SAME_LINE: f32 = 0.5;
 /// A line this many font sizes below the previous one starts a paragraph.
@@ -126,31 +133,21 @@ fn render(line: &Line, text: &str) -> String {
         // positions say the visual one.
         cells.sort_by(|a, b| a.u.total_cmp(&b.u));
     }
-    let texts = with_accents(&cells, text);
+    let mut texts = with_accents(&cells, text);
+    let spaces = word_spaces(&cells, &mut texts);
     // Visual order, as pieces with the spaces between them.
     let mut pieces: Vec<&str> = Vec::with_capacity(cells.len() * 2);
-    let mut end_u: Option<f32> = None;
-    let mut prev_size = 0.0f32;
-    for (c, t) in cells.iter().zip(&texts) {
+    for (t, space) in texts.iter().zip(&spaces) {
         let Some(t) = t.as_deref() else {
             continue;
         };
-        if let Some(end) = end_u {
-            let gap = c.u - end;
-            let prev_space = pieces
-                .last()
-                .is_some_and(|p| p.ends_with(char::is_whitespace));
-            // Measured against the glyph before, as other readers do: a
-            // superscript followed by a gap ends a word.
-            let space = gap > WORD_GAP * prev_size || gap < -c.size;
-            if space && !prev_space && !t.starts_with(char::is_whitespace) {
-                pieces.push(" ");
-            }
+        let prev_space = pieces
+            .last()
+            .is_some_and(|p| p.ends_with(char::is_whitespace));
+        if *space && !prev_space && !t.starts_with(char::is_whitespace) {
+            pieces.push(" ");
         }
         pieces.push(t);
-        prev_size = c.size;
-        let this_end = c.u + c.advance;
-        end_u = Some(if c.advance > 0.0 { this_end } else { c.u });
     }
     if !mixed {
         return pieces.concat();
@@ -159,11 +156,67 @@ fn render(line: &Line, text: &str) -> String {
     reorder(&pieces, base_rtl)
 }
 
+/// Whether a space goes before each cell. A gap wider than [`WORD_GAP`] of
+/// the glyph before (as other readers measure: a superscript followed by a
+/// gap ends a word) or a jump back breaks a word. A line whose every word is
+/// then a single character is letter-spaced (code in a spaced monospace
+/// font, "M U R D E R"): there only gaps clearly wider than its narrowest
+/// one are spaces, and its space glyphs give way to them.
+fn word_spaces(cells: &[Cell], texts: &mut [Option<Cow<'_, str>>]) -> Vec<bool> {
+    let mut breaks = vec![false; cells.len()];
+    // Gap to the last non-blank glyph before, for the letter-spacing test.
+    let mut word_gaps: Vec<Option<f32>> = vec![None; cells.len()];
+    let mut end_u: Option<f32> = None;
+    let mut word_end: Option<f32> = None;
+    let mut blank_before = false;
+    let mut prev_size = 0.0f32;
+    let mut single = true;
+    let mut word_chars = 0;
+    for (i, (c, t)) in cells.iter().zip(texts.iter()).enumerate() {
+        let Some(t) = t.as_deref() else {
+            continue;
+        };
+        if let Some(end) = end_u {
+            let gap = c.u - end;
+            breaks[i] = gap > WORD_GAP * prev_size || gap < -c.size;
+        }
+        let end = if c.advance > 0.0 { c.u + c.advance } else { c.u };
+        end_u = Some(end);
+        prev_size = c.size;
+        if t.trim().is_empty() {
+            blank_before = true;
+            continue;
+        }
+        if let Some(w) = word_end
+            && (breaks[i] || blank_before)
+        {
+            word_gaps[i] = Some(c.u - w);
+            single &= word_chars == 1;
+            word_chars = 0;
+        }
+        word_chars += t.chars().count();
+        word_end = Some(end);
+        blank_before = false;
+    }
+    single &= word_chars <= 1;
+    let narrowest = word_gaps.iter().flatten().copied().fold(f32::INFINITY, f32::min);
+    if !single || !(narrowest > 0.0 && narrowest.is_finite()) {
+        return breaks;
+    }
+    let size = cells.iter().map(|c| c.size).fold(0.0, f32::max);
+    let wide = (WIDE_SPACING_FACTOR * narrowest).min(MAX_WIDE_SPACING * size);
+    for t in texts.iter_mut() {
+        if t.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            *t = None;
+        }
+    }
+    word_gaps.iter().map(|g| g.is_some_and(|g| g >= wide)).collect()
+}
+
 /// Each cell's text, with accents that are drawn as glyphs of their own over
 /// a letter (as TeX does with fonts lacking the accented letter) joined to
 /// that letter as combining marks; the accent's own cell becomes `None`.
-fn with_accents<'t>(cells: &[Cell], text: &'t str) -> Vec<Option<std::borrow::Cow<'t, str>>> {
-    use std::borrow::Cow;
+fn with_accents<'t>(cells: &[Cell], text: &'t str) -> Vec<Option<Cow<'t, str>>> {
     let mut out: Vec<Option<Cow<'t, str>>> = cells
         .iter()
         .map(|c| Some(Cow::Borrowed(&text[c.start as usize..c.end as usize])))
