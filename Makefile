@@ -13,6 +13,9 @@ DEMO_STORE ?= $(CURDIR)/.trove
 QUESTION   ?= What brew temperature do I use for espresso?
 EVAL_DIR   ?= $(abspath $(CURDIR)/../shared/eval)
 EVAL_SETS  ?= gitdocs pydocs manpages-fr manpages-ja
+# What shared/eval/pdfs/build.sh made, and where pdf-bench writes its texts.
+PDF_DIR    ?= $(CACHE)/eval-pdfs
+PDF_OUT    ?= $(CACHE)/pdf-bench
 # The embedding model eval uses: minilm, e5 or a path (trove --embedding).
 EVAL_EMBEDDING ?= minilm
 CACHE      ?= $(or $(TROVE_CACHE),$(HOME)/.cache/trove)
@@ -38,7 +41,7 @@ NODE_DIR   := examples/obsidian-plugin
 TROVE_LIB  ?= $(SO_DIR)/libtrove.so
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench latency clean-models \
+.PHONY: help setup setup-tools build demo test lint eval bench pdf-bench latency clean-models \
         header header-check shared symbols symbols-check install c-test c-example \
         node-test node-test-only bindgen bindings bindings-check bindings-test python-test \
         kotlin-test swift-test
@@ -60,6 +63,7 @@ help:
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval; EVAL_EMBEDDING=e5 for the multilingual model)"
 	@echo "make bench         trove-dev bench --json"
+	@echo "make pdf-bench     PDF extraction next to pdftotext on $(PDF_DIR) (shared/eval/pdfs/build.sh makes it): pages/s, peak RSS, fidelity"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
 
@@ -180,6 +184,10 @@ eval: build
 
 bench: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev bench --json
+
+pdf-bench: setup
+	cargo build --release --workspace --examples
+	EVAL_PDFS=$(wildcard $(EVAL_DIR)/pdfs) bash scripts/pdf-bench.sh $(PDF_DIR) $(PDF_OUT)
 
 latency: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --threads 2 --json watch-latency --notes 1000 --edits 10

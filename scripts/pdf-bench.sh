@@ -52,6 +52,7 @@ print(f"| trove | {ts:.1f} | {pages / ts:.0f} | {max(tr) / 1024:.0f} MB ({worst[
 print(f"| pdftotext | {ps:.1f} | {pages / ps:.0f} | {max(pr) / 1024:.0f} MB | {statistics.median(pr) / 1024:.0f} MB |")
 print(f"trove pages/s = {ps / ts:.2f} x pdftotext")
 PY
-python3 "$EVAL/score.py" "$OUT/trove" --ref "$CACHE/ref" --tsv "$OUT/score.tsv" --quiet | head -n 4
+python3 "$EVAL/score.py" "$OUT/trove" --ref "$CACHE/ref" --tsv "$OUT/score.tsv" --quiet > "$OUT/score.txt"
+head -n 4 "$OUT/score.txt"
 python3 "$HERE/pdf_tables.py" "$OUT/score.tsv" --files "$EVAL/FILES.tsv"
 echo "per-file rows: $TSV"

@@ -16,7 +16,7 @@ use crate::cancel::CancelToken;
 use crate::chunk::{Chunk, ChunkingOptions, chunk_document};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::ingest::{self, IngestLimits, ParsedDocument};
+use crate::ingest::{self, IngestLimits, ParsedDocument, SkipReason};
 use crate::report::{
     FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, UpdateReport,
 };
@@ -275,7 +275,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
             if stored.as_ref().is_some_and(|s| s.content_hash == hash) {
                 return Ok(None);
             }
-            ingest::parse(path, &bytes, self.limits).map(|doc| Some((doc, hash)))
+            ingest::parse_cancellable(path, &bytes, self.limits, self.cancel.as_ref())
+                .map(|doc| Some((doc, hash)))
         });
         self.summary.stages.read_parse_ms += ms(started);
         match parsed {
@@ -285,6 +286,8 @@ impl<'a, 'p> Indexer<'a, 'p> {
                 self.summary.files_unchanged += 1;
             }
             Ok(Some((doc, hash))) => self.enqueue(key, &doc, hash, size, mtime_ns),
+            // Stopped by the caller, not a property of the file: nothing stored.
+            Err(SkipReason::Cancelled) => return Err(Error::cancelled()),
             Err(reason) => {
                 let failure = StoredFailure {
                     code: reason.code().to_string(),
