@@ -456,6 +456,17 @@ mod tests {
     }
 
     #[test]
+    fn letter_spaced_lines_keep_their_words() {
+        // Every letter 3 units after the one before (more than a word gap of
+        // this font size), the words 11 apart: "abc def", not "a b c d e f".
+        let (mut g, t) = placed(&[("abcdef", 0.0, 700.0)]);
+        for (i, p) in g.iter_mut().enumerate() {
+            p.x = 13.0 * i as f32 + if i >= 3 { 8.0 } else { 0.0 };
+        }
+        assert_eq!(page_text(&g, &t), "abc def");
+    }
+
+    #[test]
     fn kerning_is_not_a_space_and_duplicates_go() {
         let (g, t) = placed(&[("ab", 0.0, 700.0), ("cd", 21.0, 700.0), ("cd", 21.5, 700.3)]);
         assert_eq!(page_text(&g, &t), "abcd");
