@@ -452,6 +452,7 @@ mod tests {
             char_end: text.chars().count(),
             lines: Some((first_line, first_line + text.matches('\n').count() as u32)),
             page: None,
+            locator: None,
         }
     }
 
@@ -462,6 +463,7 @@ mod tests {
             tags: vec![],
             metadata: Default::default(),
             blocks,
+            ..ParsedDocument::default()
         }
     }
 

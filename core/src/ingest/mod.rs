@@ -6,9 +6,21 @@
 //! Nothing here chunks, embeds or stores. Files that cannot be used are not
 //! errors but a [`SkipReason`]: an indexing run reports them and goes on.
 
+mod bounded;
+mod builder;
+mod canvas;
+mod docx;
+mod epub;
+mod html;
 mod markdown;
+mod odt;
 mod pdf;
+mod refs;
 mod text;
+mod xml;
+mod zip;
+
+pub use refs::{Anchor, Link, Locator};
 
 use std::fmt;
 use std::io::Read;
@@ -21,13 +33,24 @@ use crate::{Error, Result};
 
 /// Where a document came from; stored with every document so results can say
 /// how to open the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SourceKind {
     Markdown,
+    #[default]
     Text,
     Pdf,
     /// Text handed over by the host app (a note), parsed as Markdown.
     Host,
+    /// A web page (saved or clipped HTML).
+    Html,
+    /// A Word document (Office Open XML).
+    Docx,
+    /// An OpenDocument text (LibreOffice).
+    Odt,
+    /// An e-book.
+    Epub,
+    /// A JSON Canvas board (Obsidian `.canvas`).
+    Canvas,
 }
 
 impl SourceKind {
@@ -38,6 +61,11 @@ impl SourceKind {
             SourceKind::Text => "text",
             SourceKind::Pdf => "pdf",
             SourceKind::Host => "host",
+            SourceKind::Html => "html",
+            SourceKind::Docx => "docx",
+            SourceKind::Odt => "odt",
+            SourceKind::Epub => "epub",
+            SourceKind::Canvas => "canvas",
         }
     }
 
@@ -50,6 +78,11 @@ impl SourceKind {
             "text" => Some(SourceKind::Text),
             "pdf" => Some(SourceKind::Pdf),
             "host" => Some(SourceKind::Host),
+            "html" => Some(SourceKind::Html),
+            "docx" => Some(SourceKind::Docx),
+            "odt" => Some(SourceKind::Odt),
+            "epub" => Some(SourceKind::Epub),
+            "canvas" => Some(SourceKind::Canvas),
             _ => None,
         }
     }
@@ -60,35 +93,59 @@ impl SourceKind {
 /// the unit a citation points at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
-    /// Text as in the source (Markdown: the raw markdown slice, trimmed).
+    /// Text as in the source (Markdown: the raw markdown slice, trimmed),
+    /// except where the source's syntax is not text: Obsidian comments, block
+    /// ids and callout markers are left out and wikilinks read as their
+    /// alias or note name (line breaks are kept, so line numbers inside the
+    /// block stay exact). HTML, DOCX, ODT, EPUB and canvas: the readable
+    /// text (table rows as `cell | cell` lines, list items as `- item`).
     pub text: String,
-    /// Enclosing headings, outermost first, as plain text.
+    /// Enclosing headings, outermost first, as plain text (also callout
+    /// titles and canvas group labels).
     pub heading_path: Vec<String>,
     /// Char offset (not bytes) of `text` in the document's decoded text
-    /// (UTF-8 without BOM; PDF: the pages joined by `"\n\n"`).
+    /// (UTF-8 without BOM; PDF: the pages joined by `"\n\n"`; HTML, DOCX,
+    /// ODT, EPUB, canvas: the headings and blocks joined by `"\n\n"`). For a
+    /// Markdown block whose text was rewritten, the range is the source
+    /// block's.
     pub char_start: usize,
     /// Char offset one past the end of `text`.
     pub char_end: usize,
-    /// 1-based inclusive line range (Markdown, text, host); `None` for PDF.
+    /// 1-based inclusive line range (Markdown, text, host); `None` otherwise.
     pub lines: Option<(u32, u32)>,
     /// 1-based page number for PDF; `None` otherwise.
     pub page: Option<u32>,
+    /// Chapter and paragraph numbers for formats without lines or pages
+    /// (HTML, DOCX, ODT, EPUB, canvas); `None` otherwise.
+    pub locator: Option<Locator>,
 }
 
 /// A parsed document, ready for chunking.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ParsedDocument {
     pub kind: SourceKind,
     /// Front matter `title`, else the first H1, else the first heading, else
-    /// the file stem (host text: the given title).
+    /// the file stem (host text: the given title). HTML: `og:title`, else
+    /// `<title>`, else the first heading; DOCX, ODT, EPUB: the document's
+    /// own title property, else the first heading.
     pub title: String,
-    /// Front matter `tags` (host text: metadata `"tags"`), deduplicated, order kept.
+    /// Front matter `tags` (host text: metadata `"tags"`), then inline
+    /// `#tags` in order of appearance, deduplicated ignoring case (as
+    /// Obsidian does), order kept. A nested tag stays whole (`a/b`).
     pub tags: Vec<String>,
-    /// Front matter as JSON (host text: the given metadata object).
+    /// Other names of the document (front matter `aliases`): title evidence
+    /// for search and names that links resolve to.
+    pub aliases: Vec<String>,
+    /// Front matter as JSON (host text: the given metadata object), with
+    /// Dataview inline fields (`key:: value`) and callout types added.
     pub metadata: Map<String, Value>,
     /// Blocks in document order. Headings live in `heading_path`; a heading
     /// with nothing below it becomes a block of its own so its text is kept.
     pub blocks: Vec<Block>,
+    /// Links to other notes and attachments, in document order.
+    pub links: Vec<Link>,
+    /// Obsidian block ids (`^id`) and the source range each names.
+    pub anchors: Vec<Anchor>,
 }
 
 /// Bounds that keep one bad file from stalling or exhausting an indexing run.
@@ -99,14 +156,27 @@ pub struct IngestLimits {
     /// PDF text extraction taking longer than this stops (inside the work, so
     /// nothing keeps running) and the file is skipped.
     pub pdf_timeout: Duration,
+    /// Most bytes inflated out of one archive (DOCX, ODT, EPUB), all entries
+    /// read together; entries are streamed, so this bounds time, not memory.
+    pub max_unpacked_bytes: u64,
+    /// Most entries (files) in one archive.
+    pub max_archive_entries: usize,
+    /// An archive entry inflating to more than this many times its
+    /// compressed size (once past 1 MiB) is taken for a zip bomb.
+    pub max_compression_ratio: u64,
 }
 
 impl Default for IngestLimits {
-    /// 64 MiB and 60 s: far above real documents, low enough to stop runaways.
+    /// 64 MiB and 60 s: far above real documents, low enough to stop
+    /// runaways. Archives: 256 MiB unpacked, 10 000 entries, ratio 100 (real
+    /// document XML compresses 5–20 times; zip bombs a thousand times).
     fn default() -> Self {
         IngestLimits {
             max_file_bytes: 64 * 1024 * 1024,
             pdf_timeout: Duration::from_secs(60),
+            max_unpacked_bytes: 256 * 1024 * 1024,
+            max_archive_entries: 10_000,
+            max_compression_ratio: 100,
         }
     }
 }
@@ -165,6 +235,31 @@ pub enum SkipReason {
     PermissionDenied {
         detail: String,
     },
+    /// A DOCX, ODT or EPUB whose zip container is damaged (truncated,
+    /// bit-flipped, a required part missing).
+    ArchiveCorrupt {
+        detail: String,
+    },
+    /// An archive that expands beyond [`IngestLimits`] (ratio, total size,
+    /// entry count) or nests another archive where a document part belongs.
+    ArchiveBomb {
+        detail: String,
+    },
+    /// XML that declares entities in a DTD: refused, never expanded.
+    XmlEntities,
+    /// XML inside a document that does not parse.
+    XmlCorrupt {
+        detail: String,
+    },
+    /// The content is another format than the extension says; `detail` says
+    /// which and how to rename it.
+    Misnamed {
+        detail: String,
+    },
+    /// A password-protected document (or an old binary Office file).
+    Encrypted {
+        detail: String,
+    },
 }
 
 impl SkipReason {
@@ -186,6 +281,12 @@ impl SkipReason {
             SkipReason::Unsupported { .. } => "unsupported",
             SkipReason::Io { .. } => "io",
             SkipReason::PermissionDenied { .. } => "permission_denied",
+            SkipReason::ArchiveCorrupt { .. } => "archive_corrupt",
+            SkipReason::ArchiveBomb { .. } => "archive_bomb",
+            SkipReason::XmlEntities => "xml_entities",
+            SkipReason::XmlCorrupt { .. } => "xml_corrupt",
+            SkipReason::Misnamed { .. } => "misnamed",
+            SkipReason::Encrypted { .. } => "encrypted",
         }
     }
 }
@@ -242,6 +343,26 @@ impl fmt::Display for SkipReason {
                 f,
                 "permission denied: {detail}; make the file readable (chmod a+r) or list it in .troveignore"
             ),
+            SkipReason::ArchiveCorrupt { detail } => write!(
+                f,
+                "document container is damaged ({detail}); open it in its application and save it again"
+            ),
+            SkipReason::ArchiveBomb { detail } => write!(
+                f,
+                "archive expands beyond the limits, as a zip bomb does ({detail}); if it is a real document, save it again without embedded files, or raise max_unpacked_bytes or max_compression_ratio"
+            ),
+            SkipReason::XmlEntities => f.write_str(
+                "document XML declares entities (a DTD), which are refused so they cannot expand; save it again from its application",
+            ),
+            SkipReason::XmlCorrupt { detail } => write!(
+                f,
+                "document XML is malformed ({detail}); open it in its application and save it again"
+            ),
+            SkipReason::Misnamed { detail } => write!(f, "wrong file extension: {detail}"),
+            SkipReason::Encrypted { detail } => write!(
+                f,
+                "document is password-protected or in an old binary format ({detail}); remove the password, or save it as .docx or .odt"
+            ),
         }
     }
 }
@@ -289,8 +410,10 @@ pub fn read_limited(path: &Path, limits: &IngestLimits) -> Result<Vec<u8>, SkipR
 }
 
 /// Detects the format (extension first: .md/.markdown/.mdown/.mkd → Markdown,
-/// .pdf or a `%PDF-` header → PDF, anything else → text after sniffing) and
-/// parses it.
+/// .html/.htm/.xhtml → HTML, .docx, .odt, .epub, .canvas; .pdf or a `%PDF-`
+/// header → PDF; anything else → text after sniffing) and parses it. Blocks
+/// longer than [`bounded::MAX_BLOCK_CHARS`] are cut, so no later stage ever
+/// holds one huge block.
 pub fn parse(
     path: &Path,
     bytes: &[u8],
@@ -318,15 +441,21 @@ pub fn parse_cancellable(
     }
     let ext = extension(path);
     let stem = file_stem(path);
-    if ext == "pdf" || bytes.starts_with(b"%PDF-") {
-        return pdf::parse(bytes, &stem, limits, cancel);
-    }
-    let text = decode_text(bytes)?;
-    if matches!(ext.as_str(), "md" | "markdown" | "mdown" | "mkd") {
-        Ok(markdown::parse(text, &stem))
+    let mut doc = if ext == "pdf" || bytes.starts_with(b"%PDF-") {
+        pdf::parse(bytes, &stem, limits, cancel)?
     } else {
-        Ok(text::parse(text, &stem))
-    }
+        match ext.as_str() {
+            "html" | "htm" | "xhtml" => html::parse_page(bytes, &stem)?,
+            "docx" => docx::parse(bytes, &stem, limits)?,
+            "odt" => odt::parse(bytes, &stem, limits)?,
+            "epub" => epub::parse(bytes, &stem, limits)?,
+            "canvas" => canvas::parse(decode_text(bytes)?, &stem)?,
+            "md" | "markdown" | "mdown" | "mkd" => markdown::parse(decode_text(bytes)?, &stem),
+            _ => text::parse(decode_text(bytes)?, &stem),
+        }
+    };
+    bounded::split_long_blocks(&mut doc.blocks);
+    Ok(doc)
 }
 
 /// Metadata of a document: a JSON object (front matter, or what the host
@@ -366,17 +495,20 @@ pub fn parse_host_text(title: &str, text: &str, metadata: &Metadata) -> Result<P
     if text.trim().is_empty() {
         return Err(Error::invalid("the text is empty; pass the note's text"));
     }
-    let mut doc = markdown::parse(text, "Untitled");
+    let (mut doc, inline_tags) = markdown::parse_parts(text, "Untitled");
     doc.kind = SourceKind::Host;
     if !title.trim().is_empty() {
         doc.title = title.trim().to_string();
     }
     doc.metadata.extend(metadata.clone());
-    doc.tags = doc
+    let mut tags = doc
         .metadata
         .get("tags")
         .map(tags_from_json)
         .unwrap_or_default();
+    tags.extend(inline_tags);
+    doc.tags = dedup_tags(tags);
+    bounded::split_long_blocks(&mut doc.blocks);
     Ok(doc)
 }
 
@@ -390,6 +522,13 @@ pub fn is_supported_path(path: &Path) -> bool {
             "md" | "markdown"
                 | "mdown"
                 | "mkd"
+                | "html"
+                | "htm"
+                | "xhtml"
+                | "docx"
+                | "odt"
+                | "epub"
+                | "canvas"
                 | "txt"
                 | "text"
                 | "rst"
@@ -497,12 +636,24 @@ fn tags_from_json(value: &Value) -> Vec<String> {
         ),
         _ => {}
     }
+    dedup_tags(
+        raw.iter()
+            .map(|tag| {
+                let tag = tag.trim();
+                tag.strip_prefix('#').unwrap_or(tag).trim().to_string()
+            })
+            .collect(),
+    )
+}
+
+/// Drops empty tags and repeats, ignoring case as Obsidian does (`#Rust` and
+/// `#rust` are one tag); the first spelling and the order are kept.
+fn dedup_tags(raw: Vec<String>) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for tag in raw {
-        let tag = tag.trim();
-        let tag = tag.strip_prefix('#').unwrap_or(tag).trim();
-        if !tag.is_empty() && !tags.iter().any(|t| t == tag) {
-            tags.push(tag.to_string());
+        let lower = tag.to_lowercase();
+        if !tag.is_empty() && !tags.iter().any(|t| t.to_lowercase() == lower) {
+            tags.push(tag);
         }
     }
     tags
@@ -595,6 +746,7 @@ impl<'a> LineIndex<'a> {
                 self.line_of(end - 1) as u32 + 1,
             )),
             page: None,
+            locator: None,
         })
     }
 }
@@ -635,8 +787,15 @@ impl HeadingTracker {
     }
 
     /// Adds a content block under the current headings.
-    fn push(&mut self, mut block: Block) {
+    fn push(&mut self, block: Block) {
+        self.push_labelled(block, None);
+    }
+
+    /// Adds a content block under the current headings and, when given, a
+    /// label of its own (a callout title, a canvas group) below them.
+    fn push_labelled(&mut self, mut block: Block, label: Option<String>) {
         block.heading_path = self.path();
+        block.heading_path.extend(label);
         self.blocks.push(block);
         for h in &mut self.stack {
             h.has_content = true;

@@ -95,6 +95,7 @@ pub(super) fn parse(text: &str, fallback_title: &str) -> ParsedDocument {
         tags: Vec::new(),
         metadata: Default::default(),
         blocks: tracker.finish(),
+        ..ParsedDocument::default()
     }
 }
 

@@ -111,6 +111,7 @@ pub(super) fn parse(
         tags: Vec::new(),
         metadata,
         blocks: blocks(&extracted.pages),
+        ..ParsedDocument::default()
     })
 }
 
