@@ -247,8 +247,13 @@ pub enum SkipReason {
     },
     /// XML that declares entities in a DTD: refused, never expanded.
     XmlEntities,
-    /// XML inside a document that does not parse.
-    XmlCorrupt {
+    /// The document's XML or JSON does not parse.
+    Malformed {
+        detail: String,
+    },
+    /// The document parsed but holds no readable text; `detail` says what
+    /// it holds instead and what to do.
+    NoText {
         detail: String,
     },
     /// The content is another format than the extension says; `detail` says
@@ -284,7 +289,8 @@ impl SkipReason {
             SkipReason::ArchiveCorrupt { .. } => "archive_corrupt",
             SkipReason::ArchiveBomb { .. } => "archive_bomb",
             SkipReason::XmlEntities => "xml_entities",
-            SkipReason::XmlCorrupt { .. } => "xml_corrupt",
+            SkipReason::Malformed { .. } => "malformed",
+            SkipReason::NoText { .. } => "no_text",
             SkipReason::Misnamed { .. } => "misnamed",
             SkipReason::Encrypted { .. } => "encrypted",
         }
@@ -354,10 +360,11 @@ impl fmt::Display for SkipReason {
             SkipReason::XmlEntities => f.write_str(
                 "document XML declares entities (a DTD), which are refused so they cannot expand; save it again from its application",
             ),
-            SkipReason::XmlCorrupt { detail } => write!(
+            SkipReason::Malformed { detail } => write!(
                 f,
-                "document XML is malformed ({detail}); open it in its application and save it again"
+                "document is malformed ({detail}); open it in its application and save it again"
             ),
+            SkipReason::NoText { detail } => write!(f, "no readable text: {detail}"),
             SkipReason::Misnamed { detail } => write!(f, "wrong file extension: {detail}"),
             SkipReason::Encrypted { detail } => write!(
                 f,
@@ -812,11 +819,16 @@ impl HeadingTracker {
         self.stack.pop();
     }
 
-    /// Closes all headings and returns the blocks in document order.
-    fn finish(mut self) -> Vec<Block> {
+    /// Closes all open headings (a new chapter starts).
+    fn close_all(&mut self) {
         while !self.stack.is_empty() {
             self.close_innermost();
         }
+    }
+
+    /// Closes all headings and returns the blocks in document order.
+    fn finish(mut self) -> Vec<Block> {
+        self.close_all();
         self.blocks
     }
 }
