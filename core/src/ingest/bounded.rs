@@ -44,13 +44,15 @@ fn cut(block: &Block, out: &mut Vec<Block>) {
             let chars = trimmed.chars().count();
             out.push(Block {
                 text: trimmed.to_string(),
+                heading_path: block.heading_path.clone(),
                 char_start: block.char_start + chars_before,
                 char_end: block.char_start + chars_before + chars,
                 lines: block.lines.map(|(first, _)| {
                     let a = first + lines_before;
                     (a, a + trimmed.matches('\n').count() as u32)
                 }),
-                ..block.clone()
+                page: block.page,
+                locator: block.locator.clone(),
             });
         }
         // Skip the whitespace after the cut: the next piece starts at a word.
@@ -101,7 +103,10 @@ mod tests {
             assert_eq!(at, p.text);
             let before: String = chars[..p.char_start - 10].iter().collect();
             let first = 3 + before.matches('\n').count() as u32;
-            assert_eq!(p.lines, Some((first, first + p.text.matches('\n').count() as u32)));
+            assert_eq!(
+                p.lines,
+                Some((first, first + p.text.matches('\n').count() as u32))
+            );
             assert_eq!(p.heading_path, ["H"]);
         }
         let joined: String = pieces.iter().map(|p| p.text.as_str()).collect();

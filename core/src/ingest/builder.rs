@@ -203,7 +203,11 @@ mod tests {
         assert_eq!(
             summary(&blocks),
             [
-                ("Title".into(), "first para\nsecond line".into(), "¶ 2".into()),
+                (
+                    "Title".into(),
+                    "first para\nsecond line".into(),
+                    "¶ 2".into()
+                ),
                 ("Title".into(), "- one\n- two".into(), "¶ 3–4".into()),
                 ("Title > Data".into(), "a | b\n1 | 2".into(), "¶ 6–9".into()),
                 ("Title > Data".into(), "- after table".into(), "¶ 10".into()),
@@ -213,7 +217,10 @@ mod tests {
         let text = "Title\n\nfirst para\nsecond line\n\n- one\n- two\n\nData\n\na | b\n1 | 2\n\n- after table";
         let chars: Vec<char> = text.chars().collect();
         for b in &blocks {
-            assert_eq!(chars[b.char_start..b.char_end].iter().collect::<String>(), b.text);
+            assert_eq!(
+                chars[b.char_start..b.char_end].iter().collect::<String>(),
+                b.text
+            );
         }
     }
 
@@ -232,9 +239,16 @@ mod tests {
             [
                 ("One".into(), "a".into(), "chapter 1, ¶ 2".into()),
                 (String::new(), "b".into(), "chapter 2, ¶ 1".into()),
-                ("Empty section".into(), "Empty section".into(), "chapter 2, ¶ 2".into()),
+                (
+                    "Empty section".into(),
+                    "Empty section".into(),
+                    "chapter 2, ¶ 2".into()
+                ),
             ]
         );
-        assert_eq!(blocks[1].locator.as_ref().unwrap().part.as_deref(), Some("ch2.xhtml"));
+        assert_eq!(
+            blocks[1].locator.as_ref().unwrap().part.as_deref(),
+            Some("ch2.xhtml")
+        );
     }
 }

@@ -6,9 +6,12 @@
 //! Nothing here chunks, embeds or stores. Files that cannot be used are not
 //! errors but a [`SkipReason`]: an indexing run reports them and goes on.
 
+#[cfg(test)]
+mod bad_input;
 mod bounded;
 mod builder;
 mod canvas;
+mod container;
 mod docx;
 mod epub;
 mod html;
@@ -16,6 +19,8 @@ mod markdown;
 mod odt;
 mod pdf;
 mod refs;
+#[cfg(test)]
+mod testdata;
 mod text;
 mod xml;
 mod zip;
@@ -853,11 +858,16 @@ mod tests {
             SourceKind::Text,
             SourceKind::Pdf,
             SourceKind::Host,
+            SourceKind::Html,
+            SourceKind::Docx,
+            SourceKind::Odt,
+            SourceKind::Epub,
+            SourceKind::Canvas,
         ] {
             assert_eq!(SourceKind::from_str(kind.as_str()), Some(kind));
         }
         assert_eq!(SourceKind::Markdown.as_str(), "markdown");
-        assert_eq!(SourceKind::from_str("docx"), None);
+        assert_eq!(SourceKind::from_str("xlsx"), None);
     }
 
     #[test]
@@ -1009,10 +1019,17 @@ mod tests {
             "g.PDF",
             "README",
             "x/y.mkd",
+            "h.html",
+            "i.HTM",
+            "j.xhtml",
+            "k.docx",
+            "l.odt",
+            "m.epub",
+            "n.canvas",
         ] {
             assert!(is_supported_path(Path::new(p)), "{p}");
         }
-        for p in ["a.png", "b.docx", "c.html", "d.rs"] {
+        for p in ["a.png", "b.doc", "c.xlsx", "d.rs"] {
             assert!(!is_supported_path(Path::new(p)), "{p}");
         }
     }
@@ -1035,6 +1052,13 @@ mod tests {
             SkipReason::Unsupported { detail: "x".into() },
             SkipReason::Io { detail: "x".into() },
             SkipReason::PermissionDenied { detail: "x".into() },
+            SkipReason::ArchiveCorrupt { detail: "x".into() },
+            SkipReason::ArchiveBomb { detail: "x".into() },
+            SkipReason::XmlEntities,
+            SkipReason::Malformed { detail: "x".into() },
+            SkipReason::NoText { detail: "x".into() },
+            SkipReason::Misnamed { detail: "x".into() },
+            SkipReason::Encrypted { detail: "x".into() },
         ];
         let codes: Vec<&str> = all.iter().map(SkipReason::code).collect();
         assert_eq!(
@@ -1054,7 +1078,14 @@ mod tests {
                 "cancelled",
                 "unsupported",
                 "io",
-                "permission_denied"
+                "permission_denied",
+                "archive_corrupt",
+                "archive_bomb",
+                "xml_entities",
+                "malformed",
+                "no_text",
+                "misnamed",
+                "encrypted"
             ]
         );
         assert!(

@@ -120,7 +120,13 @@ mod tests {
         for t in ["image.png", "a/b/paper.PDF", "song.mp3"] {
             assert!(attachment_extension(t), "{t}");
         }
-        for t in ["Note", "Note.md", "v1.2 release notes", "folder.d/Note", ".hidden"] {
+        for t in [
+            "Note",
+            "Note.md",
+            "v1.2 release notes",
+            "folder.d/Note",
+            ".hidden",
+        ] {
             assert!(!attachment_extension(t), "{t}");
         }
     }

@@ -140,7 +140,7 @@ pub(super) fn first_text(
 mod tests {
     use super::*;
     use crate::ingest::IngestLimits;
-    use crate::ingest::zip::tests::zip_of;
+    use crate::ingest::testdata::zip_of;
 
     fn events(xml: &str) -> Result<Vec<String>, SkipReason> {
         let bytes = zip_of(&[("p.xml", xml.as_bytes())]);
@@ -161,7 +161,9 @@ mod tests {
 
     #[test]
     fn references_resolve_and_unknown_ones_stay() {
-        let got = events("<w:p a=\"1\">x &amp; y &#233;&#x263A; &nbsp; <w:br/><![CDATA[<raw>]]></w:p>").unwrap();
+        let got =
+            events("<w:p a=\"1\">x &amp; y &#233;&#x263A; &nbsp; <w:br/><![CDATA[<raw>]]></w:p>")
+                .unwrap();
         assert_eq!(got.concat(), "<w:p>x & y é☺ &nbsp; <w:br/><raw></w:p>");
     }
 

@@ -61,7 +61,8 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 impl<'a> Archive<'a> {
     /// Reads the central directory of `bytes`.
     pub fn open(bytes: &'a [u8], limits: &IngestLimits) -> Result<Self, SkipReason> {
-        let truncated = || corrupt("the end of the zip directory is missing; the file is probably truncated");
+        let truncated =
+            || corrupt("the end of the zip directory is missing; the file is probably truncated");
         let eocd = find_eocd(bytes).ok_or_else(truncated)?;
         let mut count = u64::from(u16_at(bytes, eocd + 10).ok_or_else(truncated)?);
         let mut cd_size = u64::from(u32_at(bytes, eocd + 12).ok_or_else(truncated)?);
@@ -79,11 +80,17 @@ impl<'a> Archive<'a> {
                 ),
             });
         }
-        let start = usize::try_from(cd_offset).ok().filter(|&s| s <= bytes.len());
+        let start = usize::try_from(cd_offset)
+            .ok()
+            .filter(|&s| s <= bytes.len());
         let end = start.and_then(|s| s.checked_add(usize::try_from(cd_size).ok()?));
         let directory = match (start, end) {
             (Some(s), Some(e)) if e <= bytes.len() => &bytes[s..e],
-            _ => return Err(corrupt("the zip directory points past the end of the file; the file is probably truncated")),
+            _ => {
+                return Err(corrupt(
+                    "the zip directory points past the end of the file; the file is probably truncated",
+                ));
+            }
         };
         let entries = read_directory(directory, count)?;
         Ok(Archive {
@@ -102,10 +109,11 @@ impl<'a> Archive<'a> {
 
     fn find(&self, name: &str) -> Option<&Entry> {
         let name = name.trim_start_matches('/');
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .or_else(|| self.entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
+        self.entries.iter().find(|e| e.name == name).or_else(|| {
+            self.entries
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// A streaming reader of the entry `name`; a missing entry is a damaged
@@ -129,7 +137,11 @@ impl<'a> Archive<'a> {
         let data = usize::try_from(entry.compressed)
             .ok()
             .and_then(|c| self.bytes.get(data_start..data_start.checked_add(c)?))
-            .ok_or_else(|| corrupt(format!("{name} runs past the end of the file; the file is probably truncated")))?;
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "{name} runs past the end of the file; the file is probably truncated"
+                ))
+            })?;
         let inner: Box<dyn Read + 'a> = match entry.method {
             0 => Box::new(data),
             8 => Box::new(DeflateDecoder::new(data)),
@@ -168,7 +180,10 @@ impl<'a> Archive<'a> {
     /// The reason behind a read failure: a violation noticed while
     /// streaming, else damage described by `detail`.
     pub fn failure(&self, detail: String) -> SkipReason {
-        self.problem.borrow_mut().take().unwrap_or_else(|| corrupt(detail))
+        self.problem
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| corrupt(detail))
     }
 
     fn fail(&self, reason: SkipReason) -> io::Error {
@@ -241,7 +256,11 @@ fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) {
         let len = usize::from(len);
         if id == 1 {
             let mut field = at + 4;
-            for value in [&mut entry.size, &mut entry.compressed, &mut entry.header_offset] {
+            for value in [
+                &mut entry.size,
+                &mut entry.compressed,
+                &mut entry.header_offset,
+            ] {
                 if *value == u64::from(u32::MAX)
                     && field + 8 <= at + 4 + len
                     && let Some(v) = u64_at(extra, field)
@@ -274,7 +293,9 @@ impl Read for EntryReader<'_, '_> {
             Ok(n) => n,
             Err(e) => {
                 let name = &self.entry.name;
-                return Err(self.archive.fail(corrupt(format!("{name} does not inflate: {e}"))));
+                return Err(self
+                    .archive
+                    .fail(corrupt(format!("{name} does not inflate: {e}"))));
             }
         };
         let archive = self.archive;
@@ -293,7 +314,9 @@ impl Read for EntryReader<'_, '_> {
             self.head.extend_from_slice(&buf[..want]);
             if self.head.len() == 4 && u32_at(&self.head, 0) == Some(LOCAL_SIG) {
                 return Err(archive.fail(SkipReason::ArchiveBomb {
-                    detail: format!("{name} is itself a zip archive; nested archives are not opened"),
+                    detail: format!(
+                        "{name} is itself a zip archive; nested archives are not opened"
+                    ),
                 }));
             }
         }
@@ -324,21 +347,10 @@ impl Read for EntryReader<'_, '_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::ingest::testdata::zip_of;
     use std::io::{Cursor, Write};
-
-    /// A zip of `(name, bytes)` entries, deflated, written with the zip crate.
-    pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut w = ::zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let opts = ::zip::write::SimpleFileOptions::default()
-            .compression_method(::zip::CompressionMethod::Deflated);
-        for (name, bytes) in entries {
-            w.start_file(*name, opts).unwrap();
-            w.write_all(bytes).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
 
     fn read(archive: &Archive<'_>, name: &str) -> Result<Vec<u8>, SkipReason> {
         let mut out = Vec::new();
@@ -364,7 +376,10 @@ pub(crate) mod tests {
         assert_eq!(read(&archive, "mimetype").unwrap(), b"application/epub+zip");
         assert_eq!(read(&archive, "A/B.xml").unwrap().len(), 1200);
         assert!(archive.contains("/a/b.xml"));
-        let missing = archive.reader("word/document.xml", "the document body").err().unwrap();
+        let missing = archive
+            .reader("word/document.xml", "the document body")
+            .err()
+            .unwrap();
         assert_eq!(missing.code(), "archive_corrupt");
         assert!(missing.to_string().contains("the document body"));
     }
@@ -373,7 +388,9 @@ pub(crate) mod tests {
     fn truncated_and_bit_flipped_archives_are_corrupt() {
         let bytes = zip_of(&[("doc.xml", "<p>some text</p>".repeat(50).as_bytes())]);
         for cut in [bytes.len() / 2, bytes.len() - 10, 10, 0] {
-            let err = Archive::open(&bytes[..cut], &IngestLimits::default()).err().unwrap();
+            let err = Archive::open(&bytes[..cut], &IngestLimits::default())
+                .err()
+                .unwrap();
             assert_eq!(err.code(), "archive_corrupt", "cut at {cut}");
         }
         // Flip a bit in the compressed data: inflating or the CRC check fails.
@@ -399,7 +416,10 @@ pub(crate) mod tests {
         // Many small entries add up past the total.
         let part = "<p>text</p>".repeat(1000);
         let names: Vec<String> = (0..20).map(|i| format!("p{i}.xml")).collect();
-        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), part.as_bytes())).collect();
+        let entries: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), part.as_bytes()))
+            .collect();
         let bytes = zip_of(&entries);
         let tight = IngestLimits {
             max_unpacked_bytes: 100_000,

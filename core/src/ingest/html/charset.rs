@@ -77,10 +77,19 @@ mod tests {
         assert_eq!(decode("\u{feff}<p>x</p>".as_bytes()), "<p>x</p>");
         assert_eq!(decode("<p>déjà</p>".as_bytes()), "<p>déjà</p>");
         // Undeclared and not UTF-8: Windows-1252, as browsers read it.
-        assert_eq!(decode(b"<p>\x93quoted\x94</p>"), "<p>\u{201c}quoted\u{201d}</p>");
+        assert_eq!(
+            decode(b"<p>\x93quoted\x94</p>"),
+            "<p>\u{201c}quoted\u{201d}</p>"
+        );
         // Declared UTF-8 with a bad byte: the rest of the page survives.
-        assert_eq!(decode(b"<meta charset=utf-8><p>a\xffb</p>"), "<meta charset=utf-8><p>a\u{fffd}b</p>");
+        assert_eq!(
+            decode(b"<meta charset=utf-8><p>a\xffb</p>"),
+            "<meta charset=utf-8><p>a\u{fffd}b</p>"
+        );
         // A UTF-16 label in an ASCII page is wrong: read as UTF-8.
-        assert_eq!(decode(b"<meta charset=utf-16><p>x</p>"), "<meta charset=utf-16><p>x</p>");
+        assert_eq!(
+            decode(b"<meta charset=utf-16><p>x</p>"),
+            "<meta charset=utf-16><p>x</p>"
+        );
     }
 }

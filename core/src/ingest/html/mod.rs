@@ -27,19 +27,57 @@ const END_TAG_REACH: usize = 256;
 /// Content marked as main must have at least this much text to be kept
 /// alone (a `<main>` holding only a search box does not count).
 const MIN_MAIN_CHARS: usize = 200;
+/// Deepest list indentation written (deeper items line up with it).
+const MAX_INDENT: usize = 8;
 
 /// Class and id words of page boilerplate (matched as whole words of the
 /// attribute, split at `-`, `_` and spaces).
 const BOILERPLATE: &[&str] = &[
-    "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "sidebar", "footer",
-    "cookie", "cookies", "consent", "banner", "advert", "ads", "sponsored", "share", "sharing",
-    "social", "newsletter", "subscribe", "popup", "modal", "related", "pagination", "pager",
-    "skiplink", "toc", "editsection", "noprint", "printfooter", "catlinks", "jump",
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "breadcrumb",
+    "breadcrumbs",
+    "sidebar",
+    "footer",
+    "cookie",
+    "cookies",
+    "consent",
+    "banner",
+    "advert",
+    "ads",
+    "sponsored",
+    "share",
+    "sharing",
+    "social",
+    "newsletter",
+    "subscribe",
+    "popup",
+    "modal",
+    "related",
+    "pagination",
+    "pager",
+    "skiplink",
+    "toc",
+    "editsection",
+    "noprint",
+    "printfooter",
+    "catlinks",
+    "jump",
 ];
 /// ARIA roles of boilerplate.
 const BOILERPLATE_ROLES: &[&str] = &[
-    "navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar",
-    "toolbar", "dialog", "alertdialog",
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+    "menu",
+    "menubar",
+    "toolbar",
+    "dialog",
+    "alertdialog",
 ];
 
 /// Parses a web page.
@@ -144,20 +182,72 @@ struct Extractor {
 fn is_void(name: &str) -> bool {
     matches!(
         name,
-        "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta"
-            | "param" | "source" | "track" | "wbr"
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
     )
 }
 
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "p" | "div" | "section" | "article" | "main" | "header" | "footer" | "aside" | "nav"
-            | "blockquote" | "pre" | "figure" | "figcaption" | "address" | "dl" | "dt" | "dd"
-            | "details" | "summary" | "form" | "fieldset" | "legend" | "center" | "li" | "ul"
-            | "ol" | "table" | "tr" | "td" | "th" | "caption" | "thead" | "tbody" | "tfoot"
-            | "hr" | "body" | "html" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "hgroup"
-            | "menu" | "dialog" | "search"
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "blockquote"
+            | "pre"
+            | "figure"
+            | "figcaption"
+            | "address"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "details"
+            | "summary"
+            | "form"
+            | "fieldset"
+            | "legend"
+            | "center"
+            | "li"
+            | "ul"
+            | "ol"
+            | "table"
+            | "tr"
+            | "td"
+            | "th"
+            | "caption"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "hr"
+            | "body"
+            | "html"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "hgroup"
+            | "menu"
+            | "dialog"
+            | "search"
     )
 }
 
@@ -169,7 +259,10 @@ fn heading_level(name: &str) -> Option<u32> {
 }
 
 fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 impl Extractor {
@@ -227,7 +320,7 @@ impl Extractor {
             "pre" => self.pre += 1,
             "ul" | "ol" | "menu" => self.lists.push((name == "ol", 1)),
             "li" => {
-                let depth = self.lists.len().max(1);
+                let depth = self.lists.len().clamp(1, MAX_INDENT);
                 let marker = match self.lists.last_mut() {
                     Some((true, n)) => {
                         *n += 1;
@@ -359,9 +452,23 @@ impl Extractor {
     fn skips(&self, name: &str, attrs: &[(String, String)]) -> bool {
         let never_text = matches!(
             name,
-            "script" | "style" | "noscript" | "template" | "svg" | "iframe" | "object" | "canvas"
-                | "audio" | "video" | "map" | "button" | "select" | "datalist" | "textarea"
-                | "dialog" | "nav"
+            "script"
+                | "style"
+                | "noscript"
+                | "template"
+                | "svg"
+                | "iframe"
+                | "object"
+                | "canvas"
+                | "audio"
+                | "video"
+                | "map"
+                | "button"
+                | "select"
+                | "datalist"
+                | "textarea"
+                | "dialog"
+                | "nav"
         );
         let hidden = attrs.iter().any(|(k, _)| k == "hidden")
             || attr(attrs, "aria-hidden") == Some("true")
@@ -394,7 +501,8 @@ impl Extractor {
         let meta = &mut self.info.metadata;
         let mut set = |key: &str, value: Option<&str>| {
             if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-                meta.entry(key).or_insert_with(|| Value::String(v.to_string()));
+                meta.entry(key)
+                    .or_insert_with(|| Value::String(v.to_string()));
             }
         };
         match name {
@@ -403,7 +511,9 @@ impl Extractor {
                 set("url", attr(attrs, "href"))
             }
             _ => {
-                let key = attr(attrs, "property").or_else(|| attr(attrs, "name")).unwrap_or("");
+                let key = attr(attrs, "property")
+                    .or_else(|| attr(attrs, "name"))
+                    .unwrap_or("");
                 let content = attr(attrs, "content");
                 match key.to_ascii_lowercase().as_str() {
                     "og:title" => {

@@ -69,16 +69,31 @@ fn saved_page_keeps_content_and_drops_boilerplate() {
                 "Descaling a kettle > What you need".into(),
                 "- Citric acid\n- Water\n  - about 500 ml".into()
             ),
-            ("Descaling a kettle > Steps".into(), "1. Boil the water.\n2. Add the acid.".into()),
+            (
+                "Descaling a kettle > Steps".into(),
+                "1. Boil the water.\n2. Add the acid.".into()
+            ),
             (
                 "Descaling a kettle > Steps > Timing".into(),
                 "Hardness | Every\nSoft | 3 months\nHard | 1 month".into()
             ),
-            ("Descaling a kettle > Steps > Timing".into(), "line one\n  line two".into()),
+            (
+                "Descaling a kettle > Steps > Timing".into(),
+                "line one\n  line two".into()
+            ),
         ]
     );
     let all: String = doc.blocks.iter().map(|b| b.text.as_str()).collect();
-    for gone in ["tracking", "Search", "All pages", "cookies", "Share", "toasters", "2024", "color"] {
+    for gone in [
+        "tracking",
+        "Search",
+        "All pages",
+        "cookies",
+        "Share",
+        "toasters",
+        "2024",
+        "color",
+    ] {
         assert!(!all.contains(gone), "{gone} leaked: {all}");
     }
     let locators: Vec<String> = doc
@@ -86,8 +101,15 @@ fn saved_page_keeps_content_and_drops_boilerplate() {
         .iter()
         .map(|b| b.locator.as_ref().unwrap().to_string())
         .collect();
-    assert_eq!(locators, ["¶ 2", "¶ 3", "¶ 5–7", "¶ 9–10", "¶ 12–14", "¶ 15"]);
-    assert!(doc.blocks.iter().all(|b| b.lines.is_none() && b.page.is_none()));
+    assert_eq!(
+        locators,
+        ["¶ 2", "¶ 3", "¶ 5–7", "¶ 9–10", "¶ 12–14", "¶ 15"]
+    );
+    assert!(
+        doc.blocks
+            .iter()
+            .all(|b| b.lines.is_none() && b.page.is_none())
+    );
 }
 
 #[test]
@@ -113,7 +135,11 @@ fn title_falls_back_to_heading_then_stem() {
 
 #[test]
 fn pages_without_text_are_no_text() {
-    let err = parse_page(b"<html><script>render()</script><nav>Home</nav></html>", "s").unwrap_err();
+    let err = parse_page(
+        b"<html><script>render()</script><nav>Home</nav></html>",
+        "s",
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "no_text");
     assert!(err.to_string().contains("save the rendered page"), "{err}");
 }
@@ -137,7 +163,13 @@ fn deep_and_broken_nesting_is_linear() {
     assert_eq!(page(&deep).blocks[0].text, "deep text");
     let unclosed = "<b><i>".repeat(100_000) + "soup" + &"</u>".repeat(100_000) + "<p>after";
     let doc = page(&unclosed);
-    assert_eq!(summary(&doc.blocks), [(String::new(), "soup".into()), (String::new(), "after".into())]);
+    assert_eq!(
+        summary(&doc.blocks),
+        [
+            (String::new(), "soup".into()),
+            (String::new(), "after".into())
+        ]
+    );
     let lists = "<ul><li>".repeat(50_000) + "item";
     assert!(page(&lists).blocks[0].text.ends_with("- item"));
 }
@@ -151,5 +183,8 @@ fn chapters_keep_nav_out_without_page_heuristics() {
         false,
     );
     assert!(info.title.is_none());
-    assert_eq!(summary(&builder.finish()), [("One".into(), "Text of one.".into())]);
+    assert_eq!(
+        summary(&builder.finish()),
+        [("One".into(), "Text of one.".into())]
+    );
 }

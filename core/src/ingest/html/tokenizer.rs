@@ -67,7 +67,9 @@ impl<'a> Tokenizer<'a> {
             return None;
         }
         let mut i = name_start;
-        while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0C | b'/' | b'>') {
+        while i < bytes.len()
+            && !matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0C | b'/' | b'>')
+        {
             i += 1;
         }
         let name = self.src[name_start..i].to_ascii_lowercase();
@@ -130,7 +132,15 @@ impl<'a> Iterator for Tokenizer<'a> {
 fn is_raw_text(name: &str) -> bool {
     matches!(
         name,
-        "script" | "style" | "title" | "textarea" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript"
+        "script"
+            | "style"
+            | "title"
+            | "textarea"
+            | "xmp"
+            | "iframe"
+            | "noembed"
+            | "noframes"
+            | "noscript"
     )
 }
 
@@ -158,7 +168,12 @@ fn attributes(src: &str, mut at: usize) -> (Vec<(String, String)>, usize) {
             return (attrs, at + 1);
         }
         let name_start = at;
-        while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | 0x0C | b'/' | b'>' | b'=') {
+        while at < bytes.len()
+            && !matches!(
+                bytes[at],
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0C | b'/' | b'>' | b'='
+            )
+        {
             at += 1;
         }
         let name = src[name_start..at].to_ascii_lowercase();
@@ -173,7 +188,9 @@ fn attributes(src: &str, mut at: usize) -> (Vec<(String, String)>, usize) {
             }
             let (raw, next) = match bytes.get(at) {
                 Some(&q @ (b'"' | b'\'')) => {
-                    let close = src[at + 1..].find(q as char).map_or(src.len(), |i| at + 1 + i);
+                    let close = src[at + 1..]
+                        .find(q as char)
+                        .map_or(src.len(), |i| at + 1 + i);
                     (&src[at + 1..close], (close + 1).min(src.len()))
                 }
                 _ => {
@@ -227,13 +244,19 @@ fn reference(s: &str) -> Option<(String, usize)> {
             Some(hex) => (hex, 16, 3),
             None => (num, 10, 2),
         };
-        let len = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+        let len = digits
+            .find(|c: char| !c.is_digit(radix))
+            .unwrap_or(digits.len());
         let code = u32::from_str_radix(&digits[..len], radix).ok()?;
-        let c = char::from_u32(code).filter(|&c| c != '\0').unwrap_or('\u{FFFD}');
+        let c = char::from_u32(code)
+            .filter(|&c| c != '\0')
+            .unwrap_or('\u{FFFD}');
         let semi = usize::from(digits[len..].starts_with(';'));
         return Some((c.to_string(), skip + len + semi));
     }
-    let len = body.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(body.len());
+    let len = body
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(body.len());
     if len == 0 || len > 32 {
         return None;
     }
@@ -264,7 +287,8 @@ mod tests {
         Tokenizer::new(src)
             .map(|t| match t {
                 Token::Start { name, attrs } => {
-                    let attrs: Vec<String> = attrs.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+                    let attrs: Vec<String> =
+                        attrs.iter().map(|(k, v)| format!(" {k}={v}")).collect();
                     format!("<{name}{}>", attrs.concat())
                 }
                 Token::End { name } => format!("</{name}>"),
@@ -276,22 +300,45 @@ mod tests {
     #[test]
     fn tags_attributes_and_text() {
         assert_eq!(
-            tokens("<!DOCTYPE html><P Class=\"a b\" id=x data-v='1>2' hidden>Caf&eacute; &amp co&#8212;&#x41;</p><br/>"),
-            ["<p class=a b id=x data-v=1>2 hidden=>", "Café & co—A", "</p>", "<br>"]
+            tokens(
+                "<!DOCTYPE html><P Class=\"a b\" id=x data-v='1>2' hidden>Caf&eacute; &amp co&#8212;&#x41;</p><br/>"
+            ),
+            [
+                "<p class=a b id=x data-v=1>2 hidden=>",
+                "Café & co—A",
+                "</p>",
+                "<br>"
+            ]
         );
     }
 
     #[test]
     fn comments_doctype_subsets_and_raw_text() {
         assert_eq!(
-            tokens("a<!-- <p>no</p> -->b<!DOCTYPE x [<!ENTITY e \"v\">]>c<script>if (a<b) {}</SCRIPT>d<title>T&amp;C</title>"),
-            ["a", "b", "c", "<script>", "if (a<b) {}", "</script>", "d", "<title>", "T&C", "</title>"]
+            tokens(
+                "a<!-- <p>no</p> -->b<!DOCTYPE x [<!ENTITY e \"v\">]>c<script>if (a<b) {}</SCRIPT>d<title>T&amp;C</title>"
+            ),
+            [
+                "a",
+                "b",
+                "c",
+                "<script>",
+                "if (a<b) {}",
+                "</script>",
+                "d",
+                "<title>",
+                "T&C",
+                "</title>"
+            ]
         );
     }
 
     #[test]
     fn tag_soup_is_text() {
-        assert_eq!(tokens("1 < 2 and <3 &bogus; &#xZZ; <"), ["1 ", "<", " 2 and ", "<", "3 &bogus; &#xZZ; ", "<"]);
+        assert_eq!(
+            tokens("1 < 2 and <3 &bogus; &#xZZ; <"),
+            ["1 ", "<", " 2 and ", "<", "3 &bogus; &#xZZ; ", "<"]
+        );
         assert_eq!(tokens("<p unterminated"), ["<p unterminated=>"]);
         assert_eq!(tokens("<!-- never closed"), Vec::<String>::new());
     }

@@ -25,7 +25,11 @@ pub(super) fn detect(src: &str, start: usize) -> Option<Callout> {
     let inner = after_quote.strip_prefix("[!")?;
     let close = inner.find(']')?;
     let kind = &inner[..close];
-    if kind.is_empty() || !kind.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_')) {
+    if kind.is_empty()
+        || !kind
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+    {
         return None;
     }
     let mut rest = &inner[close + 1..];
@@ -35,7 +39,10 @@ pub(super) fn detect(src: &str, start: usize) -> Option<Callout> {
     let label = if title.is_empty() {
         let mut chars = kind.chars();
         chars.next().map_or_else(String::new, |first| {
-            first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()
+            first
+                .to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect()
         })
     } else {
         title.to_string()
@@ -55,7 +62,10 @@ mod tests {
     fn callouts_with_and_without_titles() {
         let src = "> [!warning]- Mind the gap\n> body";
         let c = detect(src, 0).unwrap();
-        assert_eq!((c.kind.as_str(), c.label.as_str()), ("warning", "Mind the gap"));
+        assert_eq!(
+            (c.kind.as_str(), c.label.as_str()),
+            ("warning", "Mind the gap")
+        );
         assert_eq!(&src[c.marker.clone()], "[!warning]- ");
         let src = "x\n  >  [!TIP]\n> body";
         let c = detect(src, 2).unwrap();

@@ -2,7 +2,9 @@
 //! JSON metadata (title, tags, aliases and whatever else the note sets).
 
 use serde_json::{Map, Number, Value};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
 
 /// Byte ranges of a front matter block: the YAML between the fences, and
 /// where the Markdown body starts.
@@ -34,30 +36,87 @@ pub(super) fn split_front_matter(text: &str) -> Option<FrontMatter> {
     None
 }
 
-/// Converts YAML front matter to a JSON object; an empty block is an empty object.
+/// Deepest nesting of lists and maps read from front matter; real notes
+/// nest two or three levels.
+const MAX_DEPTH: usize = 64;
+
+/// A list or map being built.
+enum Frame {
+    List(Vec<Value>),
+    Map(Map<String, Value>, Option<String>),
+}
+
+/// Converts YAML front matter to a JSON object; an empty block is an empty
+/// object. Built from the parser's events with an explicit stack (the
+/// loader and the YAML tree recurse, so deep nesting could overflow the
+/// stack), refusing nesting deeper than [`MAX_DEPTH`].
 pub(super) fn yaml_to_map(yaml: &str) -> Result<Map<String, Value>, String> {
-    let docs =
-        YamlLoader::load_from_str(yaml).map_err(|e| format!("invalid YAML front matter: {e}"))?;
-    match docs.into_iter().next() {
-        None | Some(Yaml::Null) => Ok(Map::new()),
-        Some(Yaml::Hash(hash)) => Ok(hash
-            .into_iter()
-            .map(|(k, v)| (yaml_key(k), yaml_to_json(v)))
-            .collect()),
+    let mut parser = Parser::new_from_str(yaml);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Value> = None;
+    loop {
+        let (event, _) = parser
+            .next_token()
+            .map_err(|e| format!("invalid YAML front matter: {e}"))?;
+        let value = match event {
+            Event::StreamEnd | Event::DocumentEnd => break,
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!("front matter nests deeper than {MAX_DEPTH} levels"));
+                }
+                stack.push(match event {
+                    Event::SequenceStart(..) => Frame::List(Vec::new()),
+                    _ => Frame::Map(Map::new(), None),
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::List(items)) => Value::Array(items),
+                Some(Frame::Map(map, _)) => Value::Object(map),
+                None => continue,
+            },
+            Event::Scalar(text, style, ..) => {
+                if style == TScalarStyle::Plain {
+                    plain_scalar(&text)
+                } else {
+                    Value::String(text)
+                }
+            }
+            Event::Alias(_) => Value::Null,
+            _ => continue,
+        };
+        match stack.last_mut() {
+            None => {
+                root = Some(value);
+                break;
+            }
+            Some(Frame::List(items)) => items.push(value),
+            Some(Frame::Map(map, key)) => match key.take() {
+                None => *key = Some(key_text(value)),
+                Some(k) => {
+                    map.insert(k, value);
+                }
+            },
+        }
+    }
+    match root {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
         Some(_) => Err("front matter is not a list of `key: value` pairs".to_string()),
     }
 }
 
-fn yaml_key(key: Yaml) -> String {
-    match yaml_to_json(key) {
+/// A map key as text.
+fn key_text(key: Value) -> String {
+    match key {
         Value::String(s) => s,
         other => other.to_string(),
     }
 }
 
-fn yaml_to_json(yaml: Yaml) -> Value {
-    match yaml {
-        Yaml::String(s) => Value::String(s),
+/// An unquoted scalar: number, boolean, null or string, as YAML reads it.
+fn plain_scalar(text: &str) -> Value {
+    match Yaml::from_str(text) {
         Yaml::Integer(i) => Value::Number(i.into()),
         Yaml::Real(s) => s
             .parse::<f64>()
@@ -65,13 +124,28 @@ fn yaml_to_json(yaml: Yaml) -> Value {
             .and_then(Number::from_f64)
             .map_or(Value::String(s), Value::Number),
         Yaml::Boolean(b) => Value::Bool(b),
-        Yaml::Array(items) => Value::Array(items.into_iter().map(yaml_to_json).collect()),
-        Yaml::Hash(hash) => Value::Object(
-            hash.into_iter()
-                .map(|(k, v)| (yaml_key(k), yaml_to_json(v)))
-                .collect(),
-        ),
-        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+        Yaml::Null => Value::Null,
+        _ => Value::String(text.to_string()),
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursion() {
+        for yaml in [
+            "- ".repeat(100_000) + "x",
+            "a: ".to_string() + &"[".repeat(200),
+        ] {
+            let err = yaml_to_map(&yaml).unwrap_err();
+            assert!(err.contains("levels") || err.contains("invalid"), "{err}");
+        }
+        let ok = yaml_to_map("a:\n  b:\n    - [1, 2.5, true, null, '3', x]\n").unwrap();
+        assert_eq!(
+            ok["a"],
+            serde_json::json!({"b": [[1, 2.5, true, null, "3", "x"]]})
+        );
+    }
+}

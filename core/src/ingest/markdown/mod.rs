@@ -123,9 +123,7 @@ pub(super) fn parse_parts(text: &str, fallback_title: &str) -> (ParsedDocument, 
         add_field(&mut metadata, key, value);
     }
     if !callouts.is_empty() {
-        metadata
-            .entry("callouts")
-            .or_insert(Value::Array(callouts));
+        metadata.entry("callouts").or_insert(Value::Array(callouts));
     }
     let doc = ParsedDocument {
         kind: SourceKind::Markdown,
@@ -330,7 +328,13 @@ impl Walker<'_> {
         }
     }
 
-    fn open_link(&mut self, range: Range<usize>, link_type: LinkType, dest: CowStr<'_>, embed: bool) {
+    fn open_link(
+        &mut self,
+        range: Range<usize>,
+        link_type: LinkType,
+        dest: CowStr<'_>,
+        embed: bool,
+    ) {
         let wiki = matches!(link_type, LinkType::WikiLink { .. });
         let link = OpenLink {
             range,

@@ -126,7 +126,12 @@ pub(super) fn trailing_block_id(src: &str, range: Range<usize>) -> Option<(Strin
         .chars()
         .next()
         .is_none_or(|c| c == '\n' || c == '\r');
-    line_ends.then(|| (id.to_string(), range.start + cut_from..range.start + trimmed.len()))
+    line_ends.then(|| {
+        (
+            id.to_string(),
+            range.start + cut_from..range.start + trimmed.len(),
+        )
+    })
 }
 
 /// Whether `s` is only a block id (`^id`), as on a line of its own after a
@@ -278,9 +283,11 @@ impl WikiTarget {
 /// e-mail address), percent-decoded.
 pub(super) fn local_destination(dest: &str) -> Option<String> {
     let dest = dest.trim();
-    let scheme = dest
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')));
+    let scheme = dest.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
     if dest.is_empty() || scheme || dest.starts_with("//") {
         return None;
     }
@@ -319,7 +326,10 @@ mod tests {
 
     #[test]
     fn tags_follow_obsidian_rules() {
-        assert_eq!(tags("#one and #two/sub, #drei_3 #über-tag."), ["one", "two/sub", "drei_3", "über-tag"]);
+        assert_eq!(
+            tags("#one and #two/sub, #drei_3 #über-tag."),
+            ["one", "two/sub", "drei_3", "über-tag"]
+        );
         assert!(tags("C# and x#y and #123 and # alone and ##").is_empty());
         assert_eq!(tags("#2024-plan #a/b/"), ["2024-plan", "a/b"]);
         // A fragment in a bare URL follows a slash, not a space.
@@ -381,7 +391,10 @@ mod tests {
         );
         assert_eq!(
             inline_fields("I liked it [mood:: happy] and (cost:: 12 €)."),
-            [("mood".into(), "happy".into()), ("cost".into(), "12 €".into())]
+            [
+                ("mood".into(), "happy".into()),
+                ("cost".into(), "12 €".into())
+            ]
         );
         assert!(inline_fields("std::vec::Vec and a::b").is_empty());
         assert!(inline_fields("see [link](x) and (not a field)").is_empty());
@@ -393,10 +406,16 @@ mod tests {
         assert_eq!(t.note, "Folder/Note");
         assert_eq!(t.display(), "Folder/Note › Part › Sub");
         let t = split_target("Note#^blk1");
-        assert_eq!((t.block.as_deref(), t.display().as_str()), (Some("blk1"), "Note"));
+        assert_eq!(
+            (t.block.as_deref(), t.display().as_str()),
+            (Some("blk1"), "Note")
+        );
         assert_eq!(split_target("#Only heading").display(), "Only heading");
         assert_eq!(split_target("N\\").note, "N");
-        assert_eq!(local_destination("My%20Note.md#x"), Some("My Note.md#x".into()));
+        assert_eq!(
+            local_destination("My%20Note.md#x"),
+            Some("My Note.md#x".into())
+        );
         assert_eq!(local_destination("https://x.org/a"), None);
         assert_eq!(local_destination("mailto:a@b"), None);
         assert_eq!(local_destination("//cdn/x"), None);
