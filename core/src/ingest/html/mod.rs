@@ -516,12 +516,10 @@ impl Extractor {
                     .unwrap_or("");
                 let content = attr(attrs, "content");
                 match key.to_ascii_lowercase().as_str() {
-                    "og:title" => {
-                        if self.info.og_title.is_none() {
-                            self.info.og_title = content
-                                .map(|c| super::builder::clean(c, false))
-                                .filter(|c| !c.is_empty());
-                        }
+                    "og:title" if self.info.og_title.is_none() => {
+                        self.info.og_title = content
+                            .map(|c| super::builder::clean(c, false))
+                            .filter(|c| !c.is_empty());
                     }
                     "description" | "og:description" => set("description", content),
                     "author" => set("author", content),

@@ -626,7 +626,8 @@ fn collapse_whitespace(s: &str) -> String {
 
 /// `s` without its highlight marks.
 fn strip_highlights(s: &str) -> String {
-    let marks = obsidian::highlight_marks(s, &[0..s.len()]);
+    let whole = 0..s.len();
+    let marks = obsidian::highlight_marks(s, std::slice::from_ref(&whole));
     let mut out = String::with_capacity(s.len());
     let mut pos = 0;
     for m in marks {

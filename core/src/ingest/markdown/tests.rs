@@ -208,7 +208,14 @@ fn wikilinks_read_as_text_and_become_links() {
             "See Alpha, the beta note, Gamma › Setup › Linux and Delta.\nSame note: Links. Local [file](Sub%20Dir/Epsilon.md#Part) and [web](https://x.org)."
         ]
     );
-    let summary: Vec<(&str, Option<&str>, Option<&str>, Option<&str>, Option<u32>)> = doc
+    type Summary<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<u32>,
+    );
+    let summary: Vec<Summary> = doc
         .links
         .iter()
         .map(|l| {
@@ -304,7 +311,8 @@ fn block_ids_are_cut_from_text_and_kept_as_anchors() {
         ]
     );
     let chars: Vec<char> = src.chars().collect();
-    let named: Vec<(&str, String, Option<(u32, u32)>)> = doc
+    type Named<'a> = (&'a str, String, Option<(u32, u32)>);
+    let named: Vec<Named> = doc
         .anchors
         .iter()
         .map(|a| {
