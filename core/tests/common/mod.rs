@@ -113,3 +113,82 @@ pub fn pdf_bytes(pages: &[&str]) -> Vec<u8> {
     doc.save_to(&mut bytes).unwrap();
     bytes
 }
+
+/// A zip of `(name, bytes)` entries, deflated (DOCX, ODT, EPUB test files).
+pub fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A Word document of `(style id, text)` paragraphs ("" for body text).
+pub fn docx_bytes(paragraphs: &[(&str, &str)]) -> Vec<u8> {
+    let body: String = paragraphs
+        .iter()
+        .map(|(style, text)| {
+            let props = if style.is_empty() {
+                String::new()
+            } else {
+                format!("<w:pPr><w:pStyle w:val=\"{style}\"/></w:pPr>")
+            };
+            format!("<w:p>{props}<w:r><w:t>{text}</w:t></w:r></w:p>")
+        })
+        .collect();
+    let document = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    zip_bytes(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", document.as_bytes()),
+    ])
+}
+
+/// An OpenDocument text with `body` inside `office:text`.
+pub fn odt_bytes(body: &str) -> Vec<u8> {
+    let content = format!(
+        "<?xml version=\"1.0\"?><office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:body><office:text>{body}</office:text></office:body></office:document-content>"
+    );
+    zip_bytes(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.text"),
+        ("content.xml", content.as_bytes()),
+    ])
+}
+
+/// An EPUB whose chapters (XHTML bodies) are read in the given order.
+pub fn epub_bytes(title: &str, chapters: &[&str]) -> Vec<u8> {
+    let container = "<container xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\"><rootfiles><rootfile full-path=\"OEBPS/book.opf\"/></rootfiles></container>";
+    let items: String = (0..chapters.len())
+        .map(|i| {
+            format!("<item id=\"c{i}\" href=\"c{i}.xhtml\" media-type=\"application/xhtml+xml\"/>")
+        })
+        .collect();
+    let spine: String = (0..chapters.len())
+        .map(|i| format!("<itemref idref=\"c{i}\"/>"))
+        .collect();
+    let opf = format!(
+        "<package xmlns=\"http://www.idpf.org/2007/opf\"><metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>{title}</dc:title></metadata><manifest>{items}</manifest><spine>{spine}</spine></package>"
+    );
+    let pages: Vec<(String, String)> = chapters
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            (
+                format!("OEBPS/c{i}.xhtml"),
+                format!("<html xmlns=\"http://www.w3.org/1999/xhtml\"><body>{body}</body></html>"),
+            )
+        })
+        .collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![
+        ("mimetype", b"application/epub+zip"),
+        ("META-INF/container.xml", container.as_bytes()),
+        ("OEBPS/book.opf", opf.as_bytes()),
+    ];
+    entries.extend(pages.iter().map(|(n, b)| (n.as_str(), b.as_bytes())));
+    zip_bytes(&entries)
+}
