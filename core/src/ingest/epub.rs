@@ -4,6 +4,8 @@
 //! lists, tables; navigation left out), one at a time, and its blocks carry
 //! the chapter's position and file as their locator.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::builder::DocBuilder;
@@ -157,11 +159,15 @@ impl Package {
                 }
             }
         }
+        let by_id: HashMap<&str, (&str, &str)> = manifest
+            .iter()
+            .map(|(id, href, media)| (id.as_str(), (href.as_str(), media.as_str())))
+            .collect();
         let spine = spine_ids
             .iter()
-            .filter_map(|id| manifest.iter().find(|(item, _, _)| item == id))
-            .filter(|(_, _, media)| media.contains("html") || media.is_empty())
-            .map(|(_, href, _)| href.clone())
+            .filter_map(|id| by_id.get(id.as_str()))
+            .filter(|(_, media)| media.contains("html") || media.is_empty())
+            .map(|(href, _)| href.to_string())
             .collect();
         Ok(Package {
             title,
