@@ -16,7 +16,9 @@ pub struct SearchFilters {
     pub path_prefix: Option<String>,
     /// Only these documents (paths or host ids).
     pub document_ids: Vec<String>,
-    /// Only documents carrying at least one of these tags.
+    /// Only documents carrying at least one of these tags, or a tag nested
+    /// below one (`garden` matches `garden/vegetables`); case is ignored, as
+    /// in Obsidian.
     pub tags: Vec<String>,
 }
 
@@ -58,11 +60,41 @@ pub(super) fn allowed_documents(
                 .any(|d| d == DocKey::parse(&key).document_id() || *d == key);
         let tags_ok = filters.tags.is_empty() || {
             let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
-            filters.tags.iter().any(|t| tags.contains(t))
+            filters
+                .tags
+                .iter()
+                .any(|f| tags.iter().any(|t| tag_matches(t, f)))
         };
         if prefix_ok && id_ok && tags_ok {
             allowed.insert(id);
         }
     }
     Ok(allowed)
+}
+
+/// Whether a document's `tag` passes the filter tag `wanted`: the same tag
+/// ignoring case (a leading `#` aside), or one nested below it.
+fn tag_matches(tag: &str, wanted: &str) -> bool {
+    let wanted = wanted.trim();
+    let wanted = wanted.strip_prefix('#').unwrap_or(wanted).to_lowercase();
+    let tag = tag.to_lowercase();
+    !wanted.is_empty()
+        && tag
+            .strip_prefix(&wanted)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_matches;
+
+    #[test]
+    fn a_tag_matches_itself_and_its_nested_tags_ignoring_case() {
+        assert!(tag_matches("garden", "garden"));
+        assert!(tag_matches("Garden/Vegetables", "garden"));
+        assert!(tag_matches("garden/vegetables", "#garden/Vegetables"));
+        assert!(!tag_matches("gardening", "garden"));
+        assert!(!tag_matches("garden", "garden/vegetables"));
+        assert!(!tag_matches("garden", " "));
+    }
 }
