@@ -9,7 +9,7 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::ingest::{Block, ParsedDocument};
+use crate::ingest::{Block, Locator, ParsedDocument};
 
 /// How documents are cut into chunks.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +43,8 @@ pub struct Chunk {
     pub char_end: usize,
     pub lines: Option<(u32, u32)>,
     pub page: Option<u32>,
+    /// Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+    pub locator: Option<Locator>,
     pub heading_path: Vec<String>,
 }
 
@@ -54,6 +56,7 @@ struct Piece {
     char_end: usize,
     lines: Option<(u32, u32)>,
     page: Option<u32>,
+    locator: Option<Locator>,
     heading_path: Vec<String>,
     tokens: usize,
 }
@@ -80,8 +83,11 @@ pub fn chunk_document(
         for piece in split_block(block, budget, count) {
             // Sections start new chunks, unless the open chunk is still small:
             // a short section then shares a chunk with the next one.
+            // Nor does a chunk span pages, chapters or canvas cards, so
+            // its citation names one place.
             let joins = current.last().is_some_and(|last| {
                 last.page == piece.page
+                    && same_part(&last.locator, &piece.locator)
                     && (last.heading_path == piece.heading_path || current_tokens < budget / 2)
             });
             let fits = current_tokens + piece.tokens.saturating_sub(specials) <= budget;
@@ -98,6 +104,14 @@ pub fn chunk_document(
     }
     flush(doc, options, &mut current, &mut chunks, max_tokens, count);
     chunks
+}
+
+/// Whether two locators are in one chapter and part (their paragraphs may differ).
+fn same_part(a: &Option<Locator>, b: &Option<Locator>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.chapter == b.chapter && a.part == b.part,
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }
 
 /// The context embedded before a chunk: title and heading path.
@@ -174,6 +188,13 @@ fn assemble(
         (Some((a, _)), Some((_, b))) => Some((a, b)),
         _ => None,
     };
+    let locator = match (&first.locator, &last.locator) {
+        (Some(a), Some(b)) => Some(Locator {
+            last_paragraph: b.last_paragraph,
+            ..a.clone()
+        }),
+        _ => None,
+    };
     // The headings all pieces share: a chunk spanning two sections sits under their parent.
     let mut heading_path = first.heading_path.clone();
     for piece in &pieces[1..] {
@@ -192,6 +213,7 @@ fn assemble(
         char_end: last.char_end,
         lines,
         page: first.page,
+        locator,
         heading_path,
     }
 }
@@ -339,6 +361,7 @@ fn piece(block: &Block, start: usize, end: usize, tokens: usize) -> Piece {
         char_end,
         lines,
         page: block.page,
+        locator: block.locator.clone(),
         heading_path: block.heading_path.clone(),
         tokens,
     }
@@ -491,6 +514,35 @@ mod tests {
         );
         assert_eq!(chunks[1].heading_path, vec!["B".to_string()]);
         assert_eq!(chunks[1].ordinal, 1);
+    }
+
+    #[test]
+    fn chunks_keep_to_one_chapter_and_span_its_paragraphs() {
+        let located = |text: &str, chapter: u32, paragraphs: (u32, u32)| Block {
+            lines: None,
+            locator: Some(Locator {
+                chapter: Some(chapter),
+                part: Some(format!("ch{chapter}.xhtml")),
+                first_paragraph: paragraphs.0,
+                last_paragraph: paragraphs.1,
+            }),
+            ..block(text, &[], 1)
+        };
+        let d = doc(vec![
+            located("one two", 1, (1, 1)),
+            located("three four", 1, (2, 3)),
+            located("five", 2, (1, 1)),
+        ]);
+        let chunks = chunk_document(&d, &opts(60), 64, &words);
+        let places: Vec<String> = chunks
+            .iter()
+            .map(|c| c.locator.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(places, ["chapter 1, ¶ 1–3", "chapter 2, ¶ 1"]);
+        assert_eq!(
+            chunks[1].locator.as_ref().unwrap().part.as_deref(),
+            Some("ch2.xhtml")
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::embed::{self, Embedder, ModelFingerprint};
 use crate::error::{Error, Result};
 use crate::index::{Indexer, ProgressFn};
 use crate::ingest::{self, Metadata};
+use crate::links::{self, DocumentLink};
 use crate::llm::{GenerationOptions, Llm, LlmConfig, StopReason};
 use crate::report::{IndexRun, IndexSummary, UpdateReport};
 use crate::search::{self, Hit, SearchMode, SearchOptions};
@@ -362,6 +363,20 @@ impl Engine {
         })?;
         writes.finish()?;
         Ok(keys.len())
+    }
+
+    /// The links written in document `document_id` (a host id or a file's
+    /// absolute path, as [`Hit::document_id`]), in document order, each with
+    /// the stored document it resolves to now. An unknown id is `NotFound`.
+    pub fn outgoing_links(&self, document_id: &str) -> Result<Vec<DocumentLink>> {
+        links::outgoing(&self.store, document_id)
+    }
+
+    /// The links of other documents that resolve to document `document_id`
+    /// ("notes linking here"), by source document. An unknown id is
+    /// `NotFound`.
+    pub fn backlinks(&self, document_id: &str) -> Result<Vec<DocumentLink>> {
+        links::backlinks(&self.store, document_id)
     }
 
     /// Retrieves the passages best matching `query`.

@@ -354,7 +354,9 @@ impl<'a, 'p> Indexer<'a, 'p> {
             kind: doc.kind.as_str().to_string(),
             title: doc.title.clone(),
             tags: doc.tags.clone(),
+            aliases: doc.aliases.clone(),
             metadata: doc.metadata.clone(),
+            links: doc.links.clone(),
             content_hash,
             size,
             mtime_ns,
@@ -520,6 +522,7 @@ fn chunk_row(c: &Chunk, hash: &[u8]) -> ChunkRow {
         char_end: c.char_end,
         lines: c.lines,
         page: c.page,
+        locator: c.locator.clone(),
         heading_path: c.heading_path.clone(),
     }
 }

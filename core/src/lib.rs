@@ -36,6 +36,7 @@ mod engine;
 mod error;
 mod index;
 pub mod ingest;
+mod links;
 mod llama_backend;
 pub mod llm;
 mod report;
@@ -61,7 +62,8 @@ pub use embed::ModelFingerprint;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use index::ProgressFn;
-pub use ingest::{Metadata, metadata_from_json};
+pub use ingest::{Locator, Metadata, metadata_from_json};
+pub use links::{DocumentLink, LinkedDocument};
 pub use llm::{GenerationOptions, StopReason};
 pub use report::{
     FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, StageTimings, UpdateReport,

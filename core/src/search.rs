@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
+use crate::ingest::Locator;
 use crate::store::{ChunkRecord, SearchFilters, Store};
 
 /// Which retriever ranks the passages.
@@ -107,6 +108,9 @@ pub struct Hit {
     pub page: Option<u32>,
     /// Line range (text, Markdown).
     pub lines: Option<LineRange>,
+    /// Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas), for
+    /// citations such as "chapter 3, ¶ 12–14".
+    pub locator: Option<Locator>,
     /// Enclosing headings, outermost first.
     pub heading_path: Vec<String>,
     /// Document tags.
@@ -265,6 +269,7 @@ fn hit(r: ChunkRecord, score: f32) -> Hit {
         score,
         page: r.page,
         lines: r.lines.map(LineRange::from),
+        locator: r.locator,
         heading_path: r.heading_path,
         tags: r.tags,
     }

@@ -132,12 +132,18 @@ fn documents_are_indexed_and_bad_ones_skipped_with_reasons() {
     assert_eq!(name, "report.docx");
     assert_eq!(hit.title, "Heat pump report");
     assert!(hit.text.contains("defrost cycle runs every forty minutes"));
+    // Citations name paragraphs where there are no lines or pages.
+    let place = |hit: &trove::Hit| hit.locator.as_ref().map(|l| l.to_string());
+    assert_eq!(place(&hit).as_deref(), Some("¶ 1–3"), "{hit:?}");
+    assert_eq!(hit.lines, None);
     let (name, _) = top("swarm cells on the frame");
     assert_eq!(name, "bees.odt");
     let (name, hit) = top("what turned the lens during the storm");
     assert_eq!(name, "lighthouse.epub");
     assert_eq!(hit.title, "The Lighthouse Keeper");
     assert!(hit.text.contains("the lens turned by clockwork"));
+    assert!(!hit.text.contains("paraffin"), "one chunk per chapter");
+    assert_eq!(place(&hit).as_deref(), Some("chapter 2, ¶ 2"), "{hit:?}");
 
     // Unchanged files are skipped next time, broken ones not retried.
     let again = index(&engine, dir);

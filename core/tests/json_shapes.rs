@@ -109,6 +109,35 @@ fn every_result_type_serializes_to_its_documented_shape() {
 }
 
 #[test]
+fn locators_and_links_serialize_to_their_documented_shapes() {
+    let notes = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let docx = docx_bytes(&[("", "The kiln fires stoneware at 1280 degrees.")]);
+    std::fs::write(notes.path().join("kiln.docx"), docx).unwrap();
+    write(
+        notes.path(),
+        "glaze.md",
+        "Glazes go on before the [[kiln]] firing.\n",
+    );
+    let engine = open(store.path());
+    index(&engine, notes.path());
+
+    let options = trove::SearchOptions {
+        mode: trove::SearchMode::Keyword,
+        ..Default::default()
+    };
+    let hits = engine.search("stoneware", &options).unwrap();
+    assert!(hits[0].locator.is_some(), "{:?}", hits[0]);
+    assert_shape("hit", &hits[0]);
+    assert_shape("locator", &hits[0].locator);
+
+    let links = engine.backlinks(&hits[0].document_id).unwrap();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].resolved.is_some());
+    assert_shape("document_link", &links[0]);
+}
+
+#[test]
 fn the_checker_refuses_what_the_shapes_do_not_say() {
     let hit = serde_json::json!({"chunk_id": 1});
     assert!(check_shape("hit", &hit).unwrap_err().contains("missing"));

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use trove::{Engine, Hit, SearchFilters, SearchMode, SearchOptions};
+use trove::{DocumentLink, Engine, Hit, SearchFilters, SearchMode, SearchOptions};
 
 fn vault() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/obsidian-vault")
@@ -164,4 +164,182 @@ fn links_callouts_block_ids_and_highlights_read_as_text() {
     let hits = search(&engine, "stuck sparge rice hulls", SearchMode::Keyword, &[]);
     assert_eq!(names(&hits), ["Brewery.canvas"]);
     assert_eq!(hits[0].heading_path, ["Brew day timeline"]);
+}
+
+fn note(name: &str) -> String {
+    vault().join(name).to_string_lossy().into_owned()
+}
+
+/// Each link as `source file › target (resolved file or -)`.
+fn edges(links: &[DocumentLink]) -> Vec<String> {
+    links
+        .iter()
+        .map(|l| {
+            let to = l
+                .resolved
+                .as_ref()
+                .map_or("-", |d| file_name(d.path.as_deref().unwrap()));
+            format!(
+                "{} › {} ({to})",
+                file_name(l.source.path.as_deref().unwrap()),
+                l.target
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn backlinks_and_outgoing_links_resolve_as_obsidian_does() {
+    let (_store, engine) = indexed();
+    let out = engine.outgoing_links(&note("Home Brewing.md")).unwrap();
+    assert_eq!(
+        edges(&out),
+        [
+            "Home Brewing.md › Hop Varieties (Hop Varieties.md)",
+            "Home Brewing.md › Water Chemistry (Water Chemistry.md)",
+            "Home Brewing.md › Hop Varieties (Hop Varieties.md)",
+            "Home Brewing.md › mash-tun.jpg (-)",
+        ]
+    );
+    assert_eq!(out[0].alias.as_deref(), Some("the hops"));
+    assert_eq!(out[1].heading.as_deref(), Some("Mash pH"));
+    assert!(out[2].embed && out[3].embed && !out[0].embed);
+    assert_eq!(out[0].line, Some(7));
+
+    // Notes linking here: a wikilink, an embed and a canvas file card.
+    let back = engine.backlinks(&note("Hop Varieties.md")).unwrap();
+    assert_eq!(
+        edges(&back),
+        [
+            "Brewery.canvas › Hop Varieties (Hop Varieties.md)",
+            "Home Brewing.md › Hop Varieties (Hop Varieties.md)",
+            "Home Brewing.md › Hop Varieties (Hop Varieties.md)",
+        ]
+    );
+    // A link to a block of a note in a subfolder, by its file name.
+    let back = engine.backlinks(&note("Garden/Tomato Plan.md")).unwrap();
+    assert_eq!(
+        edges(&back),
+        ["2024-05-02.md › Tomato Plan (Tomato Plan.md)"]
+    );
+    assert_eq!(back[0].block.as_deref(), Some("staking"));
+    assert!(
+        engine
+            .backlinks(&note("Daily/2024-05-02.md"))
+            .unwrap()
+            .is_empty()
+    );
+
+    let err = engine.backlinks(&note("Nowhere.md")).unwrap_err();
+    assert_eq!(err.kind(), trove::ErrorKind::NotFound);
+}
+
+#[test]
+fn links_follow_renames_removals_titles_and_aliases() {
+    let vault_copy = tempfile::tempdir().unwrap();
+    for name in ["Home Brewing.md", "Hop Varieties.md", "Water Chemistry.md"] {
+        std::fs::copy(vault().join(name), vault_copy.path().join(name)).unwrap();
+    }
+    let store = tempfile::tempdir().unwrap();
+    let engine = open(store.path());
+    let dir = vault_copy.path();
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    index(&engine, dir);
+    let brewing = path("Home Brewing.md");
+    let resolved = |engine: &Engine| -> Vec<String> {
+        edges(&engine.outgoing_links(&brewing).unwrap())
+            .into_iter()
+            .filter(|e| e.contains("Water"))
+            .collect()
+    };
+    assert_eq!(
+        resolved(&engine),
+        ["Home Brewing.md › Water Chemistry (Water Chemistry.md)"]
+    );
+
+    // Renamed, the note is still found by its title; retitled too, the
+    // link no longer resolves, and the renamed note still links back.
+    std::fs::rename(path("Water Chemistry.md"), path("Water Profile.md")).unwrap();
+    index(&engine, dir);
+    assert_eq!(
+        resolved(&engine),
+        ["Home Brewing.md › Water Chemistry (Water Profile.md)"]
+    );
+    write(
+        dir,
+        "Water Profile.md",
+        "# Water profile\n\nBack to [[Home Brewing]].\n",
+    );
+    index(&engine, dir);
+    assert_eq!(resolved(&engine), ["Home Brewing.md › Water Chemistry (-)"]);
+    assert_eq!(
+        edges(&engine.backlinks(&brewing).unwrap()),
+        ["Water Profile.md › Home Brewing (Home Brewing.md)"]
+    );
+
+    // A note titled so (its first heading), in a folder, takes the link;
+    // a file of that name would win over the title.
+    write(
+        dir,
+        "chem/Salts.md",
+        "# water chemistry\n\nGypsum sharpens the bitterness.\n",
+    );
+    index(&engine, dir);
+    assert_eq!(
+        resolved(&engine),
+        ["Home Brewing.md › Water Chemistry (Salts.md)"]
+    );
+    write(dir, "Water Chemistry.md", "Calcium helps the yeast.\n");
+    index(&engine, dir);
+    assert_eq!(
+        resolved(&engine),
+        ["Home Brewing.md › Water Chemistry (Water Chemistry.md)"]
+    );
+
+    // By alias, ignoring case; removal of the target leaves the link unresolved.
+    write(
+        dir,
+        "Kettle.md",
+        "Boil in the [[project copperkettle]] pot.\n",
+    );
+    index(&engine, dir);
+    let back = engine.backlinks(&brewing).unwrap();
+    assert!(
+        edges(&back).contains(&"Kettle.md › project copperkettle (Home Brewing.md)".to_string()),
+        "{:?}",
+        edges(&back)
+    );
+    std::fs::remove_file(&brewing).unwrap();
+    index(&engine, dir);
+    let out = engine.outgoing_links(&path("Kettle.md")).unwrap();
+    assert_eq!(edges(&out), ["Kettle.md › project copperkettle (-)"]);
+    assert!(engine.backlinks(&brewing).is_err());
+}
+
+#[test]
+fn aliases_are_found_by_keyword() {
+    let (_store, engine) = indexed();
+    let hits = search(&engine, "copperkettle", SearchMode::Keyword, &[]);
+    assert_eq!(names(&hits), ["Home Brewing.md"]);
+    let hits = search(&engine, "garden diary", SearchMode::Keyword, &[]);
+    assert_eq!(names(&hits)[0], "2024-05-02.md");
+}
+
+#[test]
+fn a_tag_filter_matches_nested_tags_ignoring_case() {
+    let (_store, engine) = indexed();
+    let hits = search(&engine, "when to plant", SearchMode::Hybrid, &["garden"]);
+    assert_eq!(names(&hits), ["Tomato Plan.md"]);
+    let hits = search(&engine, "bucket", SearchMode::Hybrid, &["Fermentation"]);
+    assert_eq!(names(&hits), ["Home Brewing.md"]);
+    assert!(search(&engine, "bucket", SearchMode::Hybrid, &["ferment"]).is_empty());
+    assert!(
+        search(
+            &engine,
+            "plant",
+            SearchMode::Hybrid,
+            &["garden/vegetables/x"]
+        )
+        .is_empty()
+    );
 }

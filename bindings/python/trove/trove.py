@@ -1440,6 +1440,83 @@ class _UniffiFfiConverterOptionalTypeLineRange(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+@dataclass
+class Locator:
+    """
+    Where a passage is in a document without lines or pages (HTML, DOCX,
+    ODT, EPUB, canvas).
+"""
+    def __init__(self, *, chapter:typing.Optional[int], part:typing.Optional[str], first_paragraph:int, last_paragraph:int):
+        self.chapter = chapter
+        self.part = part
+        self.first_paragraph = first_paragraph
+        self.last_paragraph = last_paragraph
+        
+        
+
+    
+    def __str__(self):
+        return "Locator(chapter={}, part={}, first_paragraph={}, last_paragraph={})".format(self.chapter, self.part, self.first_paragraph, self.last_paragraph)
+    def __eq__(self, other):
+        if self.chapter != other.chapter:
+            return False
+        if self.part != other.part:
+            return False
+        if self.first_paragraph != other.first_paragraph:
+            return False
+        if self.last_paragraph != other.last_paragraph:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeLocator(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Locator(
+            chapter=_UniffiFfiConverterOptionalUInt32.read(buf),
+            part=_UniffiFfiConverterOptionalString.read(buf),
+            first_paragraph=_UniffiFfiConverterUInt32.read(buf),
+            last_paragraph=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.chapter)
+        _UniffiFfiConverterOptionalString.check_lower(value.part)
+        _UniffiFfiConverterUInt32.check_lower(value.first_paragraph)
+        _UniffiFfiConverterUInt32.check_lower(value.last_paragraph)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalUInt32.write(value.chapter, buf)
+        _UniffiFfiConverterOptionalString.write(value.part, buf)
+        _UniffiFfiConverterUInt32.write(value.first_paragraph, buf)
+        _UniffiFfiConverterUInt32.write(value.last_paragraph, buf)
+
+class _UniffiFfiConverterOptionalTypeLocator(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeLocator.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeLocator.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeLocator.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1468,7 +1545,7 @@ class Hit:
     """
     One retrieved passage.
 """
-    def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], heading_path:typing.List[str], tags:typing.List[str]):
+    def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], locator:typing.Optional[Locator], heading_path:typing.List[str], tags:typing.List[str]):
         self.chunk_id = chunk_id
         self.document_id = document_id
         self.path = path
@@ -1477,6 +1554,7 @@ class Hit:
         self.score = score
         self.page = page
         self.lines = lines
+        self.locator = locator
         self.heading_path = heading_path
         self.tags = tags
         
@@ -1484,7 +1562,7 @@ class Hit:
 
     
     def __str__(self):
-        return "Hit(chunk_id={}, document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, heading_path={}, tags={})".format(self.chunk_id, self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.heading_path, self.tags)
+        return "Hit(chunk_id={}, document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, locator={}, heading_path={}, tags={})".format(self.chunk_id, self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.locator, self.heading_path, self.tags)
     def __eq__(self, other):
         if self.chunk_id != other.chunk_id:
             return False
@@ -1501,6 +1579,8 @@ class Hit:
         if self.page != other.page:
             return False
         if self.lines != other.lines:
+            return False
+        if self.locator != other.locator:
             return False
         if self.heading_path != other.heading_path:
             return False
@@ -1520,6 +1600,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
             score=_UniffiFfiConverterFloat32.read(buf),
             page=_UniffiFfiConverterOptionalUInt32.read(buf),
             lines=_UniffiFfiConverterOptionalTypeLineRange.read(buf),
+            locator=_UniffiFfiConverterOptionalTypeLocator.read(buf),
             heading_path=_UniffiFfiConverterSequenceString.read(buf),
             tags=_UniffiFfiConverterSequenceString.read(buf),
         )
@@ -1534,6 +1615,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterFloat32.check_lower(value.score)
         _UniffiFfiConverterOptionalUInt32.check_lower(value.page)
         _UniffiFfiConverterOptionalTypeLineRange.check_lower(value.lines)
+        _UniffiFfiConverterOptionalTypeLocator.check_lower(value.locator)
         _UniffiFfiConverterSequenceString.check_lower(value.heading_path)
         _UniffiFfiConverterSequenceString.check_lower(value.tags)
 
@@ -1547,6 +1629,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterFloat32.write(value.score, buf)
         _UniffiFfiConverterOptionalUInt32.write(value.page, buf)
         _UniffiFfiConverterOptionalTypeLineRange.write(value.lines, buf)
+        _UniffiFfiConverterOptionalTypeLocator.write(value.locator, buf)
         _UniffiFfiConverterSequenceString.write(value.heading_path, buf)
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
 
@@ -1992,19 +2075,20 @@ class Support:
     """
     The span of a passage that supports a sentence of the answer.
 """
-    def __init__(self, *, n:int, start:int, end:int, lines:typing.Optional[LineRange], page:typing.Optional[int], score:float):
+    def __init__(self, *, n:int, start:int, end:int, lines:typing.Optional[LineRange], page:typing.Optional[int], locator:typing.Optional[Locator], score:float):
         self.n = n
         self.start = start
         self.end = end
         self.lines = lines
         self.page = page
+        self.locator = locator
         self.score = score
         
         
 
     
     def __str__(self):
-        return "Support(n={}, start={}, end={}, lines={}, page={}, score={})".format(self.n, self.start, self.end, self.lines, self.page, self.score)
+        return "Support(n={}, start={}, end={}, lines={}, page={}, locator={}, score={})".format(self.n, self.start, self.end, self.lines, self.page, self.locator, self.score)
     def __eq__(self, other):
         if self.n != other.n:
             return False
@@ -2015,6 +2099,8 @@ class Support:
         if self.lines != other.lines:
             return False
         if self.page != other.page:
+            return False
+        if self.locator != other.locator:
             return False
         if self.score != other.score:
             return False
@@ -2029,6 +2115,7 @@ class _UniffiFfiConverterTypeSupport(_UniffiConverterRustBuffer):
             end=_UniffiFfiConverterUInt32.read(buf),
             lines=_UniffiFfiConverterOptionalTypeLineRange.read(buf),
             page=_UniffiFfiConverterOptionalUInt32.read(buf),
+            locator=_UniffiFfiConverterOptionalTypeLocator.read(buf),
             score=_UniffiFfiConverterFloat32.read(buf),
         )
 
@@ -2039,6 +2126,7 @@ class _UniffiFfiConverterTypeSupport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.end)
         _UniffiFfiConverterOptionalTypeLineRange.check_lower(value.lines)
         _UniffiFfiConverterOptionalUInt32.check_lower(value.page)
+        _UniffiFfiConverterOptionalTypeLocator.check_lower(value.locator)
         _UniffiFfiConverterFloat32.check_lower(value.score)
 
     @staticmethod
@@ -2048,6 +2136,7 @@ class _UniffiFfiConverterTypeSupport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.end, buf)
         _UniffiFfiConverterOptionalTypeLineRange.write(value.lines, buf)
         _UniffiFfiConverterOptionalUInt32.write(value.page, buf)
+        _UniffiFfiConverterOptionalTypeLocator.write(value.locator, buf)
         _UniffiFfiConverterFloat32.write(value.score, buf)
 
 class _UniffiFfiConverterOptionalTypeSupport(_UniffiConverterRustBuffer):
@@ -5226,6 +5315,7 @@ __all__ = [
     "TroveError",
     "WatchEvent",
     "LineRange",
+    "Locator",
     "Hit",
     "Citation",
     "AskTimings",

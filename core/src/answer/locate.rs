@@ -76,6 +76,7 @@ mod tests {
             score: 1.0,
             page: None,
             lines: Some(lines.into()),
+            locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
         }

@@ -27,6 +27,7 @@ use crate::cancel::CancelToken;
 use crate::conversation::{Conversation, HistoryUse, Turn};
 use crate::engine::{Answer, AskOptions, AskTimings, Citation, Engine};
 use crate::error::{Error, Result};
+use crate::ingest::Locator;
 use crate::llm::instructions;
 use crate::llm::{GenerationTimings, Passage, StopReason};
 use crate::search::{Hit, LineRange, SearchMode, SearchOptions};
@@ -108,6 +109,8 @@ pub struct Support {
     pub lines: Option<LineRange>,
     /// 1-based page (PDF).
     pub page: Option<u32>,
+    /// The passage's chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+    pub locator: Option<Locator>,
     /// Share of the sentence's content terms the span holds; 1 for a quote.
     pub score: f32,
 }
@@ -599,6 +602,7 @@ fn support_of(hits: &[Hit], n: usize, range: &std::ops::Range<usize>, score: f32
         end: end as u32,
         lines: locate::lines(hit, range).map(LineRange::from),
         page: hit.page,
+        locator: hit.locator.clone(),
         score,
     }
 }
@@ -717,6 +721,7 @@ mod tests {
             score: 0.0,
             page: None,
             lines: None,
+            locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
         };

@@ -224,6 +224,7 @@ mod tests {
             score: 1.0,
             page: None,
             lines: Some((10, 12).into()),
+            locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
         }

@@ -150,7 +150,8 @@ impl DocBuilder {
             locator: Some(Locator {
                 chapter: self.chapter,
                 part: self.part.clone(),
-                paragraphs,
+                first_paragraph: paragraphs.0,
+                last_paragraph: paragraphs.1,
             }),
         }
     }

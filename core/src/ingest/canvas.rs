@@ -115,7 +115,8 @@ pub(super) fn parse(text: &str, stem: &str) -> Result<ParsedDocument, SkipReason
                 locator: Some(Locator {
                     chapter: None,
                     part: Some(id.clone()),
-                    paragraphs: (n, n),
+                    first_paragraph: n,
+                    last_paragraph: n,
                 }),
                 ..block
             });

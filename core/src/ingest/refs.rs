@@ -4,9 +4,11 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Where a block is in a document without source lines or pages, so a
 /// citation can say "chapter 3, ¶ 12–14".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Locator {
     /// 1-based chapter (EPUB: position in the reading order); `None` for
     /// documents of one part.
@@ -14,10 +16,12 @@ pub struct Locator {
     /// The part of the file a viewer opens: the EPUB chapter file
     /// (`OEBPS/ch03.xhtml`), the canvas node id; `None` otherwise.
     pub part: Option<String>,
-    /// 1-based inclusive range of paragraphs, counted in the chapter or
-    /// canvas node, else in the document (headings and table cells' paragraphs
-    /// count, as the application numbers them).
-    pub paragraphs: (u32, u32),
+    /// 1-based first paragraph, counted in the chapter or canvas node, else
+    /// in the document (headings and table cells' paragraphs count, as the
+    /// application numbers them).
+    pub first_paragraph: u32,
+    /// Last paragraph (inclusive).
+    pub last_paragraph: u32,
 }
 
 impl fmt::Display for Locator {
@@ -25,7 +29,7 @@ impl fmt::Display for Locator {
         if let Some(chapter) = self.chapter {
             write!(f, "chapter {chapter}, ")?;
         }
-        match self.paragraphs {
+        match (self.first_paragraph, self.last_paragraph) {
             (a, b) if a == b => write!(f, "¶ {a}"),
             (a, b) => write!(f, "¶ {a}–{b}"),
         }
@@ -104,13 +108,15 @@ mod tests {
         let one = Locator {
             chapter: None,
             part: None,
-            paragraphs: (4, 4),
+            first_paragraph: 4,
+            last_paragraph: 4,
         };
         assert_eq!(one.to_string(), "¶ 4");
         let range = Locator {
             chapter: Some(3),
             part: Some("OEBPS/ch03.xhtml".into()),
-            paragraphs: (12, 14),
+            first_paragraph: 12,
+            last_paragraph: 14,
         };
         assert_eq!(range.to_string(), "chapter 3, ¶ 12–14");
     }

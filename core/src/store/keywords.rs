@@ -42,6 +42,17 @@ pub(super) fn chunk_languages(analyzer: &Analyzer, texts: &[&str]) -> Vec<Option
         .collect()
 }
 
+/// What the `title` column of a document's chunks holds: the title and its
+/// aliases, so a note is found by any of its names.
+pub(super) fn title_text(title: &str, aliases: &[String]) -> String {
+    let mut text = title.to_string();
+    for alias in aliases {
+        text.push('\n');
+        text.push_str(alias);
+    }
+    text
+}
+
 /// Writes the keyword rows of one chunk and counts its language.
 pub(super) fn insert(
     conn: &Connection,
@@ -178,10 +189,14 @@ pub(super) fn reanalyze_all(conn: &Connection, analyzer: &Analyzer) -> Result<()
     conn.execute("DELETE FROM chunk_languages", [])
         .map_err(sql)?;
     let mut documents = conn
-        .prepare("SELECT id, title FROM documents")
+        .prepare("SELECT id, title, aliases FROM documents")
         .map_err(sql)?;
     let documents: Vec<(i64, String)> = documents
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            let aliases: String = r.get(2)?;
+            let aliases: Vec<String> = serde_json::from_str(&aliases).unwrap_or_default();
+            Ok((r.get(0)?, title_text(&r.get::<_, String>(1)?, &aliases)))
+        })
         .map_err(sql)?
         .collect::<rusqlite::Result<_>>()
         .map_err(sql)?;

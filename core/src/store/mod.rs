@@ -10,6 +10,7 @@ mod blob;
 mod filter;
 mod key;
 mod keywords;
+mod links;
 mod private;
 mod read;
 mod schema;
@@ -24,6 +25,7 @@ use rusqlite::Connection;
 
 pub use filter::SearchFilters;
 pub(crate) use key::DocKey;
+pub(crate) use links::{LinkEnd, LinkRecord};
 pub(crate) use read::{ChunkRecord, Snapshot, StoredFailure};
 pub use vectors::VectorQuantization;
 pub(crate) use write::{ChunkRow, DocumentRow, Writes, unix_now};
@@ -302,7 +304,9 @@ mod tests {
             kind: "host".into(),
             title: "Ferry times".into(),
             tags: vec![],
+            aliases: vec![],
             metadata: Default::default(),
+            links: vec![],
             content_hash: vec![1],
             size: 1,
             mtime_ns: 0,
@@ -315,6 +319,7 @@ mod tests {
             char_end: text.chars().count(),
             lines: None,
             page: None,
+            locator: None,
             heading_path: vec![],
         };
         let chunks = [
@@ -378,7 +383,9 @@ mod tests {
             kind: "host".into(),
             title: id.into(),
             tags: vec![],
+            aliases: vec![],
             metadata: Default::default(),
+            links: vec![],
             content_hash: id.as_bytes().to_vec(),
             size: 1,
             mtime_ns: 0,
@@ -391,6 +398,7 @@ mod tests {
             char_end: 6,
             lines: None,
             page: None,
+            locator: None,
             heading_path: vec![],
         }];
         let vectors = [(id.as_bytes().to_vec(), vector)].into_iter().collect();
@@ -463,6 +471,7 @@ mod tests {
         // as the migration finds it after dropping the old rows), no languages.
         {
             let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(SCHEMA_3_UNDONE).unwrap();
             conn.execute_batch(
                 "DROP TABLE chunks_words; DROP TABLE chunks_grams; DROP TABLE chunk_languages;
                  ALTER TABLE chunks DROP COLUMN lang;
@@ -480,6 +489,34 @@ mod tests {
         let snapshot = store.snapshot().unwrap();
         assert_eq!(snapshot.vector_count(), 2);
         assert_eq!(snapshot.counts().unwrap().embeddings, 2);
+    }
+
+    /// Takes a store of schema 3 back to schema 2.
+    const SCHEMA_3_UNDONE: &str = "DROP TABLE links; DROP TABLE document_names;
+        ALTER TABLE chunks DROP COLUMN locator; ALTER TABLE documents DROP COLUMN aliases;
+        PRAGMA user_version = 2;";
+
+    #[test]
+    fn a_store_of_schema_2_keeps_its_vectors_and_has_its_documents_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open_a(dir.path());
+            store_one_document(&store);
+            let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(SCHEMA_3_UNDONE).unwrap();
+        }
+        let store = open_a(dir.path());
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.counts().unwrap().embeddings, 2);
+        assert_eq!(snapshot.vector_count(), 2);
+        assert_eq!(keyword_ids(&store, "harbour").len(), 1);
+        // No content hash, no mtime: the next run parses it again and
+        // stores its links, aliases and locators.
+        let state = snapshot.stored_state(&DocKey::host("n1")).unwrap().unwrap();
+        assert!(state.content_hash.is_empty());
+        assert_eq!(state.mtime_ns, -1);
+        let chunks = snapshot.chunks(&[1, 2]).unwrap();
+        assert!(chunks.iter().all(|c| c.locator.is_none()));
     }
 
     #[test]

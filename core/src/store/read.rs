@@ -16,6 +16,7 @@ use super::vectors::VectorIndex;
 use super::{Store, blob};
 use crate::analysis::StoreLanguages;
 use crate::error::Result;
+use crate::ingest::Locator;
 use crate::report::IndexRun;
 
 /// What the indexer needs to know about a stored document to skip it.
@@ -44,6 +45,7 @@ pub(crate) struct ChunkRecord {
     pub text: String,
     pub lines: Option<(u32, u32)>,
     pub page: Option<u32>,
+    pub locator: Option<Locator>,
     pub heading_path: Vec<String>,
     pub tags: Vec<String>,
 }
@@ -125,7 +127,7 @@ impl<'s> Snapshot<'s> {
         })
     }
 
-    fn conn(&self) -> &Connection {
+    pub(super) fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("taken only on drop")
     }
 
@@ -364,7 +366,7 @@ impl<'s> Snapshot<'s> {
         let mut stmt = self
             .conn()
             .prepare_cached(
-                "SELECT c.id, d.key, d.title, c.text, c.line_start, c.line_end, c.page, c.heading_path, d.tags
+                "SELECT c.id, d.key, d.title, c.text, c.line_start, c.line_end, c.page, c.heading_path, d.tags, c.locator
                  FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id = ?1",
             )
             .map_err(sql)?;
@@ -377,6 +379,7 @@ impl<'s> Snapshot<'s> {
                     let key: String = r.get(1)?;
                     let headings: String = r.get(7)?;
                     let tags: String = r.get(8)?;
+                    let locator: Option<String> = r.get(9)?;
                     Ok(ChunkRecord {
                         chunk_id: r.get::<_, i64>(0)? as u64,
                         key: DocKey::parse(&key),
@@ -384,6 +387,7 @@ impl<'s> Snapshot<'s> {
                         text: r.get(3)?,
                         lines: start.zip(end),
                         page: r.get(6)?,
+                        locator: locator.and_then(|l| serde_json::from_str(&l).ok()),
                         heading_path: serde_json::from_str(&headings).unwrap_or_default(),
                         tags: serde_json::from_str(&tags).unwrap_or_default(),
                     })

@@ -7,13 +7,13 @@ use super::sqlite::sql;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Version of the schema below; bump and add a step to [`MIGRATIONS`] on change.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// Schema steps: `MIGRATIONS[n]` takes a store from version n to n + 1.
 /// A step that changes how text is analysed leaves the keyword tables empty;
 /// the store refills them from the chunks it holds (never re-embedding) when
 /// it sees an `analysis_version` other than its own (`Store::open`).
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
@@ -68,6 +68,40 @@ CREATE VIRTUAL TABLE chunks_grams USING fts5(title, headings, text, content = ''
 ALTER TABLE chunks ADD COLUMN lang TEXT;
 CREATE TABLE chunk_languages (lang TEXT PRIMARY KEY, chunks INTEGER NOT NULL);
 DELETE FROM meta WHERE key = 'analysis_version';
+"#,
+    // What the document parsers give besides text: each chunk's locator
+    // (chapter and paragraphs, JSON), aliases (keyword-searchable with the
+    // title), the names a document is linked by and the links it writes
+    // (resolved when read: links.rs). Documents are marked for a re-read
+    // (no content hash), so the next run fills these in; chunks whose text
+    // is unchanged keep their vectors, and the keyword rows follow the
+    // re-read documents.
+    r#"
+ALTER TABLE chunks ADD COLUMN locator TEXT;
+ALTER TABLE documents ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE document_names (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    rank INTEGER NOT NULL
+);
+CREATE INDEX document_names_name ON document_names(name);
+CREATE INDEX document_names_doc ON document_names(doc_id);
+CREATE TABLE links (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    name TEXT NOT NULL,
+    heading TEXT,
+    block TEXT,
+    alias TEXT,
+    embed INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    line INTEGER,
+    PRIMARY KEY (doc_id, ordinal)
+);
+CREATE INDEX links_name ON links(name);
+UPDATE documents SET content_hash = x'', mtime_ns = -1;
 "#,
 ];
 

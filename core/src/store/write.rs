@@ -11,13 +11,14 @@ use std::sync::MutexGuard;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::key::DocKey;
-use super::keywords;
 use super::read::{LAST_RUN, Snapshot, StoredFailure, generation};
 use super::sqlite::sql;
 use super::vectors::{VectorIndex, VectorQuantization};
 use super::{Store, blob};
+use super::{keywords, links};
 use crate::embed::ModelFingerprint;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ingest::{Link, Locator};
 use crate::report::IndexRun;
 
 /// A document row as the indexer writes it.
@@ -27,7 +28,12 @@ pub(crate) struct DocumentRow {
     pub kind: String,
     pub title: String,
     pub tags: Vec<String>,
+    /// Other names of the document: searchable as its title is, and names
+    /// that links resolve to.
+    pub aliases: Vec<String>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The links the document writes, in document order.
+    pub links: Vec<Link>,
     pub content_hash: Vec<u8>,
     pub size: u64,
     pub mtime_ns: i64,
@@ -43,6 +49,7 @@ pub(crate) struct ChunkRow {
     pub char_end: usize,
     pub lines: Option<(u32, u32)>,
     pub page: Option<u32>,
+    pub locator: Option<Locator>,
     pub heading_path: Vec<String>,
 }
 
@@ -214,14 +221,15 @@ impl WriteTx<'_> {
         let tx = &self.tx;
         let key = doc.key.stored();
         tx.execute(
-            "INSERT INTO documents(key, path, kind, title, tags, metadata, content_hash, size, mtime_ns, indexed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO documents(key, path, kind, title, tags, aliases, metadata, content_hash, size, mtime_ns, indexed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 key,
                 doc.key.path(),
                 doc.kind,
                 doc.title,
                 serde_json::to_string(&doc.tags).expect("tags serialize"),
+                serde_json::to_string(&doc.aliases).expect("aliases serialize"),
                 serde_json::Value::Object(doc.metadata.clone()).to_string(),
                 doc.content_hash,
                 doc.size as i64,
@@ -231,12 +239,14 @@ impl WriteTx<'_> {
         )
         .map_err(sql)?;
         let doc_id = tx.last_insert_rowid();
+        links::insert(tx, doc_id, &doc.key, &doc.title, &doc.aliases, &doc.links)?;
+        let keyword_title = keywords::title_text(&doc.title, &doc.aliases);
         let chunk_vectors = chunks.iter().filter_map(|c| vectors.get(&c.embed_hash));
         set_centroid(tx, doc_id, blob::centroid(chunk_vectors))?;
         let mut insert_chunk = tx
             .prepare_cached(
-                "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, heading_path, lang)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, locator, heading_path, lang)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )
             .map_err(sql)?;
         let mut insert_vector = tx
@@ -263,6 +273,10 @@ impl WriteTx<'_> {
                     chunk.lines.map(|l| l.0),
                     chunk.lines.map(|l| l.1),
                     chunk.page,
+                    chunk
+                        .locator
+                        .as_ref()
+                        .map(|l| serde_json::to_string(l).expect("locators serialize")),
                     serde_json::to_string(&chunk.heading_path).expect("headings serialize"),
                     language.map(|l| l.code()),
                 ])
@@ -272,7 +286,7 @@ impl WriteTx<'_> {
                 tx,
                 analyzer,
                 chunk_id,
-                &doc.title,
+                &keyword_title,
                 &chunk.heading_path,
                 &chunk.text,
                 language,
@@ -284,8 +298,9 @@ impl WriteTx<'_> {
     }
 
     /// Deletes a document, its chunks, their keyword entries, any embedding
-    /// no other chunk uses, and its remembered failure. Returns whether a
-    /// document was there.
+    /// no other chunk uses, and its remembered failure; its names and links
+    /// go with its row (`ON DELETE CASCADE`). Returns whether a document was
+    /// there.
     pub(crate) fn delete_document(&mut self, key: &DocKey) -> Result<bool> {
         let tx = &self.tx;
         let key = key.stored();

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use trove::{
     Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, Grounding, GroundingSignals,
-    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange,
+    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange, Locator,
     ModelFingerprint, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
     WatchEvent,
 };
@@ -185,6 +185,18 @@ pub struct LineRange {
     pub last: u32,
 }
 
+/// Where a passage is in a document without lines or pages (HTML, DOCX,
+/// ODT, EPUB, canvas).
+#[uniffi::remote(Record)]
+pub struct Locator {
+    /// 1-based chapter (EPUB); none for documents of one part.
+    pub chapter: Option<u32>,
+    /// The EPUB chapter file or canvas card id.
+    pub part: Option<String>,
+    pub first_paragraph: u32,
+    pub last_paragraph: u32,
+}
+
 /// One retrieved passage.
 #[uniffi::remote(Record)]
 pub struct Hit {
@@ -202,6 +214,8 @@ pub struct Hit {
     pub page: Option<u32>,
     /// Lines of a text or Markdown file.
     pub lines: Option<LineRange>,
+    /// Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+    pub locator: Option<Locator>,
     /// Enclosing headings, outermost first.
     pub heading_path: Vec<String>,
     pub tags: Vec<String>,
@@ -281,6 +295,7 @@ pub struct Support {
     pub end: u32,
     pub lines: Option<LineRange>,
     pub page: Option<u32>,
+    pub locator: Option<Locator>,
     pub score: f32,
 }
 

@@ -3097,6 +3097,10 @@ public struct Hit: Equatable, Hashable {
      */
     public var lines: LineRange?
     /**
+     * Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+     */
+    public var locator: Locator?
+    /**
      * Enclosing headings, outermost first.
      */
     public var headingPath: [String]
@@ -3124,6 +3128,9 @@ public struct Hit: Equatable, Hashable {
          * Lines of a text or Markdown file.
          */lines: LineRange?, 
         /**
+         * Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+         */locator: Locator?, 
+        /**
          * Enclosing headings, outermost first.
          */headingPath: [String], tags: [String]) {
         self.chunkId = chunkId
@@ -3134,6 +3141,7 @@ public struct Hit: Equatable, Hashable {
         self.score = score
         self.page = page
         self.lines = lines
+        self.locator = locator
         self.headingPath = headingPath
         self.tags = tags
     }
@@ -3162,6 +3170,7 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
                 score: FfiConverterFloat.read(from: &buf), 
                 page: FfiConverterOptionUInt32.read(from: &buf), 
                 lines: FfiConverterOptionTypeLineRange.read(from: &buf), 
+                locator: FfiConverterOptionTypeLocator.read(from: &buf), 
                 headingPath: FfiConverterSequenceString.read(from: &buf), 
                 tags: FfiConverterSequenceString.read(from: &buf)
         )
@@ -3176,6 +3185,7 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
         FfiConverterFloat.write(value.score, into: &buf)
         FfiConverterOptionUInt32.write(value.page, into: &buf)
         FfiConverterOptionTypeLineRange.write(value.lines, into: &buf)
+        FfiConverterOptionTypeLocator.write(value.locator, into: &buf)
         FfiConverterSequenceString.write(value.headingPath, into: &buf)
         FfiConverterSequenceString.write(value.tags, into: &buf)
     }
@@ -3557,6 +3567,84 @@ public func FfiConverterTypeLineRange_lower(_ value: LineRange) -> RustBuffer {
 
 
 /**
+ * Where a passage is in a document without lines or pages (HTML, DOCX,
+ * ODT, EPUB, canvas).
+ */
+public struct Locator: Equatable, Hashable {
+    /**
+     * 1-based chapter (EPUB); none for documents of one part.
+     */
+    public var chapter: UInt32?
+    /**
+     * The EPUB chapter file or canvas card id.
+     */
+    public var part: String?
+    public var firstParagraph: UInt32
+    public var lastParagraph: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 1-based chapter (EPUB); none for documents of one part.
+         */chapter: UInt32?, 
+        /**
+         * The EPUB chapter file or canvas card id.
+         */part: String?, firstParagraph: UInt32, lastParagraph: UInt32) {
+        self.chapter = chapter
+        self.part = part
+        self.firstParagraph = firstParagraph
+        self.lastParagraph = lastParagraph
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Locator: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocator: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Locator {
+        return
+            try Locator(
+                chapter: FfiConverterOptionUInt32.read(from: &buf), 
+                part: FfiConverterOptionString.read(from: &buf), 
+                firstParagraph: FfiConverterUInt32.read(from: &buf), 
+                lastParagraph: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Locator, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt32.write(value.chapter, into: &buf)
+        FfiConverterOptionString.write(value.part, into: &buf)
+        FfiConverterUInt32.write(value.firstParagraph, into: &buf)
+        FfiConverterUInt32.write(value.lastParagraph, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocator_lift(_ buf: RustBuffer) throws -> Locator {
+    return try FfiConverterTypeLocator.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocator_lower(_ value: Locator) -> RustBuffer {
+    return FfiConverterTypeLocator.lower(value)
+}
+
+
+/**
  * Identifies the embedding model a store was built with.
  */
 public struct ModelFingerprint: Equatable, Hashable {
@@ -3901,6 +3989,7 @@ public struct Support: Equatable, Hashable {
     public var end: UInt32
     public var lines: LineRange?
     public var page: UInt32?
+    public var locator: Locator?
     public var score: Float
 
     // Default memberwise initializers are never public by default, so we
@@ -3911,12 +4000,13 @@ public struct Support: Equatable, Hashable {
          */n: UInt32, 
         /**
          * Char range in the passage text.
-         */start: UInt32, end: UInt32, lines: LineRange?, page: UInt32?, score: Float) {
+         */start: UInt32, end: UInt32, lines: LineRange?, page: UInt32?, locator: Locator?, score: Float) {
         self.n = n
         self.start = start
         self.end = end
         self.lines = lines
         self.page = page
+        self.locator = locator
         self.score = score
     }
 
@@ -3941,6 +4031,7 @@ public struct FfiConverterTypeSupport: FfiConverterRustBuffer {
                 end: FfiConverterUInt32.read(from: &buf), 
                 lines: FfiConverterOptionTypeLineRange.read(from: &buf), 
                 page: FfiConverterOptionUInt32.read(from: &buf), 
+                locator: FfiConverterOptionTypeLocator.read(from: &buf), 
                 score: FfiConverterFloat.read(from: &buf)
         )
     }
@@ -3951,6 +4042,7 @@ public struct FfiConverterTypeSupport: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.end, into: &buf)
         FfiConverterOptionTypeLineRange.write(value.lines, into: &buf)
         FfiConverterOptionUInt32.write(value.page, into: &buf)
+        FfiConverterOptionTypeLocator.write(value.locator, into: &buf)
         FfiConverterFloat.write(value.score, into: &buf)
     }
 }
@@ -4834,6 +4926,30 @@ fileprivate struct FfiConverterOptionTypeLineRange: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeLineRange.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLocator: FfiConverterRustBuffer {
+    typealias SwiftType = Locator?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLocator.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLocator.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

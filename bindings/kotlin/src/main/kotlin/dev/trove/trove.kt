@@ -4768,6 +4768,11 @@ data class Hit (
     var `lines`: LineRange?
     , 
     /**
+     * Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas).
+     */
+    var `locator`: Locator?
+    , 
+    /**
      * Enclosing headings, outermost first.
      */
     var `headingPath`: List<kotlin.String>
@@ -4797,6 +4802,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterFloat.read(buf),
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalTypeLineRange.read(buf),
+            FfiConverterOptionalTypeLocator.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
         )
@@ -4811,6 +4817,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterFloat.allocationSize(value.`score`) +
             FfiConverterOptionalUInt.allocationSize(value.`page`) +
             FfiConverterOptionalTypeLineRange.allocationSize(value.`lines`) +
+            FfiConverterOptionalTypeLocator.allocationSize(value.`locator`) +
             FfiConverterSequenceString.allocationSize(value.`headingPath`) +
             FfiConverterSequenceString.allocationSize(value.`tags`)
     )
@@ -4824,6 +4831,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterFloat.write(value.`score`, buf)
             FfiConverterOptionalUInt.write(value.`page`, buf)
             FfiConverterOptionalTypeLineRange.write(value.`lines`, buf)
+            FfiConverterOptionalTypeLocator.write(value.`locator`, buf)
             FfiConverterSequenceString.write(value.`headingPath`, buf)
             FfiConverterSequenceString.write(value.`tags`, buf)
     }
@@ -5116,6 +5124,64 @@ public object FfiConverterTypeLineRange: FfiConverterRustBuffer<LineRange> {
 
 
 /**
+ * Where a passage is in a document without lines or pages (HTML, DOCX,
+ * ODT, EPUB, canvas).
+ */
+data class Locator (
+    /**
+     * 1-based chapter (EPUB); none for documents of one part.
+     */
+    var `chapter`: kotlin.UInt?
+    , 
+    /**
+     * The EPUB chapter file or canvas card id.
+     */
+    var `part`: kotlin.String?
+    , 
+    var `firstParagraph`: kotlin.UInt
+    , 
+    var `lastParagraph`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocator: FfiConverterRustBuffer<Locator> {
+    override fun read(buf: ByteBuffer): Locator {
+        return Locator(
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Locator) = (
+            FfiConverterOptionalUInt.allocationSize(value.`chapter`) +
+            FfiConverterOptionalString.allocationSize(value.`part`) +
+            FfiConverterUInt.allocationSize(value.`firstParagraph`) +
+            FfiConverterUInt.allocationSize(value.`lastParagraph`)
+    )
+
+    override fun write(value: Locator, buf: ByteBuffer) {
+            FfiConverterOptionalUInt.write(value.`chapter`, buf)
+            FfiConverterOptionalString.write(value.`part`, buf)
+            FfiConverterUInt.write(value.`firstParagraph`, buf)
+            FfiConverterUInt.write(value.`lastParagraph`, buf)
+    }
+}
+
+
+
+/**
  * Identifies the embedding model a store was built with.
  */
 data class ModelFingerprint (
@@ -5395,6 +5461,8 @@ data class Support (
     , 
     var `page`: kotlin.UInt?
     , 
+    var `locator`: Locator?
+    , 
     var `score`: kotlin.Float
     
 ){
@@ -5417,6 +5485,7 @@ public object FfiConverterTypeSupport: FfiConverterRustBuffer<Support> {
             FfiConverterUInt.read(buf),
             FfiConverterOptionalTypeLineRange.read(buf),
             FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalTypeLocator.read(buf),
             FfiConverterFloat.read(buf),
         )
     }
@@ -5427,6 +5496,7 @@ public object FfiConverterTypeSupport: FfiConverterRustBuffer<Support> {
             FfiConverterUInt.allocationSize(value.`end`) +
             FfiConverterOptionalTypeLineRange.allocationSize(value.`lines`) +
             FfiConverterOptionalUInt.allocationSize(value.`page`) +
+            FfiConverterOptionalTypeLocator.allocationSize(value.`locator`) +
             FfiConverterFloat.allocationSize(value.`score`)
     )
 
@@ -5436,6 +5506,7 @@ public object FfiConverterTypeSupport: FfiConverterRustBuffer<Support> {
             FfiConverterUInt.write(value.`end`, buf)
             FfiConverterOptionalTypeLineRange.write(value.`lines`, buf)
             FfiConverterOptionalUInt.write(value.`page`, buf)
+            FfiConverterOptionalTypeLocator.write(value.`locator`, buf)
             FfiConverterFloat.write(value.`score`, buf)
     }
 }
@@ -6282,6 +6353,38 @@ public object FfiConverterOptionalTypeLineRange: FfiConverterRustBuffer<LineRang
         } else {
             buf.put(1)
             FfiConverterTypeLineRange.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLocator: FfiConverterRustBuffer<Locator?> {
+    override fun read(buf: ByteBuffer): Locator? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLocator.read(buf)
+    }
+
+    override fun allocationSize(value: Locator?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLocator.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Locator?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLocator.write(value, buf)
         }
     }
 }
