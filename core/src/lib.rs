@@ -1,7 +1,8 @@
 //! trove: an embedded, on-device RAG knowledge-base engine.
 //!
-//! Index local documents (Markdown, plain text, PDF, text handed over by the
-//! host app), retrieve the passages that match a question (hybrid keyword +
+//! Index local documents (Markdown as Obsidian writes it, plain text, PDF,
+//! web pages, DOCX, ODT, EPUB, canvas boards, text handed over by the host
+//! app), retrieve the passages that match a question (hybrid keyword +
 //! vector search), and answer with a bundled GGUF model that cites its
 //! sources — all in-process, with no network access.
 //!

@@ -313,7 +313,7 @@ impl fmt::Display for SkipReason {
                 f.write_str("file is empty or only whitespace; add text to it or remove it")
             }
             SkipReason::Binary => f.write_str(
-                "file looks binary (NUL or control bytes); only text, Markdown and PDF files can be indexed, so exclude it",
+                "file looks binary (NUL or control bytes); only text, Markdown, PDF, HTML, DOCX, ODT, EPUB and canvas files can be indexed, so exclude it",
             ),
             SkipReason::NotUtf8 { detail } => write!(f, "file is not UTF-8 text: {detail}"),
             SkipReason::PdfCorrupt { detail } => write!(
