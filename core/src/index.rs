@@ -357,6 +357,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
             aliases: doc.aliases.clone(),
             metadata: doc.metadata.clone(),
             links: doc.links.clone(),
+            anchors: doc.anchors.clone(),
             content_hash,
             size,
             mtime_ns,

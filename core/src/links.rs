@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::search::LineRange;
 use crate::store::{DocKey, LinkEnd, LinkRecord, Store};
 
 /// A document at one end of a link.
@@ -40,6 +41,9 @@ pub struct DocumentLink {
     /// The stored document the target names now; `None` when no document
     /// in the store has that name.
     pub resolved: Option<LinkedDocument>,
+    /// For a link to a block (`[[Note#^id]]`): the block's lines in the
+    /// resolved document, when it has that block id.
+    pub block_lines: Option<LineRange>,
 }
 
 /// The links written in `document_id`, in document order.
@@ -81,6 +85,7 @@ fn document_link(record: LinkRecord) -> DocumentLink {
         source,
         link,
         resolved,
+        block_lines,
     } = record;
     DocumentLink {
         source: linked(source),
@@ -91,6 +96,7 @@ fn document_link(record: LinkRecord) -> DocumentLink {
         embed: link.embed,
         line: link.line,
         resolved: resolved.map(linked),
+        block_lines: block_lines.map(LineRange::from),
     }
 }
 

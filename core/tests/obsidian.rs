@@ -223,6 +223,8 @@ fn backlinks_and_outgoing_links_resolve_as_obsidian_does() {
         ["2024-05-02.md › Tomato Plan (Tomato Plan.md)"]
     );
     assert_eq!(back[0].block.as_deref(), Some("staking"));
+    // The block id's list item, on line 11 of the note.
+    assert_eq!(back[0].block_lines, Some((11, 11).into()));
     assert!(
         engine
             .backlinks(&note("Daily/2024-05-02.md"))

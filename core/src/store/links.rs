@@ -1,7 +1,8 @@
-//! Links between documents. Each document stores its links as written and
-//! the names it can be linked by (file name and stem, title, aliases, lower
-//! case). A link is resolved when it is read, never stored resolved: adding,
-//! renaming or removing either end needs no fix-up of the other.
+//! Links between documents. Each document stores its links as written, the
+//! names it can be linked by (file name and stem, title, aliases, lower
+//! case) and its block ids. A link is resolved when it is read, never stored
+//! resolved: adding, renaming or removing either end needs no fix-up of the
+//! other.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::key::DocKey;
 use super::read::Snapshot;
 use super::sqlite::sql;
+use super::write::DocumentRow;
 use crate::error::Result;
 use crate::ingest::Link;
 
@@ -36,23 +38,23 @@ pub(crate) struct LinkRecord {
     pub link: Link,
     /// The document the link resolves to now; `None` when none in the store does.
     pub resolved: Option<LinkEnd>,
+    /// The lines of the block a `[[Note#^id]]` link names, when the
+    /// resolved document has that block id.
+    pub block_lines: Option<(u32, u32)>,
 }
 
-/// Writes the names and links of the document `doc_id` (after its row).
-pub(super) fn insert(
-    conn: &Connection,
-    doc_id: i64,
-    key: &DocKey,
-    title: &str,
-    aliases: &[String],
-    links: &[Link],
-) -> Result<()> {
-    let mut names: Vec<(String, NameRank)> = file_names(key.document_id())
+/// Writes the names, links and block ids of `doc`, stored as row `doc_id`.
+pub(super) fn insert(conn: &Connection, doc_id: i64, doc: &DocumentRow) -> Result<()> {
+    let mut names: Vec<(String, NameRank)> = file_names(doc.key.document_id())
         .into_iter()
         .map(|n| (n, NameRank::File))
         .collect();
-    names.push((title.to_lowercase(), NameRank::Title));
-    names.extend(aliases.iter().map(|a| (a.to_lowercase(), NameRank::Alias)));
+    names.push((doc.title.to_lowercase(), NameRank::Title));
+    names.extend(
+        doc.aliases
+            .iter()
+            .map(|a| (a.to_lowercase(), NameRank::Alias)),
+    );
     let mut insert_name = conn
         .prepare_cached("INSERT INTO document_names(doc_id, name, rank) VALUES (?1, ?2, ?3)")
         .map_err(sql)?;
@@ -70,7 +72,7 @@ pub(super) fn insert(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(sql)?;
-    for (ordinal, link) in links.iter().enumerate() {
+    for (ordinal, link) in doc.links.iter().enumerate() {
         insert_link
             .execute(params![
                 doc_id,
@@ -84,6 +86,25 @@ pub(super) fn insert(
                 link.char_start as i64,
                 link.char_end as i64,
                 link.line,
+            ])
+            .map_err(sql)?;
+    }
+    // A repeated id names its first block.
+    let mut insert_anchor = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO anchors(doc_id, id, char_start, char_end, line_start, line_end)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sql)?;
+    for anchor in &doc.anchors {
+        insert_anchor
+            .execute(params![
+                doc_id,
+                anchor.id,
+                anchor.char_start as i64,
+                anchor.char_end as i64,
+                anchor.lines.map(|l| l.0),
+                anchor.lines.map(|l| l.1),
             ])
             .map_err(sql)?;
     }
@@ -161,17 +182,13 @@ impl Snapshot<'_> {
         let rows = self.links_where("d.key = ?1", &key.stored())?;
         let mut resolver = Resolver::new(self.conn());
         rows.into_iter()
-            .map(|(source, link)| {
+            .map(|(source_id, source, link)| {
                 let resolved = if link.target.is_empty() {
-                    Some(source.clone())
+                    Some((source_id, source.clone()))
                 } else {
-                    resolver.resolve(&link.target)?.map(|(_, end)| end)
+                    resolver.resolve(&link.target)?
                 };
-                Ok(LinkRecord {
-                    source,
-                    link,
-                    resolved,
-                })
+                self.record(source, link, resolved)
             })
             .collect()
     }
@@ -188,18 +205,43 @@ impl Snapshot<'_> {
         )?;
         let mut resolver = Resolver::new(self.conn());
         let mut out = Vec::new();
-        for (source, link) in rows {
-            if let Some((id, end)) = resolver.resolve(&link.target)?
-                && id == target_id
-            {
-                out.push(LinkRecord {
-                    source,
-                    link,
-                    resolved: Some(end),
-                });
+        for (_, source, link) in rows {
+            let resolved = resolver.resolve(&link.target)?;
+            if resolved.as_ref().is_some_and(|(id, _)| *id == target_id) {
+                out.push(self.record(source, link, resolved)?);
             }
         }
         Ok(out)
+    }
+
+    /// A link with its resolved end and, for a link to a block, the block's lines.
+    fn record(
+        &self,
+        source: LinkEnd,
+        link: Link,
+        resolved: Option<(i64, LinkEnd)>,
+    ) -> Result<LinkRecord> {
+        let block_lines = match (&resolved, &link.block) {
+            (Some((doc_id, _)), Some(block)) => self
+                .conn()
+                .prepare_cached(
+                    "SELECT line_start, line_end FROM anchors WHERE doc_id = ?1 AND id = ?2",
+                )
+                .map_err(sql)?
+                .query_row(params![doc_id, block], |r| {
+                    Ok(r.get::<_, Option<u32>>(0)?.zip(r.get::<_, Option<u32>>(1)?))
+                })
+                .optional()
+                .map_err(sql)?
+                .flatten(),
+            _ => None,
+        };
+        Ok(LinkRecord {
+            source,
+            link,
+            resolved: resolved.map(|(_, end)| end),
+            block_lines,
+        })
     }
 
     fn document_row(&self, key: &DocKey) -> Result<Option<i64>> {
@@ -215,11 +257,11 @@ impl Snapshot<'_> {
 
     /// Links joined with their source document, filtered by `condition` on
     /// `?1`.
-    fn links_where(&self, condition: &str, value: &str) -> Result<Vec<(LinkEnd, Link)>> {
+    fn links_where(&self, condition: &str, value: &str) -> Result<Vec<(i64, LinkEnd, Link)>> {
         let mut stmt = self
             .conn()
             .prepare(&format!(
-                "SELECT d.key, d.title, l.target, l.heading, l.block, l.alias, l.embed,
+                "SELECT d.id, d.key, d.title, l.target, l.heading, l.block, l.alias, l.embed,
                         l.char_start, l.char_end, l.line
                  FROM links l JOIN documents d ON d.id = l.doc_id
                  WHERE {condition} ORDER BY d.key, l.ordinal"
@@ -227,21 +269,22 @@ impl Snapshot<'_> {
             .map_err(sql)?;
         let rows = stmt
             .query_map([value], |r| {
-                let key: String = r.get(0)?;
+                let key: String = r.get(1)?;
                 Ok((
+                    r.get(0)?,
                     LinkEnd {
                         key: DocKey::parse(&key),
-                        title: r.get(1)?,
+                        title: r.get(2)?,
                     },
                     Link {
-                        target: r.get(2)?,
-                        heading: r.get(3)?,
-                        block: r.get(4)?,
-                        alias: r.get(5)?,
-                        embed: r.get(6)?,
-                        char_start: r.get::<_, i64>(7)? as usize,
-                        char_end: r.get::<_, i64>(8)? as usize,
-                        line: r.get(9)?,
+                        target: r.get(3)?,
+                        heading: r.get(4)?,
+                        block: r.get(5)?,
+                        alias: r.get(6)?,
+                        embed: r.get(7)?,
+                        char_start: r.get::<_, i64>(8)? as usize,
+                        char_end: r.get::<_, i64>(9)? as usize,
+                        line: r.get(10)?,
                     },
                 ))
             })

@@ -307,6 +307,7 @@ mod tests {
             aliases: vec![],
             metadata: Default::default(),
             links: vec![],
+            anchors: vec![],
             content_hash: vec![1],
             size: 1,
             mtime_ns: 0,
@@ -386,6 +387,7 @@ mod tests {
             aliases: vec![],
             metadata: Default::default(),
             links: vec![],
+            anchors: vec![],
             content_hash: id.as_bytes().to_vec(),
             size: 1,
             mtime_ns: 0,
@@ -492,7 +494,7 @@ mod tests {
     }
 
     /// Takes a store of schema 3 back to schema 2.
-    const SCHEMA_3_UNDONE: &str = "DROP TABLE links; DROP TABLE document_names;
+    const SCHEMA_3_UNDONE: &str = "DROP TABLE links; DROP TABLE document_names; DROP TABLE anchors;
         ALTER TABLE chunks DROP COLUMN locator; ALTER TABLE documents DROP COLUMN aliases;
         PRAGMA user_version = 2;";
 

@@ -71,8 +71,9 @@ DELETE FROM meta WHERE key = 'analysis_version';
 "#,
     // What the document parsers give besides text: each chunk's locator
     // (chapter and paragraphs, JSON), aliases (keyword-searchable with the
-    // title), the names a document is linked by and the links it writes
-    // (resolved when read: links.rs). Documents are marked for a re-read
+    // title), the names a document is linked by, the links it writes
+    // (resolved when read: links.rs) and its block ids (`^id`, where a link
+    // to a block points). Documents are marked for a re-read
     // (no content hash), so the next run fills these in; chunks whose text
     // is unchanged keep their vectors, and the keyword rows follow the
     // re-read documents.
@@ -101,6 +102,15 @@ CREATE TABLE links (
     PRIMARY KEY (doc_id, ordinal)
 );
 CREATE INDEX links_name ON links(name);
+CREATE TABLE anchors (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    line_start INTEGER,
+    line_end INTEGER,
+    PRIMARY KEY (doc_id, id)
+);
 UPDATE documents SET content_hash = x'', mtime_ns = -1;
 "#,
 ];

@@ -18,7 +18,7 @@ use super::{Store, blob};
 use super::{keywords, links};
 use crate::embed::ModelFingerprint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ingest::{Link, Locator};
+use crate::ingest::{Anchor, Link, Locator};
 use crate::report::IndexRun;
 
 /// A document row as the indexer writes it.
@@ -34,6 +34,8 @@ pub(crate) struct DocumentRow {
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// The links the document writes, in document order.
     pub links: Vec<Link>,
+    /// Its block ids (`^id`) and the blocks they name.
+    pub anchors: Vec<Anchor>,
     pub content_hash: Vec<u8>,
     pub size: u64,
     pub mtime_ns: i64,
@@ -239,7 +241,7 @@ impl WriteTx<'_> {
         )
         .map_err(sql)?;
         let doc_id = tx.last_insert_rowid();
-        links::insert(tx, doc_id, &doc.key, &doc.title, &doc.aliases, &doc.links)?;
+        links::insert(tx, doc_id, doc)?;
         let keyword_title = keywords::title_text(&doc.title, &doc.aliases);
         let chunk_vectors = chunks.iter().filter_map(|c| vectors.get(&c.embed_hash));
         set_centroid(tx, doc_id, blob::centroid(chunk_vectors))?;
