@@ -500,8 +500,8 @@ pub fn metadata_from_json(json: &str) -> Result<Metadata> {
 /// Text handed over by the host app (a note), parsed as Markdown.
 ///
 /// `metadata` is laid over the note's own front matter (the host's values
-/// win); its `"tags"` become the document's tags. An empty `title` falls
-/// back to the note's own title.
+/// win); its `"tags"` become the document's tags and its `"aliases"` the
+/// document's aliases. An empty `title` falls back to the note's own title.
 pub fn parse_host_text(title: &str, text: &str, metadata: &Metadata) -> Result<ParsedDocument> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
@@ -520,6 +520,7 @@ pub fn parse_host_text(title: &str, text: &str, metadata: &Metadata) -> Result<P
         .unwrap_or_default();
     tags.extend(inline_tags);
     doc.tags = dedup_tags(tags);
+    doc.aliases = markdown::aliases_of(&doc.metadata);
     bounded::split_long_blocks(&mut doc.blocks);
     Ok(doc)
 }
@@ -1121,6 +1122,13 @@ mod tests {
         let tags = metadata_from_json(r##"{"tags": "#one, two three"}"##).unwrap();
         let doc = parse_host_text("t", "x", &tags).unwrap();
         assert_eq!(doc.tags, ["one", "two", "three"]);
+
+        let text = "---\naliases: [Old name]\n---\nx";
+        let doc = parse_host_text("t", text, &Metadata::new()).unwrap();
+        assert_eq!(doc.aliases, ["Old name"]);
+        let given = metadata_from_json(r#"{"aliases": "Kettle, Pot"}"#).unwrap();
+        let doc = parse_host_text("t", text, &given).unwrap();
+        assert_eq!(doc.aliases, ["Kettle", "Pot"]);
     }
 
     #[test]

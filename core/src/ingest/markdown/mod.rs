@@ -114,11 +114,7 @@ pub(super) fn parse_parts(text: &str, fallback_title: &str) -> (ParsedDocument, 
         .map(tags_from_json)
         .unwrap_or_default();
     tags.extend(inline_tags.iter().cloned());
-    let aliases = metadata
-        .get("aliases")
-        .or_else(|| metadata.get("alias"))
-        .map(aliases_from_json)
-        .unwrap_or_default();
+    let aliases = aliases_of(&metadata);
     for (key, value) in fields {
         add_field(&mut metadata, key, value);
     }
@@ -157,6 +153,15 @@ fn code_ranges(text: &str, from: usize) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// The `aliases` (or `alias`) of front matter or host metadata.
+pub(super) fn aliases_of(metadata: &Map<String, Value>) -> Vec<String> {
+    metadata
+        .get("aliases")
+        .or_else(|| metadata.get("alias"))
+        .map(aliases_from_json)
+        .unwrap_or_default()
 }
 
 /// Aliases from front matter: a list of names, or one string of names
