@@ -69,8 +69,8 @@ pub(crate) fn backlinks(store: &Store, document_id: &str) -> Result<Vec<Document
 }
 
 fn stored_key(snapshot: &crate::store::Snapshot<'_>, document_id: &str) -> Result<DocKey> {
-    match snapshot.find_document(document_id)? {
-        Some(end) => Ok(end.key),
+    match snapshot.document_key(document_id)? {
+        Some(key) => Ok(key),
         None => Err(Error::new(
             ErrorKind::NotFound,
             format!(

@@ -298,11 +298,12 @@ fn links_follow_renames_removals_titles_and_aliases() {
         ["Home Brewing.md › Water Chemistry (Water Chemistry.md)"]
     );
 
-    // By alias, ignoring case; removal of the target leaves the link unresolved.
+    // By alias, ignoring case; removal of the target leaves the link
+    // unresolved. A note's link to itself is no backlink.
     write(
         dir,
         "Kettle.md",
-        "Boil in the [[project copperkettle]] pot.\n",
+        "Boil in the [[project copperkettle]] pot (see [[kettle]]).\n",
     );
     index(&engine, dir);
     let back = engine.backlinks(&brewing).unwrap();
@@ -314,7 +315,14 @@ fn links_follow_renames_removals_titles_and_aliases() {
     std::fs::remove_file(&brewing).unwrap();
     index(&engine, dir);
     let out = engine.outgoing_links(&path("Kettle.md")).unwrap();
-    assert_eq!(edges(&out), ["Kettle.md › project copperkettle (-)"]);
+    assert_eq!(
+        edges(&out),
+        [
+            "Kettle.md › project copperkettle (-)",
+            "Kettle.md › kettle (Kettle.md)"
+        ]
+    );
+    assert!(engine.backlinks(&path("Kettle.md")).unwrap().is_empty());
     assert!(engine.backlinks(&brewing).is_err());
 }
 

@@ -157,21 +157,12 @@ fn folder_matches(document_id: &str, target: &str) -> bool {
 }
 
 impl Snapshot<'_> {
-    /// The stored document with host id or path `document_id` (a host id
-    /// first, as `Engine::remove_document` looks).
-    pub(crate) fn find_document(&self, document_id: &str) -> Result<Option<LinkEnd>> {
+    /// The key of the stored document with host id or path `document_id`
+    /// (a host id first, as `Engine::remove_document` looks).
+    pub(crate) fn document_key(&self, document_id: &str) -> Result<Option<DocKey>> {
         for key in [DocKey::host(document_id), DocKey::File(document_id.into())] {
-            let title: Option<String> = self
-                .conn()
-                .query_row(
-                    "SELECT title FROM documents WHERE key = ?1",
-                    [key.stored()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql)?;
-            if let Some(title) = title {
-                return Ok(Some(LinkEnd { key, title }));
+            if self.document_row(&key)?.is_some() {
+                return Ok(Some(key));
             }
         }
         Ok(None)
@@ -179,7 +170,7 @@ impl Snapshot<'_> {
 
     /// The links written in the document `key`, in document order.
     pub(crate) fn outgoing_links(&self, key: &DocKey) -> Result<Vec<LinkRecord>> {
-        let rows = self.links_where("d.key = ?1", &key.stored())?;
+        let rows = self.links_where("d.key = ?1", key.stored())?;
         let mut resolver = Resolver::new(self.conn());
         rows.into_iter()
             .map(|(source_id, source, link)| {
@@ -201,7 +192,7 @@ impl Snapshot<'_> {
         };
         let rows = self.links_where(
             "l.doc_id != ?1 AND l.name IN (SELECT name FROM document_names WHERE doc_id = ?1)",
-            &target_id.to_string(),
+            target_id,
         )?;
         let mut resolver = Resolver::new(self.conn());
         let mut out = Vec::new();
@@ -257,7 +248,11 @@ impl Snapshot<'_> {
 
     /// Links joined with their source document, filtered by `condition` on
     /// `?1`.
-    fn links_where(&self, condition: &str, value: &str) -> Result<Vec<(i64, LinkEnd, Link)>> {
+    fn links_where(
+        &self,
+        condition: &str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<Vec<(i64, LinkEnd, Link)>> {
         let mut stmt = self
             .conn()
             .prepare(&format!(
