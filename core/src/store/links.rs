@@ -348,7 +348,109 @@ impl<'c> Resolver<'c> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::embed::ModelFingerprint;
+    use crate::store::{ChunkRow, Store, VectorQuantization};
+
+    /// A store holding one file document per `(path, links)`, each of one chunk.
+    fn store_of(dir: &Path, docs: &[(&str, &[&str])]) -> Store {
+        let model = ModelFingerprint {
+            name: "m".into(),
+            dimensions: 2,
+            sha256: "0".repeat(64),
+        };
+        let store = Store::open(dir, &model, VectorQuantization::F32, false)
+            .unwrap()
+            .0;
+        let mut writes = store.begin_writes();
+        for (path, targets) in docs {
+            let doc = DocumentRow {
+                key: DocKey::file(Path::new(path)),
+                kind: "markdown".into(),
+                title: "Untitled".into(),
+                tags: vec![],
+                aliases: vec![],
+                metadata: Default::default(),
+                links: targets
+                    .iter()
+                    .map(|t| Link {
+                        target: t.to_string(),
+                        heading: None,
+                        block: None,
+                        alias: None,
+                        embed: false,
+                        char_start: 0,
+                        char_end: 1,
+                        line: Some(1),
+                    })
+                    .collect(),
+                anchors: vec![],
+                content_hash: path.as_bytes().to_vec(),
+                size: 1,
+                mtime_ns: 0,
+            };
+            let chunk = ChunkRow {
+                ordinal: 0,
+                text: path.to_string(),
+                embed_hash: path.as_bytes().to_vec(),
+                char_start: 0,
+                char_end: 1,
+                lines: None,
+                page: None,
+                locator: None,
+                heading_path: vec![],
+            };
+            let vectors = [(path.as_bytes().to_vec(), vec![1.0, 0.0])].into();
+            writes
+                .transaction(|tx| tx.replace_document(&doc, &[chunk], &vectors))
+                .unwrap();
+        }
+        writes.finish().unwrap();
+        store
+    }
+
+    #[test]
+    fn equal_names_go_to_the_shortest_path_unless_folders_say_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_of(
+            dir.path(),
+            &[
+                ("/v/deep/Note.md", &[]),
+                ("/v/Note.md", &[]),
+                (
+                    "/v/src.md",
+                    &["note", "deep/Note", "other/Note", "Untitled"],
+                ),
+            ],
+        );
+        let snapshot = store.snapshot().unwrap();
+        let out = snapshot
+            .outgoing_links(&DocKey::file(Path::new("/v/src.md")))
+            .unwrap();
+        let to: Vec<Option<&str>> = out
+            .iter()
+            .map(|r| r.resolved.as_ref().map(|e| e.key.document_id()))
+            .collect();
+        // Every document is titled "Untitled": the shortest path wins.
+        assert_eq!(
+            to,
+            [
+                Some("/v/Note.md"),
+                Some("/v/deep/Note.md"),
+                None,
+                Some("/v/src.md")
+            ]
+        );
+        let back = |path: &str| {
+            snapshot
+                .backlinks(&DocKey::file(Path::new(path)))
+                .unwrap()
+                .len()
+        };
+        assert_eq!((back("/v/Note.md"), back("/v/deep/Note.md")), (1, 1));
+    }
 
     #[test]
     fn files_are_named_by_file_name_and_stem() {
