@@ -515,6 +515,33 @@ enum trove_status trove_remove_document(const struct trove_engine *engine,
                                         size_t id_len,
                                         bool *removed_out);
 
+// The links written in a document (id_len bytes, or TROVE_NUL_TERMINATED:
+// a host id or a file's absolute path, as trove_hit_document_id gives it),
+// in document order, as a JSON array of links (the document_link shape in README.md,
+// "JSON shapes": source, target, heading, block, alias, embed, line,
+// resolved, block_lines). *json_out is caller-owned: free it with
+// trove_string_free; NULL on failure. An unknown id is TROVE_STATUS_NOT_FOUND.
+//
+// Thread-safe.
+//
+// Safety: engine is live; id holds id_len bytes (or is NUL-terminated);
+// json_out is writable.
+enum trove_status trove_outgoing_links_json(const struct trove_engine *engine,
+                                            const char *id,
+                                            size_t id_len,
+                                            char **json_out);
+
+// The links of other documents that resolve to a document ("notes linking
+// here"), as trove_outgoing_links_json gives them.
+//
+// Thread-safe.
+//
+// Safety: as trove_outgoing_links_json.
+enum trove_status trove_backlinks_json(const struct trove_engine *engine,
+                                       const char *id,
+                                       size_t id_len,
+                                       char **json_out);
+
 // Removes every file document at or under path (a file or a folder,
 // NUL-terminated; it need not exist any more). *count_out (may be NULL)
 // receives how many documents were removed.
@@ -628,6 +655,15 @@ float trove_hit_score(const struct trove_hit *hit);
 //
 // Safety: hit is NULL or lent by a live handle.
 uint64_t trove_hit_chunk_id(const struct trove_hit *hit);
+
+// Where the passage is in a document without lines or pages (HTML, DOCX,
+// ODT, EPUB, canvas), as a viewer would say it: "chapter 3, ¶ 12–14" or
+// "¶ 4" (UTF-8). Lent, as trove_hit_text; NULL when it has none (the
+// results' JSON gives the parts: chapter, part, first/last paragraph).
+//
+// Safety: as trove_hit_text.
+const char *trove_hit_locator(const struct trove_hit *hit,
+                              size_t *len_out);
 
 // The 1-based PDF page; 0 when it has none or for NULL.
 //

@@ -263,8 +263,47 @@ export interface Hit {
     page: number | null;
     /** 1-based inclusive line range, or null. */
     lines: [number, number] | null;
+    /** Chapter and paragraphs (HTML, DOCX, ODT, EPUB, canvas), or null. */
+    locator: Locator | null;
     headingPath: string[];
     tags: string[];
+}
+
+/** Where a passage is in a document without lines or pages (the `locator` JSON shape, camelCase). */
+export interface Locator {
+    /** 1-based chapter (EPUB), or null. */
+    chapter: number | null;
+    /** The EPUB chapter file or canvas card id, or null. */
+    part: string | null;
+    firstParagraph: number;
+    lastParagraph: number;
+}
+
+/** A document at one end of a link. */
+export interface LinkedDocument {
+    documentId: string;
+    path: string | null;
+    title: string;
+}
+
+/** A link written in a note (the `document_link` JSON shape, camelCase). */
+export interface DocumentLink {
+    source: LinkedDocument;
+    /** The note or file as written, without `.md`. */
+    target: string;
+    heading: string | null;
+    /** The block id linked to, without `^`. */
+    block: string | null;
+    /** The text shown for the link (`[[Note|shown]]`). */
+    alias: string | null;
+    /** `![[…]]`: shown in place. */
+    embed: boolean;
+    /** 1-based line of the link in the source. */
+    line: number | null;
+    /** The stored document the target names now, or null. */
+    resolved: LinkedDocument | null;
+    /** A linked block's lines in the resolved document. */
+    blockLines: [number, number] | null;
 }
 
 /** A source the answer cites: the passage, with its mark. */
@@ -345,7 +384,7 @@ export interface Answer {
 
 /** Which JSON text trove handed out (names of tests/json/shapes.json;
  * "hits" is an array of "hit"). */
-export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns';
+export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns' | 'links';
 
 let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
 
@@ -495,6 +534,8 @@ interface TroveLib {
     remove_document(engine: Ptr, id: Buffer, idLen: number, removed: Out<boolean>): number;
     remove_path(engine: Ptr, path: string, count: Out<number | bigint>): number;
     stats_json(engine: Ptr, out: Out<string | null>): number;
+    outgoing_links_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
+    backlinks_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
     cancel_token_new(): Ptr;
     cancel_token_cancel(token: Ptr): void;
     cancel_token_reset(token: Ptr): void;
@@ -624,6 +665,12 @@ export function loadLibrary(path: string): TroveLib {
         ),
         remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
         stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
+        outgoing_links_json: f(
+            `int trove_outgoing_links_json(const trove_engine *engine, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
+        ),
+        backlinks_json: f(
+            `int trove_backlinks_json(const trove_engine *engine, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
+        ),
         cancel_token_new: f('trove_cancel_token *trove_cancel_token_new(void)'),
         cancel_token_cancel: f('void trove_cancel_token_cancel(const trove_cancel_token *token)'),
         cancel_token_reset: f('void trove_cancel_token_reset(const trove_cancel_token *token)'),
@@ -1334,6 +1381,23 @@ export class Trove {
                 reject(e);
             }
         });
+    }
+
+    /** The links written in a document (host id or absolute path, as hits
+     * give it), in document order, each with the document it resolves to. */
+    outgoingLinks(documentId: Text): DocumentLink[] {
+        const { bytes, len } = bytesOf(documentId, 'documentId', false);
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.outgoing_links_json(this.live(), bytes, len, out), 'outgoingLinks');
+        return camelize(parseJson('links', out[0]!)) as DocumentLink[];
+    }
+
+    /** The links of other documents that resolve to `documentId` ("notes linking here"). */
+    backlinks(documentId: Text): DocumentLink[] {
+        const { bytes, len } = bytesOf(documentId, 'documentId', false);
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.backlinks_json(this.live(), bytes, len, out), 'backlinks');
+        return camelize(parseJson('links', out[0]!)) as DocumentLink[];
     }
 
     /** Store statistics. */

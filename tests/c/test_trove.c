@@ -833,6 +833,27 @@ static void test_stats(trove_engine *engine) {
     CHECK_STATUS(trove_stats_json(engine, NULL), TROVE_STATUS_INVALID_ARGUMENT);
 }
 
+static void test_links(trove_engine *engine) {
+    CHECK_STATUS(add_note(engine, "host:links-a", "Alpha", "Alpha links to [[Beta|the second note]].", NULL),
+                 TROVE_STATUS_OK);
+    CHECK_STATUS(add_note(engine, "host:links-b", "Beta", "Beta stands alone.", NULL), TROVE_STATUS_OK);
+    char *json = NULL;
+    CHECK_STATUS(trove_outgoing_links_json(engine, "host:links-a", TROVE_NUL_TERMINATED, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"target\":\"Beta\"") && strstr(json, "\"alias\":\"the second note\"") &&
+              strstr(json, "\"resolved\":{\"document_id\":\"host:links-b\""),
+          "outgoing %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_backlinks_json(engine, "host:links-b", 12, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"source\":{\"document_id\":\"host:links-a\""), "backlinks %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_backlinks_json(engine, "host:none", TROVE_NUL_TERMINATED, &json), TROVE_STATUS_NOT_FOUND);
+    CHECK(json == NULL, "reset on failure");
+    CHECK(strstr(trove_last_error(), "no document"), "names the problem: %s", trove_last_error());
+    CHECK_STATUS(trove_outgoing_links_json(engine, NULL, 0, &json), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_remove_document(engine, "host:links-a", TROVE_NUL_TERMINATED, NULL), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_remove_document(engine, "host:links-b", TROVE_NUL_TERMINATED, NULL), TROVE_STATUS_OK);
+}
+
 /* ---------- watching ---------- */
 
 typedef struct {
@@ -1112,6 +1133,7 @@ int main(void) {
     test_threads(engine);
     test_watch(engine);
     test_stats(engine);
+    test_links(engine);
     trove_engine_close(engine);
 
     test_wrong_llm_and_other_embedder();

@@ -128,6 +128,23 @@ def test_host_text_with_tags_and_removal(vault):
     assert engine.remove_document("note-1") is False
 
 
+def test_links_and_backlinks_resolve_by_title(vault):
+    engine, _, _ = vault
+    engine.add_text("links-a", "Alpha", "Alpha links to [[Beta|the second note]] and [[Gamma]].")
+    engine.add_text("links-b", "Beta", "Beta stands alone.")
+    try:
+        out = engine.outgoing_links("links-a")
+        assert [l.target for l in out] == ["Beta", "Gamma"]
+        assert out[0].alias == "the second note" and out[0].resolved.document_id == "links-b"
+        assert out[1].resolved is None
+        assert [l.source.title for l in engine.backlinks("links-b")] == ["Alpha"]
+        with pytest.raises(trove.TroveError.NotFound):
+            engine.backlinks("links-none")
+    finally:
+        engine.remove_document("links-a")
+        engine.remove_document("links-b")
+
+
 GENERATIVE = trove.AnswerStrategy.GENERATIVE
 
 

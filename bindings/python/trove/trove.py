@@ -551,9 +551,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_ask_in_async() != 909:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_backlinks() != 50894:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path() != 37340:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path_async() != 271:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_outgoing_links() != 5372:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_remove_document() != 56004:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -643,12 +647,18 @@ _UniffiLib.uniffi_trove_checksum_method_engine_ask_in.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_ask_in_async.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_ask_in_async.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_backlinks.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_backlinks.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path_async.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path_async.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_document.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_document.restype = ctypes.c_uint16
@@ -762,6 +772,12 @@ _UniffiLib.uniffi_trove_fn_method_engine_ask_in_async.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_trove_fn_method_engine_ask_in_async.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_engine_backlinks.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_backlinks.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_engine_index_path.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -777,6 +793,12 @@ _UniffiLib.uniffi_trove_fn_method_engine_index_path_async.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_trove_fn_method_engine_index_path_async.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_engine_outgoing_links.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_outgoing_links.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_engine_remove_document.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1542,9 +1564,6 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
 
 @dataclass
 class Hit:
-    """
-    One retrieved passage.
-"""
     def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], locator:typing.Optional[Locator], heading_path:typing.List[str], tags:typing.List[str]):
         self.chunk_id = chunk_id
         self.document_id = document_id
@@ -2658,6 +2677,158 @@ class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeAnswerStrategy.write(value.strategy, buf)
         _UniffiFfiConverterOptionalFloat32.write(value.min_grounding, buf)
         _UniffiFfiConverterOptionalFloat32.write(value.min_draft_support, buf)
+
+@dataclass
+class LinkedDocument:
+    """
+    One retrieved passage.
+"""
+    def __init__(self, *, document_id:str, path:typing.Optional[str], title:str):
+        self.document_id = document_id
+        self.path = path
+        self.title = title
+        
+        
+
+    
+    def __str__(self):
+        return "LinkedDocument(document_id={}, path={}, title={})".format(self.document_id, self.path, self.title)
+    def __eq__(self, other):
+        if self.document_id != other.document_id:
+            return False
+        if self.path != other.path:
+            return False
+        if self.title != other.title:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeLinkedDocument(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return LinkedDocument(
+            document_id=_UniffiFfiConverterString.read(buf),
+            path=_UniffiFfiConverterOptionalString.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.document_id)
+        _UniffiFfiConverterOptionalString.check_lower(value.path)
+        _UniffiFfiConverterString.check_lower(value.title)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.document_id, buf)
+        _UniffiFfiConverterOptionalString.write(value.path, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+
+class _UniffiFfiConverterOptionalTypeLinkedDocument(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeLinkedDocument.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeLinkedDocument.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeLinkedDocument.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class DocumentLink:
+    """
+    A link written in a document: `[[Note#Heading|shown]]`, `![[embed]]`, a
+    Markdown link to a local file, a canvas file card.
+"""
+    def __init__(self, *, source:LinkedDocument, target:str, heading:typing.Optional[str], block:typing.Optional[str], alias:typing.Optional[str], embed:bool, line:typing.Optional[int], resolved:typing.Optional[LinkedDocument], block_lines:typing.Optional[LineRange]):
+        self.source = source
+        self.target = target
+        self.heading = heading
+        self.block = block
+        self.alias = alias
+        self.embed = embed
+        self.line = line
+        self.resolved = resolved
+        self.block_lines = block_lines
+        
+        
+
+    
+    def __str__(self):
+        return "DocumentLink(source={}, target={}, heading={}, block={}, alias={}, embed={}, line={}, resolved={}, block_lines={})".format(self.source, self.target, self.heading, self.block, self.alias, self.embed, self.line, self.resolved, self.block_lines)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.target != other.target:
+            return False
+        if self.heading != other.heading:
+            return False
+        if self.block != other.block:
+            return False
+        if self.alias != other.alias:
+            return False
+        if self.embed != other.embed:
+            return False
+        if self.line != other.line:
+            return False
+        if self.resolved != other.resolved:
+            return False
+        if self.block_lines != other.block_lines:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDocumentLink(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DocumentLink(
+            source=_UniffiFfiConverterTypeLinkedDocument.read(buf),
+            target=_UniffiFfiConverterString.read(buf),
+            heading=_UniffiFfiConverterOptionalString.read(buf),
+            block=_UniffiFfiConverterOptionalString.read(buf),
+            alias=_UniffiFfiConverterOptionalString.read(buf),
+            embed=_UniffiFfiConverterBoolean.read(buf),
+            line=_UniffiFfiConverterOptionalUInt32.read(buf),
+            resolved=_UniffiFfiConverterOptionalTypeLinkedDocument.read(buf),
+            block_lines=_UniffiFfiConverterOptionalTypeLineRange.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeLinkedDocument.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.target)
+        _UniffiFfiConverterOptionalString.check_lower(value.heading)
+        _UniffiFfiConverterOptionalString.check_lower(value.block)
+        _UniffiFfiConverterOptionalString.check_lower(value.alias)
+        _UniffiFfiConverterBoolean.check_lower(value.embed)
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.line)
+        _UniffiFfiConverterOptionalTypeLinkedDocument.check_lower(value.resolved)
+        _UniffiFfiConverterOptionalTypeLineRange.check_lower(value.block_lines)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeLinkedDocument.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.target, buf)
+        _UniffiFfiConverterOptionalString.write(value.heading, buf)
+        _UniffiFfiConverterOptionalString.write(value.block, buf)
+        _UniffiFfiConverterOptionalString.write(value.alias, buf)
+        _UniffiFfiConverterBoolean.write(value.embed, buf)
+        _UniffiFfiConverterOptionalUInt32.write(value.line, buf)
+        _UniffiFfiConverterOptionalTypeLinkedDocument.write(value.resolved, buf)
+        _UniffiFfiConverterOptionalTypeLineRange.write(value.block_lines, buf)
 
 @dataclass
 class EngineConfig:
@@ -4377,6 +4548,29 @@ class _UniffiFfiConverterOptionalTypeCancelToken(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterSequenceTypeDocumentLink(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDocumentLink.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDocumentLink.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDocumentLink.read(buf) for i in range(count)
+        ]
+
 
 class ProgressListener():
     """
@@ -4843,6 +5037,12 @@ class EngineProtocol(typing.Protocol):
         `ask_in` on a background thread; `listener` runs on that thread.
 """
         raise NotImplementedError
+    def backlinks(self, document_id: str) -> typing.List[DocumentLink]:
+        """
+        The links of other documents that resolve to `document_id` ("notes
+        linking here").
+"""
+        raise NotImplementedError
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -4853,6 +5053,13 @@ class EngineProtocol(typing.Protocol):
         """
         `index_path` on a background thread. The listener runs on that
         thread. Cancelling the calling task cancels the indexing.
+"""
+        raise NotImplementedError
+    def outgoing_links(self, document_id: str) -> typing.List[DocumentLink]:
+        """
+        The links written in document `document_id` (a host id or a file's
+        absolute path, as hits give it), in document order, each with the
+        document it resolves to now.
 """
         raise NotImplementedError
     def remove_document(self, id: str) -> bool:
@@ -5115,6 +5322,25 @@ class Engine(EngineProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def backlinks(self, document_id: str) -> typing.List[DocumentLink]:
+        """
+        The links of other documents that resolve to `document_id` ("notes
+        linking here").
+"""
+        
+        _UniffiFfiConverterString.check_lower(document_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(document_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDocumentLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_backlinks,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -5175,6 +5401,26 @@ class Engine(EngineProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def outgoing_links(self, document_id: str) -> typing.List[DocumentLink]:
+        """
+        The links written in document `document_id` (a host id or a file's
+        absolute path, as hits give it), in document order, each with the
+        document it resolves to now.
+"""
+        
+        _UniffiFfiConverterString.check_lower(document_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(document_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDocumentLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_outgoing_links,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def remove_document(self, id: str) -> bool:
         """
         Removes a document by id (host id or file path); whether one was there.
@@ -5326,6 +5572,8 @@ __all__ = [
     "HistoryUse",
     "Answer",
     "AskOptions",
+    "LinkedDocument",
+    "DocumentLink",
     "EngineConfig",
     "IndexFailure",
     "IndexProgress",

@@ -77,6 +77,12 @@ enum Command {
     Status,
     /// Remove a document, or everything under a folder (the files stay).
     Forget { path: PathBuf },
+    /// A document's links ([[wikilinks]], embeds, links to local files) and
+    /// the documents linking to it, with what each resolves to.
+    Links {
+        /// A file (as indexed) or a host document's id
+        document: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -176,6 +182,7 @@ fn run(cli: Cli) -> CliResult {
             json,
         ),
         Command::Status => status(&cli),
+        Command::Links { document } => links(&cli, document),
         Command::Forget { path } => {
             let engine = open_existing(&cli)?;
             let removed = engine.remove_path(path)?;
@@ -365,6 +372,48 @@ fn status(cli: &Cli) -> CliResult {
     Ok(())
 }
 
+fn links(cli: &Cli, document: &str) -> CliResult {
+    let engine = open_existing(cli)?;
+    // Files are stored by their canonical path; anything else is a host id.
+    let id = match std::fs::canonicalize(document) {
+        Ok(path) => path.to_string_lossy().into_owned(),
+        Err(_) => document.to_string(),
+    };
+    let outgoing = engine.outgoing_links(&id)?;
+    let backlinks = engine.backlinks(&id)?;
+    let mut out = std::io::stdout().lock();
+    if cli.global.json {
+        let line =
+            serde_json::json!({"document_id": id, "outgoing": outgoing, "backlinks": backlinks});
+        writeln!(out, "{line}")?;
+        return Ok(());
+    }
+    let name = |d: &trove::LinkedDocument| d.path.clone().unwrap_or_else(|| d.document_id.clone());
+    writeln!(out, "links from {id} ({})", outgoing.len())?;
+    for link in &outgoing {
+        let mut written = link.target.clone();
+        if let Some(h) = &link.heading {
+            written.push_str(&format!("#{h}"));
+        }
+        if let Some(b) = &link.block {
+            written.push_str(&format!("#^{b}"));
+        }
+        let kind = if link.embed { "embeds" } else { "links" };
+        let at = link.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        let to = link
+            .resolved
+            .as_ref()
+            .map_or("(no such document)".into(), name);
+        writeln!(out, "  {at}{kind} [[{written}]] -> {to}")?;
+    }
+    writeln!(out, "linking here ({})", backlinks.len())?;
+    for link in &backlinks {
+        let line = link.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(out, "  {}{line}", name(&link.source))?;
+    }
+    Ok(())
+}
+
 fn sha256_file(path: &Path) -> Result<String, Failure> {
     use sha2::Digest;
     let mut file = std::fs::File::open(path).map_err(|e| {
@@ -382,6 +431,8 @@ fn location(hit: &trove::Hit) -> String {
     let mut s = hit.path.clone().unwrap_or_else(|| hit.document_id.clone());
     if let Some(page) = hit.page {
         s.push_str(&format!(" page {page}"));
+    } else if let Some(locator) = &hit.locator {
+        s.push_str(&format!(" {locator}"));
     } else if let Some(lines) = hit.lines {
         s.push_str(&format!(":{}-{}", lines.first, lines.last));
     }

@@ -617,3 +617,38 @@ fn chat_follows_up_and_keeps_its_history() {
         stderr(&out)
     );
 }
+
+#[test]
+fn links_lists_a_notes_links_and_the_notes_linking_to_it() {
+    let store = tempfile::tempdir().unwrap();
+    let vault =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../core/tests/fixtures/obsidian-vault");
+    expect(
+        &mut trove(store.path(), &["index", vault.to_str().unwrap()]),
+        0,
+    );
+    let hops = vault.join("Hop Varieties.md");
+    let v = json(store.path(), &["links", hops.to_str().unwrap()]);
+    assert_shape("links_result", &v);
+    let sources: Vec<&str> = v["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["source"]["title"].as_str().unwrap())
+        .collect();
+    assert!(sources.contains(&"Home Brewing"), "{v:#}");
+    let brewing = vault.join("Home Brewing.md");
+    let out = expect(
+        &mut trove(store.path(), &["links", brewing.to_str().unwrap()]),
+        0,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("links [[Hop Varieties]] -> "), "{text}");
+    assert!(
+        text.contains("embeds [[mash-tun.jpg]] -> (no such document)"),
+        "{text}"
+    );
+    // A document the store does not hold: an error naming the fix.
+    let out = expect(&mut trove(store.path(), &["links", "no-such-note"]), 1);
+    assert!(stderr(&out).contains("no document"), "{}", stderr(&out));
+}

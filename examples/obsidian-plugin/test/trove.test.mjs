@@ -132,8 +132,9 @@ const SHAPE_OF_KIND = {
     index_summary: '$index_summary',
     stats: '$stats',
     turns: ['$turn'],
+    links: ['$document_link'],
 };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0 };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0, links: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -305,6 +306,33 @@ test('addText / removeDocument / removePath', () => {
     fs.rmSync(extra);
     trove.indexPath(vault); // lisbon.md back
     assert.equal(trove.stats().documents, Object.keys(NOTES).length);
+});
+
+test('outgoingLinks / backlinks: a host note linking to vault notes', () => {
+    trove.addText({
+        id: 'host:menu',
+        title: 'Breakfast',
+        text: 'Coffee as in [[espresso|my espresso notes]], bread from [[Sourdough]], and [[Pancakes]].',
+    });
+    try {
+        const out = trove.outgoingLinks('host:menu');
+        assert.deepEqual(
+            out.map((l) => l.target),
+            ['espresso', 'Sourdough', 'Pancakes'],
+        );
+        assert.equal(out[0].alias, 'my espresso notes');
+        assert.equal(out[0].resolved.path, fs.realpathSync(path.join(vault, 'espresso.md')));
+        assert.equal(out[2].resolved, null);
+        const back = trove.backlinks(fs.realpathSync(path.join(vault, 'sourdough.md')));
+        assert.deepEqual(
+            back.map((l) => l.source.documentId),
+            ['host:menu'],
+        );
+        assert.throws(() => trove.backlinks('host:nothing'), isTroveError('TROVE_STATUS_NOT_FOUND'));
+    } finally {
+        trove.removeDocument('host:menu');
+    }
+    assert.deepEqual(trove.backlinks(fs.realpathSync(path.join(vault, 'sourdough.md'))), []);
 });
 
 test('ask: the default answer quotes its source; off-topic questions are declined', () => {

@@ -286,6 +286,61 @@ pub unsafe extern "C" fn trove_remove_document(
     })
 }
 
+/// The links written in a document (id_len bytes, or TROVE_NUL_TERMINATED:
+/// a host id or a file's absolute path, as trove_hit_document_id gives it),
+/// in document order, as a JSON array of links (the document_link shape in README.md,
+/// "JSON shapes": source, target, heading, block, alias, embed, line,
+/// resolved, block_lines). *json_out is caller-owned: free it with
+/// trove_string_free; NULL on failure. An unknown id is TROVE_STATUS_NOT_FOUND.
+///
+/// Thread-safe.
+///
+/// Safety: engine is live; id holds id_len bytes (or is NUL-terminated);
+/// json_out is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_outgoing_links_json(
+    engine: *const trove_engine,
+    id: *const c_char,
+    id_len: usize,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, id_len, "id")?;
+            put_json(json_out, &engine.outgoing_links(id)?);
+            Ok(())
+        }
+    })
+}
+
+/// The links of other documents that resolve to a document ("notes linking
+/// here"), as trove_outgoing_links_json gives them.
+///
+/// Thread-safe.
+///
+/// Safety: as trove_outgoing_links_json.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_backlinks_json(
+    engine: *const trove_engine,
+    id: *const c_char,
+    id_len: usize,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, id_len, "id")?;
+            put_json(json_out, &engine.backlinks(id)?);
+            Ok(())
+        }
+    })
+}
+
 /// Removes every file document at or under path (a file or a folder,
 /// NUL-terminated; it need not exist any more). *count_out (may be NULL)
 /// receives how many documents were removed.

@@ -21,6 +21,7 @@ pub struct trove_hit {
     score: f32,
     page: u32,
     lines: Option<(u32, u32)>,
+    locator: Option<CString>,
     heading_path: Vec<CString>,
     tags: Vec<CString>,
 }
@@ -36,6 +37,7 @@ impl trove_hit {
             score: h.score,
             page: h.page.unwrap_or(0),
             lines: h.lines.map(|l| (l.first, l.last)),
+            locator: h.locator.as_ref().map(|l| to_c(&l.to_string())),
             heading_path: h.heading_path.iter().map(|s| to_c(s)).collect(),
             tags: h.tags.iter().map(|s| to_c(s)).collect(),
         }
@@ -180,6 +182,21 @@ pub unsafe extern "C" fn trove_hit_score(hit: *const trove_hit) -> f32 {
 pub unsafe extern "C" fn trove_hit_chunk_id(hit: *const trove_hit) -> u64 {
     // SAFETY: NULL or live per the caller.
     guard(|| unsafe { hit.as_ref() }.map_or(0, |h| h.chunk_id))
+}
+
+/// Where the passage is in a document without lines or pages (HTML, DOCX,
+/// ODT, EPUB, canvas), as a viewer would say it: "chapter 3, ¶ 12–14" or
+/// "¶ 4" (UTF-8). Lent, as trove_hit_text; NULL when it has none (the
+/// results' JSON gives the parts: chapter, part, first/last paragraph).
+///
+/// Safety: as trove_hit_text.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_hit_locator(
+    hit: *const trove_hit,
+    len_out: *mut usize,
+) -> *const c_char {
+    // SAFETY: the caller's pointers, as documented.
+    unsafe { string(hit, len_out, |h| h.locator.as_ref()) }
 }
 
 /// The 1-based PDF page; 0 when it has none or for NULL.

@@ -9,7 +9,7 @@ use trove::IndexOptions;
 use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{
-    Answer, AskOptions, EngineConfig, Hit, IndexSummary, SearchOptions, Stats, Turn,
+    Answer, AskOptions, DocumentLink, EngineConfig, Hit, IndexSummary, SearchOptions, Stats, Turn,
 };
 use super::thread_future::ThreadFuture;
 
@@ -132,6 +132,19 @@ impl Engine {
     /// Removes every file document at or under `path`; how many.
     pub fn remove_path(&self, path: String) -> Result<u64, TroveError> {
         Ok(self.inner.remove_path(&path)? as u64)
+    }
+
+    /// The links written in document `document_id` (a host id or a file's
+    /// absolute path, as hits give it), in document order, each with the
+    /// document it resolves to now.
+    pub fn outgoing_links(&self, document_id: String) -> Result<Vec<DocumentLink>, TroveError> {
+        Ok(self.inner.outgoing_links(&document_id)?)
+    }
+
+    /// The links of other documents that resolve to `document_id` ("notes
+    /// linking here").
+    pub fn backlinks(&self, document_id: String) -> Result<Vec<DocumentLink>, TroveError> {
+        Ok(self.inner.backlinks(&document_id)?)
     }
 
     /// The passages best matching `query`, best first.

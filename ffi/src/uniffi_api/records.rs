@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use trove::{
-    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, Grounding, GroundingSignals,
-    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange, Locator,
-    ModelFingerprint, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
-    WatchEvent,
+    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, DocumentLink, Grounding,
+    GroundingSignals, HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary,
+    LineRange, LinkedDocument, Locator, ModelFingerprint, SearchFilters, SearchMode, StageTimings,
+    Stats, StopReason, Support, Turn, WatchEvent,
 };
 
 uniffi::custom_type!(PathBuf, String, {
@@ -198,6 +198,37 @@ pub struct Locator {
 }
 
 /// One retrieved passage.
+#[uniffi::remote(Record)]
+pub struct LinkedDocument {
+    /// Its absolute path, or the host's id for added text.
+    pub document_id: String,
+    pub path: Option<String>,
+    pub title: String,
+}
+
+/// A link written in a document: `[[Note#Heading|shown]]`, `![[embed]]`, a
+/// Markdown link to a local file, a canvas file card.
+#[uniffi::remote(Record)]
+pub struct DocumentLink {
+    /// The document the link is written in.
+    pub source: LinkedDocument,
+    /// The note or file as written, without `.md`.
+    pub target: String,
+    pub heading: Option<String>,
+    /// The block id linked to, without `^`.
+    pub block: Option<String>,
+    /// The text shown for the link.
+    pub alias: Option<String>,
+    /// `![[…]]`: shown in place rather than linked.
+    pub embed: bool,
+    /// 1-based line of the link in the source (Markdown).
+    pub line: Option<u32>,
+    /// The stored document the target names now.
+    pub resolved: Option<LinkedDocument>,
+    /// A linked block's lines in the resolved document.
+    pub block_lines: Option<LineRange>,
+}
+
 #[uniffi::remote(Record)]
 pub struct Hit {
     /// Stable id of the chunk in this store.

@@ -1023,6 +1023,12 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func askInAsync(conversation: Conversation, question: String, options: AskOptions?, listener: TokenListener?, cancel: CancelToken?) async throws  -> Answer
     
     /**
+     * The links of other documents that resolve to `document_id` ("notes
+     * linking here").
+     */
+    func backlinks(documentId: String) throws  -> [DocumentLink]
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -1033,6 +1039,13 @@ public protocol EngineProtocol: AnyObject, Sendable {
      * thread. Cancelling the calling task cancels the indexing.
      */
     func indexPathAsync(path: String, listener: ProgressListener?, cancel: CancelToken?) async throws  -> IndexSummary
+    
+    /**
+     * The links written in document `document_id` (a host id or a file's
+     * absolute path, as hits give it), in document order, each with the
+     * document it resolves to now.
+     */
+    func outgoingLinks(documentId: String) throws  -> [DocumentLink]
     
     /**
      * Removes a document by id (host id or file path); whether one was there.
@@ -1234,6 +1247,20 @@ open func askInAsync(conversation: Conversation, question: String, options: AskO
 }
     
     /**
+     * The links of other documents that resolve to `document_id` ("notes
+     * linking here").
+     */
+open func backlinks(documentId: String)throws  -> [DocumentLink]  {
+    return try  FfiConverterSequenceTypeDocumentLink.lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_backlinks(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(documentId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -1267,6 +1294,21 @@ open func indexPathAsync(path: String, listener: ProgressListener? = nil, cancel
             liftFunc: FfiConverterTypeIndexSummary_lift,
             errorHandler: FfiConverterTypeTroveError_lift
         )
+}
+    
+    /**
+     * The links written in document `document_id` (a host id or a file's
+     * absolute path, as hits give it), in document order, each with the
+     * document it resolves to now.
+     */
+open func outgoingLinks(documentId: String)throws  -> [DocumentLink]  {
+    return try  FfiConverterSequenceTypeDocumentLink.lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_outgoing_links(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(documentId),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2721,6 +2763,140 @@ public func FfiConverterTypeCitation_lower(_ value: Citation) -> RustBuffer {
 
 
 /**
+ * A link written in a document: `[[Note#Heading|shown]]`, `![[embed]]`, a
+ * Markdown link to a local file, a canvas file card.
+ */
+public struct DocumentLink: Equatable, Hashable {
+    /**
+     * The document the link is written in.
+     */
+    public var source: LinkedDocument
+    /**
+     * The note or file as written, without `.md`.
+     */
+    public var target: String
+    public var heading: String?
+    /**
+     * The block id linked to, without `^`.
+     */
+    public var block: String?
+    /**
+     * The text shown for the link.
+     */
+    public var alias: String?
+    /**
+     * `![[…]]`: shown in place rather than linked.
+     */
+    public var embed: Bool
+    /**
+     * 1-based line of the link in the source (Markdown).
+     */
+    public var line: UInt32?
+    /**
+     * The stored document the target names now.
+     */
+    public var resolved: LinkedDocument?
+    /**
+     * A linked block's lines in the resolved document.
+     */
+    public var blockLines: LineRange?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The document the link is written in.
+         */source: LinkedDocument, 
+        /**
+         * The note or file as written, without `.md`.
+         */target: String, heading: String?, 
+        /**
+         * The block id linked to, without `^`.
+         */block: String?, 
+        /**
+         * The text shown for the link.
+         */alias: String?, 
+        /**
+         * `![[…]]`: shown in place rather than linked.
+         */embed: Bool, 
+        /**
+         * 1-based line of the link in the source (Markdown).
+         */line: UInt32?, 
+        /**
+         * The stored document the target names now.
+         */resolved: LinkedDocument?, 
+        /**
+         * A linked block's lines in the resolved document.
+         */blockLines: LineRange?) {
+        self.source = source
+        self.target = target
+        self.heading = heading
+        self.block = block
+        self.alias = alias
+        self.embed = embed
+        self.line = line
+        self.resolved = resolved
+        self.blockLines = blockLines
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DocumentLink: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocumentLink: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentLink {
+        return
+            try DocumentLink(
+                source: FfiConverterTypeLinkedDocument.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                heading: FfiConverterOptionString.read(from: &buf), 
+                block: FfiConverterOptionString.read(from: &buf), 
+                alias: FfiConverterOptionString.read(from: &buf), 
+                embed: FfiConverterBool.read(from: &buf), 
+                line: FfiConverterOptionUInt32.read(from: &buf), 
+                resolved: FfiConverterOptionTypeLinkedDocument.read(from: &buf), 
+                blockLines: FfiConverterOptionTypeLineRange.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DocumentLink, into buf: inout [UInt8]) {
+        FfiConverterTypeLinkedDocument.write(value.source, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterOptionString.write(value.heading, into: &buf)
+        FfiConverterOptionString.write(value.block, into: &buf)
+        FfiConverterOptionString.write(value.alias, into: &buf)
+        FfiConverterBool.write(value.embed, into: &buf)
+        FfiConverterOptionUInt32.write(value.line, into: &buf)
+        FfiConverterOptionTypeLinkedDocument.write(value.resolved, into: &buf)
+        FfiConverterOptionTypeLineRange.write(value.blockLines, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentLink_lift(_ buf: RustBuffer) throws -> DocumentLink {
+    return try FfiConverterTypeDocumentLink.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentLink_lower(_ value: DocumentLink) -> RustBuffer {
+    return FfiConverterTypeDocumentLink.lower(value)
+}
+
+
+/**
  * Where the store and models are, and the engine's knobs.
  */
 public struct EngineConfig: Equatable, Hashable {
@@ -3066,9 +3242,6 @@ public func FfiConverterTypeHistoryUse_lower(_ value: HistoryUse) -> RustBuffer 
 }
 
 
-/**
- * One retrieved passage.
- */
 public struct Hit: Equatable, Hashable {
     /**
      * Stable id of the chunk in this store.
@@ -3563,6 +3736,73 @@ public func FfiConverterTypeLineRange_lift(_ buf: RustBuffer) throws -> LineRang
 #endif
 public func FfiConverterTypeLineRange_lower(_ value: LineRange) -> RustBuffer {
     return FfiConverterTypeLineRange.lower(value)
+}
+
+
+/**
+ * One retrieved passage.
+ */
+public struct LinkedDocument: Equatable, Hashable {
+    /**
+     * Its absolute path, or the host's id for added text.
+     */
+    public var documentId: String
+    public var path: String?
+    public var title: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its absolute path, or the host's id for added text.
+         */documentId: String, path: String?, title: String) {
+        self.documentId = documentId
+        self.path = path
+        self.title = title
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LinkedDocument: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLinkedDocument: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkedDocument {
+        return
+            try LinkedDocument(
+                documentId: FfiConverterString.read(from: &buf), 
+                path: FfiConverterOptionString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LinkedDocument, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.documentId, into: &buf)
+        FfiConverterOptionString.write(value.path, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkedDocument_lift(_ buf: RustBuffer) throws -> LinkedDocument {
+    return try FfiConverterTypeLinkedDocument.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkedDocument_lower(_ value: LinkedDocument) -> RustBuffer {
+    return FfiConverterTypeLinkedDocument.lower(value)
 }
 
 
@@ -4934,6 +5174,30 @@ fileprivate struct FfiConverterOptionTypeLineRange: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLinkedDocument: FfiConverterRustBuffer {
+    typealias SwiftType = LinkedDocument?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLinkedDocument.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLinkedDocument.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLocator: FfiConverterRustBuffer {
     typealias SwiftType = Locator?
 
@@ -5154,6 +5418,31 @@ fileprivate struct FfiConverterSequenceTypeCitation: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDocumentLink: FfiConverterRustBuffer {
+    typealias SwiftType = [DocumentLink]
+
+    public static func write(_ value: [DocumentLink], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDocumentLink.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DocumentLink] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DocumentLink]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDocumentLink.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHit: FfiConverterRustBuffer {
     typealias SwiftType = [Hit]
 
@@ -5359,10 +5648,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_trove_checksum_method_engine_ask_in_async() != 909) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_trove_checksum_method_engine_backlinks() != 50894) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_trove_checksum_method_engine_index_path() != 37340) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_index_path_async() != 271) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_outgoing_links() != 5372) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_remove_document() != 56004) {

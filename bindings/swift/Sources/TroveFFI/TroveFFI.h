@@ -393,6 +393,11 @@ RustBuffer uniffi_trove_fn_method_engine_ask_in(uint64_t ptr, uint64_t conversat
 uint64_t uniffi_trove_fn_method_engine_ask_in_async(uint64_t ptr, uint64_t conversation, RustBuffer question, RustBuffer options, RustBuffer listener, RustBuffer cancel
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_BACKLINKS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_BACKLINKS
+RustBuffer uniffi_trove_fn_method_engine_backlinks(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
 RustBuffer uniffi_trove_fn_method_engine_index_path(uint64_t ptr, RustBuffer path, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
@@ -401,6 +406,11 @@ RustBuffer uniffi_trove_fn_method_engine_index_path(uint64_t ptr, RustBuffer pat
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH_ASYNC
 uint64_t uniffi_trove_fn_method_engine_index_path_async(uint64_t ptr, RustBuffer path, RustBuffer listener, RustBuffer cancel
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_OUTGOING_LINKS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_OUTGOING_LINKS
+RustBuffer uniffi_trove_fn_method_engine_outgoing_links(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_REMOVE_DOCUMENT
@@ -823,6 +833,12 @@ uint16_t uniffi_trove_checksum_method_engine_ask_in_async(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_BACKLINKS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_BACKLINKS
+uint16_t uniffi_trove_checksum_method_engine_backlinks(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH
 uint16_t uniffi_trove_checksum_method_engine_index_path(void
@@ -832,6 +848,12 @@ uint16_t uniffi_trove_checksum_method_engine_index_path(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH_ASYNC
 uint16_t uniffi_trove_checksum_method_engine_index_path_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_OUTGOING_LINKS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_OUTGOING_LINKS
+uint16_t uniffi_trove_checksum_method_engine_outgoing_links(void
     
 );
 #endif

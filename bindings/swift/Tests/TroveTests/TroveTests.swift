@@ -173,6 +173,25 @@ final class TroveTests: XCTestCase {
         XCTAssertFalse(try engine.removeDocument(id: "note-1"))
     }
 
+    func testLinksAndBacklinksResolveByTitle() throws {
+        _ = try engine.addText(id: "links-a", title: "Alpha",
+                               text: "Alpha links to [[Beta|the second note]] and [[Gamma]].", metadataJson: "{}")
+        _ = try engine.addText(id: "links-b", title: "Beta", text: "Beta stands alone.", metadataJson: "{}")
+        defer {
+            _ = try? engine.removeDocument(id: "links-a")
+            _ = try? engine.removeDocument(id: "links-b")
+        }
+        let out = try engine.outgoingLinks(documentId: "links-a")
+        XCTAssertEqual(out.map { $0.target }, ["Beta", "Gamma"])
+        XCTAssertEqual(out[0].alias, "the second note")
+        XCTAssertEqual(out[0].resolved?.documentId, "links-b")
+        XCTAssertNil(out[1].resolved)
+        XCTAssertEqual(try engine.backlinks(documentId: "links-b").map { $0.source.title }, ["Alpha"])
+        XCTAssertThrowsError(try engine.backlinks(documentId: "links-none")) { error in
+            guard case TroveError.NotFound = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testMultilingualStoreFindsJapaneseFromEnglish() throws {
         var cfg = Self.config(Self.root.appendingPathComponent("store-e5").path)
         cfg.embeddingPath = "\(models)/multilingual-e5-small/multilingual-e5-small-q4_0.gguf"

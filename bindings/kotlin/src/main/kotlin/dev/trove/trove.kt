@@ -768,9 +768,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_engine_ask_in_async(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_backlinks(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_index_path(
     ): Int
     external fun uniffi_trove_checksum_method_engine_index_path_async(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_outgoing_links(
     ): Int
     external fun uniffi_trove_checksum_method_engine_remove_document(
     ): Int
@@ -861,10 +865,14 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_ask_in_async(`ptr`: Long,`conversation`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_trove_fn_method_engine_backlinks(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_index_path(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_index_path_async(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_trove_fn_method_engine_outgoing_links(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_remove_document(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_trove_fn_method_engine_remove_path(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1054,10 +1062,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_trove_checksum_method_engine_ask_in_async() and 0xFFFF) != 909) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_trove_checksum_method_engine_backlinks() and 0xFFFF) != 50894) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_engine_index_path() and 0xFFFF) != 37340) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_index_path_async() and 0xFFFF) != 271) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_outgoing_links() and 0xFFFF) != 5372) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_remove_document() and 0xFFFF) != 56004) {
@@ -2315,6 +2329,12 @@ public interface EngineInterface {
     suspend fun `askInAsync`(`conversation`: Conversation, `question`: kotlin.String, `options`: AskOptions? = null, `listener`: TokenListener? = null, `cancel`: CancelToken? = null): Answer
     
     /**
+     * The links of other documents that resolve to `document_id` ("notes
+     * linking here").
+     */
+    fun `backlinks`(`documentId`: kotlin.String): List<DocumentLink>
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -2325,6 +2345,13 @@ public interface EngineInterface {
      * thread. Cancelling the calling task cancels the indexing.
      */
     suspend fun `indexPathAsync`(`path`: kotlin.String, `listener`: ProgressListener? = null, `cancel`: CancelToken? = null): IndexSummary
+    
+    /**
+     * The links written in document `document_id` (a host id or a file's
+     * absolute path, as hits give it), in document order, each with the
+     * document it resolves to now.
+     */
+    fun `outgoingLinks`(`documentId`: kotlin.String): List<DocumentLink>
     
     /**
      * Removes a document by id (host id or file path); whether one was there.
@@ -2598,6 +2625,25 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
 
     
     /**
+     * The links of other documents that resolve to `document_id` ("notes
+     * linking here").
+     */
+    @Throws(TroveException::class)override fun `backlinks`(`documentId`: kotlin.String): List<DocumentLink> {
+            return FfiConverterSequenceTypeDocumentLink.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_backlinks(
+        it,
+        
+        FfiConverterString.lower(`documentId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -2644,6 +2690,26 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
         TroveException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The links written in document `document_id` (a host id or a file's
+     * absolute path, as hits give it), in document order, each with the
+     * document it resolves to now.
+     */
+    @Throws(TroveException::class)override fun `outgoingLinks`(`documentId`: kotlin.String): List<DocumentLink> {
+            return FfiConverterSequenceTypeDocumentLink.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_outgoing_links(
+        it,
+        
+        FfiConverterString.lower(`documentId`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -4477,6 +4543,107 @@ public object FfiConverterTypeCitation: FfiConverterRustBuffer<Citation> {
 
 
 /**
+ * A link written in a document: `[[Note#Heading|shown]]`, `![[embed]]`, a
+ * Markdown link to a local file, a canvas file card.
+ */
+data class DocumentLink (
+    /**
+     * The document the link is written in.
+     */
+    var `source`: LinkedDocument
+    , 
+    /**
+     * The note or file as written, without `.md`.
+     */
+    var `target`: kotlin.String
+    , 
+    var `heading`: kotlin.String?
+    , 
+    /**
+     * The block id linked to, without `^`.
+     */
+    var `block`: kotlin.String?
+    , 
+    /**
+     * The text shown for the link.
+     */
+    var `alias`: kotlin.String?
+    , 
+    /**
+     * `![[…]]`: shown in place rather than linked.
+     */
+    var `embed`: kotlin.Boolean
+    , 
+    /**
+     * 1-based line of the link in the source (Markdown).
+     */
+    var `line`: kotlin.UInt?
+    , 
+    /**
+     * The stored document the target names now.
+     */
+    var `resolved`: LinkedDocument?
+    , 
+    /**
+     * A linked block's lines in the resolved document.
+     */
+    var `blockLines`: LineRange?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDocumentLink: FfiConverterRustBuffer<DocumentLink> {
+    override fun read(buf: ByteBuffer): DocumentLink {
+        return DocumentLink(
+            FfiConverterTypeLinkedDocument.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalTypeLinkedDocument.read(buf),
+            FfiConverterOptionalTypeLineRange.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DocumentLink) = (
+            FfiConverterTypeLinkedDocument.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterOptionalString.allocationSize(value.`heading`) +
+            FfiConverterOptionalString.allocationSize(value.`block`) +
+            FfiConverterOptionalString.allocationSize(value.`alias`) +
+            FfiConverterBoolean.allocationSize(value.`embed`) +
+            FfiConverterOptionalUInt.allocationSize(value.`line`) +
+            FfiConverterOptionalTypeLinkedDocument.allocationSize(value.`resolved`) +
+            FfiConverterOptionalTypeLineRange.allocationSize(value.`blockLines`)
+    )
+
+    override fun write(value: DocumentLink, buf: ByteBuffer) {
+            FfiConverterTypeLinkedDocument.write(value.`source`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterOptionalString.write(value.`heading`, buf)
+            FfiConverterOptionalString.write(value.`block`, buf)
+            FfiConverterOptionalString.write(value.`alias`, buf)
+            FfiConverterBoolean.write(value.`embed`, buf)
+            FfiConverterOptionalUInt.write(value.`line`, buf)
+            FfiConverterOptionalTypeLinkedDocument.write(value.`resolved`, buf)
+            FfiConverterOptionalTypeLineRange.write(value.`blockLines`, buf)
+    }
+}
+
+
+
+/**
  * Where the store and models are, and the engine's knobs.
  */
 data class EngineConfig (
@@ -4729,9 +4896,6 @@ public object FfiConverterTypeHistoryUse: FfiConverterRustBuffer<HistoryUse> {
 
 
 
-/**
- * One retrieved passage.
- */
 data class Hit (
     /**
      * Stable id of the chunk in this store.
@@ -5118,6 +5282,55 @@ public object FfiConverterTypeLineRange: FfiConverterRustBuffer<LineRange> {
     override fun write(value: LineRange, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`first`, buf)
             FfiConverterUInt.write(value.`last`, buf)
+    }
+}
+
+
+
+/**
+ * One retrieved passage.
+ */
+data class LinkedDocument (
+    /**
+     * Its absolute path, or the host's id for added text.
+     */
+    var `documentId`: kotlin.String
+    , 
+    var `path`: kotlin.String?
+    , 
+    var `title`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLinkedDocument: FfiConverterRustBuffer<LinkedDocument> {
+    override fun read(buf: ByteBuffer): LinkedDocument {
+        return LinkedDocument(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LinkedDocument) = (
+            FfiConverterString.allocationSize(value.`documentId`) +
+            FfiConverterOptionalString.allocationSize(value.`path`) +
+            FfiConverterString.allocationSize(value.`title`)
+    )
+
+    override fun write(value: LinkedDocument, buf: ByteBuffer) {
+            FfiConverterString.write(value.`documentId`, buf)
+            FfiConverterOptionalString.write(value.`path`, buf)
+            FfiConverterString.write(value.`title`, buf)
     }
 }
 
@@ -6363,6 +6576,38 @@ public object FfiConverterOptionalTypeLineRange: FfiConverterRustBuffer<LineRang
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeLinkedDocument: FfiConverterRustBuffer<LinkedDocument?> {
+    override fun read(buf: ByteBuffer): LinkedDocument? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLinkedDocument.read(buf)
+    }
+
+    override fun allocationSize(value: LinkedDocument?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLinkedDocument.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LinkedDocument?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLinkedDocument.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeLocator: FfiConverterRustBuffer<Locator?> {
     override fun read(buf: ByteBuffer): Locator? {
         if (buf.get().toInt() == 0) {
@@ -6625,6 +6870,34 @@ public object FfiConverterSequenceTypeCitation: FfiConverterRustBuffer<List<Cita
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeCitation.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDocumentLink: FfiConverterRustBuffer<List<DocumentLink>> {
+    override fun read(buf: ByteBuffer): List<DocumentLink> {
+        val len = buf.getInt()
+        return List<DocumentLink>(len) {
+            FfiConverterTypeDocumentLink.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DocumentLink>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDocumentLink.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DocumentLink>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDocumentLink.write(it, buf)
         }
     }
 }

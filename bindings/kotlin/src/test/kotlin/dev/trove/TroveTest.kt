@@ -133,6 +133,21 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(engine.removeDocument("note-1")) { "removed" }
         check(!engine.removeDocument("note-1")) { "already gone" }
     },
+    "links and backlinks resolve by title" to {
+        engine.addText("links-a", "Alpha", "Alpha links to [[Beta|the second note]] and [[Gamma]].", "{}")
+        engine.addText("links-b", "Beta", "Beta stands alone.", "{}")
+        try {
+            val out = engine.outgoingLinks("links-a")
+            check(out.map { it.target } == listOf("Beta", "Gamma")) { "$out" }
+            check(out[0].alias == "the second note" && out[0].resolved?.documentId == "links-b") { "$out" }
+            check(out[1].resolved == null) { "$out" }
+            check(engine.backlinks("links-b").map { it.source.title } == listOf("Alpha")) { "backlinks" }
+            assertThrows<TroveException.NotFound> { engine.backlinks("links-none") }
+        } finally {
+            engine.removeDocument("links-a")
+            engine.removeDocument("links-b")
+        }
+    },
     "a multilingual store finds Japanese from English; one CJK character is a keyword" to {
         val e5 = File(models, "multilingual-e5-small/multilingual-e5-small-q4_0.gguf").path
         val cfg = config(File(root, "store-e5")).copy(embeddingPath = e5)
