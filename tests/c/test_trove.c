@@ -850,6 +850,31 @@ static void test_links(trove_engine *engine) {
     CHECK(json == NULL, "reset on failure");
     CHECK(strstr(trove_last_error(), "no document"), "names the problem: %s", trove_last_error());
     CHECK_STATUS(trove_outgoing_links_json(engine, NULL, 0, &json), TROVE_STATUS_INVALID_ARGUMENT);
+
+    /* A web page's passage is placed by paragraph, not by lines. */
+    char pages[400], page[500];
+    snprintf(pages, sizeof pages, "%s/pages", root);
+    mkdir(pages, 0700);
+    snprintf(page, sizeof page, "%s/kettle.html", pages);
+    write_file(page, "<html><head><title>Kettle</title></head><body><h1>Kettle</h1>"
+                     "<p>Descale the kettle with citric acid every month.</p></body></html>");
+    CHECK_STATUS(trove_index_path(engine, pages, NULL, NULL, NULL, NULL), TROVE_STATUS_OK);
+    trove_search_options kw;
+    memset(&kw, 0, sizeof kw);
+    kw.struct_size = sizeof kw;
+    kw.mode = TROVE_SEARCH_MODE_KEYWORD;
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "descale citric", TROVE_NUL_TERMINATED, &kw, &results), TROVE_STATUS_OK);
+    const trove_hit *hit = trove_results_hit(results, 0);
+    size_t len = 0;
+    const char *locator = trove_hit_locator(hit, &len);
+    CHECK(hit && strstr(trove_hit_path(hit, NULL), "kettle.html") && locator && strstr(locator, "\xc2\xb6 ") &&
+              len == strlen(locator),
+          "paragraph locator %s", locator ? locator : "(null)");
+    CHECK(!trove_hit_lines(hit, NULL, NULL), "a web page has no lines");
+    trove_results_free(results);
+    CHECK(trove_hit_locator(NULL, &len) == NULL && len == 0, "NULL hit");
+    CHECK_STATUS(trove_remove_path(engine, pages, NULL), TROVE_STATUS_OK);
     CHECK_STATUS(trove_remove_document(engine, "host:links-a", TROVE_NUL_TERMINATED, NULL), TROVE_STATUS_OK);
     CHECK_STATUS(trove_remove_document(engine, "host:links-b", TROVE_NUL_TERMINATED, NULL), TROVE_STATUS_OK);
 }
