@@ -319,7 +319,8 @@ typedef struct trove_search_options {
   // Only documents whose path starts with this (NUL-terminated); NULL: any.
   const char *path_prefix;
   // Only documents with at least one of these tags (tag_count
-  // NUL-terminated strings).
+  // NUL-terminated strings; ignoring case, and a tag matches its nested
+  // tags: "garden" matches "garden/vegetables").
   const char *const *tags;
   // Number of tags.
   size_t tag_count;
@@ -348,7 +349,8 @@ typedef struct trove_ask_options {
   // Only documents whose path starts with this (NUL-terminated); NULL: any.
   const char *path_prefix;
   // Only documents with at least one of these tags (tag_count
-  // NUL-terminated strings).
+  // NUL-terminated strings; ignoring case, and a tag matches its nested
+  // tags: "garden" matches "garden/vegetables").
   const char *const *tags;
   // Number of tags.
   size_t tag_count;

@@ -21,7 +21,7 @@ import {
 } from 'obsidian';
 import * as path from 'path';
 import type * as TroveModule from './trove';
-import type { Answer, AnswerStrategy, CancelToken, Conversation, Trove } from './trove';
+import type { Answer, AnswerStrategy, CancelToken, Conversation, Locator, Trove } from './trove';
 
 const VIEW_TYPE = 'trove-answer';
 
@@ -328,6 +328,8 @@ class AnswerView extends ItemView {
                 li.createSpan({ text: c.title || c.documentId });
             }
             if (c.lines) li.createSpan({ text: ` (lines ${c.lines[0]}–${c.lines[1]})` });
+            else if (c.page) li.createSpan({ text: ` (page ${c.page})` });
+            else if (c.locator) li.createSpan({ text: ` (${placeOf(c.locator)})` });
             if (c.inferred) li.createSpan({ text: ' (inferred)', cls: 'mod-muted' });
         }
     }
@@ -399,4 +401,10 @@ class TroveSettingTab extends PluginSettingTab {
                     }),
             );
     }
+}
+
+/** "chapter 3, ¶ 12–14", as the library's locator reads in every surface. */
+function placeOf(l: Locator): string {
+    const paragraphs = l.firstParagraph === l.lastParagraph ? `¶ ${l.firstParagraph}` : `¶ ${l.firstParagraph}–${l.lastParagraph}`;
+    return l.chapter ? `chapter ${l.chapter}, ${paragraphs}` : paragraphs;
 }

@@ -134,7 +134,7 @@ export interface Note {
 export interface Filters {
     /** Only documents whose path starts with this. */
     pathPrefix?: string;
-    /** Only documents with at least one of these tags. */
+    /** Only documents with at least one of these tags (ignoring case; `garden` matches `garden/vegetables`). */
     tags?: string[];
     /** Only these documents (paths or host ids). */
     documentIds?: string[];

@@ -85,7 +85,8 @@ pub struct trove_search_options {
     /// Only documents whose path starts with this (NUL-terminated); NULL: any.
     pub path_prefix: *const c_char,
     /// Only documents with at least one of these tags (tag_count
-    /// NUL-terminated strings).
+    /// NUL-terminated strings; ignoring case, and a tag matches its nested
+    /// tags: "garden" matches "garden/vegetables").
     pub tags: *const *const c_char,
     /// Number of tags.
     pub tag_count: usize,
@@ -117,7 +118,8 @@ pub struct trove_ask_options {
     /// Only documents whose path starts with this (NUL-terminated); NULL: any.
     pub path_prefix: *const c_char,
     /// Only documents with at least one of these tags (tag_count
-    /// NUL-terminated strings).
+    /// NUL-terminated strings; ignoring case, and a tag matches its nested
+    /// tags: "garden" matches "garden/vegetables").
     pub tags: *const *const c_char,
     /// Number of tags.
     pub tag_count: usize,

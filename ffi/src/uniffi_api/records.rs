@@ -81,7 +81,8 @@ pub struct SearchOptions {
     /// Only documents whose path starts with this.
     #[uniffi(default)]
     pub path_prefix: Option<String>,
-    /// Only documents with at least one of these tags.
+    /// Only documents with at least one of these tags (ignoring case; a tag
+    /// matches its nested tags: `garden` matches `garden/vegetables`).
     #[uniffi(default)]
     pub tags: Vec<String>,
     /// Only these documents (paths or host ids).
@@ -132,7 +133,8 @@ pub struct AskOptions {
     /// Only documents whose path starts with this.
     #[uniffi(default)]
     pub path_prefix: Option<String>,
-    /// Only documents with at least one of these tags.
+    /// Only documents with at least one of these tags (ignoring case; a tag
+    /// matches its nested tags: `garden` matches `garden/vegetables`).
     #[uniffi(default)]
     pub tags: Vec<String>,
     /// Only these documents (paths or host ids).

@@ -2466,7 +2466,8 @@ public struct AskOptions: Equatable, Hashable {
      */
     public var pathPrefix: String?
     /**
-     * Only documents with at least one of these tags.
+     * Only documents with at least one of these tags (ignoring case; a tag
+     * matches its nested tags: `garden` matches `garden/vegetables`).
      */
     public var tags: [String]
     /**
@@ -2510,7 +2511,8 @@ public struct AskOptions: Equatable, Hashable {
          * Only documents whose path starts with this.
          */pathPrefix: String? = nil, 
         /**
-         * Only documents with at least one of these tags.
+         * Only documents with at least one of these tags (ignoring case; a tag
+         * matches its nested tags: `garden` matches `garden/vegetables`).
          */tags: [String] = [], 
         /**
          * Only these documents (paths or host ids).
@@ -3966,7 +3968,8 @@ public struct SearchOptions: Equatable, Hashable {
      */
     public var pathPrefix: String?
     /**
-     * Only documents with at least one of these tags.
+     * Only documents with at least one of these tags (ignoring case; a tag
+     * matches its nested tags: `garden` matches `garden/vegetables`).
      */
     public var tags: [String]
     /**
@@ -3990,7 +3993,8 @@ public struct SearchOptions: Equatable, Hashable {
          * Only documents whose path starts with this.
          */pathPrefix: String? = nil, 
         /**
-         * Only documents with at least one of these tags.
+         * Only documents with at least one of these tags (ignoring case; a tag
+         * matches its nested tags: `garden` matches `garden/vegetables`).
          */tags: [String] = [], 
         /**
          * Only these documents (paths or host ids).

@@ -4329,7 +4329,8 @@ data class AskOptions (
     var `pathPrefix`: kotlin.String? = null 
     , 
     /**
-     * Only documents with at least one of these tags.
+     * Only documents with at least one of these tags (ignoring case; a tag
+     * matches its nested tags: `garden` matches `garden/vegetables`).
      */
     var `tags`: List<kotlin.String> = listOf() 
     , 
@@ -5465,7 +5466,8 @@ data class SearchOptions (
     var `pathPrefix`: kotlin.String? = null 
     , 
     /**
-     * Only documents with at least one of these tags.
+     * Only documents with at least one of these tags (ignoring case; a tag
+     * matches its nested tags: `garden` matches `garden/vegetables`).
      */
     var `tags`: List<kotlin.String> = listOf() 
     , 
