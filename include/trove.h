@@ -544,6 +544,40 @@ enum trove_status trove_backlinks_json(const struct trove_engine *engine,
                                        size_t id_len,
                                        char **json_out);
 
+// Where a document stands (id_len bytes, or TROVE_NUL_TERMINATED: a file's
+// absolute path or a host id), as a JSON object (the document_status shape
+// in README.md, "JSON shapes": state is "indexed", "changed", "missing",
+// "failed" or "not_indexed"; a failure's code and reason). A document the
+// store does not know is state "not_indexed", not an error. *json_out is
+// caller-owned: free it with trove_string_free; NULL on failure.
+//
+// Thread-safe.
+//
+// Safety: engine is live; id holds id_len bytes (or is NUL-terminated);
+// json_out is writable.
+enum trove_status trove_document_status_json(const struct trove_engine *engine,
+                                             const char *id,
+                                             size_t id_len,
+                                             char **json_out);
+
+// Why a document (id, id_len as for trove_document_status_json) ranks
+// where it does for a query (query_len bytes, or TROVE_NUL_TERMINATED):
+// a JSON object (the explanation shape: its status, best passage, rank and
+// score in hybrid, keyword and vector search, the document ranked first,
+// and the reasons as sentences). *json_out is caller-owned: free it with
+// trove_string_free; NULL on failure.
+//
+// Thread-safe.
+//
+// Safety: engine is live; query and id hold their lengths in bytes (or
+// are NUL-terminated); json_out is writable.
+enum trove_status trove_explain_json(const struct trove_engine *engine,
+                                     const char *query,
+                                     size_t query_len,
+                                     const char *id,
+                                     size_t id_len,
+                                     char **json_out);
+
 // Removes every file document at or under path (a file or a folder,
 // NUL-terminated; it need not exist any more). *count_out (may be NULL)
 // receives how many documents were removed.

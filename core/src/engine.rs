@@ -18,6 +18,7 @@ use crate::config::EngineConfig;
 use crate::conversation::{Conversation, HistoryUse};
 use crate::embed::{self, Embedder, ModelFingerprint};
 use crate::error::{Error, Result};
+use crate::explain::{self, DocumentStatus, Explanation};
 use crate::index::{Indexer, ProgressFn};
 use crate::ingest::{self, Metadata};
 use crate::links::{self, DocumentLink};
@@ -377,6 +378,42 @@ impl Engine {
     /// `NotFound`.
     pub fn backlinks(&self, document_id: &str) -> Result<Vec<DocumentLink>> {
         links::backlinks(&self.store, document_id)
+    }
+
+    /// Where document `document_id` (a file's absolute path or a host id)
+    /// stands: indexed, changed on disk since, missing, failed (with the
+    /// reason) or not in the store. Never `NotFound`: that is an answer.
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let status = engine.document_status("/home/me/notes/espresso.md")?;
+    /// println!("{:?}, {} chunks", status.state, status.chunks);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn document_status(&self, document_id: &str) -> Result<DocumentStatus> {
+        explain::status(&self.store, document_id)
+    }
+
+    /// Why document `document_id` ranks where it does for `query` ("why is
+    /// my note not found?"): its status, its best passage, its rank and
+    /// score in hybrid, keyword and vector search (among the first
+    /// [`EXPLAIN_DEPTH`](crate::EXPLAIN_DEPTH) documents of each), the
+    /// document ranked first, and the evidence in sentences.
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let engine = trove::Engine::open(trove::EngineConfig::new("notes.trove", "models"))?;
+    /// let why = engine.explain("espresso temperature", "/home/me/notes/espresso.md")?;
+    /// for reason in &why.reasons {
+    ///     println!("{reason}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn explain(&self, query: &str, document_id: &str) -> Result<Explanation> {
+        explain::explain(&self.store, self.embedder.as_ref(), query, document_id)
     }
 
     /// Retrieves the passages best matching `query`.

@@ -528,7 +528,8 @@ fn chunk_row(c: &Chunk, hash: &[u8]) -> ChunkRow {
     }
 }
 
-fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+/// A file's modification time as the store records it.
+pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

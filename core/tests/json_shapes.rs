@@ -59,6 +59,16 @@ fn every_result_type_serializes_to_its_documented_shape() {
     assert!(stats.last_index_run.is_some());
     assert_shape("stats", &stats);
 
+    let espresso = std::fs::canonicalize(notes.path().join("espresso.md")).unwrap();
+    let why = engine
+        .explain("brew temperature", &espresso.to_string_lossy())
+        .unwrap();
+    assert_shape("explanation", &why);
+    let broken = std::fs::canonicalize(notes.path().join("broken.txt")).unwrap();
+    let status = engine.document_status(&broken.to_string_lossy()).unwrap();
+    assert!(status.failure_code.is_some());
+    assert_shape("document_status", &status);
+
     let path = PathBuf::from("/notes/a.md");
     let latency = Duration::from_millis(340);
     for (name, event) in [

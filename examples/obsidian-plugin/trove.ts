@@ -279,6 +279,43 @@ export interface Locator {
     lastParagraph: number;
 }
 
+/** Where a document stands in the store (the `document_status` JSON shape, camelCase). */
+export interface DocumentStatus {
+    documentId: string;
+    state: 'indexed' | 'changed' | 'missing' | 'failed' | 'not_indexed';
+    title: string | null;
+    /** Its chunks (passages) in the store. */
+    chunks: number;
+    /** The skip reason's code, when it failed. */
+    failureCode: string | null;
+    /** Why it failed, with the fix. */
+    failureReason: string | null;
+}
+
+/** Where a document ranks in one retriever's list of documents. */
+export interface RankEvidence {
+    /** 1-based rank, or null when not among the first `depth`. */
+    rank: number | null;
+    /** Its best passage's score here, or null when nothing matches. */
+    score: number | null;
+    topScore: number | null;
+    depth: number;
+}
+
+/** Why a document ranks where it does for a query (the `explanation` JSON shape, camelCase). */
+export interface Explanation {
+    query: string;
+    status: DocumentStatus;
+    bestPassage: Hit | null;
+    hybrid: RankEvidence;
+    keyword: RankEvidence;
+    vector: RankEvidence;
+    /** The document ranked first, when another one. */
+    first: Hit | null;
+    /** The evidence in sentences. */
+    reasons: string[];
+}
+
 /** A document at one end of a link. */
 export interface LinkedDocument {
     documentId: string;
@@ -384,7 +421,7 @@ export interface Answer {
 
 /** Which JSON text trove handed out (names of tests/json/shapes.json;
  * "hits" is an array of "hit"). */
-export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns' | 'links';
+export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns' | 'links' | 'document_status' | 'explanation';
 
 let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
 
@@ -536,6 +573,8 @@ interface TroveLib {
     stats_json(engine: Ptr, out: Out<string | null>): number;
     outgoing_links_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
     backlinks_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
+    document_status_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
+    explain_json(engine: Ptr, query: Buffer, queryLen: number, id: Buffer, idLen: number, out: Out<string | null>): number;
     cancel_token_new(): Ptr;
     cancel_token_cancel(token: Ptr): void;
     cancel_token_reset(token: Ptr): void;
@@ -670,6 +709,12 @@ export function loadLibrary(path: string): TroveLib {
         ),
         backlinks_json: f(
             `int trove_backlinks_json(const trove_engine *engine, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
+        ),
+        document_status_json: f(
+            `int trove_document_status_json(const trove_engine *engine, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
+        ),
+        explain_json: f(
+            `int trove_explain_json(const trove_engine *engine, const char *query, size_t query_len, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
         ),
         cancel_token_new: f('trove_cancel_token *trove_cancel_token_new(void)'),
         cancel_token_cancel: f('void trove_cancel_token_cancel(const trove_cancel_token *token)'),
@@ -1398,6 +1443,24 @@ export class Trove {
         const out: Out<string | null> = [null];
         check(this.library, this.library.backlinks_json(this.live(), bytes, len, out), 'backlinks');
         return camelize(parseJson('links', out[0]!)) as DocumentLink[];
+    }
+
+    /** Where a document (host id or absolute path) stands: indexed, changed,
+     * missing, failed (and why) or not indexed. */
+    documentStatus(documentId: Text): DocumentStatus {
+        const { bytes, len } = bytesOf(documentId, 'documentId', false);
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.document_status_json(this.live(), bytes, len, out), 'documentStatus');
+        return camelize(parseJson('document_status', out[0]!)) as DocumentStatus;
+    }
+
+    /** Why a document ranks where it does for `query` ("why is my note not found?"). */
+    explain(query: Text, documentId: Text): Explanation {
+        const q = bytesOf(query, 'query', false);
+        const { bytes, len } = bytesOf(documentId, 'documentId', false);
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.explain_json(this.live(), q.bytes, q.len, bytes, len, out), 'explain');
+        return camelize(parseJson('explanation', out[0]!)) as Explanation;
     }
 
     /** Store statistics. */

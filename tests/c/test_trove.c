@@ -879,6 +879,29 @@ static void test_links(trove_engine *engine) {
     CHECK_STATUS(trove_remove_document(engine, "host:links-b", TROVE_NUL_TERMINATED, NULL), TROVE_STATUS_OK);
 }
 
+static void test_explain(trove_engine *engine) {
+    char espresso[500], *json = NULL;
+    snprintf(espresso, sizeof espresso, "%s/espresso.md", notes);
+    char *real = realpath(espresso, NULL);
+    CHECK(real != NULL, "realpath");
+    CHECK_STATUS(trove_document_status_json(engine, real, TROVE_NUL_TERMINATED, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"state\":\"indexed\""), "status %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_document_status_json(engine, "/nowhere.md", TROVE_NUL_TERMINATED, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"state\":\"not_indexed\""), "status %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_explain_json(engine, "espresso brew temperature", TROVE_NUL_TERMINATED, real,
+                                    TROVE_NUL_TERMINATED, &json),
+                 TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"hybrid\":{\"rank\":1,") && strstr(json, "ranks it first"), "explain %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_explain_json(engine, "   ", TROVE_NUL_TERMINATED, real, TROVE_NUL_TERMINATED, &json),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL, "reset on failure");
+    CHECK_STATUS(trove_explain_json(engine, "x", 1, NULL, 0, &json), TROVE_STATUS_INVALID_ARGUMENT);
+    free(real);
+}
+
 /* ---------- watching ---------- */
 
 typedef struct {
@@ -1159,6 +1182,7 @@ int main(void) {
     test_watch(engine);
     test_stats(engine);
     test_links(engine);
+    test_explain(engine);
     trove_engine_close(engine);
 
     test_wrong_llm_and_other_embedder();

@@ -145,6 +145,17 @@ def test_links_and_backlinks_resolve_by_title(vault):
         engine.remove_document("links-b")
 
 
+def test_document_status_and_explain(vault):
+    engine, _, notes = vault
+    espresso = os.path.realpath(notes / "espresso.md")
+    status = engine.document_status(espresso)
+    assert status.state == trove.DocumentState.INDEXED and status.chunks >= 1
+    assert engine.document_status("/nowhere.md").state == trove.DocumentState.NOT_INDEXED
+    why = engine.explain("espresso brew temperature", espresso)
+    assert why.hybrid.rank == 1 and why.best_passage.document_id == espresso
+    assert "ranks it first" in why.reasons[0]
+
+
 GENERATIVE = trove.AnswerStrategy.GENERATIVE
 
 

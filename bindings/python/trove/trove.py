@@ -553,6 +553,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_backlinks() != 50894:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_document_status() != 47496:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_explain() != 20846:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path() != 37340:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path_async() != 271:
@@ -650,6 +654,12 @@ _UniffiLib.uniffi_trove_checksum_method_engine_ask_in_async.restype = ctypes.c_u
 _UniffiLib.uniffi_trove_checksum_method_engine_backlinks.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_backlinks.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_document_status.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_document_status.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_explain.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_explain.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.restype = ctypes.c_uint16
@@ -778,6 +788,19 @@ _UniffiLib.uniffi_trove_fn_method_engine_backlinks.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_backlinks.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_document_status.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_document_status.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_explain.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_explain.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_engine_index_path.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2680,9 +2703,6 @@ class _UniffiFfiConverterTypeAskOptions(_UniffiConverterRustBuffer):
 
 @dataclass
 class LinkedDocument:
-    """
-    One retrieved passage.
-"""
     def __init__(self, *, document_id:str, path:typing.Optional[str], title:str):
         self.document_id = document_id
         self.path = path
@@ -2830,6 +2850,149 @@ class _UniffiFfiConverterTypeDocumentLink(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeLinkedDocument.write(value.resolved, buf)
         _UniffiFfiConverterOptionalTypeLineRange.write(value.block_lines, buf)
 
+
+
+
+
+
+class DocumentState(enum.Enum):
+    """
+    One retrieved passage.
+    Where a document stands in the store.
+"""
+    
+    INDEXED = 0
+    """
+    Stored, and the file is as it was when read.
+"""
+    
+    CHANGED = 1
+    """
+    Stored, but the file changed since: the next index run reads it.
+"""
+    
+    MISSING = 2
+    """
+    Stored, but the file is gone.
+"""
+    
+    FAILED = 3
+    """
+    The last run could not read it.
+"""
+    
+    NOT_INDEXED = 4
+    """
+    Not in the store.
+"""
+    
+
+
+class _UniffiFfiConverterTypeDocumentState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DocumentState.INDEXED
+        if variant == 2:
+            return DocumentState.CHANGED
+        if variant == 3:
+            return DocumentState.MISSING
+        if variant == 4:
+            return DocumentState.FAILED
+        if variant == 5:
+            return DocumentState.NOT_INDEXED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DocumentState.INDEXED:
+            return
+        if value == DocumentState.CHANGED:
+            return
+        if value == DocumentState.MISSING:
+            return
+        if value == DocumentState.FAILED:
+            return
+        if value == DocumentState.NOT_INDEXED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DocumentState.INDEXED:
+            buf.write_i32(1)
+        if value == DocumentState.CHANGED:
+            buf.write_i32(2)
+        if value == DocumentState.MISSING:
+            buf.write_i32(3)
+        if value == DocumentState.FAILED:
+            buf.write_i32(4)
+        if value == DocumentState.NOT_INDEXED:
+            buf.write_i32(5)
+
+
+
+@dataclass
+class DocumentStatus:
+    def __init__(self, *, document_id:str, state:DocumentState, title:typing.Optional[str], chunks:int, failure_code:typing.Optional[str], failure_reason:typing.Optional[str]):
+        self.document_id = document_id
+        self.state = state
+        self.title = title
+        self.chunks = chunks
+        self.failure_code = failure_code
+        self.failure_reason = failure_reason
+        
+        
+
+    
+    def __str__(self):
+        return "DocumentStatus(document_id={}, state={}, title={}, chunks={}, failure_code={}, failure_reason={})".format(self.document_id, self.state, self.title, self.chunks, self.failure_code, self.failure_reason)
+    def __eq__(self, other):
+        if self.document_id != other.document_id:
+            return False
+        if self.state != other.state:
+            return False
+        if self.title != other.title:
+            return False
+        if self.chunks != other.chunks:
+            return False
+        if self.failure_code != other.failure_code:
+            return False
+        if self.failure_reason != other.failure_reason:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DocumentStatus(
+            document_id=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterTypeDocumentState.read(buf),
+            title=_UniffiFfiConverterOptionalString.read(buf),
+            chunks=_UniffiFfiConverterUInt64.read(buf),
+            failure_code=_UniffiFfiConverterOptionalString.read(buf),
+            failure_reason=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.document_id)
+        _UniffiFfiConverterTypeDocumentState.check_lower(value.state)
+        _UniffiFfiConverterOptionalString.check_lower(value.title)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks)
+        _UniffiFfiConverterOptionalString.check_lower(value.failure_code)
+        _UniffiFfiConverterOptionalString.check_lower(value.failure_reason)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.document_id, buf)
+        _UniffiFfiConverterTypeDocumentState.write(value.state, buf)
+        _UniffiFfiConverterOptionalString.write(value.title, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks, buf)
+        _UniffiFfiConverterOptionalString.write(value.failure_code, buf)
+        _UniffiFfiConverterOptionalString.write(value.failure_reason, buf)
+
 @dataclass
 class EngineConfig:
     """
@@ -2898,6 +3061,157 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.reembed, buf)
         _UniffiFfiConverterOptionalString.write(value.llm_path, buf)
         _UniffiFfiConverterOptionalString.write(value.embedding_path, buf)
+
+class _UniffiFfiConverterOptionalTypeHit(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHit.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHit.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHit.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class RankEvidence:
+    """
+    Where a document ranks in one retriever's list of documents.
+"""
+    def __init__(self, *, rank:typing.Optional[int], score:typing.Optional[float], top_score:typing.Optional[float], depth:int):
+        self.rank = rank
+        self.score = score
+        self.top_score = top_score
+        self.depth = depth
+        
+        
+
+    
+    def __str__(self):
+        return "RankEvidence(rank={}, score={}, top_score={}, depth={})".format(self.rank, self.score, self.top_score, self.depth)
+    def __eq__(self, other):
+        if self.rank != other.rank:
+            return False
+        if self.score != other.score:
+            return False
+        if self.top_score != other.top_score:
+            return False
+        if self.depth != other.depth:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRankEvidence(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RankEvidence(
+            rank=_UniffiFfiConverterOptionalUInt32.read(buf),
+            score=_UniffiFfiConverterOptionalFloat32.read(buf),
+            top_score=_UniffiFfiConverterOptionalFloat32.read(buf),
+            depth=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.rank)
+        _UniffiFfiConverterOptionalFloat32.check_lower(value.score)
+        _UniffiFfiConverterOptionalFloat32.check_lower(value.top_score)
+        _UniffiFfiConverterUInt32.check_lower(value.depth)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalUInt32.write(value.rank, buf)
+        _UniffiFfiConverterOptionalFloat32.write(value.score, buf)
+        _UniffiFfiConverterOptionalFloat32.write(value.top_score, buf)
+        _UniffiFfiConverterUInt32.write(value.depth, buf)
+
+@dataclass
+class Explanation:
+    """
+    Why a document ranks where it does for a query.
+"""
+    def __init__(self, *, query:str, status:DocumentStatus, best_passage:typing.Optional[Hit], hybrid:RankEvidence, keyword:RankEvidence, vector:RankEvidence, first:typing.Optional[Hit], reasons:typing.List[str]):
+        self.query = query
+        self.status = status
+        self.best_passage = best_passage
+        self.hybrid = hybrid
+        self.keyword = keyword
+        self.vector = vector
+        self.first = first
+        self.reasons = reasons
+        
+        
+
+    
+    def __str__(self):
+        return "Explanation(query={}, status={}, best_passage={}, hybrid={}, keyword={}, vector={}, first={}, reasons={})".format(self.query, self.status, self.best_passage, self.hybrid, self.keyword, self.vector, self.first, self.reasons)
+    def __eq__(self, other):
+        if self.query != other.query:
+            return False
+        if self.status != other.status:
+            return False
+        if self.best_passage != other.best_passage:
+            return False
+        if self.hybrid != other.hybrid:
+            return False
+        if self.keyword != other.keyword:
+            return False
+        if self.vector != other.vector:
+            return False
+        if self.first != other.first:
+            return False
+        if self.reasons != other.reasons:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeExplanation(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Explanation(
+            query=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterTypeDocumentStatus.read(buf),
+            best_passage=_UniffiFfiConverterOptionalTypeHit.read(buf),
+            hybrid=_UniffiFfiConverterTypeRankEvidence.read(buf),
+            keyword=_UniffiFfiConverterTypeRankEvidence.read(buf),
+            vector=_UniffiFfiConverterTypeRankEvidence.read(buf),
+            first=_UniffiFfiConverterOptionalTypeHit.read(buf),
+            reasons=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.query)
+        _UniffiFfiConverterTypeDocumentStatus.check_lower(value.status)
+        _UniffiFfiConverterOptionalTypeHit.check_lower(value.best_passage)
+        _UniffiFfiConverterTypeRankEvidence.check_lower(value.hybrid)
+        _UniffiFfiConverterTypeRankEvidence.check_lower(value.keyword)
+        _UniffiFfiConverterTypeRankEvidence.check_lower(value.vector)
+        _UniffiFfiConverterOptionalTypeHit.check_lower(value.first)
+        _UniffiFfiConverterSequenceString.check_lower(value.reasons)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.query, buf)
+        _UniffiFfiConverterTypeDocumentStatus.write(value.status, buf)
+        _UniffiFfiConverterOptionalTypeHit.write(value.best_passage, buf)
+        _UniffiFfiConverterTypeRankEvidence.write(value.hybrid, buf)
+        _UniffiFfiConverterTypeRankEvidence.write(value.keyword, buf)
+        _UniffiFfiConverterTypeRankEvidence.write(value.vector, buf)
+        _UniffiFfiConverterOptionalTypeHit.write(value.first, buf)
+        _UniffiFfiConverterSequenceString.write(value.reasons, buf)
 
 @dataclass
 class IndexFailure:
@@ -5043,6 +5357,18 @@ class EngineProtocol(typing.Protocol):
         linking here").
 """
         raise NotImplementedError
+    def document_status(self, document_id: str) -> DocumentStatus:
+        """
+        Where document `document_id` (a file's absolute path or a host id)
+        stands: indexed, changed, missing, failed (and why) or not indexed.
+"""
+        raise NotImplementedError
+    def explain(self, query: str,document_id: str) -> Explanation:
+        """
+        Why `document_id` ranks where it does for `query`: its status, best
+        passage, rank and score per retriever, and the reasons in sentences.
+"""
+        raise NotImplementedError
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -5341,6 +5667,47 @@ class Engine(EngineProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def document_status(self, document_id: str) -> DocumentStatus:
+        """
+        Where document `document_id` (a file's absolute path or a host id)
+        stands: indexed, changed, missing, failed (and why) or not indexed.
+"""
+        
+        _UniffiFfiConverterString.check_lower(document_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(document_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDocumentStatus.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_document_status,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def explain(self, query: str,document_id: str) -> Explanation:
+        """
+        Why `document_id` ranks where it does for `query`: its status, best
+        passage, rank and score per retriever, and the reasons in sentences.
+"""
+        
+        _UniffiFfiConverterString.check_lower(query)
+
+        _UniffiFfiConverterString.check_lower(document_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(query),
+            _UniffiFfiConverterString.lower(document_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeExplanation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_explain,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -5558,6 +5925,7 @@ __all__ = [
     "StopReason",
     "AnswerStrategy",
     "SearchMode",
+    "DocumentState",
     "TroveError",
     "WatchEvent",
     "LineRange",
@@ -5574,7 +5942,10 @@ __all__ = [
     "AskOptions",
     "LinkedDocument",
     "DocumentLink",
+    "DocumentStatus",
     "EngineConfig",
+    "RankEvidence",
+    "Explanation",
     "IndexFailure",
     "IndexProgress",
     "StageTimings",

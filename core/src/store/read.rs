@@ -171,6 +171,19 @@ impl<'s> Snapshot<'s> {
             .map_err(sql)
     }
 
+    /// A stored document's title and number of chunks.
+    pub(crate) fn document_summary(&self, key: &DocKey) -> Result<Option<(String, u64)>> {
+        self.conn()
+            .query_row(
+                "SELECT d.title, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)
+                 FROM documents d WHERE d.key = ?1",
+                [key.stored()],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+            )
+            .optional()
+            .map_err(sql)
+    }
+
     /// Vectors already stored for these embedding hashes (those not found are absent).
     pub(crate) fn known_vectors(&self, hashes: &[&[u8]]) -> Result<HashMap<Vec<u8>, Vec<f32>>> {
         let mut stmt = self

@@ -73,8 +73,19 @@ enum Command {
         #[command(flatten)]
         answer: answer::AnswerArgs,
     },
-    /// Documents, chunks, store size, models and their checksums, last indexing run.
-    Status,
+    /// Documents, chunks, store size, models and their checksums, last indexing run;
+    /// with DOC: that document's state (indexed, changed, missing, failed and why).
+    Status {
+        /// A file (as indexed) or a host document's id
+        document: Option<String>,
+    },
+    /// Why a document ranks where it does for a query ("why is my note not
+    /// found?"): its state, best passage, and rank and score in each retriever.
+    Explain {
+        query: String,
+        /// A file (as indexed) or a host document's id
+        document: String,
+    },
     /// Remove a document, or everything under a folder (the files stay).
     Forget { path: PathBuf },
     /// A document's links ([[wikilinks]], embeds, links to local files) and
@@ -181,7 +192,11 @@ fn run(cli: Cli) -> CliResult {
             &answer.options(),
             json,
         ),
-        Command::Status => status(&cli),
+        Command::Status { document: None } => status(&cli),
+        Command::Status {
+            document: Some(document),
+        } => document_status(&cli, document),
+        Command::Explain { query, document } => explain(&cli, query, document),
         Command::Links { document } => links(&cli, document),
         Command::Forget { path } => {
             let engine = open_existing(&cli)?;
@@ -372,13 +387,69 @@ fn status(cli: &Cli) -> CliResult {
     Ok(())
 }
 
+/// The store's id of a document named on the command line: files are
+/// stored by their canonical path; anything else is a host id (or a file
+/// that is gone, named as it was indexed).
+fn document_id(document: &str) -> String {
+    match std::fs::canonicalize(document) {
+        Ok(path) => path.to_string_lossy().into_owned(),
+        Err(_) => std::path::absolute(document)
+            .ok()
+            .filter(|_| document.contains('/'))
+            .map_or_else(
+                || document.to_string(),
+                |p| p.to_string_lossy().into_owned(),
+            ),
+    }
+}
+
+fn document_status(cli: &Cli, document: &str) -> CliResult {
+    let engine = open_existing(cli)?;
+    let status = engine.document_status(&document_id(document))?;
+    let mut out = std::io::stdout().lock();
+    if cli.global.json {
+        writeln!(out, "{}", serde_json::to_string(&status)?)?;
+        return Ok(());
+    }
+    let state = serde_json::to_value(status.state)?;
+    writeln!(
+        out,
+        "{}: {}",
+        status.document_id,
+        state.as_str().unwrap_or("?")
+    )?;
+    if let Some(title) = &status.title {
+        writeln!(out, "  title   {title}")?;
+        writeln!(out, "  chunks  {}", status.chunks)?;
+    }
+    if let (Some(code), Some(reason)) = (&status.failure_code, &status.failure_reason) {
+        writeln!(out, "  failed  {code}: {reason}")?;
+    }
+    Ok(())
+}
+
+fn explain(cli: &Cli, query: &str, document: &str) -> CliResult {
+    let engine = open_existing(cli)?;
+    let why = engine.explain(query, &document_id(document))?;
+    let mut out = std::io::stdout().lock();
+    if cli.global.json {
+        writeln!(out, "{}", serde_json::to_string(&why)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{} for {query:?}", why.status.document_id)?;
+    for reason in &why.reasons {
+        writeln!(out, "  - {reason}")?;
+    }
+    if let Some(best) = &why.best_passage {
+        writeln!(out, "  best passage: {}", location(best))?;
+        writeln!(out, "    {}", snippet(&best.text, 160))?;
+    }
+    Ok(())
+}
+
 fn links(cli: &Cli, document: &str) -> CliResult {
     let engine = open_existing(cli)?;
-    // Files are stored by their canonical path; anything else is a host id.
-    let id = match std::fs::canonicalize(document) {
-        Ok(path) => path.to_string_lossy().into_owned(),
-        Err(_) => document.to_string(),
-    };
+    let id = document_id(document);
     let outgoing = engine.outgoing_links(&id)?;
     let backlinks = engine.backlinks(&id)?;
     let mut out = std::io::stdout().lock();

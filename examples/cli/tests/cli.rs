@@ -652,3 +652,45 @@ fn links_lists_a_notes_links_and_the_notes_linking_to_it() {
     let out = expect(&mut trove(store.path(), &["links", "no-such-note"]), 1);
     assert!(stderr(&out).contains("no document"), "{}", stderr(&out));
 }
+
+#[test]
+fn explain_and_document_status_say_why_a_note_is_or_is_not_found() {
+    let store = tempfile::tempdir().unwrap();
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "espresso.md",
+        "# Espresso\n\nBrew at 93 °C for 28 seconds.\n",
+    );
+    write(
+        notes.path(),
+        "bread.md",
+        "# Bread\n\nThe sourdough starter gets rye flour.\n",
+    );
+    write(notes.path(), "broken.pdf", "no PDF at all");
+    expect(
+        &mut trove(store.path(), &["index", notes.path().to_str().unwrap()]),
+        0,
+    );
+    let espresso = notes.path().join("espresso.md");
+    let espresso = espresso.to_str().unwrap();
+    let v = json(store.path(), &["explain", "brew temperature", espresso]);
+    assert_shape("explanation", &v);
+    assert_eq!(v["hybrid"]["rank"], 1, "{v:#}");
+    let out = expect(
+        &mut trove(store.path(), &["explain", "sourdough rye", espresso]),
+        0,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no word of the query occurs"), "{text}");
+    assert!(text.contains("bread.md"), "{text}");
+    let v = json(
+        store.path(),
+        &["status", notes.path().join("broken.pdf").to_str().unwrap()],
+    );
+    assert_shape("document_status", &v);
+    assert_eq!(v["state"], "failed");
+    assert_eq!(v["failure_code"], "not_pdf");
+    let out = expect(&mut trove(store.path(), &["status", espresso]), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": indexed"));
+}

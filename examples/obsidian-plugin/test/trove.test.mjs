@@ -133,8 +133,10 @@ const SHAPE_OF_KIND = {
     stats: '$stats',
     turns: ['$turn'],
     links: ['$document_link'],
+    document_status: '$document_status',
+    explanation: '$explanation',
 };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0, links: 0 };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0, links: 0, document_status: 0, explanation: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -333,6 +335,21 @@ test('outgoingLinks / backlinks: a host note linking to vault notes', () => {
         trove.removeDocument('host:menu');
     }
     assert.deepEqual(trove.backlinks(fs.realpathSync(path.join(vault, 'sourdough.md'))), []);
+});
+
+test('documentStatus / explain: why a note is or is not found', () => {
+    const espresso = fs.realpathSync(path.join(vault, 'espresso.md'));
+    const status = trove.documentStatus(espresso);
+    assert.equal(status.state, 'indexed');
+    assert.ok(status.chunks >= 1);
+    assert.equal(trove.documentStatus('/nowhere/else.md').state, 'not_indexed');
+    const why = trove.explain('espresso brew temperature', espresso);
+    assert.equal(why.hybrid.rank, 1);
+    assert.equal(why.bestPassage.documentId, espresso);
+    assert.ok(why.reasons[0].includes('ranks it first'), why.reasons.join('; '));
+    const not = trove.explain('sourdough starter rye flour', espresso);
+    assert.equal(not.keyword.score, null);
+    assert.ok(not.first.path.endsWith('sourdough.md'));
 });
 
 test('ask: the default answer quotes its source; off-topic questions are declined', () => {

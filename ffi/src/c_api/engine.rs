@@ -341,6 +341,69 @@ pub unsafe extern "C" fn trove_backlinks_json(
     })
 }
 
+/// Where a document stands (id_len bytes, or TROVE_NUL_TERMINATED: a file's
+/// absolute path or a host id), as a JSON object (the document_status shape
+/// in README.md, "JSON shapes": state is "indexed", "changed", "missing",
+/// "failed" or "not_indexed"; a failure's code and reason). A document the
+/// store does not know is state "not_indexed", not an error. *json_out is
+/// caller-owned: free it with trove_string_free; NULL on failure.
+///
+/// Thread-safe.
+///
+/// Safety: engine is live; id holds id_len bytes (or is NUL-terminated);
+/// json_out is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_document_status_json(
+    engine: *const trove_engine,
+    id: *const c_char,
+    id_len: usize,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, id_len, "id")?;
+            put_json(json_out, &engine.document_status(id)?);
+            Ok(())
+        }
+    })
+}
+
+/// Why a document (id, id_len as for trove_document_status_json) ranks
+/// where it does for a query (query_len bytes, or TROVE_NUL_TERMINATED):
+/// a JSON object (the explanation shape: its status, best passage, rank and
+/// score in hybrid, keyword and vector search, the document ranked first,
+/// and the reasons as sentences). *json_out is caller-owned: free it with
+/// trove_string_free; NULL on failure.
+///
+/// Thread-safe.
+///
+/// Safety: engine is live; query and id hold their lengths in bytes (or
+/// are NUL-terminated); json_out is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_explain_json(
+    engine: *const trove_engine,
+    query: *const c_char,
+    query_len: usize,
+    id: *const c_char,
+    id_len: usize,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let engine = engine_ref(engine)?;
+            let query = strings::required(query, query_len, "query")?;
+            let id = strings::required(id, id_len, "id")?;
+            put_json(json_out, &engine.explain(query, id)?);
+            Ok(())
+        }
+    })
+}
+
 /// Removes every file document at or under path (a file or a folder,
 /// NUL-terminated; it need not exist any more). *count_out (may be NULL)
 /// receives how many documents were removed.

@@ -9,7 +9,8 @@ use trove::IndexOptions;
 use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{
-    Answer, AskOptions, DocumentLink, EngineConfig, Hit, IndexSummary, SearchOptions, Stats, Turn,
+    Answer, AskOptions, DocumentLink, DocumentStatus, EngineConfig, Explanation, Hit, IndexSummary,
+    SearchOptions, Stats, Turn,
 };
 use super::thread_future::ThreadFuture;
 
@@ -145,6 +146,18 @@ impl Engine {
     /// linking here").
     pub fn backlinks(&self, document_id: String) -> Result<Vec<DocumentLink>, TroveError> {
         Ok(self.inner.backlinks(&document_id)?)
+    }
+
+    /// Where document `document_id` (a file's absolute path or a host id)
+    /// stands: indexed, changed, missing, failed (and why) or not indexed.
+    pub fn document_status(&self, document_id: String) -> Result<DocumentStatus, TroveError> {
+        Ok(self.inner.document_status(&document_id)?)
+    }
+
+    /// Why `document_id` ranks where it does for `query`: its status, best
+    /// passage, rank and score per retriever, and the reasons in sentences.
+    pub fn explain(&self, query: String, document_id: String) -> Result<Explanation, TroveError> {
+        Ok(self.inner.explain(&query, &document_id)?)
     }
 
     /// The passages best matching `query`, best first.

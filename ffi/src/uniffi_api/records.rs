@@ -16,10 +16,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use trove::{
-    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, DocumentLink, Grounding,
-    GroundingSignals, HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary,
-    LineRange, LinkedDocument, Locator, ModelFingerprint, SearchFilters, SearchMode, StageTimings,
-    Stats, StopReason, Support, Turn, WatchEvent,
+    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, DocumentLink, DocumentState,
+    DocumentStatus, Explanation, Grounding, GroundingSignals, HistoryUse, Hit, IndexFailure,
+    IndexProgress, IndexRun, IndexSummary, LineRange, LinkedDocument, Locator, ModelFingerprint,
+    RankEvidence, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
+    WatchEvent,
 };
 
 uniffi::custom_type!(PathBuf, String, {
@@ -200,6 +201,60 @@ pub struct Locator {
 }
 
 /// One retrieved passage.
+/// Where a document stands in the store.
+#[uniffi::remote(Enum)]
+pub enum DocumentState {
+    /// Stored, and the file is as it was when read.
+    Indexed,
+    /// Stored, but the file changed since: the next index run reads it.
+    Changed,
+    /// Stored, but the file is gone.
+    Missing,
+    /// The last run could not read it.
+    Failed,
+    /// Not in the store.
+    NotIndexed,
+}
+
+#[uniffi::remote(Record)]
+pub struct DocumentStatus {
+    pub document_id: String,
+    pub state: DocumentState,
+    pub title: Option<String>,
+    /// Its chunks (passages) in the store.
+    pub chunks: u64,
+    /// The skip reason's code, when it failed.
+    pub failure_code: Option<String>,
+    /// Why it failed, with the fix.
+    pub failure_reason: Option<String>,
+}
+
+/// Where a document ranks in one retriever's list of documents.
+#[uniffi::remote(Record)]
+pub struct RankEvidence {
+    /// 1-based rank; none when not among the first `depth`.
+    pub rank: Option<u32>,
+    /// Its best passage's score in this retriever; none when nothing matches.
+    pub score: Option<f32>,
+    pub top_score: Option<f32>,
+    pub depth: u32,
+}
+
+/// Why a document ranks where it does for a query.
+#[uniffi::remote(Record)]
+pub struct Explanation {
+    pub query: String,
+    pub status: DocumentStatus,
+    pub best_passage: Option<Hit>,
+    pub hybrid: RankEvidence,
+    pub keyword: RankEvidence,
+    pub vector: RankEvidence,
+    /// The document ranked first, when another one.
+    pub first: Option<Hit>,
+    /// The evidence in sentences.
+    pub reasons: Vec<String>,
+}
+
 #[uniffi::remote(Record)]
 pub struct LinkedDocument {
     /// Its absolute path, or the host's id for added text.

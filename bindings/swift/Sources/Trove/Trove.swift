@@ -1029,6 +1029,18 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func backlinks(documentId: String) throws  -> [DocumentLink]
     
     /**
+     * Where document `document_id` (a file's absolute path or a host id)
+     * stands: indexed, changed, missing, failed (and why) or not indexed.
+     */
+    func documentStatus(documentId: String) throws  -> DocumentStatus
+    
+    /**
+     * Why `document_id` ranks where it does for `query`: its status, best
+     * passage, rank and score per retriever, and the reasons in sentences.
+     */
+    func explain(query: String, documentId: String) throws  -> Explanation
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -1255,6 +1267,35 @@ open func backlinks(documentId: String)throws  -> [DocumentLink]  {
         uniffiCallStatus in
     uniffi_trove_fn_method_engine_backlinks(
             self.uniffiCloneHandle(),
+        FfiConverterString.lower(documentId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where document `document_id` (a file's absolute path or a host id)
+     * stands: indexed, changed, missing, failed (and why) or not indexed.
+     */
+open func documentStatus(documentId: String)throws  -> DocumentStatus  {
+    return try  FfiConverterTypeDocumentStatus_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_document_status(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(documentId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Why `document_id` ranks where it does for `query`: its status, best
+     * passage, rank and score per retriever, and the reasons in sentences.
+     */
+open func explain(query: String, documentId: String)throws  -> Explanation  {
+    return try  FfiConverterTypeExplanation_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_explain(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(query),
         FfiConverterString.lower(documentId),uniffiCallStatus
     )
 })
@@ -2898,6 +2939,94 @@ public func FfiConverterTypeDocumentLink_lower(_ value: DocumentLink) -> RustBuf
 }
 
 
+public struct DocumentStatus: Equatable, Hashable {
+    public var documentId: String
+    public var state: DocumentState
+    public var title: String?
+    /**
+     * Its chunks (passages) in the store.
+     */
+    public var chunks: UInt64
+    /**
+     * The skip reason's code, when it failed.
+     */
+    public var failureCode: String?
+    /**
+     * Why it failed, with the fix.
+     */
+    public var failureReason: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(documentId: String, state: DocumentState, title: String?, 
+        /**
+         * Its chunks (passages) in the store.
+         */chunks: UInt64, 
+        /**
+         * The skip reason's code, when it failed.
+         */failureCode: String?, 
+        /**
+         * Why it failed, with the fix.
+         */failureReason: String?) {
+        self.documentId = documentId
+        self.state = state
+        self.title = title
+        self.chunks = chunks
+        self.failureCode = failureCode
+        self.failureReason = failureReason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DocumentStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocumentStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentStatus {
+        return
+            try DocumentStatus(
+                documentId: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeDocumentState.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                chunks: FfiConverterUInt64.read(from: &buf), 
+                failureCode: FfiConverterOptionString.read(from: &buf), 
+                failureReason: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DocumentStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.documentId, into: &buf)
+        FfiConverterTypeDocumentState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterUInt64.write(value.chunks, into: &buf)
+        FfiConverterOptionString.write(value.failureCode, into: &buf)
+        FfiConverterOptionString.write(value.failureReason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentStatus_lift(_ buf: RustBuffer) throws -> DocumentStatus {
+    return try FfiConverterTypeDocumentStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentStatus_lower(_ value: DocumentStatus) -> RustBuffer {
+    return FfiConverterTypeDocumentStatus.lower(value)
+}
+
+
 /**
  * Where the store and models are, and the engine's knobs.
  */
@@ -3020,6 +3149,99 @@ public func FfiConverterTypeEngineConfig_lift(_ buf: RustBuffer) throws -> Engin
 #endif
 public func FfiConverterTypeEngineConfig_lower(_ value: EngineConfig) -> RustBuffer {
     return FfiConverterTypeEngineConfig.lower(value)
+}
+
+
+/**
+ * Why a document ranks where it does for a query.
+ */
+public struct Explanation: Equatable, Hashable {
+    public var query: String
+    public var status: DocumentStatus
+    public var bestPassage: Hit?
+    public var hybrid: RankEvidence
+    public var keyword: RankEvidence
+    public var vector: RankEvidence
+    /**
+     * The document ranked first, when another one.
+     */
+    public var first: Hit?
+    /**
+     * The evidence in sentences.
+     */
+    public var reasons: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(query: String, status: DocumentStatus, bestPassage: Hit?, hybrid: RankEvidence, keyword: RankEvidence, vector: RankEvidence, 
+        /**
+         * The document ranked first, when another one.
+         */first: Hit?, 
+        /**
+         * The evidence in sentences.
+         */reasons: [String]) {
+        self.query = query
+        self.status = status
+        self.bestPassage = bestPassage
+        self.hybrid = hybrid
+        self.keyword = keyword
+        self.vector = vector
+        self.first = first
+        self.reasons = reasons
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Explanation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeExplanation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Explanation {
+        return
+            try Explanation(
+                query: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypeDocumentStatus.read(from: &buf), 
+                bestPassage: FfiConverterOptionTypeHit.read(from: &buf), 
+                hybrid: FfiConverterTypeRankEvidence.read(from: &buf), 
+                keyword: FfiConverterTypeRankEvidence.read(from: &buf), 
+                vector: FfiConverterTypeRankEvidence.read(from: &buf), 
+                first: FfiConverterOptionTypeHit.read(from: &buf), 
+                reasons: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Explanation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.query, into: &buf)
+        FfiConverterTypeDocumentStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeHit.write(value.bestPassage, into: &buf)
+        FfiConverterTypeRankEvidence.write(value.hybrid, into: &buf)
+        FfiConverterTypeRankEvidence.write(value.keyword, into: &buf)
+        FfiConverterTypeRankEvidence.write(value.vector, into: &buf)
+        FfiConverterOptionTypeHit.write(value.first, into: &buf)
+        FfiConverterSequenceString.write(value.reasons, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeExplanation_lift(_ buf: RustBuffer) throws -> Explanation {
+    return try FfiConverterTypeExplanation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeExplanation_lower(_ value: Explanation) -> RustBuffer {
+    return FfiConverterTypeExplanation.lower(value)
 }
 
 
@@ -3741,9 +3963,6 @@ public func FfiConverterTypeLineRange_lower(_ value: LineRange) -> RustBuffer {
 }
 
 
-/**
- * One retrieved passage.
- */
 public struct LinkedDocument: Equatable, Hashable {
     /**
      * Its absolute path, or the host's id for added text.
@@ -3944,6 +4163,83 @@ public func FfiConverterTypeModelFingerprint_lift(_ buf: RustBuffer) throws -> M
 #endif
 public func FfiConverterTypeModelFingerprint_lower(_ value: ModelFingerprint) -> RustBuffer {
     return FfiConverterTypeModelFingerprint.lower(value)
+}
+
+
+/**
+ * Where a document ranks in one retriever's list of documents.
+ */
+public struct RankEvidence: Equatable, Hashable {
+    /**
+     * 1-based rank; none when not among the first `depth`.
+     */
+    public var rank: UInt32?
+    /**
+     * Its best passage's score in this retriever; none when nothing matches.
+     */
+    public var score: Float?
+    public var topScore: Float?
+    public var depth: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 1-based rank; none when not among the first `depth`.
+         */rank: UInt32?, 
+        /**
+         * Its best passage's score in this retriever; none when nothing matches.
+         */score: Float?, topScore: Float?, depth: UInt32) {
+        self.rank = rank
+        self.score = score
+        self.topScore = topScore
+        self.depth = depth
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RankEvidence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRankEvidence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RankEvidence {
+        return
+            try RankEvidence(
+                rank: FfiConverterOptionUInt32.read(from: &buf), 
+                score: FfiConverterOptionFloat.read(from: &buf), 
+                topScore: FfiConverterOptionFloat.read(from: &buf), 
+                depth: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RankEvidence, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt32.write(value.rank, into: &buf)
+        FfiConverterOptionFloat.write(value.score, into: &buf)
+        FfiConverterOptionFloat.write(value.topScore, into: &buf)
+        FfiConverterUInt32.write(value.depth, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRankEvidence_lift(_ buf: RustBuffer) throws -> RankEvidence {
+    return try FfiConverterTypeRankEvidence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRankEvidence_lower(_ value: RankEvidence) -> RustBuffer {
+    return FfiConverterTypeRankEvidence.lower(value)
 }
 
 
@@ -4457,6 +4753,112 @@ public func FfiConverterTypeAnswerStrategy_lift(_ buf: RustBuffer) throws -> Ans
 #endif
 public func FfiConverterTypeAnswerStrategy_lower(_ value: AnswerStrategy) -> RustBuffer {
     return FfiConverterTypeAnswerStrategy.lower(value)
+}
+
+
+
+/**
+ * One retrieved passage.
+ * Where a document stands in the store.
+ */
+
+public enum DocumentState: Equatable, Hashable {
+    
+    /**
+     * Stored, and the file is as it was when read.
+     */
+    case indexed
+    /**
+     * Stored, but the file changed since: the next index run reads it.
+     */
+    case changed
+    /**
+     * Stored, but the file is gone.
+     */
+    case missing
+    /**
+     * The last run could not read it.
+     */
+    case failed
+    /**
+     * Not in the store.
+     */
+    case notIndexed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DocumentState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocumentState: FfiConverterRustBuffer {
+    typealias SwiftType = DocumentState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .indexed
+        
+        case 2: return .changed
+        
+        case 3: return .missing
+        
+        case 4: return .failed
+        
+        case 5: return .notIndexed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DocumentState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .indexed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .changed:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .missing:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .notIndexed:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentState_lift(_ buf: RustBuffer) throws -> DocumentState {
+    return try FfiConverterTypeDocumentState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentState_lower(_ value: DocumentState) -> RustBuffer {
+    return FfiConverterTypeDocumentState.lower(value)
 }
 
 
@@ -5130,6 +5532,30 @@ fileprivate struct FfiConverterOptionTypeHistoryUse: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHit: FfiConverterRustBuffer {
+    typealias SwiftType = Hit?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHit.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHit.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIndexRun: FfiConverterRustBuffer {
     typealias SwiftType = IndexRun?
 
@@ -5653,6 +6079,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_backlinks() != 50894) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_document_status() != 47496) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_explain() != 20846) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_index_path() != 37340) {

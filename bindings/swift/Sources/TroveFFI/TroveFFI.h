@@ -398,6 +398,16 @@ uint64_t uniffi_trove_fn_method_engine_ask_in_async(uint64_t ptr, uint64_t conve
 RustBuffer uniffi_trove_fn_method_engine_backlinks(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_DOCUMENT_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_DOCUMENT_STATUS
+RustBuffer uniffi_trove_fn_method_engine_document_status(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EXPLAIN
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EXPLAIN
+RustBuffer uniffi_trove_fn_method_engine_explain(uint64_t ptr, RustBuffer query, RustBuffer document_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
 RustBuffer uniffi_trove_fn_method_engine_index_path(uint64_t ptr, RustBuffer path, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
@@ -836,6 +846,18 @@ uint16_t uniffi_trove_checksum_method_engine_ask_in_async(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_BACKLINKS
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_BACKLINKS
 uint16_t uniffi_trove_checksum_method_engine_backlinks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_DOCUMENT_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_DOCUMENT_STATUS
+uint16_t uniffi_trove_checksum_method_engine_document_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EXPLAIN
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EXPLAIN
+uint16_t uniffi_trove_checksum_method_engine_explain(void
     
 );
 #endif

@@ -173,6 +173,19 @@ final class TroveTests: XCTestCase {
         XCTAssertFalse(try engine.removeDocument(id: "note-1"))
     }
 
+    func testDocumentStatusAndExplain() throws {
+        let espresso = URL(fileURLWithPath: notesDir).appendingPathComponent("espresso.md")
+            .resolvingSymlinksInPath().path
+        let status = try engine.documentStatus(documentId: espresso)
+        XCTAssertEqual(status.state, .indexed)
+        XCTAssertGreaterThanOrEqual(status.chunks, 1)
+        XCTAssertEqual(try engine.documentStatus(documentId: "/nowhere.md").state, .notIndexed)
+        let why = try engine.explain(query: "espresso brew temperature", documentId: espresso)
+        XCTAssertEqual(why.hybrid.rank, 1)
+        XCTAssertEqual(why.bestPassage?.documentId, espresso)
+        XCTAssertTrue(why.reasons[0].contains("ranks it first"), "\(why.reasons)")
+    }
+
     func testLinksAndBacklinksResolveByTitle() throws {
         _ = try engine.addText(id: "links-a", title: "Alpha",
                                text: "Alpha links to [[Beta|the second note]] and [[Gamma]].", metadataJson: "{}")

@@ -770,6 +770,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_engine_backlinks(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_document_status(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_explain(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_index_path(
     ): Int
     external fun uniffi_trove_checksum_method_engine_index_path_async(
@@ -866,6 +870,10 @@ internal object UniffiLib {
     external fun uniffi_trove_fn_method_engine_ask_in_async(`ptr`: Long,`conversation`: Long,`question`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_trove_fn_method_engine_backlinks(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_document_status(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_explain(`ptr`: Long,`query`: RustBuffer.ByValue,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_index_path(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1063,6 +1071,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_backlinks() and 0xFFFF) != 50894) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_document_status() and 0xFFFF) != 47496) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_explain() and 0xFFFF) != 20846) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_index_path() and 0xFFFF) != 37340) {
@@ -2335,6 +2349,18 @@ public interface EngineInterface {
     fun `backlinks`(`documentId`: kotlin.String): List<DocumentLink>
     
     /**
+     * Where document `document_id` (a file's absolute path or a host id)
+     * stands: indexed, changed, missing, failed (and why) or not indexed.
+     */
+    fun `documentStatus`(`documentId`: kotlin.String): DocumentStatus
+    
+    /**
+     * Why `document_id` ranks where it does for `query`: its status, best
+     * passage, rank and score per retriever, and the reasons in sentences.
+     */
+    fun `explain`(`query`: kotlin.String, `documentId`: kotlin.String): Explanation
+    
+    /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
      * `index_path_async` from UI code. The listener runs on this thread.
      */
@@ -2635,6 +2661,45 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
     UniffiLib.uniffi_trove_fn_method_engine_backlinks(
         it,
         
+        FfiConverterString.lower(`documentId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Where document `document_id` (a file's absolute path or a host id)
+     * stands: indexed, changed, missing, failed (and why) or not indexed.
+     */
+    @Throws(TroveException::class)override fun `documentStatus`(`documentId`: kotlin.String): DocumentStatus {
+            return FfiConverterTypeDocumentStatus.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_document_status(
+        it,
+        
+        FfiConverterString.lower(`documentId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Why `document_id` ranks where it does for `query`: its status, best
+     * passage, rank and score per retriever, and the reasons in sentences.
+     */
+    @Throws(TroveException::class)override fun `explain`(`query`: kotlin.String, `documentId`: kotlin.String): Explanation {
+            return FfiConverterTypeExplanation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_explain(
+        it,
+        
+        FfiConverterString.lower(`query`),
         FfiConverterString.lower(`documentId`),_status)
 }
     }
@@ -4644,6 +4709,73 @@ public object FfiConverterTypeDocumentLink: FfiConverterRustBuffer<DocumentLink>
 
 
 
+data class DocumentStatus (
+    var `documentId`: kotlin.String
+    , 
+    var `state`: DocumentState
+    , 
+    var `title`: kotlin.String?
+    , 
+    /**
+     * Its chunks (passages) in the store.
+     */
+    var `chunks`: kotlin.ULong
+    , 
+    /**
+     * The skip reason's code, when it failed.
+     */
+    var `failureCode`: kotlin.String?
+    , 
+    /**
+     * Why it failed, with the fix.
+     */
+    var `failureReason`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDocumentStatus: FfiConverterRustBuffer<DocumentStatus> {
+    override fun read(buf: ByteBuffer): DocumentStatus {
+        return DocumentStatus(
+            FfiConverterString.read(buf),
+            FfiConverterTypeDocumentState.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DocumentStatus) = (
+            FfiConverterString.allocationSize(value.`documentId`) +
+            FfiConverterTypeDocumentState.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`title`) +
+            FfiConverterULong.allocationSize(value.`chunks`) +
+            FfiConverterOptionalString.allocationSize(value.`failureCode`) +
+            FfiConverterOptionalString.allocationSize(value.`failureReason`)
+    )
+
+    override fun write(value: DocumentStatus, buf: ByteBuffer) {
+            FfiConverterString.write(value.`documentId`, buf)
+            FfiConverterTypeDocumentState.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`title`, buf)
+            FfiConverterULong.write(value.`chunks`, buf)
+            FfiConverterOptionalString.write(value.`failureCode`, buf)
+            FfiConverterOptionalString.write(value.`failureReason`, buf)
+    }
+}
+
+
+
 /**
  * Where the store and models are, and the engine's knobs.
  */
@@ -4729,6 +4861,83 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterBoolean.write(value.`reembed`, buf)
             FfiConverterOptionalString.write(value.`llmPath`, buf)
             FfiConverterOptionalString.write(value.`embeddingPath`, buf)
+    }
+}
+
+
+
+/**
+ * Why a document ranks where it does for a query.
+ */
+data class Explanation (
+    var `query`: kotlin.String
+    , 
+    var `status`: DocumentStatus
+    , 
+    var `bestPassage`: Hit?
+    , 
+    var `hybrid`: RankEvidence
+    , 
+    var `keyword`: RankEvidence
+    , 
+    var `vector`: RankEvidence
+    , 
+    /**
+     * The document ranked first, when another one.
+     */
+    var `first`: Hit?
+    , 
+    /**
+     * The evidence in sentences.
+     */
+    var `reasons`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeExplanation: FfiConverterRustBuffer<Explanation> {
+    override fun read(buf: ByteBuffer): Explanation {
+        return Explanation(
+            FfiConverterString.read(buf),
+            FfiConverterTypeDocumentStatus.read(buf),
+            FfiConverterOptionalTypeHit.read(buf),
+            FfiConverterTypeRankEvidence.read(buf),
+            FfiConverterTypeRankEvidence.read(buf),
+            FfiConverterTypeRankEvidence.read(buf),
+            FfiConverterOptionalTypeHit.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Explanation) = (
+            FfiConverterString.allocationSize(value.`query`) +
+            FfiConverterTypeDocumentStatus.allocationSize(value.`status`) +
+            FfiConverterOptionalTypeHit.allocationSize(value.`bestPassage`) +
+            FfiConverterTypeRankEvidence.allocationSize(value.`hybrid`) +
+            FfiConverterTypeRankEvidence.allocationSize(value.`keyword`) +
+            FfiConverterTypeRankEvidence.allocationSize(value.`vector`) +
+            FfiConverterOptionalTypeHit.allocationSize(value.`first`) +
+            FfiConverterSequenceString.allocationSize(value.`reasons`)
+    )
+
+    override fun write(value: Explanation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`query`, buf)
+            FfiConverterTypeDocumentStatus.write(value.`status`, buf)
+            FfiConverterOptionalTypeHit.write(value.`bestPassage`, buf)
+            FfiConverterTypeRankEvidence.write(value.`hybrid`, buf)
+            FfiConverterTypeRankEvidence.write(value.`keyword`, buf)
+            FfiConverterTypeRankEvidence.write(value.`vector`, buf)
+            FfiConverterOptionalTypeHit.write(value.`first`, buf)
+            FfiConverterSequenceString.write(value.`reasons`, buf)
     }
 }
 
@@ -5288,9 +5497,6 @@ public object FfiConverterTypeLineRange: FfiConverterRustBuffer<LineRange> {
 
 
 
-/**
- * One retrieved passage.
- */
 data class LinkedDocument (
     /**
      * Its absolute path, or the host's id for added text.
@@ -5436,6 +5642,63 @@ public object FfiConverterTypeModelFingerprint: FfiConverterRustBuffer<ModelFing
             FfiConverterString.write(value.`name`, buf)
             FfiConverterUInt.write(value.`dimensions`, buf)
             FfiConverterString.write(value.`sha256`, buf)
+    }
+}
+
+
+
+/**
+ * Where a document ranks in one retriever's list of documents.
+ */
+data class RankEvidence (
+    /**
+     * 1-based rank; none when not among the first `depth`.
+     */
+    var `rank`: kotlin.UInt?
+    , 
+    /**
+     * Its best passage's score in this retriever; none when nothing matches.
+     */
+    var `score`: kotlin.Float?
+    , 
+    var `topScore`: kotlin.Float?
+    , 
+    var `depth`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRankEvidence: FfiConverterRustBuffer<RankEvidence> {
+    override fun read(buf: ByteBuffer): RankEvidence {
+        return RankEvidence(
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RankEvidence) = (
+            FfiConverterOptionalUInt.allocationSize(value.`rank`) +
+            FfiConverterOptionalFloat.allocationSize(value.`score`) +
+            FfiConverterOptionalFloat.allocationSize(value.`topScore`) +
+            FfiConverterUInt.allocationSize(value.`depth`)
+    )
+
+    override fun write(value: RankEvidence, buf: ByteBuffer) {
+            FfiConverterOptionalUInt.write(value.`rank`, buf)
+            FfiConverterOptionalFloat.write(value.`score`, buf)
+            FfiConverterOptionalFloat.write(value.`topScore`, buf)
+            FfiConverterUInt.write(value.`depth`, buf)
     }
 }
 
@@ -5823,6 +6086,62 @@ public object FfiConverterTypeAnswerStrategy: FfiConverterRustBuffer<AnswerStrat
     override fun allocationSize(value: AnswerStrategy) = 4UL
 
     override fun write(value: AnswerStrategy, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * One retrieved passage.
+ * Where a document stands in the store.
+ */
+
+enum class DocumentState {
+    
+    /**
+     * Stored, and the file is as it was when read.
+     */
+    INDEXED,
+    /**
+     * Stored, but the file changed since: the next index run reads it.
+     */
+    CHANGED,
+    /**
+     * Stored, but the file is gone.
+     */
+    MISSING,
+    /**
+     * The last run could not read it.
+     */
+    FAILED,
+    /**
+     * Not in the store.
+     */
+    NOT_INDEXED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDocumentState: FfiConverterRustBuffer<DocumentState> {
+    override fun read(buf: ByteBuffer) = try {
+        DocumentState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DocumentState) = 4UL
+
+    override fun write(value: DocumentState, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -6504,6 +6823,38 @@ public object FfiConverterOptionalTypeHistoryUse: FfiConverterRustBuffer<History
         } else {
             buf.put(1)
             FfiConverterTypeHistoryUse.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeHit: FfiConverterRustBuffer<Hit?> {
+    override fun read(buf: ByteBuffer): Hit? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHit.read(buf)
+    }
+
+    override fun allocationSize(value: Hit?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHit.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Hit?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHit.write(value, buf)
         }
     }
 }

@@ -133,6 +133,15 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(engine.removeDocument("note-1")) { "removed" }
         check(!engine.removeDocument("note-1")) { "already gone" }
     },
+    "document status and explain" to {
+        val espresso = File(notes, "espresso.md").canonicalPath
+        val status = engine.documentStatus(espresso)
+        check(status.state == DocumentState.INDEXED && status.chunks >= 1uL) { "$status" }
+        check(engine.documentStatus("/nowhere.md").state == DocumentState.NOT_INDEXED) { "not indexed" }
+        val why = engine.explain("espresso brew temperature", espresso)
+        check(why.hybrid.rank == 1u && why.bestPassage?.documentId == espresso) { "$why" }
+        check(why.reasons[0].contains("ranks it first")) { "${why.reasons}" }
+    },
     "links and backlinks resolve by title" to {
         engine.addText("links-a", "Alpha", "Alpha links to [[Beta|the second note]] and [[Gamma]].", "{}")
         engine.addText("links-b", "Beta", "Beta stands alone.", "{}")
