@@ -286,6 +286,31 @@ pub unsafe extern "C" fn trove_remove_document(
     })
 }
 
+/// The body of the entry points that hand out one JSON value about a
+/// document named by (id, id_len).
+///
+/// # Safety
+/// As those entry points: engine is live; id holds id_len bytes (or is
+/// NUL-terminated); json_out is writable.
+unsafe fn document_json<T: serde::Serialize>(
+    engine: *const trove_engine,
+    id: *const c_char,
+    id_len: usize,
+    json_out: *mut *mut c_char,
+    value: impl FnOnce(&Engine, &str) -> trove::Result<T>,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let engine = engine_ref(engine)?;
+            let id = strings::required(id, id_len, "id")?;
+            put_json(json_out, &value(engine, id)?);
+            Ok(())
+        }
+    })
+}
+
 /// The links written in a document (id_len bytes, or TROVE_NUL_TERMINATED:
 /// a host id or a file's absolute path, as trove_hit_document_id gives it),
 /// in document order, as a JSON array of links (the document_link shape in README.md,
@@ -304,16 +329,8 @@ pub unsafe extern "C" fn trove_outgoing_links_json(
     id_len: usize,
     json_out: *mut *mut c_char,
 ) -> trove_status {
-    call(|| {
-        // SAFETY: the caller's pointers, as documented.
-        unsafe {
-            put(json_out, "json_out", std::ptr::null_mut())?;
-            let engine = engine_ref(engine)?;
-            let id = strings::required(id, id_len, "id")?;
-            put_json(json_out, &engine.outgoing_links(id)?);
-            Ok(())
-        }
-    })
+    // SAFETY: the caller's pointers, as documented.
+    unsafe { document_json(engine, id, id_len, json_out, |e, id| e.outgoing_links(id)) }
 }
 
 /// The links of other documents that resolve to a document ("notes linking
@@ -329,16 +346,8 @@ pub unsafe extern "C" fn trove_backlinks_json(
     id_len: usize,
     json_out: *mut *mut c_char,
 ) -> trove_status {
-    call(|| {
-        // SAFETY: the caller's pointers, as documented.
-        unsafe {
-            put(json_out, "json_out", std::ptr::null_mut())?;
-            let engine = engine_ref(engine)?;
-            let id = strings::required(id, id_len, "id")?;
-            put_json(json_out, &engine.backlinks(id)?);
-            Ok(())
-        }
-    })
+    // SAFETY: the caller's pointers, as documented.
+    unsafe { document_json(engine, id, id_len, json_out, |e, id| e.backlinks(id)) }
 }
 
 /// Where a document stands (id_len bytes, or TROVE_NUL_TERMINATED: a file's
@@ -359,16 +368,8 @@ pub unsafe extern "C" fn trove_document_status_json(
     id_len: usize,
     json_out: *mut *mut c_char,
 ) -> trove_status {
-    call(|| {
-        // SAFETY: the caller's pointers, as documented.
-        unsafe {
-            put(json_out, "json_out", std::ptr::null_mut())?;
-            let engine = engine_ref(engine)?;
-            let id = strings::required(id, id_len, "id")?;
-            put_json(json_out, &engine.document_status(id)?);
-            Ok(())
-        }
-    })
+    // SAFETY: the caller's pointers, as documented.
+    unsafe { document_json(engine, id, id_len, json_out, |e, id| e.document_status(id)) }
 }
 
 /// Why a document (id, id_len as for trove_document_status_json) ranks
