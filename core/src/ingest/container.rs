@@ -3,8 +3,12 @@
 //! `.docx`, an encrypted Office file (an OLE compound file, not a zip), or
 //! an EPUB named `.odt` each get a reason that says what the file really is.
 
+use serde_json::{Map, Value};
+
+use super::builder::DocBuilder;
+use super::xml;
 use super::zip::Archive;
-use super::{IngestLimits, SkipReason};
+use super::{IngestLimits, ParsedDocument, SkipReason, SourceKind};
 
 /// The zip-based formats trove reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +26,54 @@ impl Kind {
             Kind::Epub => "epub",
         }
     }
+}
+
+/// Where an office document keeps its properties: the part (DOCX
+/// `docProps/core.xml`, ODT `meta.xml`) and its keywords element (the rest
+/// are Dublin Core in both).
+pub(super) struct Properties {
+    pub(super) part: &'static str,
+    pub(super) keywords: &'static str,
+}
+
+/// The document an office body built: refused when it holds no text;
+/// author, subject and keywords from its properties; the title from them,
+/// else `body_title` (a Title-styled paragraph), else the first heading,
+/// else the file's stem.
+pub(super) fn office_document(
+    archive: &Archive<'_>,
+    kind: SourceKind,
+    properties: Properties,
+    builder: DocBuilder,
+    body_title: Option<String>,
+    stem: &str,
+) -> Result<ParsedDocument, SkipReason> {
+    if builder.text_chars() == 0 {
+        return Err(SkipReason::NoText {
+            detail: "the document holds no text (only images or empty pages?); if it holds scans, run OCR on them".to_string(),
+        });
+    }
+    let mut metadata = Map::new();
+    for (key, qname) in [
+        ("author", "dc:creator"),
+        ("subject", "dc:subject"),
+        ("keywords", properties.keywords),
+    ] {
+        if let Some(v) = xml::first_text(archive, properties.part, qname)? {
+            metadata.insert(key.to_string(), Value::String(v));
+        }
+    }
+    let title = xml::first_text(archive, properties.part, "dc:title")?
+        .or(body_title)
+        .or_else(|| builder.first_heading().map(str::to_string))
+        .unwrap_or_else(|| stem.to_string());
+    Ok(ParsedDocument {
+        kind,
+        title,
+        metadata,
+        blocks: builder.finish(),
+        ..ParsedDocument::default()
+    })
 }
 
 /// Opens `bytes` as an archive of `kind`.

@@ -8,10 +8,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-
 use super::builder::DocBuilder;
-use super::container::{self, Kind};
+use super::container::{self, Kind, Properties};
 use super::xml::{self, XmlEvent, attr, name};
 use super::zip::Archive;
 use super::{IngestLimits, ParsedDocument, SkipReason, SourceKind};
@@ -43,32 +41,19 @@ pub(super) fn parse(
         body.event(e);
         Ok(())
     })?;
-    if body.builder.text_chars() == 0 {
-        return Err(SkipReason::NoText {
-            detail: "the document holds no text (only images or empty pages?); if it holds scans, run OCR on them".to_string(),
-        });
-    }
-    let mut metadata = Map::new();
-    for (key, qname) in [
-        ("author", "dc:creator"),
-        ("subject", "dc:subject"),
-        ("keywords", "cp:keywords"),
-    ] {
-        if let Some(v) = xml::first_text(&archive, "docProps/core.xml", qname)? {
-            metadata.insert(key.to_string(), Value::String(v));
-        }
-    }
-    let title = xml::first_text(&archive, "docProps/core.xml", "dc:title")?
-        .or(body.title.take())
-        .or_else(|| body.builder.first_heading().map(str::to_string))
-        .unwrap_or_else(|| stem.to_string());
-    Ok(ParsedDocument {
-        kind: SourceKind::Docx,
+    let properties = Properties {
+        part: "docProps/core.xml",
+        keywords: "cp:keywords",
+    };
+    let title = body.title.take();
+    container::office_document(
+        &archive,
+        SourceKind::Docx,
+        properties,
+        body.builder,
         title,
-        metadata,
-        blocks: body.builder.finish(),
-        ..ParsedDocument::default()
-    })
+        stem,
+    )
 }
 
 /// The main document part, as the package relationships name it.

@@ -5,10 +5,8 @@
 //! notes and generated indexes (tables of contents) are not text. Title:
 //! `meta.xml`'s `dc:title`, else the first heading.
 
-use serde_json::{Map, Value};
-
 use super::builder::{DocBuilder, clean};
-use super::container::{self, Kind};
+use super::container::{self, Kind, Properties};
 use super::xml::{self, XmlEvent, attr, name};
 use super::{IngestLimits, ParsedDocument, SkipReason, SourceKind};
 
@@ -26,31 +24,18 @@ pub(super) fn parse(
         body.event(e);
         Ok(())
     })?;
-    if body.builder.text_chars() == 0 {
-        return Err(SkipReason::NoText {
-            detail: "the document holds no text (only images or empty pages?); if it holds scans, run OCR on them".to_string(),
-        });
-    }
-    let mut metadata = Map::new();
-    for (key, qname) in [
-        ("author", "dc:creator"),
-        ("subject", "dc:subject"),
-        ("keywords", "meta:keyword"),
-    ] {
-        if let Some(v) = xml::first_text(&archive, "meta.xml", qname)? {
-            metadata.insert(key.to_string(), Value::String(v));
-        }
-    }
-    let title = xml::first_text(&archive, "meta.xml", "dc:title")?
-        .or_else(|| body.builder.first_heading().map(str::to_string))
-        .unwrap_or_else(|| stem.to_string());
-    Ok(ParsedDocument {
-        kind: SourceKind::Odt,
-        title,
-        metadata,
-        blocks: body.builder.finish(),
-        ..ParsedDocument::default()
-    })
+    let properties = Properties {
+        part: "meta.xml",
+        keywords: "meta:keyword",
+    };
+    container::office_document(
+        &archive,
+        SourceKind::Odt,
+        properties,
+        body.builder,
+        None,
+        stem,
+    )
 }
 
 /// A paragraph or heading being read.
