@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::markdown;
-use super::refs::Link;
+use super::refs::{Link, heading_or_block, without_md};
 use super::{Block, Locator, ParsedDocument, SkipReason, SourceKind, dedup_tags};
 
 /// A node's box on the board.
@@ -159,23 +159,9 @@ pub(super) fn parse(text: &str, stem: &str) -> Result<ParsedDocument, SkipReason
 /// A file node as a link: the file (a note without `.md`), and the heading
 /// or block of its subpath.
 fn file_link(file: &str, subpath: Option<String>, at: usize) -> Link {
-    let target = match file.len().checked_sub(3) {
-        Some(cut) if file.is_char_boundary(cut) && file[cut..].eq_ignore_ascii_case(".md") => {
-            &file[..cut]
-        }
-        _ => file,
-    };
-    let anchor = subpath
-        .as_deref()
-        .map(|s| s.trim_start_matches('#'))
-        .filter(|s| !s.is_empty());
-    let (heading, block) = match anchor {
-        Some(a) => match a.strip_prefix('^') {
-            Some(id) => (None, Some(id.to_string())),
-            None => (Some(a.to_string()), None),
-        },
-        None => (None, None),
-    };
+    let target = without_md(file);
+    let anchor = subpath.as_deref().map(|s| s.trim_start_matches('#'));
+    let (heading, block) = heading_or_block(anchor);
     Link {
         target: target.to_string(),
         heading,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::builder::DocBuilder;
 use super::container::{self, Kind};
 use super::html;
+use super::refs::percent_decode;
 use super::xml::{self, XmlEvent, attr, name};
 use super::zip::Archive;
 use super::{IngestLimits, ParsedDocument, SkipReason, SourceKind};
@@ -197,30 +198,6 @@ fn resolve(dir: &str, href: &str) -> String {
         }
     }
     parts.join("/")
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]

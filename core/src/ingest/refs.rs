@@ -70,6 +70,55 @@ impl Link {
     }
 }
 
+/// A link target without its `.md` extension (`Note.md` → `Note`), as
+/// Obsidian names notes.
+pub(super) fn without_md(target: &str) -> &str {
+    match target.len().checked_sub(3) {
+        Some(cut) if target.is_char_boundary(cut) && target[cut..].eq_ignore_ascii_case(".md") => {
+            &target[..cut]
+        }
+        _ => target,
+    }
+}
+
+/// What the part of a link after `#` points at: a block (`^id`, returned
+/// without the `^`) or a heading; an empty one points at neither.
+pub(super) fn heading_or_block(anchor: Option<&str>) -> (Option<String>, Option<String>) {
+    match anchor.filter(|a| !a.is_empty()) {
+        Some(a) => match a.strip_prefix('^') {
+            Some(id) => (None, Some(id.to_string())),
+            None => (Some(a.to_string()), None),
+        },
+        None => (None, None),
+    }
+}
+
+/// `%XX` escapes of a URL or link destination decoded; the text as it is
+/// when the bytes decoded are not UTF-8.
+pub(super) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 /// A target names an attachment when its last path segment has an
 /// extension that is not Markdown (`photo.png`, `paper.pdf`).
 pub(crate) fn attachment_extension(target: &str) -> bool {

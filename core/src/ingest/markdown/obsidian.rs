@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::ingest::refs::{heading_or_block, percent_decode, without_md};
+
 /// Byte ranges of `%% comments %%` (markers included) in `text[from..]`,
 /// where an opening `%%` is outside `code` (sorted ranges of code). An
 /// unclosed comment runs to the end, as in Obsidian.
@@ -237,20 +239,8 @@ pub(super) fn split_target(dest: &str) -> WikiTarget {
         Some((n, a)) => (n, Some(a.trim())),
         None => (dest, None),
     };
-    let note = note.trim();
-    let note = match note.len().checked_sub(3) {
-        Some(cut) if note.is_char_boundary(cut) && note[cut..].eq_ignore_ascii_case(".md") => {
-            &note[..cut]
-        }
-        _ => note,
-    };
-    let (heading, block) = match anchor.filter(|a| !a.is_empty()) {
-        Some(a) => match a.strip_prefix('^') {
-            Some(id) => (None, Some(id.to_string())),
-            None => (Some(a.to_string()), None),
-        },
-        None => (None, None),
-    };
+    let note = without_md(note.trim());
+    let (heading, block) = heading_or_block(anchor);
     WikiTarget {
         note: note.to_string(),
         heading,
@@ -292,26 +282,6 @@ pub(super) fn local_destination(dest: &str) -> Option<String> {
         return None;
     }
     Some(percent_decode(dest))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]
