@@ -173,19 +173,7 @@ pub(super) fn clean(text: &str, keep_breaks: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(blocks: &[Block]) -> Vec<(String, String, String)> {
-        blocks
-            .iter()
-            .map(|b| {
-                (
-                    b.heading_path.join(" > "),
-                    b.text.clone(),
-                    b.locator.as_ref().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
+    use crate::ingest::testdata::located;
 
     #[test]
     fn headings_paragraphs_and_groups() {
@@ -202,7 +190,7 @@ mod tests {
         b.paragraph("   ");
         let blocks = b.finish();
         assert_eq!(
-            summary(&blocks),
+            located(&blocks),
             [
                 (
                     "Title".into(),
@@ -236,7 +224,7 @@ mod tests {
         b.heading(2, "Empty section");
         let blocks = b.finish();
         assert_eq!(
-            summary(&blocks),
+            located(&blocks),
             [
                 ("One".into(), "a".into(), "chapter 1, ¶ 2".into()),
                 (String::new(), "b".into(), "chapter 2, ¶ 1".into()),

@@ -1,7 +1,24 @@
 //! Documents written in the tests, part by part, with the zip crate: no
-//! file comes from outside.
+//! file comes from outside; and what the tests compare their blocks by.
 
 use std::io::{Cursor, Write};
+
+use super::Block;
+
+/// Each block's heading path (joined by " > "), text and locator, as the
+/// tests of formats with locators compare them.
+pub(crate) fn located(blocks: &[Block]) -> Vec<(String, String, String)> {
+    blocks
+        .iter()
+        .map(|b| {
+            (
+                b.heading_path.join(" > "),
+                b.text.clone(),
+                b.locator.as_ref().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
 
 /// A zip of `(name, bytes)` entries, deflated, written with the zip crate.
 pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {

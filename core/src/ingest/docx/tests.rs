@@ -1,8 +1,7 @@
 //! Word documents written in the test, part by part.
 
 use super::*;
-use crate::ingest::Block;
-use crate::ingest::testdata::{docx, zip_of};
+use crate::ingest::testdata::{docx, located, zip_of};
 
 fn p(style: &str, text: &str) -> String {
     let props = if style.is_empty() {
@@ -15,19 +14,6 @@ fn p(style: &str, text: &str) -> String {
 
 fn parse_docx(bytes: &[u8]) -> Result<ParsedDocument, SkipReason> {
     parse(bytes, "stem", &IngestLimits::default())
-}
-
-fn summary(blocks: &[Block]) -> Vec<(String, String, String)> {
-    blocks
-        .iter()
-        .map(|b| {
-            (
-                b.heading_path.join(" > "),
-                b.text.clone(),
-                b.locator.as_ref().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// German Word names its heading styles "berschrift1" by id: the style's
@@ -58,7 +44,7 @@ fn headings_lists_tables_and_title() {
     assert_eq!(doc.kind, SourceKind::Docx);
     assert_eq!(doc.title, "Boiler handbook");
     assert_eq!(
-        summary(&doc.blocks),
+        located(&doc.blocks),
         [
             // The title has nothing under it before the next level-1 heading: its text is kept.
             (
@@ -129,7 +115,7 @@ fn contents_controls_marked_as_toc_are_skipped() {
     );
     let doc = parse_docx(&docx(&body, None, None)).unwrap();
     assert_eq!(
-        summary(&doc.blocks),
+        located(&doc.blocks),
         [(String::new(), "Body".into(), "¶ 1".into())]
     );
 }
