@@ -14,6 +14,8 @@ mod canvas;
 mod container;
 mod docx;
 mod epub;
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 mod markdown;
 mod odt;
@@ -303,7 +305,19 @@ impl SkipReason {
 }
 
 impl fmt::Display for SkipReason {
+    /// One line whatever the details hold (a zip entry's name or a parser's
+    /// message may hold line breaks): reasons are printed and logged one
+    /// per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut message = String::new();
+        self.write_message(&mut message)?;
+        f.write_str(&message.replace(char::is_control, " "))
+    }
+}
+
+impl SkipReason {
+    fn write_message(&self, f: &mut String) -> fmt::Result {
+        use fmt::Write;
         match self {
             SkipReason::TooLarge { size, limit } => write!(
                 f,
@@ -563,6 +577,27 @@ fn file_stem(path: &Path) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "Untitled".to_string())
+}
+
+/// Longest detail a parser's error message may add to a skip reason.
+const MAX_DETAIL_CHARS: usize = 200;
+
+/// A parser's error message made fit for a skip reason: one line (reasons
+/// are printed and logged one per line) and short (some messages quote the
+/// document, which may be megabytes on one line).
+fn one_line(message: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in message.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > MAX_DETAIL_CHARS {
+            let cut: String = out.chars().take(MAX_DETAIL_CHARS).collect();
+            return cut + "…";
+        }
+    }
+    out
 }
 
 /// How far into a file binary sniffing looks.
@@ -1097,6 +1132,14 @@ mod tests {
         for r in &all {
             assert!(!r.to_string().contains('\n'));
         }
+        // Details from the file (zip entry names, parser messages) too.
+        let named = SkipReason::ArchiveCorrupt {
+            detail: "word/doc\nument.xml\r fails its CRC check".into(),
+        };
+        assert_eq!(
+            named.to_string(),
+            "document container is damaged (word/doc ument.xml  fails its CRC check); open it in its application and save it again"
+        );
     }
 
     #[test]
@@ -1139,6 +1182,17 @@ mod tests {
         }
         let err = parse_host_text("t", " \n\t", &Metadata::new()).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn parser_messages_become_one_short_line() {
+        assert_eq!(
+            one_line("expected `</a>`,\n but\t`</b\r\n>` found"),
+            "expected `</a>`, but `</b >` found"
+        );
+        let long = one_line(&"é x\n".repeat(1000));
+        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(long.ends_with('…') && !long.contains('\n'));
     }
 
     #[test]

@@ -66,7 +66,11 @@ pub(super) fn walk(
             Err(quick_xml::Error::Io(e)) => return Err(archive.failure(format!("{name}: {e}"))),
             Err(e) => {
                 return Err(SkipReason::Malformed {
-                    detail: format!("{name} at byte {}: {e}", reader.error_position()),
+                    detail: format!(
+                        "{name} at byte {}: {}",
+                        reader.error_position(),
+                        super::one_line(&e.to_string())
+                    ),
                 });
             }
         };

@@ -102,6 +102,16 @@ impl<'a> Archive<'a> {
         })
     }
 
+    /// The entries' names in directory order (the zip fuzz target reads them all).
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// Bytes inflated so far, all entries together.
+    pub fn unpacked(&self) -> u64 {
+        self.unpacked.get()
+    }
+
     /// Whether an entry of this name exists (exactly, else ignoring case).
     pub fn contains(&self, name: &str) -> bool {
         self.find(name).is_some()

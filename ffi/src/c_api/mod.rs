@@ -29,3 +29,6 @@ pub mod ask;
 pub mod conversation;
 
 pub mod watch;
+
+#[cfg(test)]
+mod fuzzing;

@@ -1,0 +1,23 @@
+//! AFL++ harness for the C ABI's options structs and strings: compiles the
+//! C ABI modules the target uses straight from ffi/src/c_api (the ffi crate
+//! builds only a static and a shared library, which a Rust harness cannot
+//! link as a crate) with the target body ffi/src/c_api/fuzzing.rs.
+
+// Only part of each module is reached from the target.
+#[allow(dead_code, clippy::missing_safety_doc)]
+mod c_api {
+    #[path = "../../../../ffi/src/c_api/cancel.rs"]
+    pub mod cancel;
+    #[path = "../../../../ffi/src/c_api/fuzzing.rs"]
+    pub mod fuzzing;
+    #[path = "../../../../ffi/src/c_api/options.rs"]
+    pub mod options;
+    #[path = "../../../../ffi/src/c_api/status.rs"]
+    pub mod status;
+    #[path = "../../../../ffi/src/c_api/strings.rs"]
+    pub mod strings;
+}
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| c_api::fuzzing::c_abi(data));
+}
