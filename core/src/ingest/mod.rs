@@ -714,6 +714,11 @@ struct LineIndex<'a> {
     line_starts: Vec<usize>,
     /// Char offset where each line starts.
     line_char_starts: Vec<usize>,
+    /// The last byte offset `char_of` mapped, and its char offset: callers
+    /// go forward through the text, so counting from there keeps a line of
+    /// many links or ids linear, where counting from the line start was
+    /// quadratic.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -732,6 +737,7 @@ impl<'a> LineIndex<'a> {
             text,
             line_starts,
             line_char_starts,
+            last: Default::default(),
         }
     }
 
@@ -766,7 +772,14 @@ impl<'a> LineIndex<'a> {
 
     fn char_of(&self, byte: usize) -> usize {
         let line = self.line_of(byte);
-        self.line_char_starts[line] + self.text[self.line_starts[line]..byte].chars().count()
+        let (mut from, mut chars) = (self.line_starts[line], self.line_char_starts[line]);
+        let (last_byte, last_chars) = self.last.get();
+        if (from..=byte).contains(&last_byte) {
+            (from, chars) = (last_byte, last_chars);
+        }
+        let chars = chars + self.text[from..byte].chars().count();
+        self.last.set((byte, chars));
+        chars
     }
 
     /// A block for the bytes `start..end`, trimmed of surrounding whitespace;
@@ -1206,5 +1219,9 @@ mod tests {
         let d = text.find('d').unwrap();
         assert_eq!(idx.line_of(d), 3);
         assert_eq!(idx.char_of(d), text.chars().count() - 1);
+        // Backwards and forwards again, within and across lines.
+        for (byte, _) in text.char_indices().rev().chain(text.char_indices()) {
+            assert_eq!(idx.char_of(byte), text[..byte].chars().count());
+        }
     }
 }

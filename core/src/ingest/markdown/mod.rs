@@ -474,11 +474,15 @@ impl Walker<'_> {
         }
         for r in &top.texts {
             if let Some((id, cut)) = obsidian::trailing_block_id(masked, r.clone()) {
-                let unit = top
-                    .units
+                // Units start in source order and nest, so the innermost
+                // one holding the id is the last to start before it that
+                // holds it (looking through all units for each id was
+                // quadratic in a long list).
+                let before = top.units.partition_point(|u| u.start <= cut.start);
+                let unit = top.units[..before]
                     .iter()
-                    .filter(|u| u.contains(&cut.start))
-                    .min_by_key(|u| u.len())
+                    .rev()
+                    .find(|u| u.contains(&cut.start))
                     .cloned()
                     .unwrap_or_else(|| top.range.clone());
                 top.edits.push(Edit {
@@ -543,12 +547,17 @@ impl Walker<'_> {
         if !src.contains("::") {
             return;
         }
+        // Text ranges come in source order and never overlap, so the one
+        // that may hold `at` is found by binary search (looking through all
+        // of them for each line was quadratic: 100 000 `key:: value` lines
+        // took minutes).
+        let in_texts = |at: usize| {
+            let after = top.texts.partition_point(|t| t.start <= at);
+            after > 0 && top.texts[after - 1].contains(&at)
+        };
         let mut offset = top.range.start;
         for line in src.split_inclusive('\n') {
-            let in_text = line.match_indices("::").any(|(i, _)| {
-                let at = offset + i;
-                top.texts.iter().any(|t| t.contains(&at))
-            });
+            let in_text = line.match_indices("::").any(|(i, _)| in_texts(offset + i));
             if in_text {
                 self.fields.extend(obsidian::inline_fields(line.trim_end()));
             }
@@ -556,15 +565,25 @@ impl Walker<'_> {
         }
     }
 
+    /// Names the source range `range` (trimmed) `id`. Only its position is
+    /// worked out: copying its text for each id was quadratic in a
+    /// paragraph of many `^id` lines.
     fn add_anchor(&mut self, id: String, range: Range<usize>) {
-        if let Some(block) = self.index.block(range.start, range.end) {
-            self.anchors.push(Anchor {
-                id,
-                char_start: block.char_start,
-                char_end: block.char_end,
-                lines: block.lines,
-            });
+        let slice = &self.src[range.clone()];
+        let start = range.start + (slice.len() - slice.trim_start().len());
+        let end = range.start + slice.trim_end().len();
+        if start >= end {
+            return;
         }
+        self.anchors.push(Anchor {
+            id,
+            char_start: self.index.char_of(start),
+            char_end: self.index.char_of(end),
+            lines: Some((
+                self.index.line_of(start) as u32 + 1,
+                self.index.line_of(end - 1) as u32 + 1,
+            )),
+        });
     }
 
     /// The block for source bytes `range` (trimmed) with `edits` and the
@@ -582,7 +601,11 @@ impl Walker<'_> {
             return None;
         }
         let mut block = self.index.block_trim_end(start, end)?;
-        for c in self.comments {
+        // Comments are in source order and apart: only those from the
+        // first ending after `start` can overlap (looking at all of them
+        // for each block was quadratic).
+        let first = self.comments.partition_point(|c| c.end <= start);
+        for c in self.comments[first..].iter().take_while(|c| c.start < end) {
             let (a, b) = (c.start.max(start), c.end.min(end));
             if a < b {
                 edits.push(Edit {

@@ -15,9 +15,13 @@ use crate::ingest::refs::{heading_or_block, percent_decode, without_md};
 pub(super) fn comment_ranges(text: &str, from: usize, code: &[Range<usize>]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut pos = from;
+    // `open` only grows, so code ranges ending before it are passed for
+    // good (looking through all of them for each `%%` was quadratic).
+    let mut code = code.iter().peekable();
     while let Some(found) = text[pos..].find("%%") {
         let open = pos + found;
-        if let Some(c) = code.iter().find(|c| c.contains(&open)) {
+        while code.next_if(|c| c.end <= open).is_some() {}
+        if let Some(c) = code.peek().filter(|c| c.contains(&open)) {
             pos = c.end.max(open + 2);
             continue;
         }

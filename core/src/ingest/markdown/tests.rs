@@ -416,3 +416,35 @@ fn deep_nesting_is_parsed_without_recursion() {
         assert!(!doc.blocks.is_empty());
     }
 }
+
+/// Notes that took minutes when something was looked up in a list for
+/// every field, id, link or comment (found by probing the parser with
+/// growing repetitions; fuzz/README.md): a megabyte of each now parses in
+/// well under a second, so a limit of 2 s leaves room for a loaded machine.
+#[test]
+fn repeated_syntax_parses_in_linear_time() {
+    for unit in [
+        "key:: value\n", // 1 MB: 13 s
+        "x ^id\n",       // 1.6 MB: 56 s
+        "- x ^id\n",     // 1.6 MB: 77 s
+        "[[a]] ",        // one line, 1.6 MB: 31 s
+        "[a](b) ",       // one line, 1.6 MB: 27 s
+        "`a` %%b%% ",
+        "%%a%%\n\nb\n\n",
+    ] {
+        let src = unit.repeat(1_000_000 / unit.len());
+        let started = std::time::Instant::now();
+        let doc = parse(&src, "s");
+        let took = started.elapsed();
+        assert!(took.as_secs_f64() < 2.0, "{unit:?}: {took:?}");
+        assert!(!doc.blocks.is_empty(), "{unit:?}");
+    }
+    let doc = parse(&"x ^id\n".repeat(1000), "s");
+    assert_eq!(doc.anchors.len(), 1000);
+    assert_eq!(doc.anchors[999].lines, Some((1, 1000)));
+    let doc = parse(&"[[a]] ".repeat(1000), "s");
+    assert_eq!(
+        (doc.links[999].char_start, doc.links[999].char_end),
+        (5994, 5999)
+    );
+}
