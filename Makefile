@@ -41,7 +41,7 @@ NODE_DIR   := examples/obsidian-plugin
 TROVE_LIB  ?= $(SO_DIR)/libtrove.so
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench pdf-bench latency clean-models \
+.PHONY: help setup setup-tools build demo test lint eval bench pdf-bench latency fuzz clean-models \
         header header-check shared symbols symbols-check install c-test c-example \
         node-test node-test-only bindgen bindings bindings-check bindings-test python-test \
         kotlin-test swift-test
@@ -65,6 +65,7 @@ help:
 	@echo "make bench         trove-dev bench --json"
 	@echo "make pdf-bench     PDF extraction next to pdftotext on $(PDF_DIR) (shared/eval/pdfs/build.sh makes it): pages/s, peak RSS, fidelity"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
+	@echo "make fuzz          AFL++ campaign: FUZZ_TARGET=$(FUZZ_TARGET) for FUZZ_SECONDS=$(FUZZ_SECONDS) (fuzz/README.md; needs cargo-afl)"
 	@echo "make clean-models  delete models/ (the wheel cache in ~/.cache/trove stays)"
 
 setup:
@@ -191,6 +192,12 @@ pdf-bench: setup
 
 latency: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --threads 2 --json watch-latency --notes 1000 --edits 10
+
+# One AFL++ campaign (fuzz/README.md); the smoke of every target is in `test`.
+FUZZ_TARGET  ?= markdown
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
 clean-models:
 	rm -rf $(MODELS)

@@ -58,14 +58,11 @@ for d in ('docx', 'odt', 'epub'):
         if not n.startswith('docutils'):
             open(f'{out}/zip/{n}', 'wb').write(open(f'{out}/{d}/{n}', 'rb').read())
 
-import json
-hit = {"chunk_id": 1, "document_id": "host:n1", "path": None, "title": "Groceries", "text": "Oat milk, lentils.", "heading_path": ["Groceries"], "tags": ["home"], "score": 0.5, "lines": {"first": 3, "last": 3}, "page": None, "locator": None}
-turns = [{"question": "what do I buy?", "query": "what do I buy?", "answer": "Oat milk [1]", "declined": False, "passages": [hit]}]
 for n, parts in {
-    "groceries": ("Groceries", '{"tags":["home","food/vegan"],"source":"notes-app"}', "# Groceries\n\nOat milk, lentils. #shopping\n", json.dumps(turns)),
-    "front-matter": ("", '{"aliases":"Kettle, Pot","tags":"#one, two three"}', "---\ntags: [old]\nauthor: me\naliases: [Old]\n---\n# Heading\n\nBody [[Link|alias]] ^id1\n", "[]"),
-    "empty": ("t", "", "  \n", ""),
-    "bad-json": ("T", "{not json", "text", '[{"question":1}]'),
+    "groceries": ("Groceries", '{"tags":["home","food/vegan"],"source":"notes-app","n":[1.5,null,{"a":true}]}', "# Groceries\n\nOat milk, lentils. #shopping\n"),
+    "front-matter": ("", '{"aliases":"Kettle, Pot","tags":"#one, two three"}', "---\ntags: [old]\nauthor: me\naliases: [Old]\n---\n# Heading\n\nBody [[Link|alias]] ^id1\n"),
+    "empty": ("t", "", "  \n"),
+    "bad-json": ("T", "{not json", "text"),
 }.items():
     open(f"{out}/host/{n}", "wb").write("\0".join(parts).encode())
 import ctypes as C
