@@ -250,6 +250,14 @@ typedef struct trove_engine_options {
   // multilingual-e5-small/multilingual-e5-small-q4_0.gguf in models_dir
   // for notes in any language; NULL: the bundled English MiniLM.
   const char *embedding_path;
+  // Nonzero: trove_index_path and trove_add_text return once their
+  // documents are committed and keyword-searchable (at parse speed); the
+  // engine's background thread embeds them (trove_embedding_status_json,
+  // trove_embedding_finish). 0: they return once embedded.
+  uint8_t embed_in_background;
+  // Threads for embedding passages; 0: threads. Change it while open
+  // with trove_embedding_set_threads.
+  uint32_t embedding_threads;
 } trove_engine_options;
 
 // A note handed over by the host app for trove_add_text. Zero-initialise
@@ -286,7 +294,7 @@ typedef struct trove_progress {
   uint64_t files_done;
   // Files found.
   uint64_t files_total;
-  // Chunks embedded so far.
+  // Chunks given their vector so far (after the files are committed).
   uint64_t chunks_embedded;
   // Chunks that reused a stored embedding so far.
   uint64_t chunks_reused;
@@ -294,10 +302,13 @@ typedef struct trove_progress {
   uint64_t bytes_done;
   // Bytes of all files found.
   uint64_t bytes_total;
+  // Chunks of new text committed so far: keyword-searchable, and queued
+  // for their vector ("embedded chunks_embedded of chunks_queued").
+  uint64_t chunks_queued;
 } trove_progress;
 
-// Progress callback of trove_index_path: runs on the thread that called
-// it, after each file and each embedding batch. Return nonzero to go on, 0
+// Progress callback of trove_index_path and trove_embedding_finish: runs
+// on the thread that called it, after each file and each embedding batch. Return nonzero to go on, 0
 // to stop (the call then returns TROVE_STATUS_CANCELLED; committed work is
 // kept). It runs while the engine's writes are locked: it must not wait
 // for another thread that adds, indexes or removes on the same engine
@@ -483,14 +494,20 @@ enum trove_status trove_add_text(const struct trove_engine *engine,
 // files cost nothing, documents of files gone from the folder are removed,
 // files that cannot be read are reported in the summary, not fatal.
 //
+// The call commits files in batches (keyword-searchable at once), then
+// embeds their new chunks, unless the engine was opened with
+// embed_in_background.
+//
 // cancel (may be NULL) stops the call from another thread; so does
 // on_progress (may be NULL) returning 0. Either way the call returns
 // TROVE_STATUS_CANCELLED and keeps what it committed: the next call
-// resumes without re-embedding it.
+// resumes without re-embedding it, and the chunks it did not embed wait
+// for the background thread.
 //
 // summary_json_out (may be NULL) receives an index summary JSON object
 // (files_seen, files_indexed, files_unchanged, files_removed, files_failed,
-// failures [{path, code, reason}], chunks_embedded, chunks_reused, ...),
+// failures [{path, code, reason}], chunks_queued, chunks_embedded,
+// chunks_pending, chunks_reused, ...),
 // caller-owned: free it with trove_string_free. NULL on failure.
 //
 // Thread-safe; on_progress runs on the calling thread.
@@ -602,6 +619,59 @@ enum trove_status trove_remove_path(const struct trove_engine *engine,
 enum trove_status trove_stats_json(const struct trove_engine *engine,
                                    char **json_out);
 
+// Where embedding stands, as a JSON object (the embedding_status shape in
+// README.md, "JSON shapes": chunks, embedded, pending, paused, running,
+// threads, last_error): "embedded n of m". *json_out is caller-owned:
+// free it with trove_string_free. Set to NULL on failure.
+//
+// Thread-safe.
+//
+// Safety: engine is live; json_out is writable.
+enum trove_status trove_embedding_status_json(const struct trove_engine *engine,
+                                              char **json_out);
+
+// Embeds every queued chunk on the calling thread (also while background
+// embedding is paused): for a host that indexed with embed_in_background
+// and now wants full hybrid search. cancel and on_progress (both may be
+// NULL) stop it as they stop trove_index_path; embedded batches are kept.
+// summary_json_out (may be NULL) receives an index summary JSON object
+// (chunks_embedded, chunks_pending, ...), caller-owned: free it with
+// trove_string_free.
+//
+// Thread-safe; on_progress runs on the calling thread.
+//
+// Safety: engine is live; cancel is NULL or live; summary_json_out is
+// NULL or writable.
+enum trove_status trove_embedding_finish(const struct trove_engine *engine,
+                                         const struct trove_cancel_token *cancel,
+                                         trove_progress_fn on_progress,
+                                         void *user_data,
+                                         char **summary_json_out);
+
+// Pauses background embedding (a batch in flight finishes); calls that
+// wait for embedding still embed on their own thread.
+//
+// Thread-safe.
+//
+// Safety: engine is live.
+enum trove_status trove_embedding_pause(const struct trove_engine *engine);
+
+// Resumes background embedding.
+//
+// Thread-safe.
+//
+// Safety: engine is live.
+enum trove_status trove_embedding_resume(const struct trove_engine *engine);
+
+// Threads the embedding model uses for passages from its next batch on (0
+// counts as 1): a mobile host lowers it on battery. Searches keep theirs.
+//
+// Thread-safe.
+//
+// Safety: engine is live.
+enum trove_status trove_embedding_set_threads(const struct trove_engine *engine,
+                                              uint32_t threads);
+
 // A new, un-raised token; NULL only if memory ran out. The caller owns
 // it: free it with trove_cancel_token_free.
 struct trove_cancel_token *trove_cancel_token_new(void);
@@ -700,6 +770,13 @@ uint64_t trove_hit_chunk_id(const struct trove_hit *hit);
 // Safety: as trove_hit_text.
 const char *trove_hit_locator(const struct trove_hit *hit,
                               size_t *len_out);
+
+// Whether the passage has its vector yet; false while it waits for
+// background embedding (found by its keywords only; see
+// trove_engine_options.embed_in_background) and for NULL.
+//
+// Safety: hit is NULL or lent by a live handle.
+bool trove_hit_embedded(const struct trove_hit *hit);
 
 // The 1-based PDF page; 0 when it has none or for NULL.
 //

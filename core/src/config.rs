@@ -69,6 +69,18 @@ pub struct EngineConfig {
     pub quantization: VectorQuantization,
     /// Passages per embedding call while indexing.
     pub embed_batch_size: usize,
+    /// Indexing calls return once their chunks have vectors (the default).
+    /// `false`: once their documents are committed and keyword-searchable
+    /// (at parse speed); the background thread embeds the rest, and hybrid
+    /// search lets keyword evidence stand in meanwhile.
+    pub wait_for_embedding: bool,
+    /// Run a background thread that embeds queued chunks: those an indexing
+    /// call did not wait for, or a killed process left. Off, they wait for
+    /// the next call that waits (or [`Engine::finish_embedding`](crate::Engine::finish_embedding)).
+    pub background_embedding: bool,
+    /// Threads for embedding passages; 0: `threads`. Changeable while open
+    /// ([`Engine::set_embedding_threads`](crate::Engine::set_embedding_threads)).
+    pub embedding_threads: usize,
     /// Re-embed every chunk when the store was built with another embedding
     /// model, instead of refusing to open it.
     pub reembed: bool,
@@ -91,7 +103,18 @@ impl EngineConfig {
             chunking: ChunkingOptions::default(),
             quantization: VectorQuantization::F16,
             embed_batch_size: 16,
+            wait_for_embedding: true,
+            background_embedding: true,
+            embedding_threads: 0,
             reembed: false,
+        }
+    }
+
+    /// `embedding_threads`, with 0 resolved to [`resolved_threads`](Self::resolved_threads).
+    pub fn resolved_embedding_threads(&self) -> usize {
+        match self.embedding_threads {
+            0 => self.resolved_threads(),
+            n => n,
         }
     }
 

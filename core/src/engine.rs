@@ -4,6 +4,8 @@
 //! Searches run concurrently on pooled SQLite readers and a shared vector
 //! index; writes (indexing, adding, removing) are serialized by one lock and
 //! commit in batches, so searches keep running during a long indexing call.
+//! Indexing commits at parse speed and embeds afterwards (embedding.rs):
+//! the call waits for it, or the engine's background thread does it.
 //! The answer model is loaded on first `ask` and each answer gets its own
 //! llama.cpp context.
 
@@ -17,13 +19,14 @@ use crate::cancel::CancelToken;
 use crate::config::EngineConfig;
 use crate::conversation::{Conversation, HistoryUse};
 use crate::embed::{self, Embedder, ModelFingerprint};
+use crate::embedding::{Embedding, EmbeddingStatus};
 use crate::error::{Error, Result};
 use crate::explain::{self, DocumentStatus, Explanation};
 use crate::index::{Indexer, ProgressFn};
 use crate::ingest::{self, Metadata};
 use crate::links::{self, DocumentLink};
 use crate::llm::{GenerationOptions, Llm, LlmConfig, StopReason};
-use crate::report::{IndexRun, IndexSummary, UpdateReport};
+use crate::report::{IndexProgress, IndexRun, IndexSummary, UpdateReport};
 use crate::search::{self, Hit, SearchMode, SearchOptions};
 use crate::store::{DocKey, ModelMatch, SearchFilters, Store};
 
@@ -163,6 +166,8 @@ pub struct Stats {
     pub documents: u64,
     /// Chunks held.
     pub chunks: u64,
+    /// Chunks waiting for their vector (keyword-searchable meanwhile).
+    pub chunks_pending: u64,
     /// Distinct embeddings stored (identical texts share one).
     pub embeddings: u64,
     /// Vectors in the HNSW index.
@@ -186,8 +191,10 @@ pub struct Stats {
 /// An open knowledge base. See the crate documentation for an example.
 pub struct Engine {
     config: EngineConfig,
-    store: Store,
-    embedder: Box<dyn Embedder>,
+    /// Declared before the store it uses: its thread stops first.
+    embedding: Embedding,
+    store: Arc<Store>,
+    embedder: Arc<dyn Embedder>,
     llm: Mutex<Option<Arc<Llm>>>,
 }
 
@@ -198,12 +205,14 @@ impl Engine {
     /// Fails with [`ErrorKind::IncompatibleStore`](crate::ErrorKind::IncompatibleStore) when the store was built
     /// with another embedding model, unless `config.reembed` is set.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        let threads = config.resolved_threads();
         let embedder = embed::load(
             &config.models.embedding_dir,
             &config.models.onnxruntime_lib,
-            threads,
+            config.resolved_threads(),
         )?;
+        if config.embedding_threads > 0 {
+            embedder.set_passage_threads(config.embedding_threads);
+        }
         Engine::with_embedder(config, embedder)
     }
 
@@ -220,16 +229,35 @@ impl Engine {
             config.quantization,
             config.reembed,
         )?;
-        let engine = Engine {
+        let store = Arc::new(store);
+        let embedder: Arc<dyn Embedder> = Arc::from(embedder);
+        if matched == ModelMatch::Other {
+            let mut writes = store.begin_writes();
+            writes.transaction(|tx| {
+                tx.reset_embeddings(embedder.fingerprint(), config.quantization)
+            })?;
+            writes.finish()?;
+        }
+        let embedding = Embedding::new(
+            store.clone(),
+            embedder.clone(),
+            config.chunking.clone(),
+            config.embed_batch_size,
+            config.resolved_embedding_threads(),
+            config.background_embedding,
+        )?;
+        if matched == ModelMatch::Other {
+            // Opening re-embeds in full, as asked (killed meanwhile, the
+            // next open resumes the queue).
+            embedding.embed_all(None, &mut |_, _| true)?;
+        }
+        Ok(Engine {
             config,
+            embedding,
             store,
             embedder,
             llm: Mutex::new(None),
-        };
-        if matched == ModelMatch::Other {
-            engine.indexer().reembed_all(engine.config.quantization)?;
-        }
-        Ok(engine)
+        })
     }
 
     /// The configuration the engine was opened with.
@@ -244,8 +272,61 @@ impl Engine {
             self.embedder.as_ref(),
             &self.config.chunking,
             &self.config.limits,
-            self.config.embed_batch_size,
         )
+    }
+
+    /// For a call that embeds what it queues: the background thread stands
+    /// aside until it ends (else the thread takes its batches, and the
+    /// call's summary miscounts).
+    fn foreground(&self) -> Option<crate::embedding::Foreground<'_>> {
+        self.config
+            .wait_for_embedding
+            .then(|| self.embedding.foreground())
+    }
+
+    /// Remembers an indexing call's summary as the store's last run.
+    fn record_run(&self, summary: &IndexSummary) -> Result<()> {
+        let run = IndexRun {
+            summary: summary.clone(),
+            finished_at_unix: crate::store::unix_now(),
+        };
+        let mut writes = self.store.begin_writes();
+        writes.transaction(|tx| tx.record_run(&run))?;
+        writes.finish()
+    }
+
+    /// After an indexing call committed: embeds what is queued when the
+    /// configuration waits for it (reporting progress), else wakes the
+    /// background thread; records both in `summary`.
+    fn embed_after(
+        &self,
+        summary: &mut IndexSummary,
+        options: &mut IndexOptions<'_>,
+    ) -> Result<()> {
+        if self.config.wait_for_embedding {
+            let mut state = IndexProgress {
+                files_done: summary.files_seen,
+                files_total: summary.files_seen,
+                chunks_queued: summary.chunks_queued,
+                chunks_reused: summary.chunks_reused,
+                bytes_done: summary.bytes_indexed,
+                bytes_total: summary.bytes_indexed,
+                ..IndexProgress::default()
+            };
+            let progress = &mut options.progress;
+            let embedded =
+                self.embedding
+                    .embed_all(options.cancel.as_ref(), &mut |chunks, _left| {
+                        state.chunks_embedded = chunks;
+                        progress.as_mut().is_none_or(|p| p(&state))
+                    })?;
+            summary.chunks_embedded = embedded.texts;
+            summary.stages.embed_ms += embedded.model_ms;
+        } else {
+            self.embedding.wake();
+        }
+        summary.chunks_pending = self.store.snapshot()?.queued()?;
+        Ok(())
     }
 
     /// Indexes a file or a folder (recursively). Unchanged files cost
@@ -262,11 +343,20 @@ impl Engine {
     pub fn index_paths(
         &self,
         paths: &[PathBuf],
-        options: IndexOptions<'_>,
+        mut options: IndexOptions<'_>,
     ) -> Result<IndexSummary> {
-        self.indexer()
-            .with_control(options.cancel, options.progress)
-            .index_paths(paths)
+        let started = std::time::Instant::now();
+        let _foreground = self.foreground();
+        let mut summary = {
+            let mut forward = forward_progress(&mut options.progress);
+            self.indexer()
+                .with_control(options.cancel.clone(), Some(&mut forward))
+                .index_paths(paths)?
+        };
+        self.embed_after(&mut summary, &mut options)?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        self.record_run(&summary)?;
+        Ok(summary)
     }
 
     /// Brings exactly these paths up to date in one run, leaving every other
@@ -299,11 +389,22 @@ impl Engine {
         &self,
         paths: &[PathBuf],
         forget: &[PathBuf],
-        options: IndexOptions<'_>,
+        mut options: IndexOptions<'_>,
     ) -> Result<UpdateReport> {
-        self.indexer()
-            .with_control(options.cancel, options.progress)
-            .update_paths(paths, forget)
+        let started = std::time::Instant::now();
+        let _foreground = self.foreground();
+        let mut report = {
+            let mut forward = forward_progress(&mut options.progress);
+            self.indexer()
+                .with_control(options.cancel.clone(), Some(&mut forward))
+                .update_paths(paths, forget)?
+        };
+        self.embed_after(&mut report.summary, &mut options)?;
+        report.summary.seconds = started.elapsed().as_secs_f64();
+        if !report.changes.is_empty() {
+            self.record_run(&report.summary)?;
+        }
+        Ok(report)
     }
 
     /// Adds (or replaces) text handed over by the host app under `id`.
@@ -331,7 +432,12 @@ impl Engine {
         let doc = ingest::parse_host_text(title, text, metadata)?;
         let metadata_json = serde_json::Value::Object(metadata.clone()).to_string();
         let fingerprint = format!("{title}\u{0}{text}\u{0}{metadata_json}");
-        self.indexer().index_text(id, doc, &fingerprint)
+        let started = std::time::Instant::now();
+        let _foreground = self.foreground();
+        let mut summary = self.indexer().index_text(id, doc, &fingerprint)?;
+        self.embed_after(&mut summary, &mut IndexOptions::default())?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
     }
 
     /// Removes a document by id (a host id, or a file's absolute path).
@@ -535,6 +641,67 @@ impl Engine {
         answer::respond(self, question, options, Some(conversation), on_token)
     }
 
+    /// Where embedding stands: chunks embedded of all, pending, whether
+    /// background embedding is paused or running, its threads, its last
+    /// failure.
+    pub fn embedding_status(&self) -> Result<EmbeddingStatus> {
+        self.embedding.status()
+    }
+
+    /// Embeds every queued chunk on the calling thread (also while
+    /// background embedding is paused), for a host that indexed without
+    /// waiting and now wants full hybrid search. `options.progress` is
+    /// called after each batch; it and `options.cancel` stop the call like
+    /// an indexing call (embedded batches are kept).
+    ///
+    /// ```no_run
+    /// # fn main() -> trove::Result<()> {
+    /// let mut config = trove::EngineConfig::new("notes.trove", "models");
+    /// config.wait_for_embedding = false;
+    /// let engine = trove::Engine::open(config)?;
+    /// engine.index_path("notes", Default::default())?; // keyword-searchable now
+    /// let done = engine.finish_embedding(Default::default())?;
+    /// assert_eq!(done.chunks_pending, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn finish_embedding(&self, mut options: IndexOptions<'_>) -> Result<IndexSummary> {
+        let started = std::time::Instant::now();
+        let _foreground = self.embedding.foreground();
+        let mut summary = IndexSummary::default();
+        let mut state = IndexProgress::default();
+        let progress = &mut options.progress;
+        let embedded = self
+            .embedding
+            .embed_all(options.cancel.as_ref(), &mut |chunks, left| {
+                state.chunks_embedded = chunks;
+                state.chunks_queued = chunks + left;
+                progress.as_mut().is_none_or(|p| p(&state))
+            })?;
+        summary.chunks_embedded = embedded.texts;
+        summary.stages.embed_ms = embedded.model_ms;
+        summary.chunks_pending = self.store.snapshot()?.queued()?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    /// Pauses background embedding (a batch in flight finishes); calls that
+    /// wait for embedding still embed, on their own thread.
+    pub fn pause_embedding(&self) {
+        self.embedding.pause();
+    }
+
+    /// Resumes background embedding.
+    pub fn resume_embedding(&self) {
+        self.embedding.resume();
+    }
+
+    /// Threads the embedding model uses for passages from its next batch
+    /// on (at least 1): a mobile host lowers it on battery. Searches keep
+    /// their threads.
+    pub fn set_embedding_threads(&self, threads: usize) {
+        self.embedding.set_threads(threads);
+    }
+
     /// Counts and facts about the store.
     pub fn stats(&self) -> Result<Stats> {
         let (counts, vectors, last_index_run) = {
@@ -548,6 +715,7 @@ impl Engine {
         Ok(Stats {
             documents: counts.documents,
             chunks: counts.chunks,
+            chunks_pending: counts.queued,
             embeddings: counts.embeddings,
             vectors: vectors as u64,
             failures: counts.failures,
@@ -558,6 +726,13 @@ impl Engine {
             last_index_run,
         })
     }
+}
+
+/// A progress callback calling the caller's, if any, for a part of a call.
+fn forward_progress<'f>(
+    progress: &'f mut Option<ProgressFn<'_>>,
+) -> impl FnMut(&IndexProgress) -> bool + 'f {
+    move |state| progress.as_mut().is_none_or(|p| p(state))
 }
 
 fn absolute(path: &Path) -> PathBuf {

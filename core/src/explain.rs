@@ -21,6 +21,9 @@ pub const EXPLAIN_DEPTH: usize = 100;
 pub enum DocumentState {
     /// Stored, and the file is as it was when read.
     Indexed,
+    /// Stored and keyword-searchable, the file as it was read, but some
+    /// chunks (`chunks_pending`) wait for their vector.
+    PendingEmbedding,
     /// Stored, but the file changed since: the next index run reads it again.
     Changed,
     /// Stored, but the file is gone: the next index run of its folder removes it.
@@ -41,6 +44,8 @@ pub struct DocumentStatus {
     pub title: Option<String>,
     /// Its chunks (passages) in the store.
     pub chunks: u64,
+    /// Of those, chunks waiting for their vector.
+    pub chunks_pending: u64,
     /// Why it failed: the skip reason's code.
     pub failure_code: Option<String>,
     /// Why it failed, with the fix.
@@ -89,6 +94,7 @@ pub(crate) fn status(store: &Store, document_id: &str) -> Result<DocumentStatus>
         state: DocumentState::NotIndexed,
         title: None,
         chunks: 0,
+        chunks_pending: 0,
         failure_code: None,
         failure_reason: None,
     };
@@ -96,12 +102,16 @@ pub(crate) fn status(store: &Store, document_id: &str) -> Result<DocumentStatus>
         if let Some((title, chunks)) = snapshot.document_summary(key)? {
             status.title = Some(title);
             status.chunks = chunks;
+            status.chunks_pending = snapshot.queued_in(key)?;
             status.state = match (key, snapshot.stored_state(key)?) {
                 (DocKey::File(path), Some(stored)) => {
                     file_state(Path::new(path), stored.size, stored.mtime_ns)
                 }
                 _ => DocumentState::Indexed,
             };
+            if status.state == DocumentState::Indexed && status.chunks_pending > 0 {
+                status.state = DocumentState::PendingEmbedding;
+            }
             return Ok(status);
         }
         if let Some(failure) = snapshot.stored_failure(key)? {
@@ -132,13 +142,9 @@ pub(crate) fn explain(
     query: &str,
     document_id: &str,
 ) -> Result<Explanation> {
-    if query.trim().is_empty() {
-        return Err(crate::Error::invalid(
-            "the query is empty; pass the words you searched for",
-        ));
-    }
+    let query = search::checked(query)?;
     let status = status(store, document_id)?;
-    let vector = embedder.embed_query(query.trim())?;
+    let vector = embedder.embed_query(query)?;
     let ranked = |mode: SearchMode, filters: SearchFilters, k: usize| {
         let options = SearchOptions {
             k,
@@ -232,6 +238,10 @@ fn reasons(
             "the file changed since it was indexed: search sees the old text until the next index run".into(),
         ),
         DocumentState::Missing => out.push("the file is gone; search still has its old text".into()),
+        DocumentState::PendingEmbedding => out.push(format!(
+            "{} of its {} passages wait for their vector: until embedded they are found by keywords only",
+            status.chunks_pending, status.chunks
+        )),
         DocumentState::Indexed => {}
     }
     match hybrid.rank {

@@ -1,12 +1,14 @@
-//! Incremental indexing: files and host text → chunks → embeddings → store.
+//! Incremental indexing: files and host text → chunks → store, at parse
+//! speed; embedding follows (embedding.rs).
 //!
 //! A document is skipped without reading when its size and mtime match the
 //! store, and without parsing when its content hash does. A changed document
-//! is re-chunked and only chunks whose text is new are embedded; the rest
-//! reuse their stored vectors. Each batch of documents is one SQLite
-//! transaction, so a killed process loses at most the batch in flight.
+//! is re-chunked; chunks whose text is stored already reuse its vector, the
+//! others wait in the store's embedding queue (keyword-searchable at once).
+//! Each batch of documents is one SQLite transaction, so a killed process
+//! loses at most the batch in flight.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
@@ -17,17 +19,15 @@ use crate::chunk::{Chunk, ChunkingOptions, chunk_document};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestLimits, ParsedDocument, SkipReason};
-use crate::report::{
-    FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, UpdateReport,
-};
-use crate::store::{ChunkRow, DocKey, DocumentRow, StoredFailure, Writes, unix_now};
+use crate::report::{FileChange, IndexFailure, IndexProgress, IndexSummary, UpdateReport};
+use crate::store::{ChunkRow, DocKey, DocumentRow, StoredFailure, Writes};
 use crate::walk::{self, Walked};
 
 /// Callback receiving progress, on the indexing thread; `false` stops the
 /// run (it then fails with `Cancelled`, keeping what it committed).
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&IndexProgress) -> bool;
 
-/// A parsed document waiting for its embeddings.
+/// A parsed and chunked document waiting for its transaction.
 struct Pending {
     row: DocumentRow,
     chunks: Vec<Chunk>,
@@ -44,13 +44,14 @@ pub(crate) struct Indexer<'a, 'p> {
     embedder: &'a dyn Embedder,
     chunking: &'a ChunkingOptions,
     limits: &'a IngestLimits,
-    batch_size: usize,
     cancel: Option<CancelToken>,
     progress: Option<ProgressFn<'p>>,
     summary: IndexSummary,
     state: IndexProgress,
     pending: Vec<Pending>,
     pending_chunks: usize,
+    /// New texts this run queued, so a text in many files counts once.
+    queued_texts: HashSet<Vec<u8>>,
     started: Instant,
     /// Per-file outcomes, for [`UpdateReport::changes`].
     changes: Vec<FileChange>,
@@ -62,20 +63,19 @@ impl<'a, 'p> Indexer<'a, 'p> {
         embedder: &'a dyn Embedder,
         chunking: &'a ChunkingOptions,
         limits: &'a IngestLimits,
-        batch_size: usize,
     ) -> Self {
         Indexer {
             writes,
             embedder,
             chunking,
             limits,
-            batch_size: batch_size.max(1),
             cancel: None,
             progress: None,
             summary: IndexSummary::default(),
             state: IndexProgress::default(),
             pending: Vec::new(),
             pending_chunks: 0,
+            queued_texts: HashSet::new(),
             started: Instant::now(),
             changes: Vec::new(),
         }
@@ -97,7 +97,7 @@ impl<'a, 'p> Indexer<'a, 'p> {
     }
 
     fn report(&mut self) -> Result<()> {
-        self.state.chunks_embedded = self.summary.chunks_embedded;
+        self.state.chunks_queued = self.summary.chunks_queued;
         self.state.chunks_reused = self.summary.chunks_reused;
         if let Some(progress) = self.progress.as_mut()
             && !progress(&self.state)
@@ -130,7 +130,6 @@ impl<'a, 'p> Indexer<'a, 'p> {
         }
         self.summary.stages.read_parse_ms += ms(walk_started);
         self.run(walked, &swept, &[])?;
-        self.record_run()?;
         self.writes.finish()?;
         Ok(self.summary)
     }
@@ -178,9 +177,6 @@ impl<'a, 'p> Indexer<'a, 'p> {
         }
         self.summary.stages.read_parse_ms += ms(walk_started);
         self.run(walked, &swept, &gone)?;
-        if !self.changes.is_empty() {
-            self.record_run()?;
-        }
         self.writes.finish()?;
         Ok(UpdateReport {
             summary: self.summary,
@@ -220,14 +216,6 @@ impl<'a, 'p> Indexer<'a, 'p> {
         })?;
         self.summary.seconds = self.started.elapsed().as_secs_f64();
         Ok(())
-    }
-
-    fn record_run(&mut self) -> Result<()> {
-        let run = IndexRun {
-            summary: self.summary.clone(),
-            finished_at_unix: unix_now(),
-        };
-        self.writes.transaction(|tx| tx.record_run(&run))
     }
 
     fn index_files(&mut self, files: &[(PathBuf, std::fs::Metadata)]) -> Result<()> {
@@ -380,62 +368,37 @@ impl<'a, 'p> Indexer<'a, 'p> {
         self.summary.stages.chunk_ms += ms(started);
     }
 
-    /// Embeds what the pending documents need and commits them in one transaction.
+    /// Commits the pending documents in one transaction: chunks whose text
+    /// has a stored vector reuse it, the others are queued for embedding.
     fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let started = Instant::now();
         let all_hashes: Vec<&[u8]> = self
             .pending
             .iter()
             .flat_map(|p| p.hashes.iter().map(|h| h.as_slice()))
             .collect();
-        let mut vectors = self.writes.snapshot()?.known_vectors(&all_hashes)?;
-        // Unique new texts, shortest first so each batch pads little.
-        let mut todo: Vec<(&[u8], &str)> = Vec::new();
-        let mut queued: HashSet<&[u8]> = HashSet::new();
+        let vectors = self.writes.snapshot()?.known_vectors(&all_hashes)?;
+        // A new text counts as new for the first document holding it.
         for p in &self.pending {
-            for (chunk, hash) in p.chunks.iter().zip(&p.hashes) {
-                if !vectors.contains_key(hash) && queued.insert(hash) {
-                    todo.push((hash, &chunk.embed_text));
-                }
-            }
-        }
-        todo.sort_by_key(|(_, text)| text.len());
-        let started = Instant::now();
-        let mut fresh: HashMap<Vec<u8>, Vec<f32>> = HashMap::new();
-        for batch in todo.chunks(self.batch_size) {
-            self.check_cancel()?;
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| *t).collect();
-            let embedded = self.embedder.embed_passages(&texts)?;
-            for ((hash, _), vector) in batch.iter().zip(embedded) {
-                fresh.insert(hash.to_vec(), vector);
-            }
-        }
-        self.summary.stages.embed_ms += ms(started);
-        let total: usize = self.pending.iter().map(|p| p.chunks.len()).sum();
-        self.summary.chunks_embedded += todo.len() as u64;
-        self.summary.chunks_reused += (total - todo.len()) as u64;
-        // A new text counts as embedded for the first document holding it.
-        let mut claimed: HashSet<&[u8]> = HashSet::new();
-        for p in &self.pending {
-            let Some(path) = p.row.key.path() else {
-                continue;
-            };
-            let embedded = p
+            let new = p
                 .hashes
                 .iter()
-                .filter(|h| fresh.contains_key(*h) && claimed.insert(h.as_slice()))
-                .count();
-            self.changes.push(FileChange::Indexed {
-                path: PathBuf::from(path),
-                chunks_embedded: embedded as u64,
-                chunks_reused: (p.chunks.len() - embedded) as u64,
-            });
+                .filter(|h| !vectors.contains_key(*h) && self.queued_texts.insert(h.to_vec()))
+                .count() as u64;
+            let reused = p.chunks.len() as u64 - new;
+            self.summary.chunks_queued += new;
+            self.summary.chunks_reused += reused;
+            if let Some(path) = p.row.key.path() {
+                self.changes.push(FileChange::Indexed {
+                    path: PathBuf::from(path),
+                    chunks_embedded: new,
+                    chunks_reused: reused,
+                });
+            }
         }
-        vectors.extend(fresh);
-
-        let started = Instant::now();
         let pending = std::mem::take(&mut self.pending);
         self.pending_chunks = 0;
         self.writes.transaction(|tx| {
@@ -485,32 +448,6 @@ impl<'a, 'p> Indexer<'a, 'p> {
             }
         }
         Ok(())
-    }
-
-    /// Re-embeds every chunk with the loaded model (the store was built
-    /// with another one) and records the new model, in one transaction.
-    pub(crate) fn reembed_all(mut self, quantization: crate::VectorQuantization) -> Result<()> {
-        let sources = self.writes.snapshot()?.chunk_sources()?;
-        let texts: Vec<String> = sources
-            .iter()
-            .map(|c| crate::chunk::embed_text(&c.title, &c.heading_path, &c.text, self.chunking))
-            .collect();
-        let mut vectors = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.batch_size) {
-            self.check_cancel()?;
-            let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
-            vectors.extend(self.embedder.embed_passages(&refs)?);
-        }
-        let model = self.embedder.fingerprint().clone();
-        self.writes.transaction(|tx| {
-            tx.reset_embeddings(&model, quantization)?;
-            for ((source, text), vector) in sources.iter().zip(&texts).zip(vectors) {
-                let hash = Sha256::digest(text.as_bytes());
-                tx.set_chunk_embedding(source.chunk_id, &hash, vector)?;
-            }
-            tx.recompute_centroids()
-        })?;
-        self.writes.finish()
     }
 }
 

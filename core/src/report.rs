@@ -13,7 +13,10 @@ pub struct IndexProgress {
     pub files_done: u64,
     /// Files found.
     pub files_total: u64,
-    /// Chunks embedded so far.
+    /// Chunks with new text committed so far: keyword-searchable, and
+    /// queued for their vector.
+    pub chunks_queued: u64,
+    /// Of those, embedded so far (once the files are committed).
     pub chunks_embedded: u64,
     /// Chunks whose stored embedding was reused so far.
     pub chunks_reused: u64,
@@ -62,8 +65,16 @@ pub struct IndexSummary {
     pub files_failed: u64,
     /// Why each failed file failed.
     pub failures: Vec<IndexFailure>,
-    /// Chunks run through the embedding model.
+    /// Chunks with new text the call committed and queued for embedding
+    /// (a text two chunks share counts once).
+    pub chunks_queued: u64,
+    /// Texts the call ran through the embedding model: its own, and any an
+    /// earlier call left queued.
     pub chunks_embedded: u64,
+    /// Chunks of the store still waiting for their vector when the call
+    /// returned (0 when it waited; else the background thread embeds
+    /// them, and keyword search finds them meanwhile).
+    pub chunks_pending: u64,
     /// Chunks that reused a stored embedding of identical text.
     pub chunks_reused: u64,
     /// Bytes of the files (re)indexed.
@@ -91,7 +102,7 @@ pub enum FileChange {
     Indexed {
         /// The file.
         path: PathBuf,
-        /// Its chunks run through the embedding model.
+        /// Its chunks of new text, which need the embedding model.
         chunks_embedded: u64,
         /// Its chunks that reused a stored embedding of identical text.
         chunks_reused: u64,

@@ -115,6 +115,11 @@ pub struct Hit {
     pub heading_path: Vec<String>,
     /// Document tags.
     pub tags: Vec<String>,
+    /// Whether the passage has its vector yet. `false`: it was committed
+    /// without waiting for embedding and is found by its keywords only
+    /// (hybrid search lets its keyword evidence stand in) until the
+    /// background thread embeds it.
+    pub embedded: bool,
 }
 
 /// Candidates taken from each retriever before fusion.
@@ -228,11 +233,14 @@ pub(crate) fn search_embedded(
                 } else {
                     Weights::FULL
                 };
-            fuse(&lists, &docs, &similarity, weights)
+            let keyword_ids: Vec<u64> = lists[1].iter().map(|(id, _)| *id).collect();
+            let unembedded = snapshot.queued_among(&keyword_ids)?;
+            fuse(&lists, &docs, &similarity, &unembedded, weights)
         }
     };
     let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
     let records = snapshot.chunks(&ids)?;
+    let unembedded = snapshot.queued_among(&ids)?;
     drop(snapshot);
     let scores: HashMap<u64, f32> = ranked.into_iter().collect();
     let mut seen_docs = HashSet::new();
@@ -242,7 +250,8 @@ pub(crate) fn search_embedded(
             continue;
         }
         let score = scores[&record.chunk_id];
-        hits.push(hit(record, score));
+        let embedded = !unembedded.contains(&record.chunk_id);
+        hits.push(hit(record, score, embedded));
         if hits.len() == options.k {
             break;
         }
@@ -251,7 +260,7 @@ pub(crate) fn search_embedded(
 }
 
 /// The query without surrounding white space, or why it cannot be searched.
-fn checked(query: &str) -> Result<&str> {
+pub(crate) fn checked(query: &str) -> Result<&str> {
     let query = query.trim();
     if query.is_empty() {
         return Err(Error::invalid("the search query is empty"));
@@ -259,7 +268,7 @@ fn checked(query: &str) -> Result<&str> {
     Ok(query)
 }
 
-fn hit(r: ChunkRecord, score: f32) -> Hit {
+fn hit(r: ChunkRecord, score: f32, embedded: bool) -> Hit {
     Hit {
         chunk_id: r.chunk_id,
         document_id: r.key.document_id().to_string(),
@@ -272,6 +281,7 @@ fn hit(r: ChunkRecord, score: f32) -> Hit {
         locator: r.locator,
         heading_path: r.heading_path,
         tags: r.tags,
+        embedded,
     }
 }
 
@@ -312,31 +322,53 @@ struct DocumentSimilarity {
 /// keyword scores of the chunk, plus the same for its document's best chunk
 /// in each list, plus its document's normalised centroid and lead-passage
 /// similarities. `lists` is `[dense, keyword]`; `docs` maps chunks to
-/// documents.
+/// documents. A chunk in `unembedded` has no vector yet: its keyword score
+/// stands in for its dense one, and for its document's similarities when
+/// the document has no vector at all, so a note committed a moment ago
+/// competes as if its vectors agreed with its keywords.
 fn fuse(
     lists: &[Vec<(u64, f32)>; 2],
     docs: &HashMap<u64, i64>,
     similarity: &HashMap<i64, DocumentSimilarity>,
+    unembedded: &HashSet<u64>,
     weights: Weights,
 ) -> Vec<(u64, f32)> {
+    let keyword = min_max(lists[1].iter().copied());
+    let mut dense = min_max(lists[0].iter().copied());
+    for id in unembedded {
+        if let Some(score) = keyword.get(id) {
+            dense.entry(*id).or_insert(*score);
+        }
+    }
     let mut scores: HashMap<u64, f32> = HashMap::new();
     let mut doc_scores: HashMap<i64, f32> = HashMap::new();
-    for (list, weight) in lists.iter().zip([weights.dense, 1.0 - weights.dense]) {
-        let normalized = min_max(list.iter().copied());
+    // Each document's best normalised score in each list.
+    let mut best_of_list: Vec<HashMap<i64, f32>> = Vec::with_capacity(2);
+    for (normalized, weight) in [(&dense, weights.dense), (&keyword, 1.0 - weights.dense)] {
         let mut best: HashMap<i64, f32> = HashMap::new();
-        for (id, score) in normalized {
+        for (&id, &score) in normalized {
             *scores.entry(id).or_default() += weight * score;
             if let Some(doc) = docs.get(&id) {
                 let b = best.entry(*doc).or_default();
                 *b = b.max(score);
             }
         }
-        for (doc, score) in best {
+        for (&doc, &score) in &best {
             *doc_scores.entry(doc).or_default() += weight * score;
         }
+        best_of_list.push(best);
     }
-    let centroids = min_max(similarity.iter().map(|(d, s)| (*d, s.centroid)));
-    let leads = min_max(similarity.iter().map(|(d, s)| (*d, s.lead)));
+    let keyword_best = &best_of_list[1];
+    let mut centroids = min_max(similarity.iter().map(|(d, s)| (*d, s.centroid)));
+    let mut leads = min_max(similarity.iter().map(|(d, s)| (*d, s.lead)));
+    for doc in unembedded.iter().filter_map(|id| docs.get(id)) {
+        if !similarity.contains_key(doc)
+            && let Some(score) = keyword_best.get(doc)
+        {
+            centroids.insert(*doc, *score);
+            leads.insert(*doc, *score);
+        }
+    }
     for (id, score) in scores.iter_mut() {
         if let Some(doc) = docs.get(id) {
             *score += weights.document * doc_scores[doc];
@@ -368,7 +400,13 @@ mod tests {
         let keyword = vec![(3, 9.0), (2, 8.0), (4, 1.0)];
         let docs: HashMap<u64, i64> = [(1, 10), (2, 20), (3, 30), (4, 20)].into();
         let similarity = alike(&[(10, 0.2), (20, 0.6), (30, 0.4)]);
-        let fused = fuse(&[dense, keyword], &docs, &similarity, Weights::FULL);
+        let fused = fuse(
+            &[dense, keyword],
+            &docs,
+            &similarity,
+            &HashSet::new(),
+            Weights::FULL,
+        );
         let order: Vec<u64> = fused.iter().map(|(id, _)| *id).collect();
         // 2 is near the top of both lists and its document is closest overall;
         // 4 is weak itself but borrows from its document (that of 2).
@@ -384,9 +422,31 @@ mod tests {
         let docs: HashMap<u64, i64> = [(1, 10), (2, 20), (3, 30)].into();
         let similarity = alike(&[(10, 0.9), (20, 0.5), (30, 0.1)]);
         let lists = [dense, keyword];
-        let top = |w| fuse(&lists, &docs, &similarity, w)[0].0;
+        let top = |w| fuse(&lists, &docs, &similarity, &HashSet::new(), w)[0].0;
         assert_eq!(top(Weights::FULL), 1);
         assert_eq!(top(Weights::KEYWORD_LED), 3);
+    }
+
+    #[test]
+    fn keyword_evidence_stands_in_for_a_missing_vector() {
+        // Chunk 3 (document 30) is not embedded yet: it is only in the
+        // keyword list, where it leads.
+        let dense = vec![(1, 0.9), (2, 0.5)];
+        let keyword = vec![(3, 9.0), (2, 5.0), (1, 1.0)];
+        let docs: HashMap<u64, i64> = [(1, 10), (2, 20), (3, 30)].into();
+        let similarity = alike(&[(10, 0.9), (20, 0.5)]);
+        let lists = [dense, keyword];
+        let without = fuse(&lists, &docs, &similarity, &HashSet::new(), Weights::FULL);
+        assert_eq!(without[0].0, 1, "no vector, no dense evidence: it trails");
+        let with = fuse(
+            &lists,
+            &docs,
+            &similarity,
+            &HashSet::from([3]),
+            Weights::FULL,
+        );
+        assert_eq!(with[0].0, 3);
+        assert_eq!(with.len(), 3);
     }
 
     #[test]

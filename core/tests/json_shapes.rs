@@ -58,6 +58,7 @@ fn every_result_type_serializes_to_its_documented_shape() {
     let stats = engine.stats().unwrap();
     assert!(stats.last_index_run.is_some());
     assert_shape("stats", &stats);
+    assert_shape("embedding_status", &engine.embedding_status().unwrap());
 
     let espresso = std::fs::canonicalize(notes.path().join("espresso.md")).unwrap();
     let why = engine

@@ -402,3 +402,68 @@ fn two_engines_on_one_store_see_each_others_vectors_and_lose_none() {
         assert_eq!(vector_ids(&reopened, query)[0], id, "{query}");
     }
 }
+
+/// Keyword first, vectors after, on the real models: an indexing call that
+/// does not wait commits every document keyword-searchable with no vector;
+/// a later process's background thread embeds the queue, and then another
+/// engine on the store (a second host) finds the notes by meaning.
+#[test]
+fn documents_are_keyword_searchable_at_once_and_embedded_in_the_background() {
+    let notes = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    corpus(notes.path());
+    let mut config = config(store.path());
+    config.wait_for_embedding = false;
+    config.background_embedding = false;
+    {
+        let engine = trove::Engine::open(config.clone()).unwrap();
+        let summary = index(&engine, notes.path());
+        assert_eq!(
+            (summary.files_indexed, summary.chunks_embedded),
+            (4, 0),
+            "{summary:?}"
+        );
+        let stats = engine.stats().unwrap();
+        assert_eq!((stats.vectors, stats.chunks_pending), (0, stats.chunks));
+        assert_eq!(summary.chunks_pending, stats.chunks);
+        let bike = notes.path().join("garage/bike.md").canonicalize().unwrap();
+        let status = engine.document_status(bike.to_str().unwrap()).unwrap();
+        assert_eq!(status.state, trove::DocumentState::PendingEmbedding);
+        let options = SearchOptions {
+            k: 1,
+            ..Default::default()
+        };
+        let hit = &engine.search("lubricate the chain", &options).unwrap()[0];
+        assert!(hit.path.as_deref().unwrap().ends_with("bike.md"), "{hit:?}");
+        assert!(!hit.embedded);
+        let why = engine
+            .explain("lubricate the chain", bike.to_str().unwrap())
+            .unwrap();
+        assert!(
+            why.reasons
+                .iter()
+                .any(|r| r.contains("wait for their vector")),
+            "{:?}",
+            why.reasons
+        );
+    }
+    config.background_embedding = true;
+    let host = trove::Engine::open(config).unwrap();
+    let other = open(store.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while host.embedding_status().unwrap().pending > 0 || host.embedding_status().unwrap().running {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "background embedding stalled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(host.stats().unwrap().vectors, host.stats().unwrap().chunks);
+    let top = top_paths(
+        &other,
+        "how did I line up the mirrors of my telescope",
+        SearchMode::Vector,
+        1,
+    );
+    assert_eq!(file_name(&top[0]), "telescope.pdf", "{top:?}");
+}

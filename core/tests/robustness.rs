@@ -291,7 +291,10 @@ fn indexing_can_be_cancelled_and_resumes_without_reembedding() {
             &format!("Entry {i}: bought {i} stamps at the post office."),
         );
     }
-    let engine = open(store.path());
+    // No background thread: it would embed the queue between the two calls.
+    let mut config = config(store.path());
+    config.background_embedding = false;
+    let engine = trove::Engine::open(config).unwrap();
     let cancel = trove::CancelToken::new();
     let trigger = cancel.clone();
     let mut progress = |p: &trove::IndexProgress| {
@@ -312,8 +315,13 @@ fn indexing_can_be_cancelled_and_resumes_without_reembedding() {
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     let kept = engine.stats().unwrap().documents;
     assert!((128..300).contains(&kept), "{kept}");
+    // Cancelled before embedding: the kept documents wait in the queue.
+    assert_eq!(engine.stats().unwrap().chunks_pending, kept);
     let resumed = index(&engine, notes.path());
     assert_eq!(resumed.files_unchanged, kept);
     assert_eq!(resumed.files_indexed, 300 - kept);
-    assert_eq!(resumed.chunks_embedded, 300 - kept);
+    // Each text is embedded once: the queued ones and the new ones.
+    assert_eq!(resumed.chunks_embedded, 300);
+    let stats = engine.stats().unwrap();
+    assert_eq!((stats.embeddings, stats.chunks_pending), (300, 0));
 }

@@ -132,6 +132,9 @@ export default class TrovePlugin extends Plugin {
                     : undefined,
                 // Switching the model above re-embeds the vault once.
                 reembed: true,
+                // Notes are keyword-searchable as soon as they are read; the
+                // engine embeds them in the background.
+                embedInBackground: true,
             });
         }
         return this.trove;
@@ -163,14 +166,14 @@ export default class TrovePlugin extends Plugin {
             const summary = await trove.indexPathAsync(this.vaultPath(), {
                 cancel: token,
                 onProgress: (p) => {
-                    notice.setMessage(
-                        `Trove: indexing ${p.filesDone}/${p.filesTotal} files, ${p.chunksEmbedded} passages embedded`,
-                    );
+                    notice.setMessage(`Trove: reading ${p.filesDone}/${p.filesTotal} files`);
                 },
             });
+            const pending = summary.chunksPending > 0 ? `; embedding ${summary.chunksPending} passages in the background` : '';
             notice.setMessage(
                 `Trove: ${summary.filesIndexed} indexed, ${summary.filesUnchanged} unchanged, ` +
-                    `${summary.filesRemoved} removed, ${summary.filesFailed} failed (${summary.seconds.toFixed(1)} s)`,
+                    `${summary.filesRemoved} removed, ${summary.filesFailed} failed (${summary.seconds.toFixed(1)} s)` +
+                    pending,
             );
         } catch (e) {
             notice.setMessage(`Trove: indexing failed: ${(e as Error).message}`);

@@ -116,6 +116,15 @@ export interface OpenOptions {
      * for notes in any language; unset: the English MiniLM.
      */
     embeddingPath?: string;
+    /**
+     * Index calls return once their documents are committed and
+     * keyword-searchable (at parse speed); the engine's background thread
+     * embeds them (`embeddingStatus`, `finishEmbeddingAsync`). Unset:
+     * they return once embedded.
+     */
+    embedInBackground?: boolean;
+    /** Threads for embedding passages; 0 / unset: `threads`. */
+    embeddingThreads?: number;
 }
 
 /** A note handed over by the host app (`trove_note`). */
@@ -193,6 +202,9 @@ export interface Turn {
 export interface Progress {
     filesDone: number;
     filesTotal: number;
+    /** Chunks of new text committed so far (keyword-searchable, queued for embedding). */
+    chunksQueued: number;
+    /** Chunks given their vector so far. */
     chunksEmbedded: number;
     chunksReused: number;
     bytesDone: number;
@@ -221,7 +233,12 @@ export interface IndexSummary {
     filesRemoved: number;
     filesFailed: number;
     failures: { path: string; code: string; reason: string }[];
+    /** Chunks of new text the call committed and queued for embedding. */
+    chunksQueued: number;
+    /** Chunks the call gave their vector. */
     chunksEmbedded: number;
+    /** Chunks still waiting for their vector when the call returned. */
+    chunksPending: number;
     chunksReused: number;
     bytesIndexed: number;
     seconds: number;
@@ -237,6 +254,8 @@ export interface IndexRun extends IndexSummary {
 export interface Stats {
     documents: number;
     chunks: number;
+    /** Chunks waiting for their vector (keyword-searchable meanwhile). */
+    chunksPending: number;
     embeddings: number;
     vectors: number;
     failures: number;
@@ -267,6 +286,8 @@ export interface Hit {
     locator: Locator | null;
     headingPath: string[];
     tags: string[];
+    /** False while it waits for background embedding (found by its keywords only). */
+    embedded: boolean;
 }
 
 /** Where a passage is in a document without lines or pages (the `locator` JSON shape, camelCase). */
@@ -282,14 +303,31 @@ export interface Locator {
 /** Where a document stands in the store (the `document_status` JSON shape, camelCase). */
 export interface DocumentStatus {
     documentId: string;
-    state: 'indexed' | 'changed' | 'missing' | 'failed' | 'not_indexed';
+    state: 'indexed' | 'pending_embedding' | 'changed' | 'missing' | 'failed' | 'not_indexed';
     title: string | null;
     /** Its chunks (passages) in the store. */
     chunks: number;
+    /** Of those, chunks waiting for their vector. */
+    chunksPending: number;
     /** The skip reason's code, when it failed. */
     failureCode: string | null;
     /** Why it failed, with the fix. */
     failureReason: string | null;
+}
+
+/** Where embedding stands (the `embedding_status` JSON shape, camelCase): "embedded n of m". */
+export interface EmbeddingStatus {
+    chunks: number;
+    embedded: number;
+    pending: number;
+    /** Background embedding paused by `pauseEmbedding`. */
+    paused: boolean;
+    /** A batch is being embedded in this process now. */
+    running: boolean;
+    /** Threads the model uses for passages. */
+    threads: number;
+    /** Why the last background batch failed (its chunks are retried), or null. */
+    lastError: string | null;
 }
 
 /** Where a document ranks in one retriever's list of documents. */
@@ -421,7 +459,16 @@ export interface Answer {
 
 /** Which JSON text trove handed out (names of tests/json/shapes.json;
  * "hits" is an array of "hit"). */
-export type JsonKind = 'hits' | 'answer' | 'index_summary' | 'stats' | 'turns' | 'links' | 'document_status' | 'explanation';
+export type JsonKind =
+    | 'hits'
+    | 'answer'
+    | 'index_summary'
+    | 'stats'
+    | 'embedding_status'
+    | 'turns'
+    | 'links'
+    | 'document_status'
+    | 'explanation';
 
 let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
 
@@ -484,6 +531,8 @@ function declareTypes() {
         reembed: 'uint8_t',
         llm_path: 'const char *',
         embedding_path: 'const char *',
+        embed_in_background: 'uint8_t',
+        embedding_threads: 'uint32_t',
     });
     // Text fields are given Buffers: koffi passes their address as it is.
     const note = koffi.struct('trove_note', {
@@ -504,6 +553,7 @@ function declareTypes() {
         chunks_reused: 'uint64_t',
         bytes_done: 'uint64_t',
         bytes_total: 'uint64_t',
+        chunks_queued: 'uint64_t',
     });
     const searchOptions = koffi.struct('trove_search_options', {
         struct_size: 'uint32_t',
@@ -571,6 +621,13 @@ interface TroveLib {
     remove_document(engine: Ptr, id: Buffer, idLen: number, removed: Out<boolean>): number;
     remove_path(engine: Ptr, path: string, count: Out<number | bigint>): number;
     stats_json(engine: Ptr, out: Out<string | null>): number;
+    embedding_status_json(engine: Ptr, out: Out<string | null>): number;
+    embedding_finish: AsyncCapable<
+        (engine: Ptr, cancel: Ptr, cb: unknown, ud: null, summary: Out<string | null>) => number
+    >;
+    embedding_pause(engine: Ptr): number;
+    embedding_resume(engine: Ptr): number;
+    embedding_set_threads(engine: Ptr, threads: number): number;
     outgoing_links_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
     backlinks_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
     document_status_json(engine: Ptr, id: Buffer, idLen: number, out: Out<string | null>): number;
@@ -704,6 +761,13 @@ export function loadLibrary(path: string): TroveLib {
         ),
         remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
         stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
+        embedding_status_json: f(`int trove_embedding_status_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
+        embedding_finish: f(
+            `int trove_embedding_finish(const trove_engine *engine, const trove_cancel_token *cancel, trove_progress_fn *on_progress, void *user_data, _Out_ ${own} *summary_json_out)`,
+        ),
+        embedding_pause: f('int trove_embedding_pause(const trove_engine *engine)'),
+        embedding_resume: f('int trove_embedding_resume(const trove_engine *engine)'),
+        embedding_set_threads: f('int trove_embedding_set_threads(const trove_engine *engine, uint32_t threads)'),
         outgoing_links_json: f(
             `int trove_outgoing_links_json(const trove_engine *engine, const char *id, size_t id_len, _Out_ ${own} *json_out)`,
         ),
@@ -874,6 +938,7 @@ function progressOf(p: Record<string, number | bigint>): Progress {
     return {
         filesDone: n(p.files_done),
         filesTotal: n(p.files_total),
+        chunksQueued: n(p.chunks_queued),
         chunksEmbedded: n(p.chunks_embedded),
         chunksReused: n(p.chunks_reused),
         bytesDone: n(p.bytes_done),
@@ -1071,6 +1136,8 @@ export class Trove {
                 reembed: options.reembed ? 1 : 0,
                 llm_path: optionalCString(options.llmPath, 'llmPath'),
                 embedding_path: optionalCString(options.embeddingPath, 'embeddingPath'),
+                embed_in_background: options.embedInBackground ? 1 : 0,
+                embedding_threads: u32(options.embeddingThreads, 'embeddingThreads'),
             },
             out,
         );
@@ -1468,5 +1535,62 @@ export class Trove {
         const out: Out<string | null> = [null];
         check(this.library, this.library.stats_json(this.live(), out), 'stats');
         return camelize(parseJson('stats', out[0]!)) as Stats;
+    }
+
+    /** Where embedding stands: chunks embedded of all, pending, paused. */
+    embeddingStatus(): EmbeddingStatus {
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.embedding_status_json(this.live(), out), 'embeddingStatus');
+        return camelize(parseJson('embedding_status', out[0]!)) as EmbeddingStatus;
+    }
+
+    /**
+     * Embeds every queued chunk on a worker thread (also while paused), for
+     * full hybrid search after indexing with `embedInBackground`;
+     * `onProgress` runs on the JS thread after each batch.
+     */
+    finishEmbeddingAsync(options: IndexOptions = {}): Promise<IndexSummary> {
+        const lib = this.library;
+        const guard = new Guard<[Progress]>(options.onProgress);
+        return this.runAsync(
+            true,
+            options.cancel,
+            options.onProgress
+                ? koffi.register(
+                      (p: Ptr) => guard.call(progressOf(koffi.decode(p, ctypes!.progress))),
+                      koffi.pointer(ctypes!.progressFn),
+                  )
+                : null,
+            [],
+            (engine, token, cb, done) => {
+                const out: Out<string | null> = [null];
+                lib.embedding_finish.async(engine, token, cb, null, out, (err, status) =>
+                    done(err, () => {
+                        if (guard.error !== undefined) throw guard.error;
+                        if (status !== 0) throw asyncFailure(lib, status, 'finishEmbedding');
+                        return camelize(parseJson('index_summary', out[0]!)) as IndexSummary;
+                    }),
+                );
+            },
+        );
+    }
+
+    /** Pauses background embedding (a batch in flight finishes). */
+    pauseEmbedding(): void {
+        check(this.library, this.library.embedding_pause(this.live()), 'pauseEmbedding');
+    }
+
+    /** Resumes background embedding. */
+    resumeEmbedding(): void {
+        check(this.library, this.library.embedding_resume(this.live()), 'resumeEmbedding');
+    }
+
+    /** Threads for embedding passages from the next batch on (at least 1): lower it on battery. */
+    setEmbeddingThreads(threads: number): void {
+        check(
+            this.library,
+            this.library.embedding_set_threads(this.live(), u32(threads, 'threads')),
+            'setEmbeddingThreads',
+        );
     }
 }

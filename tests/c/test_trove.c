@@ -1144,6 +1144,59 @@ static void test_multilingual_store(void) {
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INCOMPATIBLE_STORE);
 }
 
+static int32_t count_batches(const trove_progress *p, void *user_data) {
+    *(uint64_t *)user_data = p->chunks_embedded;
+    return 1;
+}
+
+/* embed_in_background: notes are keyword-searchable at once, without
+ * vectors; trove_embedding_finish embeds them; pause, resume, threads. */
+static void test_background_embedding(void) {
+    char store[300];
+    snprintf(store, sizeof store, "%s/store-background", root);
+    trove_engine_options o = engine_options();
+    o.embed_in_background = 1;
+    o.embedding_threads = 1;
+    trove_engine *engine = NULL;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_embedding_pause(engine), TROVE_STATUS_OK);
+    char *json = NULL;
+    CHECK_STATUS(add_note(engine, "kettle", "Kettle", "Descale the kettle with citric acid monthly.", NULL),
+                 TROVE_STATUS_OK);
+    CHECK_STATUS(trove_embedding_status_json(engine, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"pending\":1") && strstr(json, "\"paused\":true") &&
+              strstr(json, "\"threads\":1"),
+          "status %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_document_status_json(engine, "kettle", TROVE_NUL_TERMINATED, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"state\":\"pending_embedding\""), "document status %s", json);
+    trove_string_free(json);
+    trove_results *results = NULL;
+    CHECK_STATUS(trove_search(engine, "kettle descale", TROVE_NUL_TERMINATED, NULL, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && !trove_hit_embedded(trove_results_hit(results, 0)),
+          "found by its keywords before its vector exists");
+    trove_results_free(results);
+
+    uint64_t embedded = 0;
+    CHECK_STATUS(trove_embedding_set_threads(engine, 1), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_embedding_finish(engine, NULL, count_batches, &embedded, &json), TROVE_STATUS_OK);
+    CHECK(embedded == 1 && json && strstr(json, "\"chunks_pending\":0"), "finish %s", json);
+    trove_string_free(json);
+    trove_search_options so;
+    memset(&so, 0, sizeof so);
+    so.struct_size = sizeof so;
+    so.mode = TROVE_SEARCH_MODE_VECTOR;
+    CHECK_STATUS(trove_search(engine, "kettle descale", TROVE_NUL_TERMINATED, &so, &results), TROVE_STATUS_OK);
+    CHECK(trove_results_count(results) == 1 && trove_hit_embedded(trove_results_hit(results, 0)),
+          "embedded, it is found by meaning too");
+    trove_results_free(results);
+    CHECK(!trove_hit_embedded(NULL), "NULL is not embedded");
+    CHECK_STATUS(trove_embedding_resume(engine), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_embedding_pause(NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(trove_embedding_status_json(engine, NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    trove_engine_close(engine);
+}
+
 int main(void) {
     models = getenv("TROVE_MODELS");
     if (!models) {
@@ -1187,6 +1240,7 @@ int main(void) {
 
     test_wrong_llm_and_other_embedder();
     test_multilingual_store();
+    test_background_embedding();
 
     remove_tree(root);
     printf("%d passed, %d failed\n", passed, failed);

@@ -145,6 +145,29 @@ def test_links_and_backlinks_resolve_by_title(vault):
         engine.remove_document("links-b")
 
 
+def test_keyword_searchable_at_once_and_embedded_in_the_background(tmp_path):
+    engine = trove.Engine.open(
+        trove.EngineConfig(
+            store_dir=str(tmp_path / "store"), models_dir=MODELS, threads=THREADS, embed_in_background=True
+        )
+    )
+    engine.pause_embedding()
+    added = engine.add_text("kettle", "Kettle", "Descale the kettle with citric acid monthly.")
+    assert (added.chunks_queued, added.chunks_pending) == (1, 1)
+    assert engine.document_status("kettle").state == trove.DocumentState.PENDING_EMBEDDING
+    early = engine.search("kettle descale")
+    assert early[0].document_id == "kettle" and not early[0].embedded
+    status = engine.embedding_status()
+    assert (status.pending, status.paused) == (1, True)
+    engine.set_embedding_threads(1)
+    done = engine.finish_embedding()
+    assert (done.chunks_embedded, done.chunks_pending) == (1, 0)
+    vector = engine.search("kettle descale", trove.SearchOptions(mode=trove.SearchMode.VECTOR))
+    assert vector[0].embedded
+    engine.resume_embedding()
+    assert not engine.embedding_status().paused
+
+
 def test_document_status_and_explain(vault):
     engine, _, notes = vault
     espresso = os.path.realpath(notes / "espresso.md")

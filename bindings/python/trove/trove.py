@@ -555,7 +555,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_document_status() != 47496:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_embedding_status() != 54063:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_explain() != 20846:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_finish_embedding() != 18752:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_finish_embedding_async() != 24159:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path() != 37340:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -563,11 +569,17 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_outgoing_links() != 5372:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_pause_embedding() != 172:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_remove_document() != 56004:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_remove_path() != 61519:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_resume_embedding() != 23345:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_search() != 4503:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_set_embedding_threads() != 17440:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_stats() != 22808:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -657,9 +669,18 @@ _UniffiLib.uniffi_trove_checksum_method_engine_backlinks.restype = ctypes.c_uint
 _UniffiLib.uniffi_trove_checksum_method_engine_document_status.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_document_status.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_embedding_status.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_embedding_status.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_explain.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_explain.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_finish_embedding.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_finish_embedding.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_finish_embedding_async.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_finish_embedding_async.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path.restype = ctypes.c_uint16
@@ -669,15 +690,24 @@ _UniffiLib.uniffi_trove_checksum_method_engine_index_path_async.restype = ctypes
 _UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_pause_embedding.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_pause_embedding.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_document.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_document.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_path.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_remove_path.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_resume_embedding.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_resume_embedding.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_search.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_search.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_set_embedding_threads.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_set_embedding_threads.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_stats.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_stats.restype = ctypes.c_uint16
@@ -794,6 +824,11 @@ _UniffiLib.uniffi_trove_fn_method_engine_document_status.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_document_status.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_embedding_status.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_embedding_status.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_engine_explain.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -801,6 +836,19 @@ _UniffiLib.uniffi_trove_fn_method_engine_explain.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_explain.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_finish_embedding.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_finish_embedding.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_finish_embedding_async.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_trove_fn_method_engine_finish_embedding_async.restype = ctypes.c_uint64
 _UniffiLib.uniffi_trove_fn_method_engine_index_path.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -822,6 +870,11 @@ _UniffiLib.uniffi_trove_fn_method_engine_outgoing_links.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_outgoing_links.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_pause_embedding.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_pause_embedding.restype = None
 _UniffiLib.uniffi_trove_fn_method_engine_remove_document.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -834,6 +887,11 @@ _UniffiLib.uniffi_trove_fn_method_engine_remove_path.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_remove_path.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_engine_resume_embedding.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_resume_embedding.restype = None
 _UniffiLib.uniffi_trove_fn_method_engine_search.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -841,6 +899,12 @@ _UniffiLib.uniffi_trove_fn_method_engine_search.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_trove_fn_method_engine_search.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_trove_fn_method_engine_set_embedding_threads.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_set_embedding_threads.restype = None
 _UniffiLib.uniffi_trove_fn_method_engine_stats.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1585,9 +1649,30 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
 @dataclass
 class Hit:
-    def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], locator:typing.Optional[Locator], heading_path:typing.List[str], tags:typing.List[str]):
+    def __init__(self, *, chunk_id:int, document_id:str, path:typing.Optional[str], title:str, text:str, score:float, page:typing.Optional[int], lines:typing.Optional[LineRange], locator:typing.Optional[Locator], heading_path:typing.List[str], tags:typing.List[str], embedded:bool):
         self.chunk_id = chunk_id
         self.document_id = document_id
         self.path = path
@@ -1599,12 +1684,13 @@ class Hit:
         self.locator = locator
         self.heading_path = heading_path
         self.tags = tags
+        self.embedded = embedded
         
         
 
     
     def __str__(self):
-        return "Hit(chunk_id={}, document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, locator={}, heading_path={}, tags={})".format(self.chunk_id, self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.locator, self.heading_path, self.tags)
+        return "Hit(chunk_id={}, document_id={}, path={}, title={}, text={}, score={}, page={}, lines={}, locator={}, heading_path={}, tags={}, embedded={})".format(self.chunk_id, self.document_id, self.path, self.title, self.text, self.score, self.page, self.lines, self.locator, self.heading_path, self.tags, self.embedded)
     def __eq__(self, other):
         if self.chunk_id != other.chunk_id:
             return False
@@ -1628,6 +1714,8 @@ class Hit:
             return False
         if self.tags != other.tags:
             return False
+        if self.embedded != other.embedded:
+            return False
         return True
 
 class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
@@ -1645,6 +1733,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
             locator=_UniffiFfiConverterOptionalTypeLocator.read(buf),
             heading_path=_UniffiFfiConverterSequenceString.read(buf),
             tags=_UniffiFfiConverterSequenceString.read(buf),
+            embedded=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
@@ -1660,6 +1749,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeLocator.check_lower(value.locator)
         _UniffiFfiConverterSequenceString.check_lower(value.heading_path)
         _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterBoolean.check_lower(value.embedded)
 
     @staticmethod
     def write(value, buf):
@@ -1674,27 +1764,7 @@ class _UniffiFfiConverterTypeHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeLocator.write(value.locator, buf)
         _UniffiFfiConverterSequenceString.write(value.heading_path, buf)
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
+        _UniffiFfiConverterBoolean.write(value.embedded, buf)
 
 @dataclass
 class Citation:
@@ -2866,22 +2936,27 @@ class DocumentState(enum.Enum):
     Stored, and the file is as it was when read.
 """
     
-    CHANGED = 1
+    PENDING_EMBEDDING = 1
+    """
+    Stored and keyword-searchable, but some chunks wait for their vector.
+"""
+    
+    CHANGED = 2
     """
     Stored, but the file changed since: the next index run reads it.
 """
     
-    MISSING = 2
+    MISSING = 3
     """
     Stored, but the file is gone.
 """
     
-    FAILED = 3
+    FAILED = 4
     """
     The last run could not read it.
 """
     
-    NOT_INDEXED = 4
+    NOT_INDEXED = 5
     """
     Not in the store.
 """
@@ -2895,18 +2970,22 @@ class _UniffiFfiConverterTypeDocumentState(_UniffiConverterRustBuffer):
         if variant == 1:
             return DocumentState.INDEXED
         if variant == 2:
-            return DocumentState.CHANGED
+            return DocumentState.PENDING_EMBEDDING
         if variant == 3:
-            return DocumentState.MISSING
+            return DocumentState.CHANGED
         if variant == 4:
-            return DocumentState.FAILED
+            return DocumentState.MISSING
         if variant == 5:
+            return DocumentState.FAILED
+        if variant == 6:
             return DocumentState.NOT_INDEXED
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
     def check_lower(value):
         if value == DocumentState.INDEXED:
+            return
+        if value == DocumentState.PENDING_EMBEDDING:
             return
         if value == DocumentState.CHANGED:
             return
@@ -2922,24 +3001,27 @@ class _UniffiFfiConverterTypeDocumentState(_UniffiConverterRustBuffer):
     def write(value, buf):
         if value == DocumentState.INDEXED:
             buf.write_i32(1)
-        if value == DocumentState.CHANGED:
+        if value == DocumentState.PENDING_EMBEDDING:
             buf.write_i32(2)
-        if value == DocumentState.MISSING:
+        if value == DocumentState.CHANGED:
             buf.write_i32(3)
-        if value == DocumentState.FAILED:
+        if value == DocumentState.MISSING:
             buf.write_i32(4)
-        if value == DocumentState.NOT_INDEXED:
+        if value == DocumentState.FAILED:
             buf.write_i32(5)
+        if value == DocumentState.NOT_INDEXED:
+            buf.write_i32(6)
 
 
 
 @dataclass
 class DocumentStatus:
-    def __init__(self, *, document_id:str, state:DocumentState, title:typing.Optional[str], chunks:int, failure_code:typing.Optional[str], failure_reason:typing.Optional[str]):
+    def __init__(self, *, document_id:str, state:DocumentState, title:typing.Optional[str], chunks:int, chunks_pending:int, failure_code:typing.Optional[str], failure_reason:typing.Optional[str]):
         self.document_id = document_id
         self.state = state
         self.title = title
         self.chunks = chunks
+        self.chunks_pending = chunks_pending
         self.failure_code = failure_code
         self.failure_reason = failure_reason
         
@@ -2947,7 +3029,7 @@ class DocumentStatus:
 
     
     def __str__(self):
-        return "DocumentStatus(document_id={}, state={}, title={}, chunks={}, failure_code={}, failure_reason={})".format(self.document_id, self.state, self.title, self.chunks, self.failure_code, self.failure_reason)
+        return "DocumentStatus(document_id={}, state={}, title={}, chunks={}, chunks_pending={}, failure_code={}, failure_reason={})".format(self.document_id, self.state, self.title, self.chunks, self.chunks_pending, self.failure_code, self.failure_reason)
     def __eq__(self, other):
         if self.document_id != other.document_id:
             return False
@@ -2956,6 +3038,8 @@ class DocumentStatus:
         if self.title != other.title:
             return False
         if self.chunks != other.chunks:
+            return False
+        if self.chunks_pending != other.chunks_pending:
             return False
         if self.failure_code != other.failure_code:
             return False
@@ -2971,6 +3055,7 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
             state=_UniffiFfiConverterTypeDocumentState.read(buf),
             title=_UniffiFfiConverterOptionalString.read(buf),
             chunks=_UniffiFfiConverterUInt64.read(buf),
+            chunks_pending=_UniffiFfiConverterUInt64.read(buf),
             failure_code=_UniffiFfiConverterOptionalString.read(buf),
             failure_reason=_UniffiFfiConverterOptionalString.read(buf),
         )
@@ -2981,6 +3066,7 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeDocumentState.check_lower(value.state)
         _UniffiFfiConverterOptionalString.check_lower(value.title)
         _UniffiFfiConverterUInt64.check_lower(value.chunks)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks_pending)
         _UniffiFfiConverterOptionalString.check_lower(value.failure_code)
         _UniffiFfiConverterOptionalString.check_lower(value.failure_reason)
 
@@ -2990,15 +3076,85 @@ class _UniffiFfiConverterTypeDocumentStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeDocumentState.write(value.state, buf)
         _UniffiFfiConverterOptionalString.write(value.title, buf)
         _UniffiFfiConverterUInt64.write(value.chunks, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks_pending, buf)
         _UniffiFfiConverterOptionalString.write(value.failure_code, buf)
         _UniffiFfiConverterOptionalString.write(value.failure_reason, buf)
+
+@dataclass
+class EmbeddingStatus:
+    """
+    Where embedding stands: "embedded n of m".
+"""
+    def __init__(self, *, chunks:int, embedded:int, pending:int, paused:bool, running:bool, threads:int, last_error:typing.Optional[str]):
+        self.chunks = chunks
+        self.embedded = embedded
+        self.pending = pending
+        self.paused = paused
+        self.running = running
+        self.threads = threads
+        self.last_error = last_error
+        
+        
+
+    
+    def __str__(self):
+        return "EmbeddingStatus(chunks={}, embedded={}, pending={}, paused={}, running={}, threads={}, last_error={})".format(self.chunks, self.embedded, self.pending, self.paused, self.running, self.threads, self.last_error)
+    def __eq__(self, other):
+        if self.chunks != other.chunks:
+            return False
+        if self.embedded != other.embedded:
+            return False
+        if self.pending != other.pending:
+            return False
+        if self.paused != other.paused:
+            return False
+        if self.running != other.running:
+            return False
+        if self.threads != other.threads:
+            return False
+        if self.last_error != other.last_error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeEmbeddingStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return EmbeddingStatus(
+            chunks=_UniffiFfiConverterUInt64.read(buf),
+            embedded=_UniffiFfiConverterUInt64.read(buf),
+            pending=_UniffiFfiConverterUInt64.read(buf),
+            paused=_UniffiFfiConverterBoolean.read(buf),
+            running=_UniffiFfiConverterBoolean.read(buf),
+            threads=_UniffiFfiConverterUInt32.read(buf),
+            last_error=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.chunks)
+        _UniffiFfiConverterUInt64.check_lower(value.embedded)
+        _UniffiFfiConverterUInt64.check_lower(value.pending)
+        _UniffiFfiConverterBoolean.check_lower(value.paused)
+        _UniffiFfiConverterBoolean.check_lower(value.running)
+        _UniffiFfiConverterUInt32.check_lower(value.threads)
+        _UniffiFfiConverterOptionalString.check_lower(value.last_error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.chunks, buf)
+        _UniffiFfiConverterUInt64.write(value.embedded, buf)
+        _UniffiFfiConverterUInt64.write(value.pending, buf)
+        _UniffiFfiConverterBoolean.write(value.paused, buf)
+        _UniffiFfiConverterBoolean.write(value.running, buf)
+        _UniffiFfiConverterUInt32.write(value.threads, buf)
+        _UniffiFfiConverterOptionalString.write(value.last_error, buf)
 
 @dataclass
 class EngineConfig:
     """
     Where the store and models are, and the engine's knobs.
 """
-    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None):
+    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None, embed_in_background:bool = False, embedding_threads:int = 0):
         self.store_dir = store_dir
         self.models_dir = models_dir
         self.threads = threads
@@ -3006,12 +3162,14 @@ class EngineConfig:
         self.reembed = reembed
         self.llm_path = llm_path
         self.embedding_path = embedding_path
+        self.embed_in_background = embed_in_background
+        self.embedding_threads = embedding_threads
         
         
 
     
     def __str__(self):
-        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path)
+        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={}, embed_in_background={}, embedding_threads={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path, self.embed_in_background, self.embedding_threads)
     def __eq__(self, other):
         if self.store_dir != other.store_dir:
             return False
@@ -3027,6 +3185,10 @@ class EngineConfig:
             return False
         if self.embedding_path != other.embedding_path:
             return False
+        if self.embed_in_background != other.embed_in_background:
+            return False
+        if self.embedding_threads != other.embedding_threads:
+            return False
         return True
 
 class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
@@ -3040,6 +3202,8 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
             reembed=_UniffiFfiConverterBoolean.read(buf),
             llm_path=_UniffiFfiConverterOptionalString.read(buf),
             embedding_path=_UniffiFfiConverterOptionalString.read(buf),
+            embed_in_background=_UniffiFfiConverterBoolean.read(buf),
+            embedding_threads=_UniffiFfiConverterUInt32.read(buf),
         )
 
     @staticmethod
@@ -3051,6 +3215,8 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.check_lower(value.reembed)
         _UniffiFfiConverterOptionalString.check_lower(value.llm_path)
         _UniffiFfiConverterOptionalString.check_lower(value.embedding_path)
+        _UniffiFfiConverterBoolean.check_lower(value.embed_in_background)
+        _UniffiFfiConverterUInt32.check_lower(value.embedding_threads)
 
     @staticmethod
     def write(value, buf):
@@ -3061,6 +3227,8 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.reembed, buf)
         _UniffiFfiConverterOptionalString.write(value.llm_path, buf)
         _UniffiFfiConverterOptionalString.write(value.embedding_path, buf)
+        _UniffiFfiConverterBoolean.write(value.embed_in_background, buf)
+        _UniffiFfiConverterUInt32.write(value.embedding_threads, buf)
 
 class _UniffiFfiConverterOptionalTypeHit(_UniffiConverterRustBuffer):
     @classmethod
@@ -3263,9 +3431,10 @@ class IndexProgress:
     """
     Progress of an indexing call.
 """
-    def __init__(self, *, files_done:int, files_total:int, chunks_embedded:int, chunks_reused:int, bytes_done:int, bytes_total:int):
+    def __init__(self, *, files_done:int, files_total:int, chunks_queued:int, chunks_embedded:int, chunks_reused:int, bytes_done:int, bytes_total:int):
         self.files_done = files_done
         self.files_total = files_total
+        self.chunks_queued = chunks_queued
         self.chunks_embedded = chunks_embedded
         self.chunks_reused = chunks_reused
         self.bytes_done = bytes_done
@@ -3275,11 +3444,13 @@ class IndexProgress:
 
     
     def __str__(self):
-        return "IndexProgress(files_done={}, files_total={}, chunks_embedded={}, chunks_reused={}, bytes_done={}, bytes_total={})".format(self.files_done, self.files_total, self.chunks_embedded, self.chunks_reused, self.bytes_done, self.bytes_total)
+        return "IndexProgress(files_done={}, files_total={}, chunks_queued={}, chunks_embedded={}, chunks_reused={}, bytes_done={}, bytes_total={})".format(self.files_done, self.files_total, self.chunks_queued, self.chunks_embedded, self.chunks_reused, self.bytes_done, self.bytes_total)
     def __eq__(self, other):
         if self.files_done != other.files_done:
             return False
         if self.files_total != other.files_total:
+            return False
+        if self.chunks_queued != other.chunks_queued:
             return False
         if self.chunks_embedded != other.chunks_embedded:
             return False
@@ -3297,6 +3468,7 @@ class _UniffiFfiConverterTypeIndexProgress(_UniffiConverterRustBuffer):
         return IndexProgress(
             files_done=_UniffiFfiConverterUInt64.read(buf),
             files_total=_UniffiFfiConverterUInt64.read(buf),
+            chunks_queued=_UniffiFfiConverterUInt64.read(buf),
             chunks_embedded=_UniffiFfiConverterUInt64.read(buf),
             chunks_reused=_UniffiFfiConverterUInt64.read(buf),
             bytes_done=_UniffiFfiConverterUInt64.read(buf),
@@ -3307,6 +3479,7 @@ class _UniffiFfiConverterTypeIndexProgress(_UniffiConverterRustBuffer):
     def check_lower(value):
         _UniffiFfiConverterUInt64.check_lower(value.files_done)
         _UniffiFfiConverterUInt64.check_lower(value.files_total)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks_queued)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_embedded)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_reused)
         _UniffiFfiConverterUInt64.check_lower(value.bytes_done)
@@ -3316,6 +3489,7 @@ class _UniffiFfiConverterTypeIndexProgress(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterUInt64.write(value.files_done, buf)
         _UniffiFfiConverterUInt64.write(value.files_total, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks_queued, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_embedded, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_reused, buf)
         _UniffiFfiConverterUInt64.write(value.bytes_done, buf)
@@ -3400,14 +3574,16 @@ class IndexSummary:
     """
     What an indexing call did.
 """
-    def __init__(self, *, files_seen:int, files_indexed:int, files_unchanged:int, files_removed:int, files_failed:int, failures:typing.List[IndexFailure], chunks_embedded:int, chunks_reused:int, bytes_indexed:int, seconds:float, stages:StageTimings):
+    def __init__(self, *, files_seen:int, files_indexed:int, files_unchanged:int, files_removed:int, files_failed:int, failures:typing.List[IndexFailure], chunks_queued:int, chunks_embedded:int, chunks_pending:int, chunks_reused:int, bytes_indexed:int, seconds:float, stages:StageTimings):
         self.files_seen = files_seen
         self.files_indexed = files_indexed
         self.files_unchanged = files_unchanged
         self.files_removed = files_removed
         self.files_failed = files_failed
         self.failures = failures
+        self.chunks_queued = chunks_queued
         self.chunks_embedded = chunks_embedded
+        self.chunks_pending = chunks_pending
         self.chunks_reused = chunks_reused
         self.bytes_indexed = bytes_indexed
         self.seconds = seconds
@@ -3417,7 +3593,7 @@ class IndexSummary:
 
     
     def __str__(self):
-        return "IndexSummary(files_seen={}, files_indexed={}, files_unchanged={}, files_removed={}, files_failed={}, failures={}, chunks_embedded={}, chunks_reused={}, bytes_indexed={}, seconds={}, stages={})".format(self.files_seen, self.files_indexed, self.files_unchanged, self.files_removed, self.files_failed, self.failures, self.chunks_embedded, self.chunks_reused, self.bytes_indexed, self.seconds, self.stages)
+        return "IndexSummary(files_seen={}, files_indexed={}, files_unchanged={}, files_removed={}, files_failed={}, failures={}, chunks_queued={}, chunks_embedded={}, chunks_pending={}, chunks_reused={}, bytes_indexed={}, seconds={}, stages={})".format(self.files_seen, self.files_indexed, self.files_unchanged, self.files_removed, self.files_failed, self.failures, self.chunks_queued, self.chunks_embedded, self.chunks_pending, self.chunks_reused, self.bytes_indexed, self.seconds, self.stages)
     def __eq__(self, other):
         if self.files_seen != other.files_seen:
             return False
@@ -3431,7 +3607,11 @@ class IndexSummary:
             return False
         if self.failures != other.failures:
             return False
+        if self.chunks_queued != other.chunks_queued:
+            return False
         if self.chunks_embedded != other.chunks_embedded:
+            return False
+        if self.chunks_pending != other.chunks_pending:
             return False
         if self.chunks_reused != other.chunks_reused:
             return False
@@ -3453,7 +3633,9 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
             files_removed=_UniffiFfiConverterUInt64.read(buf),
             files_failed=_UniffiFfiConverterUInt64.read(buf),
             failures=_UniffiFfiConverterSequenceTypeIndexFailure.read(buf),
+            chunks_queued=_UniffiFfiConverterUInt64.read(buf),
             chunks_embedded=_UniffiFfiConverterUInt64.read(buf),
+            chunks_pending=_UniffiFfiConverterUInt64.read(buf),
             chunks_reused=_UniffiFfiConverterUInt64.read(buf),
             bytes_indexed=_UniffiFfiConverterUInt64.read(buf),
             seconds=_UniffiFfiConverterFloat64.read(buf),
@@ -3468,7 +3650,9 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.files_removed)
         _UniffiFfiConverterUInt64.check_lower(value.files_failed)
         _UniffiFfiConverterSequenceTypeIndexFailure.check_lower(value.failures)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks_queued)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_embedded)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks_pending)
         _UniffiFfiConverterUInt64.check_lower(value.chunks_reused)
         _UniffiFfiConverterUInt64.check_lower(value.bytes_indexed)
         _UniffiFfiConverterFloat64.check_lower(value.seconds)
@@ -3482,7 +3666,9 @@ class _UniffiFfiConverterTypeIndexSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.files_removed, buf)
         _UniffiFfiConverterUInt64.write(value.files_failed, buf)
         _UniffiFfiConverterSequenceTypeIndexFailure.write(value.failures, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks_queued, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_embedded, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks_pending, buf)
         _UniffiFfiConverterUInt64.write(value.chunks_reused, buf)
         _UniffiFfiConverterUInt64.write(value.bytes_indexed, buf)
         _UniffiFfiConverterFloat64.write(value.seconds, buf)
@@ -3697,9 +3883,10 @@ class Stats:
     """
     Counts and facts about an open store.
 """
-    def __init__(self, *, documents:int, chunks:int, embeddings:int, vectors:int, failures:int, store_bytes:int, store_dir:PathBuf, embedding_model:ModelFingerprint, llm_path:PathBuf, last_index_run:typing.Optional[IndexRun]):
+    def __init__(self, *, documents:int, chunks:int, chunks_pending:int, embeddings:int, vectors:int, failures:int, store_bytes:int, store_dir:PathBuf, embedding_model:ModelFingerprint, llm_path:PathBuf, last_index_run:typing.Optional[IndexRun]):
         self.documents = documents
         self.chunks = chunks
+        self.chunks_pending = chunks_pending
         self.embeddings = embeddings
         self.vectors = vectors
         self.failures = failures
@@ -3713,11 +3900,13 @@ class Stats:
 
     
     def __str__(self):
-        return "Stats(documents={}, chunks={}, embeddings={}, vectors={}, failures={}, store_bytes={}, store_dir={}, embedding_model={}, llm_path={}, last_index_run={})".format(self.documents, self.chunks, self.embeddings, self.vectors, self.failures, self.store_bytes, self.store_dir, self.embedding_model, self.llm_path, self.last_index_run)
+        return "Stats(documents={}, chunks={}, chunks_pending={}, embeddings={}, vectors={}, failures={}, store_bytes={}, store_dir={}, embedding_model={}, llm_path={}, last_index_run={})".format(self.documents, self.chunks, self.chunks_pending, self.embeddings, self.vectors, self.failures, self.store_bytes, self.store_dir, self.embedding_model, self.llm_path, self.last_index_run)
     def __eq__(self, other):
         if self.documents != other.documents:
             return False
         if self.chunks != other.chunks:
+            return False
+        if self.chunks_pending != other.chunks_pending:
             return False
         if self.embeddings != other.embeddings:
             return False
@@ -3743,6 +3932,7 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
         return Stats(
             documents=_UniffiFfiConverterUInt64.read(buf),
             chunks=_UniffiFfiConverterUInt64.read(buf),
+            chunks_pending=_UniffiFfiConverterUInt64.read(buf),
             embeddings=_UniffiFfiConverterUInt64.read(buf),
             vectors=_UniffiFfiConverterUInt64.read(buf),
             failures=_UniffiFfiConverterUInt64.read(buf),
@@ -3757,6 +3947,7 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
     def check_lower(value):
         _UniffiFfiConverterUInt64.check_lower(value.documents)
         _UniffiFfiConverterUInt64.check_lower(value.chunks)
+        _UniffiFfiConverterUInt64.check_lower(value.chunks_pending)
         _UniffiFfiConverterUInt64.check_lower(value.embeddings)
         _UniffiFfiConverterUInt64.check_lower(value.vectors)
         _UniffiFfiConverterUInt64.check_lower(value.failures)
@@ -3770,6 +3961,7 @@ class _UniffiFfiConverterTypeStats(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterUInt64.write(value.documents, buf)
         _UniffiFfiConverterUInt64.write(value.chunks, buf)
+        _UniffiFfiConverterUInt64.write(value.chunks_pending, buf)
         _UniffiFfiConverterUInt64.write(value.embeddings, buf)
         _UniffiFfiConverterUInt64.write(value.vectors, buf)
         _UniffiFfiConverterUInt64.write(value.failures, buf)
@@ -5363,10 +5555,27 @@ class EngineProtocol(typing.Protocol):
         stands: indexed, changed, missing, failed (and why) or not indexed.
 """
         raise NotImplementedError
+    def embedding_status(self, ) -> EmbeddingStatus:
+        """
+        Where embedding stands: chunks embedded of all, pending, paused.
+"""
+        raise NotImplementedError
     def explain(self, query: str,document_id: str) -> Explanation:
         """
         Why `document_id` ranks where it does for `query`: its status, best
         passage, rank and score per retriever, and the reasons in sentences.
+"""
+        raise NotImplementedError
+    def finish_embedding(self, listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
+        """
+        Embeds every queued chunk on this thread (also while paused), for
+        full hybrid search after indexing with `embed_in_background`.
+        Blocks: use `finish_embedding_async` from UI code.
+"""
+        raise NotImplementedError
+    async def finish_embedding_async(self, listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
+        """
+        `finish_embedding` on a background thread.
 """
         raise NotImplementedError
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
@@ -5388,6 +5597,11 @@ class EngineProtocol(typing.Protocol):
         document it resolves to now.
 """
         raise NotImplementedError
+    def pause_embedding(self, ) -> None:
+        """
+        Pauses background embedding (a batch in flight finishes).
+"""
+        raise NotImplementedError
     def remove_document(self, id: str) -> bool:
         """
         Removes a document by id (host id or file path); whether one was there.
@@ -5398,9 +5612,20 @@ class EngineProtocol(typing.Protocol):
         Removes every file document at or under `path`; how many.
 """
         raise NotImplementedError
+    def resume_embedding(self, ) -> None:
+        """
+        Resumes background embedding.
+"""
+        raise NotImplementedError
     def search(self, query: str,options: typing.Union[object, typing.Optional[SearchOptions]] = _DEFAULT) -> typing.List[Hit]:
         """
         The passages best matching `query`, best first.
+"""
+        raise NotImplementedError
+    def set_embedding_threads(self, threads: int) -> None:
+        """
+        Threads for embedding passages from the next batch on (at least 1):
+        lower it on battery.
 """
         raise NotImplementedError
     def stats(self, ) -> Stats:
@@ -5686,6 +5911,21 @@ class Engine(EngineProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def embedding_status(self, ) -> EmbeddingStatus:
+        """
+        Where embedding stands: chunks embedded of all, pending, paused.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeEmbeddingStatus.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_embedding_status,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def explain(self, query: str,document_id: str) -> Explanation:
         """
         Why `document_id` ranks where it does for `query`: its status, best
@@ -5708,6 +5948,60 @@ class Engine(EngineProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def finish_embedding(self, listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
+        """
+        Embeds every queued chunk on this thread (also while paused), for
+        full hybrid search after indexing with `embed_in_background`.
+        Blocks: use `finish_embedding_async` from UI code.
+"""
+        
+        if listener is _DEFAULT:
+            listener = None
+        _UniffiFfiConverterOptionalTypeProgressListener.check_lower(listener)
+
+        if cancel is _DEFAULT:
+            cancel = None
+        _UniffiFfiConverterOptionalTypeCancelToken.check_lower(cancel)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalTypeProgressListener.lower(listener),
+            _UniffiFfiConverterOptionalTypeCancelToken.lower(cancel),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeIndexSummary.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_finish_embedding,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def finish_embedding_async(self, listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
+        """
+        `finish_embedding` on a background thread.
+"""
+        
+        if listener is _DEFAULT:
+            listener = None
+        _UniffiFfiConverterOptionalTypeProgressListener.check_lower(listener)
+
+        if cancel is _DEFAULT:
+            cancel = None
+        _UniffiFfiConverterOptionalTypeCancelToken.check_lower(cancel)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalTypeProgressListener.lower(listener),
+            _UniffiFfiConverterOptionalTypeCancelToken.lower(cancel),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeIndexSummary.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_trove_fn_method_engine_finish_embedding_async(*_uniffi_lowered_args),
+            _UniffiLib.ffi_trove_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_trove_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_trove_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def index_path(self, path: str,listener: typing.Union[object, typing.Optional[ProgressListener]] = _DEFAULT,cancel: typing.Union[object, typing.Optional[CancelToken]] = _DEFAULT) -> IndexSummary:
         """
         Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -5788,6 +6082,21 @@ class Engine(EngineProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def pause_embedding(self, ) -> None:
+        """
+        Pauses background embedding (a batch in flight finishes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_pause_embedding,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def remove_document(self, id: str) -> bool:
         """
         Removes a document by id (host id or file path); whether one was there.
@@ -5824,6 +6133,21 @@ class Engine(EngineProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def resume_embedding(self, ) -> None:
+        """
+        Resumes background embedding.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_resume_embedding,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def search(self, query: str,options: typing.Union[object, typing.Optional[SearchOptions]] = _DEFAULT) -> typing.List[Hit]:
         """
         The passages best matching `query`, best first.
@@ -5844,6 +6168,25 @@ class Engine(EngineProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_trove_fn_method_engine_search,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_embedding_threads(self, threads: int) -> None:
+        """
+        Threads for embedding passages from the next batch on (at least 1):
+        lower it on battery.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(threads)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(threads),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_set_embedding_threads,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5943,6 +6286,7 @@ __all__ = [
     "LinkedDocument",
     "DocumentLink",
     "DocumentStatus",
+    "EmbeddingStatus",
     "EngineConfig",
     "RankEvidence",
     "Explanation",

@@ -79,6 +79,7 @@ mod tests {
             locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
+            embedded: true,
         }
     }
 

@@ -724,6 +724,7 @@ mod tests {
             locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
+            embedded: true,
         };
         let previous = [hit(1), hit(2), hit(3)];
         let mut hits = vec![hit(7), hit(3), hit(8)];

@@ -227,6 +227,7 @@ mod tests {
             locator: None,
             heading_path: Vec::new(),
             tags: Vec::new(),
+            embedded: true,
         }
     }
 

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::Read;
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
@@ -50,7 +51,10 @@ pub(crate) struct LlamaEmbedder {
     passage_prefix: String,
     max_tokens: usize,
     pooling: LlamaPoolingType,
+    /// Threads of a query's context.
     threads: i32,
+    /// Threads of the next passage batch's context (a host may lower it).
+    passage_threads: AtomicI32,
 }
 
 impl LlamaEmbedder {
@@ -96,6 +100,7 @@ impl LlamaEmbedder {
             max_tokens,
             pooling: pooling_for(declared_pooling.as_deref()),
             threads: i32::try_from(threads).unwrap_or(i32::MAX),
+            passage_threads: AtomicI32::new(i32::try_from(threads).unwrap_or(i32::MAX)),
             model,
         };
         embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len() as u32;
@@ -134,7 +139,12 @@ impl LlamaEmbedder {
             .collect()
     }
 
-    fn new_context(&self, tokens_per_decode: usize, sequences: usize) -> Result<LlamaContext<'_>> {
+    fn new_context(
+        &self,
+        tokens_per_decode: usize,
+        sequences: usize,
+        threads: i32,
+    ) -> Result<LlamaContext<'_>> {
         let tokens = u32::try_from(tokens_per_decode).unwrap_or(u32::MAX);
         let sequences = u32::try_from(sequences).unwrap_or(1);
         let params = LlamaContextParams::default()
@@ -147,8 +157,8 @@ impl LlamaEmbedder {
             // One KV stream for all sequences: llama.cpp then keeps a decode
             // in one micro-batch, so each sequence is pooled whole.
             .with_kv_unified(true)
-            .with_n_threads(self.threads)
-            .with_n_threads_batch(self.threads);
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
         let _guard = crate::llama_backend::context_creation();
         self.model.new_context(self.backend, params).map_err(|err| {
             Error::model(format!(
@@ -164,6 +174,7 @@ impl LlamaEmbedder {
         sequences: &[Vec<LlamaToken>],
         tokens_per_decode: usize,
         sequences_per_decode: usize,
+        threads: i32,
     ) -> Result<Vec<Vec<f32>>> {
         let groups = pack(
             &sequences.iter().map(Vec::len).collect::<Vec<_>>(),
@@ -174,7 +185,7 @@ impl LlamaEmbedder {
         // llama.cpp reserves its buffers for `widest` sequences of equal
         // length, and aborts the process unless they add up exactly.
         let tokens_per_decode = tokens_per_decode.div_ceil(widest) * widest;
-        let mut ctx = self.new_context(tokens_per_decode, widest)?;
+        let mut ctx = self.new_context(tokens_per_decode, widest, threads)?;
         let mut batch = LlamaBatch::new(tokens_per_decode, i32::try_from(widest).unwrap_or(1));
         let mut vectors = Vec::with_capacity(sequences.len());
         for group in groups {
@@ -227,17 +238,23 @@ impl Embedder for LlamaEmbedder {
             &sequences,
             PASSAGE_TOKENS_PER_DECODE.max(self.max_tokens),
             PASSAGE_SEQUENCES_PER_DECODE,
+            self.passage_threads.load(Ordering::Relaxed),
         )
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let sequences = self.sequences(&self.query_prefix, &[text])?;
-        self.embed(&sequences, sequences[0].len(), 1)?
+        self.embed(&sequences, sequences[0].len(), 1, self.threads)?
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
     }
     fn vocabulary_size(&self) -> usize {
         self.model.n_vocab().max(0) as usize
+    }
+
+    fn set_passage_threads(&self, threads: usize) {
+        let threads = i32::try_from(threads).unwrap_or(i32::MAX);
+        self.passage_threads.store(threads, Ordering::Relaxed);
     }
 }
 

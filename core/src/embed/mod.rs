@@ -51,6 +51,9 @@ pub(crate) trait Embedder: Send + Sync {
     }
     /// Entries in the model's token vocabulary.
     fn vocabulary_size(&self) -> usize;
+    /// Threads for embedding passages from the next batch on (a host on
+    /// battery lowers it); queries keep theirs. A stand-in ignores it.
+    fn set_passage_threads(&self, _threads: usize) {}
 
     /// Whether the model was trained on English alone, judged by its
     /// vocabulary: English sentence embedders keep BERT's 30,522 word

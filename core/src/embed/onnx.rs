@@ -32,7 +32,8 @@ pub(crate) struct OnnxEmbedder {
     fingerprint: ModelFingerprint,
     counter: tokenizers::Tokenizer,
     model: UserDefinedEmbeddingModel,
-    options: InitOptionsUserDefined,
+    /// Options of the passage session (its thread count can change).
+    options: Mutex<InitOptionsUserDefined>,
     source: PathBuf,
     passages: Mutex<Option<TextEmbedding>>,
     queries: Mutex<TextEmbedding>,
@@ -102,7 +103,7 @@ impl OnnxEmbedder {
             },
             counter,
             model,
-            options,
+            options: Mutex::new(options),
             source: model_dir.to_path_buf(),
             passages: Mutex::new(None),
             queries: Mutex::new(queries),
@@ -136,7 +137,12 @@ impl Embedder for OnnxEmbedder {
         }
         let mut slot = self.passages.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
-            *slot = Some(new_session(&self.model, &self.options, &self.source)?);
+            let options = self
+                .options
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            *slot = Some(new_session(&self.model, &options, &self.source)?);
         }
         run_session(slot.as_mut().expect("created above"), texts)
     }
@@ -159,6 +165,15 @@ impl Embedder for OnnxEmbedder {
 
     fn vocabulary_size(&self) -> usize {
         self.counter.get_vocab_size(true)
+    }
+
+    fn set_passage_threads(&self, threads: usize) {
+        let mut options = self.options.lock().unwrap_or_else(|p| p.into_inner());
+        *options = options.clone().with_intra_threads(threads);
+        drop(options);
+        // ONNX Runtime fixes a session's threads: the next batch starts a
+        // new one (tens of milliseconds).
+        *self.passages.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

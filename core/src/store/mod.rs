@@ -19,7 +19,8 @@ mod vectors;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use rusqlite::Connection;
 
@@ -28,7 +29,7 @@ pub(crate) use key::DocKey;
 pub(crate) use links::{LinkEnd, LinkRecord};
 pub(crate) use read::{ChunkRecord, Snapshot, StoredFailure};
 pub use vectors::VectorQuantization;
-pub(crate) use write::{ChunkRow, DocumentRow, Writes, unix_now};
+pub(crate) use write::{ChunkRow, DocumentRow, QueuedEmbedding, Writes, unix_now};
 
 use crate::analysis::Analyzer;
 use crate::embed::ModelFingerprint;
@@ -43,7 +44,15 @@ pub(crate) struct Store {
     vectors: RwLock<VectorIndex>,
     /// How text meets the keyword index, written and queried alike.
     analyzer: Analyzer,
+    /// The vector index changed since its file was last saved.
+    vectors_unsaved: AtomicBool,
+    /// One save of the index file at a time (writers and the embedding
+    /// thread both save).
+    saving: Mutex<()>,
 }
+
+/// The embedding lock file (private like the rest: `vectors*`).
+const EMBEDDING_LOCK: &str = "vectors.lock";
 
 /// How the store's embeddings relate to the model the engine loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +98,8 @@ impl Store {
             sqlite,
             vectors: RwLock::new(vectors),
             analyzer,
+            vectors_unsaved: AtomicBool::new(false),
+            saving: Mutex::new(()),
         };
         if matched == ModelMatch::Same {
             store.load_vectors(model.dimensions as usize, quantization)?;
@@ -101,7 +112,7 @@ impl Store {
     fn load_vectors(&self, dimensions: usize, quantization: VectorQuantization) -> Result<()> {
         let writer = self.sqlite.writer();
         let generation = read::generation(&writer)?;
-        let count = read::chunk_count(&writer)?;
+        let count = read::embedded_chunk_count(&writer)?;
         let loaded =
             VectorIndex::load_if_current(&self.dir, generation, count, dimensions, quantization);
         let index = match loaded {
@@ -130,7 +141,7 @@ impl Store {
         {
             return Ok(());
         }
-        let count = read::chunk_count(conn)?;
+        let count = read::embedded_chunk_count(conn)?;
         let (dimensions, quantization) = (vectors.dimensions(), vectors.quantization());
         if let Some(loaded) =
             VectorIndex::load_if_current(&self.dir, generation, count, dimensions, quantization)
@@ -142,6 +153,32 @@ impl Store {
             *vectors = rebuilt;
         }
         Ok(())
+    }
+
+    fn mark_vectors_unsaved(&self) {
+        self.vectors_unsaved.store(true, Ordering::SeqCst);
+    }
+
+    /// Saves the vector index file if the index changed since its last
+    /// save, labelled with the generation it holds: if another process
+    /// committed since, its readers do not take this file for theirs.
+    pub(crate) fn save_vectors(&self) -> Result<()> {
+        let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.vectors_unsaved.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let vectors = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+        vectors
+            .save(&self.dir, vectors.generation())
+            .inspect_err(|_| self.mark_vectors_unsaved())
+    }
+
+    /// The file whose lock one embedding batch at a time holds across
+    /// processes, so two hosts on one store do not embed the same backlog.
+    pub(crate) fn open_embedding_lock(&self) -> Result<std::fs::File> {
+        let path = self.dir.join(EMBEDDING_LOCK);
+        private::open_lock_file(&path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -192,7 +229,8 @@ fn refresh_keywords(conn: &mut Connection, analyzer: &Analyzer) -> Result<()> {
     tx.commit().map_err(sql)
 }
 
-/// Builds a vector index from the embeddings SQLite holds.
+/// Builds a vector index from the embeddings SQLite holds (a queued chunk
+/// gets its vector from its own batch, even if its text has one).
 fn rebuild(
     conn: &Connection,
     dimensions: usize,
@@ -200,7 +238,10 @@ fn rebuild(
 ) -> Result<VectorIndex> {
     let index = VectorIndex::new(dimensions, quantization)?;
     let mut stmt = conn
-        .prepare("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash")
+        .prepare(
+            "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash
+             WHERE NOT EXISTS (SELECT 1 FROM embed_queue q WHERE q.chunk_id = c.id)",
+        )
         .map_err(sql)?;
     let mut rows = stmt.query([]).map_err(sql)?;
     while let Some(row) = rows.next().map_err(sql)? {
@@ -493,8 +534,9 @@ mod tests {
         assert_eq!(snapshot.counts().unwrap().embeddings, 2);
     }
 
-    /// Takes a store of schema 3 back to schema 2.
-    const SCHEMA_3_UNDONE: &str = "DROP TABLE links; DROP TABLE document_names; DROP TABLE anchors;
+    /// Takes a store of schema 4 back to schema 2.
+    const SCHEMA_3_UNDONE: &str =
+        "DROP TABLE embed_queue; DROP TABLE links; DROP TABLE document_names; DROP TABLE anchors;
         ALTER TABLE chunks DROP COLUMN locator; ALTER TABLE documents DROP COLUMN aliases;
         PRAGMA user_version = 2;";
 

@@ -66,6 +66,15 @@ pub(super) fn create_file(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Opens (creating owner-only) a file that is only ever locked, never written.
+pub(super) fn open_lock_file(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    options.open(path)
+}
+
 /// Makes an existing file owner-only; a missing one is fine.
 pub(super) fn restrict(path: &Path) -> Result<()> {
     match path.try_exists() {

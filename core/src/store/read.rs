@@ -56,9 +56,11 @@ pub(crate) struct DocumentVectors {
     pub lead: Vec<f32>,
 }
 
-/// A chunk's inputs to the embedding model, for re-embedding a store.
-pub(crate) struct ChunkSource {
+/// A chunk waiting in the embedding queue, with its inputs to the model.
+pub(crate) struct QueuedChunk {
     pub chunk_id: u64,
+    /// The embedding hash it was committed with.
+    pub hash: Vec<u8>,
     pub title: String,
     pub heading_path: Vec<String>,
     pub text: String,
@@ -71,6 +73,8 @@ pub(crate) struct Counts {
     pub chunks: u64,
     pub embeddings: u64,
     pub failures: u64,
+    /// Chunks waiting for their vector.
+    pub queued: u64,
 }
 
 /// A consistent view of the store: a SQLite read transaction, begun while
@@ -412,27 +416,65 @@ impl<'s> Snapshot<'s> {
         Ok(out)
     }
 
-    /// Every chunk's title, headings and text, for re-embedding.
-    pub(crate) fn chunk_sources(&self) -> Result<Vec<ChunkSource>> {
+    /// The first `limit` chunks of the embedding queue, in chunk order.
+    pub(crate) fn queued_chunks(&self, limit: usize) -> Result<Vec<QueuedChunk>> {
         let mut stmt = self
             .conn()
-            .prepare(
-                "SELECT c.id, d.title, c.heading_path, c.text FROM chunks c \
-                 JOIN documents d ON d.id = c.doc_id ORDER BY c.id",
+            .prepare_cached(
+                "SELECT c.id, c.embed_hash, d.title, c.heading_path, c.text FROM embed_queue q
+                 JOIN chunks c ON c.id = q.chunk_id JOIN documents d ON d.id = c.doc_id
+                 ORDER BY q.chunk_id LIMIT ?1",
             )
             .map_err(sql)?;
         let rows = stmt
-            .query_map([], |r| {
-                let headings: String = r.get(2)?;
-                Ok(ChunkSource {
+            .query_map([limit as i64], |r| {
+                let headings: String = r.get(3)?;
+                Ok(QueuedChunk {
                     chunk_id: r.get::<_, i64>(0)? as u64,
-                    title: r.get(1)?,
+                    hash: r.get(1)?,
+                    title: r.get(2)?,
                     heading_path: serde_json::from_str(&headings).unwrap_or_default(),
-                    text: r.get(3)?,
+                    text: r.get(4)?,
                 })
             })
             .map_err(sql)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+    }
+
+    /// Those of `ids` still waiting for their vector.
+    pub(crate) fn queued_among(&self, ids: &[u64]) -> Result<HashSet<u64>> {
+        if self.queued()? == 0 {
+            return Ok(HashSet::new());
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM embed_queue WHERE chunk_id = ?1")
+            .map_err(sql)?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists([*id as i64]).map_err(sql)? {
+                out.insert(*id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Chunks waiting for their vector.
+    pub(crate) fn queued(&self) -> Result<u64> {
+        queued(self.conn())
+    }
+
+    /// Chunks of one document waiting for their vector.
+    pub(crate) fn queued_in(&self, key: &DocKey) -> Result<u64> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM embed_queue q JOIN chunks c ON c.id = q.chunk_id
+                 JOIN documents d ON d.id = c.doc_id WHERE d.key = ?1",
+                [key.stored()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(sql)
     }
 
     pub(crate) fn counts(&self) -> Result<Counts> {
@@ -449,6 +491,7 @@ impl<'s> Snapshot<'s> {
             chunks: count("chunks")?,
             embeddings: count("embeddings")?,
             failures: count("failures")?,
+            queued: count("embed_queue")?,
         })
     }
 
@@ -486,10 +529,23 @@ pub(super) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
 }
 
 /// Chunks in the store (each has a vector).
-pub(super) fn chunk_count(conn: &Connection) -> Result<usize> {
-    conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))
-        .map(|n| n as usize)
-        .map_err(sql)
+/// Chunks with a vector: what a current vector index holds.
+pub(super) fn embedded_chunk_count(conn: &Connection) -> Result<usize> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM chunks) - (SELECT count(*) FROM embed_queue)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as usize)
+    .map_err(sql)
+}
+
+fn queued(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT count(*) FROM embed_queue", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
+    .map_err(sql)
 }
 
 pub(super) fn generation(conn: &Connection) -> Result<i64> {

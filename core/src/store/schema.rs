@@ -7,13 +7,13 @@ use super::sqlite::sql;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Version of the schema below; bump and add a step to [`MIGRATIONS`] on change.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// Schema steps: `MIGRATIONS[n]` takes a store from version n to n + 1.
 /// A step that changes how text is analysed leaves the keyword tables empty;
 /// the store refills them from the chunks it holds (never re-embedding) when
 /// it sees an `analysis_version` other than its own (`Store::open`).
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
@@ -112,6 +112,12 @@ CREATE TABLE anchors (
     PRIMARY KEY (doc_id, id)
 );
 UPDATE documents SET content_hash = x'', mtime_ns = -1;
+"#,
+    // Keyword first, vectors after: a chunk committed before its text was
+    // embedded waits here (in chunk order) for the embedding thread; it is
+    // keyword-searchable meanwhile. A killed process resumes from here.
+    r#"
+CREATE TABLE embed_queue (chunk_id INTEGER PRIMARY KEY);
 "#,
 ];
 

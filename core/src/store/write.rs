@@ -17,7 +17,7 @@ use super::vectors::{VectorIndex, VectorQuantization};
 use super::{Store, blob};
 use super::{keywords, links};
 use crate::embed::ModelFingerprint;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::ingest::{Anchor, Link, Locator};
 use crate::report::IndexRun;
 
@@ -89,8 +89,9 @@ impl VectorDelta {
 pub(crate) struct Writes<'s> {
     store: &'s Store,
     conn: MutexGuard<'s, Connection>,
-    /// Whether the vector index changed since it was last saved.
-    unsaved: bool,
+    /// Save the vector index file when the session ends (unless
+    /// [`finish_unsaved`](Self::finish_unsaved)).
+    save_at_end: bool,
 }
 
 impl<'s> Writes<'s> {
@@ -98,7 +99,7 @@ impl<'s> Writes<'s> {
         Writes {
             store,
             conn: store.sqlite.writer(),
-            unsaved: false,
+            save_at_end: true,
         }
     }
 
@@ -157,7 +158,7 @@ impl<'s> Writes<'s> {
         tx.commit().map_err(sql)?;
         let generation = next.unwrap_or(vectors.generation());
         if !delta.is_empty() {
-            self.unsaved = true;
+            self.store.mark_vectors_unsaved();
             if let Err(e) = delta.apply(&mut vectors) {
                 // SQLite committed; rather than serve an index out of step,
                 // rebuild it from the embeddings SQLite holds.
@@ -176,21 +177,20 @@ impl<'s> Writes<'s> {
         Snapshot::begin(self.store)
     }
 
-    /// Saves the vector index if this session changed it. Dropping the
-    /// session saves too, but cannot report a failure.
+    /// Saves the vector index if it changed since it was last saved.
+    /// Dropping the session saves too, but cannot report a failure.
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.save()
+        self.save_at_end = false;
+        self.store.save_vectors()
     }
 
-    fn save(&mut self) -> Result<()> {
-        if !self.unsaved {
-            return Ok(());
-        }
-        self.unsaved = false;
-        let vectors = self.store.vectors.read().unwrap_or_else(|p| p.into_inner());
-        // Labelled with the generation it holds: if another process
-        // committed since, its readers do not take this file for theirs.
-        vectors.save(&self.store.dir, vectors.generation())
+    /// Ends the session leaving the index file to a later
+    /// `Store::save_vectors`: an embedding batch adds a few vectors, and
+    /// rewriting a large index file after each would cost more than the
+    /// batch. Committed vectors are searchable in this process meanwhile;
+    /// other processes and a reopen see them once saved (or rebuild).
+    pub(crate) fn finish_unsaved(mut self) {
+        self.save_at_end = false;
     }
 }
 
@@ -198,7 +198,9 @@ impl Drop for Writes<'_> {
     fn drop(&mut self) {
         // Committed work stays searchable in memory either way; an unsaved
         // index file is only stale, and rebuilt from SQLite on the next open.
-        let _ = self.save();
+        if self.save_at_end {
+            let _ = self.store.save_vectors();
+        }
     }
 }
 
@@ -211,8 +213,9 @@ pub(crate) struct WriteTx<'c> {
 }
 
 impl WriteTx<'_> {
-    /// Replaces a document and all its chunks. `vectors` must hold a vector
-    /// for every chunk's `embed_hash`.
+    /// Replaces a document and all its chunks. A chunk whose `embed_hash`
+    /// has a vector in `vectors` is embedded at once; any other waits in the
+    /// embedding queue (keyword-searchable meanwhile).
     pub(crate) fn replace_document(
         &mut self,
         doc: &DocumentRow,
@@ -257,13 +260,16 @@ impl WriteTx<'_> {
         let analyzer = self.analyzer;
         let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
         let languages = keywords::chunk_languages(analyzer, &texts);
+        let mut enqueue = tx
+            .prepare_cached("INSERT INTO embed_queue(chunk_id) VALUES (?1)")
+            .map_err(sql)?;
         for (chunk, language) in chunks.iter().zip(languages) {
-            let vector = vectors.get(&chunk.embed_hash).ok_or_else(|| {
-                Error::new(ErrorKind::Model, "internal: a chunk has no embedding")
-            })?;
-            insert_vector
-                .execute(params![chunk.embed_hash, blob::encode(vector)])
-                .map_err(sql)?;
+            let vector = vectors.get(&chunk.embed_hash);
+            if let Some(vector) = vector {
+                insert_vector
+                    .execute(params![chunk.embed_hash, blob::encode(vector)])
+                    .map_err(sql)?;
+            }
             insert_chunk
                 .execute(params![
                     doc_id,
@@ -293,10 +299,72 @@ impl WriteTx<'_> {
                 &chunk.text,
                 language,
             )?;
-            self.delta.added.push((chunk_id as u64, vector.clone()));
+            match vector {
+                Some(vector) => self.delta.added.push((chunk_id as u64, vector.clone())),
+                None => {
+                    enqueue.execute([chunk_id]).map_err(sql)?;
+                }
+            }
         }
         self.chunks_changed = true;
         Ok(())
+    }
+
+    /// Gives queued chunks their vectors, each entry `(chunk, the hash it
+    /// was queued with, the hash of the text embedded, vector)`. A chunk
+    /// no longer queued with that hash (its document changed or went while
+    /// the batch was embedded) is skipped; the stored vector of a hash wins
+    /// over the entry's (another process may have embedded it first).
+    /// Returns the chunks embedded.
+    pub(crate) fn embed_queued(&mut self, entries: &[QueuedEmbedding<'_>]) -> Result<u64> {
+        let tx = &self.tx;
+        let mut dequeue = tx
+            .prepare_cached(
+                "DELETE FROM embed_queue WHERE chunk_id = ?1
+                 AND EXISTS (SELECT 1 FROM chunks WHERE id = ?1 AND embed_hash = ?2)",
+            )
+            .map_err(sql)?;
+        let mut insert_vector = tx
+            .prepare_cached("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)")
+            .map_err(sql)?;
+        let mut stored_vector = tx
+            .prepare_cached("SELECT vector FROM embeddings WHERE hash = ?1")
+            .map_err(sql)?;
+        let mut rehash = tx
+            .prepare_cached("UPDATE chunks SET embed_hash = ?2 WHERE id = ?1 RETURNING doc_id")
+            .map_err(sql)?;
+        let mut docs = Vec::new();
+        let mut embedded = 0;
+        for entry in entries {
+            if dequeue
+                .execute(params![entry.chunk_id as i64, entry.queued_hash])
+                .map_err(sql)?
+                == 0
+            {
+                continue;
+            }
+            insert_vector
+                .execute(params![entry.hash, blob::encode(entry.vector)])
+                .map_err(sql)?;
+            let stored: Vec<u8> = stored_vector
+                .query_row([entry.hash], |r| r.get(0))
+                .map_err(sql)?;
+            let doc: i64 = rehash
+                .query_row(params![entry.chunk_id as i64, entry.hash], |r| r.get(0))
+                .map_err(sql)?;
+            docs.push(doc);
+            embedded += 1;
+            self.delta
+                .added
+                .push((entry.chunk_id, blob::decode(&stored)?));
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        for doc in &docs {
+            recompute_centroid(tx, *doc)?;
+        }
+        self.chunks_changed = true;
+        Ok(embedded)
     }
 
     /// Deletes a document, its chunks, their keyword entries, any embedding
@@ -339,6 +407,11 @@ impl WriteTx<'_> {
                 hashes.push(hash);
             }
         }
+        tx.execute(
+            "DELETE FROM embed_queue WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id = ?1)",
+            [doc_id],
+        )
+        .map_err(sql)?;
         tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc_id])
             .map_err(sql)?;
         tx.execute("DELETE FROM documents WHERE id = ?1", [doc_id])
@@ -394,15 +467,20 @@ impl WriteTx<'_> {
         set_meta(&self.tx, LAST_RUN, &json)
     }
 
-    /// Drops every embedding and vector and records `model` as the store's
-    /// embedding model (re-embedding; the chunks stay). Follow with
-    /// [`set_chunk_embedding`](Self::set_chunk_embedding) for every chunk.
+    /// Drops every embedding and vector, records `model` as the store's
+    /// embedding model and queues every chunk for embedding (re-embedding
+    /// with another model; the chunks and their keyword rows stay).
     pub(crate) fn reset_embeddings(
         &mut self,
         model: &ModelFingerprint,
         quantization: VectorQuantization,
     ) -> Result<()> {
-        self.tx.execute("DELETE FROM embeddings", []).map_err(sql)?;
+        self.tx
+            .execute_batch(
+                "DELETE FROM embeddings; UPDATE documents SET centroid = NULL;
+                 INSERT OR IGNORE INTO embed_queue(chunk_id) SELECT id FROM chunks;",
+            )
+            .map_err(sql)?;
         set_fingerprint(&self.tx, model)?;
         self.delta = VectorDelta {
             reset: Some((model.dimensions as usize, quantization)),
@@ -411,57 +489,31 @@ impl WriteTx<'_> {
         self.chunks_changed = true;
         Ok(())
     }
+}
 
-    /// Gives a chunk a (new) embedding.
-    pub(crate) fn set_chunk_embedding(
-        &mut self,
-        chunk_id: u64,
-        hash: &[u8],
-        vector: Vec<f32>,
-    ) -> Result<()> {
-        self.tx
-            .execute(
-                "INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?1, ?2)",
-                params![hash, blob::encode(&vector)],
-            )
-            .map_err(sql)?;
-        self.tx
-            .execute(
-                "UPDATE chunks SET embed_hash = ?2 WHERE id = ?1",
-                params![chunk_id as i64, hash],
-            )
-            .map_err(sql)?;
-        self.delta.added.push((chunk_id, vector));
-        self.chunks_changed = true;
-        Ok(())
-    }
+/// One chunk's new vector, see [`WriteTx::embed_queued`].
+pub(crate) struct QueuedEmbedding<'v> {
+    pub chunk_id: u64,
+    pub queued_hash: &'v [u8],
+    pub hash: &'v [u8],
+    pub vector: &'v [f32],
+}
 
-    /// Recomputes every document's centroid from its chunks' stored vectors
-    /// (after re-embedding).
-    pub(crate) fn recompute_centroids(&mut self) -> Result<()> {
-        let tx = &self.tx;
-        let ids: Vec<i64> = {
-            let mut stmt = tx.prepare("SELECT id FROM documents").map_err(sql)?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(sql)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(sql)?
-        };
-        let mut stmt = tx
-            .prepare(
-                "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash WHERE c.doc_id = ?1",
-            )
-            .map_err(sql)?;
-        for id in ids {
-            let rows = stmt
-                .query_map([id], |r| r.get::<_, Vec<u8>>(0))
-                .map_err(sql)?;
-            let mut vectors = Vec::new();
-            for row in rows {
-                vectors.push(blob::decode(&row.map_err(sql)?)?);
-            }
-            set_centroid(tx, id, blob::centroid(vectors.iter()))?;
-        }
-        Ok(())
+/// Sets a document's centroid from the vectors its chunks have.
+fn recompute_centroid(tx: &Transaction<'_>, doc_id: i64) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash WHERE c.doc_id = ?1",
+        )
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(sql)?;
+    let mut vectors = Vec::new();
+    for row in rows {
+        vectors.push(blob::decode(&row.map_err(sql)?)?);
     }
+    set_centroid(tx, doc_id, blob::centroid(vectors.iter()))
 }
 
 fn set_centroid(tx: &Transaction<'_>, doc_id: i64, centroid: Option<Vec<f32>>) -> Result<()> {

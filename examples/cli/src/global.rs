@@ -64,6 +64,9 @@ impl GlobalArgs {
         let mut config = EngineConfig::new(self.store_dir(), self.models_dir());
         config.threads = self.threads;
         config.reembed = self.reembed;
+        // A command that ends when its work does has no use for a thread
+        // embedding in the background (`trove watch` turns it on).
+        config.background_embedding = false;
         if let Some(llm) = &self.llm {
             config.models.llm = llm.clone();
         }

@@ -35,7 +35,15 @@ enum Command {
     Index {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Return once the files are keyword-searchable (parse speed); their
+        /// new chunks stay queued for `trove embed`, the next `trove index`
+        /// or `trove watch`.
+        #[arg(long)]
+        no_wait: bool,
     },
+    /// Embed the chunks earlier `trove index --no-wait` runs (or a killed
+    /// process) left queued, so vector and hybrid search see them.
+    Embed,
     /// Index folders, then keep them indexed as files change, until Ctrl-C.
     Watch {
         #[arg(required = true, value_name = "PATH")]
@@ -172,9 +180,12 @@ fn open_existing(cli: &Cli) -> Result<Engine, Failure> {
 fn run(cli: Cli) -> CliResult {
     let json = cli.global.json;
     match &cli.command {
-        Command::Index { paths } => index(&cli, paths),
+        Command::Index { paths, no_wait } => index(&cli, paths, *no_wait),
+        Command::Embed => embed(&cli),
         Command::Watch { paths, debounce_ms } => {
-            let engine = Engine::open(config(&cli))?;
+            let mut config = config(&cli);
+            config.background_embedding = true;
+            let engine = Engine::open(config)?;
             watch::run(engine, paths, Duration::from_millis(*debounce_ms), json)
         }
         Command::Search {
@@ -218,7 +229,7 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
-fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
+fn index(cli: &Cli, paths: &[PathBuf], no_wait: bool) -> CliResult {
     for path in paths {
         if !path.exists() {
             return Err(format!(
@@ -228,28 +239,13 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
             .into());
         }
     }
-    let engine = Engine::open(config(cli))?;
-    // A bar on a terminal only: logs and pipes get the summary alone.
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} files  {per_sec}  {msg}  ETA {eta}")
-                .expect("a valid template"),
-        );
-        bar
-    });
-    let started = std::time::Instant::now();
+    let mut config = config(cli);
+    config.wait_for_embedding = !no_wait;
+    let engine = Engine::open(config)?;
+    let bar = progress_bar();
     let mut progress = |p: &trove::IndexProgress| {
         if let Some(bar) = &bar {
-            bar.set_length(p.files_total);
-            bar.set_position(p.files_done);
-            let seconds = started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!(
-                "{:.1} chunks/s ({} embedded, {} reused)",
-                p.chunks_embedded as f64 / seconds,
-                p.chunks_embedded,
-                p.chunks_reused
-            ));
+            show_progress(bar, p);
         }
         true
     };
@@ -263,12 +259,62 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let summary = summary?;
+    print_summary(cli, &summary?)
+}
+
+fn embed(cli: &Cli) -> CliResult {
+    let engine = open_existing(cli)?;
+    let bar = progress_bar();
+    let mut progress = |p: &trove::IndexProgress| {
+        if let Some(bar) = &bar {
+            show_progress(bar, p);
+        }
+        true
+    };
+    let summary = engine.finish_embedding(IndexOptions {
+        progress: Some(&mut progress),
+        cancel: None,
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    print_summary(cli, &summary?)
+}
+
+/// A bar on a terminal only: logs and pipes get the summary alone.
+fn progress_bar() -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}  ETA {eta}")
+                .expect("a valid template"),
+        );
+        bar
+    })
+}
+
+/// Files while they are read and committed, then chunks while embedded.
+fn show_progress(bar: &ProgressBar, p: &trove::IndexProgress) {
+    if p.files_done < p.files_total || p.chunks_queued == 0 {
+        bar.set_length(p.files_total);
+        bar.set_position(p.files_done);
+        bar.set_message(format!(
+            "files ({} new chunks, {} reused)",
+            p.chunks_queued, p.chunks_reused
+        ));
+    } else {
+        bar.set_length(p.chunks_queued);
+        bar.set_position(p.chunks_embedded);
+        bar.set_message("chunks embedded (keyword search has them all)");
+    }
+}
+
+fn print_summary(cli: &Cli, summary: &IndexSummary) -> CliResult {
     let mut out = std::io::stdout().lock();
     if cli.global.json {
         writeln!(out, "{}", serde_json::to_string(&summary)?)?;
     } else {
-        writeln!(out, "{}", summary_line(&summary))?;
+        writeln!(out, "{}", summary_line(summary))?;
         for f in &summary.failures {
             writeln!(out, "  skipped {}: {}", f.path, f.reason)?;
         }
@@ -277,8 +323,14 @@ fn index(cli: &Cli, paths: &[PathBuf]) -> CliResult {
 }
 
 fn summary_line(s: &IndexSummary) -> String {
+    let pending = match s.chunks_pending {
+        0 => String::new(),
+        n => format!(
+            "; {n} chunks wait for embedding (keyword-searchable now; `trove embed` embeds them)"
+        ),
+    };
     format!(
-        "{} files: {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s",
+        "{} files: {} indexed, {} unchanged, {} removed, {} failed; {} chunks embedded, {} reused; {:.1} s{pending}",
         s.files_seen,
         s.files_indexed,
         s.files_unchanged,
@@ -355,8 +407,8 @@ fn status(cli: &Cli) -> CliResult {
     writeln!(out, "documents   {}", s.documents)?;
     writeln!(
         out,
-        "chunks      {} ({} distinct embeddings, {} vectors)",
-        s.chunks, s.embeddings, s.vectors
+        "chunks      {} ({} distinct embeddings, {} vectors, {} waiting for embedding)",
+        s.chunks, s.embeddings, s.vectors, s.chunks_pending
     )?;
     writeln!(out, "failures    {}", s.failures)?;
     writeln!(out, "size        {:.1} MB", s.store_bytes as f64 / 1e6)?;
@@ -421,6 +473,13 @@ fn document_status(cli: &Cli, document: &str) -> CliResult {
     if let Some(title) = &status.title {
         writeln!(out, "  title   {title}")?;
         writeln!(out, "  chunks  {}", status.chunks)?;
+        if status.chunks_pending > 0 {
+            writeln!(
+                out,
+                "  waiting {} (keyword-searchable; `trove embed`)",
+                status.chunks_pending
+            )?;
+        }
     }
     if let (Some(code), Some(reason)) = (&status.failure_code, &status.failure_reason) {
         writeln!(out, "  failed  {code}: {reason}")?;

@@ -694,3 +694,66 @@ fn explain_and_document_status_say_why_a_note_is_or_is_not_found() {
     let out = expect(&mut trove(store.path(), &["status", espresso]), 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains(": indexed"));
 }
+
+#[test]
+fn index_no_wait_is_keyword_searchable_and_embed_finishes_the_vectors() {
+    let store = tempfile::tempdir().unwrap();
+    let notes = tempfile::tempdir().unwrap();
+    write(notes.path(), "kettle.md", &note("kettle", "descaler"));
+    write(notes.path(), "bike.md", &note("bike", "derailleur"));
+    let root = notes.path().to_str().unwrap();
+    let summary = json(store.path(), &["index", "--no-wait", root]);
+    assert_shape("index_summary", &summary);
+    assert_eq!(
+        (
+            summary["chunks_embedded"].as_u64(),
+            summary["chunks_pending"].as_u64()
+        ),
+        (Some(0), Some(2)),
+        "{summary}"
+    );
+    let out = expect(&mut trove(store.path(), &["index", "--no-wait", root]), 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 chunks wait for embedding"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let found = json(store.path(), &["search", "descaler", "--mode", "keyword"]);
+    assert_eq!(found["results"][0]["embedded"], false, "{found}");
+    let kettle = notes.path().join("kettle.md");
+    let status = json(store.path(), &["status", kettle.to_str().unwrap()]);
+    assert_eq!(
+        (&status["state"], &status["chunks_pending"]),
+        (
+            &serde_json::json!("pending_embedding"),
+            &serde_json::json!(1)
+        ),
+        "{status}"
+    );
+    let stats = json(store.path(), &["status"]);
+    assert_eq!(
+        (&stats["vectors"], &stats["chunks_pending"]),
+        (&0.into(), &2.into())
+    );
+
+    let embedded = json(store.path(), &["embed"]);
+    assert_shape("index_summary", &embedded);
+    assert_eq!(
+        (
+            embedded["chunks_embedded"].as_u64(),
+            embedded["chunks_pending"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{embedded}"
+    );
+    let found = json(
+        store.path(),
+        &["search", "descaler", "--mode", "vector", "-k", "1"],
+    );
+    assert_eq!(found["results"][0]["embedded"], true, "{found}");
+    let stats = json(store.path(), &["status"]);
+    assert_eq!(
+        (&stats["vectors"], &stats["chunks_pending"]),
+        (&2.into(), &0.into())
+    );
+}

@@ -19,6 +19,10 @@ pub struct EvalArgs {
     /// Embed chunk text without the title/heading prefix.
     #[arg(long)]
     no_prefix: bool,
+    /// Index keyword-first and score without embedding what is queued (a
+    /// store partly embedded: keyword evidence stands in for the rest).
+    #[arg(long)]
+    no_embed: bool,
 }
 
 struct Query {
@@ -44,6 +48,10 @@ pub fn run(
         config.chunking.target_tokens = tokens;
     }
     config.chunking.contextual_prefix = !args.no_prefix;
+    if args.no_embed {
+        config.wait_for_embedding = false;
+        config.background_embedding = false;
+    }
     let chunking = config.chunking.clone();
     let engine = Engine::open(config)?;
     let started = Instant::now();

@@ -100,7 +100,7 @@ test('plugin: "Index vault" indexes through the wrapper with progress notices', 
         await plugin.indexVault();
         console.log(`  notices: ${JSON.stringify(notices)}`);
         assert.match(notices[0], /indexing/);
-        assert.ok(notices.some((n) => /indexing 2\/2 files/.test(n)), 'progress notices');
+        assert.ok(notices.some((n) => /reading 2\/2 files/.test(n)), 'progress notices');
         assert.match(notices.at(-1), /2 indexed, 0 unchanged, 0 removed, 0 failed/);
         assert.ok(fs.existsSync(path.join(vault, '.trove')), 'default store <vault>/.trove');
 

@@ -131,12 +131,13 @@ const SHAPE_OF_KIND = {
     answer: '$answer',
     index_summary: '$index_summary',
     stats: '$stats',
+    embedding_status: '$embedding_status',
     turns: ['$turn'],
     links: ['$document_link'],
     document_status: '$document_status',
     explanation: '$explanation',
 };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, turns: 0, links: 0, document_status: 0, explanation: 0 };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, embedding_status: 0, turns: 0, links: 0, document_status: 0, explanation: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -549,6 +550,33 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     other.close(); // idempotent
     assert.throws(() => other.search('x'), isTroveError('TROVE_WRAPPER'));
     await assert.rejects(other.askAsync('x'), isTroveError('TROVE_WRAPPER'));
+});
+
+test('embedInBackground: keyword-searchable at once, vectors from the background thread', async () => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-bg-'));
+    const bg = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, threads: 1, embedInBackground: true });
+    try {
+        bg.pauseEmbedding();
+        const summary = bg.addText({ id: 'host:kettle', text: 'The kettle descaler is citric acid, monthly.' });
+        assert.equal(summary.chunksQueued, 1);
+        assert.equal(summary.chunksPending, 1);
+        const status = bg.embeddingStatus();
+        assert.deepEqual([status.pending, status.paused], [1, true]);
+        assert.equal(bg.documentStatus('host:kettle').state, 'pending_embedding');
+        const hit = bg.search('kettle descaler', { k: 1 })[0];
+        assert.deepEqual([hit.documentId, hit.embedded], ['host:kettle', false]);
+        bg.setEmbeddingThreads(1);
+        const seen = [];
+        const done = await bg.finishEmbeddingAsync({ onProgress: (p) => seen.push(p.chunksEmbedded) });
+        assert.deepEqual([done.chunksEmbedded, done.chunksPending, seen.at(-1)], [1, 0, 1]);
+        assert.equal(bg.search('kettle descaler', { k: 1, mode: 'vector' })[0].embedded, true);
+        assert.equal(bg.documentStatus('host:kettle').state, 'indexed');
+        bg.resumeEmbedding();
+        assert.equal(bg.embeddingStatus().paused, false);
+    } finally {
+        bg.close();
+        fs.rmSync(store, { recursive: true, force: true });
+    }
 });
 
 test('every script: CJK by one character, accents in either form, emoji, right-to-left; a multilingual store', () => {

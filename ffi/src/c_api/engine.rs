@@ -29,7 +29,7 @@ pub struct trove_progress {
     pub files_done: u64,
     /// Files found.
     pub files_total: u64,
-    /// Chunks embedded so far.
+    /// Chunks given their vector so far (after the files are committed).
     pub chunks_embedded: u64,
     /// Chunks that reused a stored embedding so far.
     pub chunks_reused: u64,
@@ -37,10 +37,39 @@ pub struct trove_progress {
     pub bytes_done: u64,
     /// Bytes of all files found.
     pub bytes_total: u64,
+    /// Chunks of new text committed so far: keyword-searchable, and queued
+    /// for their vector ("embedded chunks_embedded of chunks_queued").
+    pub chunks_queued: u64,
 }
 
-/// Progress callback of trove_index_path: runs on the thread that called
-/// it, after each file and each embedding batch. Return nonzero to go on, 0
+impl trove_progress {
+    fn new(p: &IndexProgress) -> Self {
+        trove_progress {
+            files_done: p.files_done,
+            files_total: p.files_total,
+            chunks_embedded: p.chunks_embedded,
+            chunks_reused: p.chunks_reused,
+            bytes_done: p.bytes_done,
+            bytes_total: p.bytes_total,
+            chunks_queued: p.chunks_queued,
+        }
+    }
+}
+
+/// The C progress callback as the engine's (None when not given).
+pub(crate) fn forward_progress(
+    on_progress: trove_progress_fn,
+    user_data: *mut c_void,
+) -> impl FnMut(&IndexProgress) -> bool {
+    move |p: &IndexProgress| match on_progress {
+        // SAFETY: the caller's callback and user_data, as documented.
+        Some(callback) => unsafe { callback(&trove_progress::new(p), user_data) != 0 },
+        None => true,
+    }
+}
+
+/// Progress callback of trove_index_path and trove_embedding_finish: runs
+/// on the thread that called it, after each file and each embedding batch. Return nonzero to go on, 0
 /// to stop (the call then returns TROVE_STATUS_CANCELLED; committed work is
 /// kept). It runs while the engine's writes are locked: it must not wait
 /// for another thread that adds, indexes or removes on the same engine
@@ -77,7 +106,7 @@ pub(crate) unsafe fn put<T>(out: *mut T, name: &str, value: T) -> Result<(), Fai
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn put_optional<T>(out: *mut T, value: T) {
+pub(crate) unsafe fn put_optional<T>(out: *mut T, value: T) {
     if !out.is_null() {
         // SAFETY: writable per the caller.
         unsafe { out.write(value) };
@@ -131,6 +160,8 @@ pub unsafe extern "C" fn trove_engine_open(
             config.threads = options.threads as usize;
             config.context_size = options::or_default(options.context_size, config.context_size);
             config.reembed = options::flag(options.reembed);
+            config.wait_for_embedding = !options::flag(options.embed_in_background);
+            config.embedding_threads = options.embedding_threads as usize;
             if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
                 config.models.llm = llm.into();
             }
@@ -203,14 +234,20 @@ pub unsafe extern "C" fn trove_add_text(
 /// files cost nothing, documents of files gone from the folder are removed,
 /// files that cannot be read are reported in the summary, not fatal.
 ///
+/// The call commits files in batches (keyword-searchable at once), then
+/// embeds their new chunks, unless the engine was opened with
+/// embed_in_background.
+///
 /// cancel (may be NULL) stops the call from another thread; so does
 /// on_progress (may be NULL) returning 0. Either way the call returns
 /// TROVE_STATUS_CANCELLED and keeps what it committed: the next call
-/// resumes without re-embedding it.
+/// resumes without re-embedding it, and the chunks it did not embed wait
+/// for the background thread.
 ///
 /// summary_json_out (may be NULL) receives an index summary JSON object
 /// (files_seen, files_indexed, files_unchanged, files_removed, files_failed,
-/// failures [{path, code, reason}], chunks_embedded, chunks_reused, ...),
+/// failures [{path, code, reason}], chunks_queued, chunks_embedded,
+/// chunks_pending, chunks_reused, ...),
 /// caller-owned: free it with trove_string_free. NULL on failure.
 ///
 /// Thread-safe; on_progress runs on the calling thread.
@@ -232,20 +269,7 @@ pub unsafe extern "C" fn trove_index_path(
             put_optional(summary_json_out, std::ptr::null_mut());
             let engine = engine_ref(engine)?;
             let path = strings::path(path, "path")?;
-            let mut report = |p: &IndexProgress| match on_progress {
-                Some(callback) => {
-                    let progress = trove_progress {
-                        files_done: p.files_done,
-                        files_total: p.files_total,
-                        chunks_embedded: p.chunks_embedded,
-                        chunks_reused: p.chunks_reused,
-                        bytes_done: p.bytes_done,
-                        bytes_total: p.bytes_total,
-                    };
-                    callback(&progress, user_data) != 0
-                }
-                None => true,
-            };
+            let mut report = forward_progress(on_progress, user_data);
             let summary = engine.index_path(
                 path,
                 IndexOptions {

@@ -24,6 +24,7 @@ pub struct trove_hit {
     locator: Option<CString>,
     heading_path: Vec<CString>,
     tags: Vec<CString>,
+    embedded: bool,
 }
 
 impl trove_hit {
@@ -38,6 +39,7 @@ impl trove_hit {
             page: h.page.unwrap_or(0),
             lines: h.lines.map(|l| (l.first, l.last)),
             locator: h.locator.as_ref().map(|l| to_c(&l.to_string())),
+            embedded: h.embedded,
             heading_path: h.heading_path.iter().map(|s| to_c(s)).collect(),
             tags: h.tags.iter().map(|s| to_c(s)).collect(),
         }
@@ -197,6 +199,17 @@ pub unsafe extern "C" fn trove_hit_locator(
 ) -> *const c_char {
     // SAFETY: the caller's pointers, as documented.
     unsafe { string(hit, len_out, |h| h.locator.as_ref()) }
+}
+
+/// Whether the passage has its vector yet; false while it waits for
+/// background embedding (found by its keywords only; see
+/// trove_engine_options.embed_in_background) and for NULL.
+///
+/// Safety: hit is NULL or lent by a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_hit_embedded(hit: *const trove_hit) -> bool {
+    // SAFETY: NULL or live per the caller.
+    guard(|| unsafe { hit.as_ref() }.is_some_and(|h| h.embedded))
 }
 
 /// The 1-based PDF page; 0 when it has none or for NULL.

@@ -66,6 +66,14 @@ pub struct trove_engine_options {
     /// multilingual-e5-small/multilingual-e5-small-q4_0.gguf in models_dir
     /// for notes in any language; NULL: the bundled English MiniLM.
     pub embedding_path: *const c_char,
+    /// Nonzero: trove_index_path and trove_add_text return once their
+    /// documents are committed and keyword-searchable (at parse speed); the
+    /// engine's background thread embeds them (trove_embedding_status_json,
+    /// trove_embedding_finish). 0: they return once embedded.
+    pub embed_in_background: u8,
+    /// Threads for embedding passages; 0: threads. Change it while open
+    /// with trove_embedding_set_threads.
+    pub embedding_threads: u32,
 }
 
 /// Options of trove_search. Zero-initialise, set struct_size, then set

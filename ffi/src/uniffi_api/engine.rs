@@ -9,8 +9,8 @@ use trove::IndexOptions;
 use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{
-    Answer, AskOptions, DocumentLink, DocumentStatus, EngineConfig, Explanation, Hit, IndexSummary,
-    SearchOptions, Stats, Turn,
+    Answer, AskOptions, DocumentLink, DocumentStatus, EmbeddingStatus, EngineConfig, Explanation,
+    Hit, IndexSummary, SearchOptions, Stats, Turn,
 };
 use super::thread_future::ThreadFuture;
 
@@ -73,6 +73,8 @@ impl Engine {
             core.context_size = config.context_size;
         }
         core.reembed = config.reembed;
+        core.wait_for_embedding = !config.embed_in_background;
+        core.embedding_threads = config.embedding_threads as usize;
         if let Some(llm) = config.llm_path {
             core.models.llm = llm.into();
         }
@@ -259,6 +261,52 @@ impl Engine {
         Ok(self.inner.stats()?)
     }
 
+    /// Where embedding stands: chunks embedded of all, pending, paused.
+    pub fn embedding_status(&self) -> Result<EmbeddingStatus, TroveError> {
+        Ok(self.inner.embedding_status()?)
+    }
+
+    /// Embeds every queued chunk on this thread (also while paused), for
+    /// full hybrid search after indexing with `embed_in_background`.
+    /// Blocks: use `finish_embedding_async` from UI code.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub fn finish_embedding(
+        &self,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<IndexSummary, TroveError> {
+        finish_embedding(&self.inner, listener, token(cancel))
+    }
+
+    /// `finish_embedding` on a background thread.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub async fn finish_embedding_async(
+        &self,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<IndexSummary, TroveError> {
+        let engine = self.inner.clone();
+        let cancel = token(cancel);
+        let watched = cancel.clone();
+        ThreadFuture::spawn(cancel, move || finish_embedding(&engine, listener, watched)).await
+    }
+
+    /// Pauses background embedding (a batch in flight finishes).
+    pub fn pause_embedding(&self) {
+        self.inner.pause_embedding();
+    }
+
+    /// Resumes background embedding.
+    pub fn resume_embedding(&self) {
+        self.inner.resume_embedding();
+    }
+
+    /// Threads for embedding passages from the next batch on (at least 1):
+    /// lower it on battery.
+    pub fn set_embedding_threads(&self, threads: u32) {
+        self.inner.set_embedding_threads(threads as usize);
+    }
+
     /// Reconciles `paths` with the store, then follows their changes on a
     /// background thread, reporting each to `listener` (on that thread)
     /// once searchable. `debounce_ms`: how long a file must stay untouched
@@ -310,11 +358,7 @@ fn index(
     listener: Option<Arc<dyn ProgressListener>>,
     cancel: trove::CancelToken,
 ) -> Result<IndexSummary, TroveError> {
-    let mut report = |p: &trove::IndexProgress| {
-        listener
-            .as_ref()
-            .is_none_or(|listener| listener.on_progress(p.clone()))
-    };
+    let mut report = forward(listener);
     Ok(engine.index_path(
         path,
         IndexOptions {
@@ -322,6 +366,29 @@ fn index(
             cancel: Some(cancel),
         },
     )?)
+}
+
+fn finish_embedding(
+    engine: &trove::Engine,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancel: trove::CancelToken,
+) -> Result<IndexSummary, TroveError> {
+    let mut report = forward(listener);
+    Ok(engine.finish_embedding(IndexOptions {
+        progress: Some(&mut report),
+        cancel: Some(cancel),
+    })?)
+}
+
+/// The host's progress listener as the engine's callback.
+fn forward(
+    listener: Option<Arc<dyn ProgressListener>>,
+) -> impl FnMut(&trove::IndexProgress) -> bool {
+    move |p| {
+        listener
+            .as_ref()
+            .is_none_or(|listener| listener.on_progress(p.clone()))
+    }
 }
 
 /// A conversation: its turns (save them with `turns`, go on later with

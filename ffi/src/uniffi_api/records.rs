@@ -17,10 +17,10 @@ use std::time::Duration;
 
 pub use trove::{
     Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, DocumentLink, DocumentState,
-    DocumentStatus, Explanation, Grounding, GroundingSignals, HistoryUse, Hit, IndexFailure,
-    IndexProgress, IndexRun, IndexSummary, LineRange, LinkedDocument, Locator, ModelFingerprint,
-    RankEvidence, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
-    WatchEvent,
+    DocumentStatus, EmbeddingStatus, Explanation, Grounding, GroundingSignals, HistoryUse, Hit,
+    IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange, LinkedDocument, Locator,
+    ModelFingerprint, RankEvidence, SearchFilters, SearchMode, StageTimings, Stats, StopReason,
+    Support, Turn, WatchEvent,
 };
 
 uniffi::custom_type!(PathBuf, String, {
@@ -54,6 +54,14 @@ pub struct EngineConfig {
     /// `models_dir` for notes in any language; none: the English MiniLM.
     #[uniffi(default)]
     pub embedding_path: Option<String>,
+    /// Index calls return once their documents are committed and
+    /// keyword-searchable (at parse speed); the background thread embeds
+    /// them (`embedding_status`, `finish_embedding`). False: once embedded.
+    #[uniffi(default)]
+    pub embed_in_background: bool,
+    /// Threads for embedding passages; 0: `threads`.
+    #[uniffi(default)]
+    pub embedding_threads: u32,
 }
 
 /// Retrievers.
@@ -206,6 +214,8 @@ pub struct Locator {
 pub enum DocumentState {
     /// Stored, and the file is as it was when read.
     Indexed,
+    /// Stored and keyword-searchable, but some chunks wait for their vector.
+    PendingEmbedding,
     /// Stored, but the file changed since: the next index run reads it.
     Changed,
     /// Stored, but the file is gone.
@@ -223,6 +233,8 @@ pub struct DocumentStatus {
     pub title: Option<String>,
     /// Its chunks (passages) in the store.
     pub chunks: u64,
+    /// Of those, chunks waiting for their vector.
+    pub chunks_pending: u64,
     /// The skip reason's code, when it failed.
     pub failure_code: Option<String>,
     /// Why it failed, with the fix.
@@ -307,6 +319,8 @@ pub struct Hit {
     /// Enclosing headings, outermost first.
     pub heading_path: Vec<String>,
     pub tags: Vec<String>,
+    /// False while it waits for background embedding (found by keywords only).
+    pub embedded: bool,
 }
 
 /// A source the answer cites.
@@ -455,6 +469,9 @@ pub struct Turn {
 pub struct IndexProgress {
     pub files_done: u64,
     pub files_total: u64,
+    /// Chunks of new text committed so far (keyword-searchable, queued).
+    pub chunks_queued: u64,
+    /// Chunks given their vector so far.
     pub chunks_embedded: u64,
     pub chunks_reused: u64,
     pub bytes_done: u64,
@@ -489,7 +506,12 @@ pub struct IndexSummary {
     pub files_removed: u64,
     pub files_failed: u64,
     pub failures: Vec<IndexFailure>,
+    /// Chunks of new text the call committed and queued for embedding.
+    pub chunks_queued: u64,
+    /// Chunks the call gave their vector.
     pub chunks_embedded: u64,
+    /// Chunks still waiting for their vector when the call returned.
+    pub chunks_pending: u64,
     pub chunks_reused: u64,
     pub bytes_indexed: u64,
     pub seconds: f64,
@@ -517,6 +539,8 @@ pub struct ModelFingerprint {
 pub struct Stats {
     pub documents: u64,
     pub chunks: u64,
+    /// Chunks waiting for their vector.
+    pub chunks_pending: u64,
     pub embeddings: u64,
     pub vectors: u64,
     pub failures: u64,
@@ -526,6 +550,22 @@ pub struct Stats {
     pub llm_path: PathBuf,
     /// The last indexing call; none before the first.
     pub last_index_run: Option<IndexRun>,
+}
+
+/// Where embedding stands: "embedded n of m".
+#[uniffi::remote(Record)]
+pub struct EmbeddingStatus {
+    pub chunks: u64,
+    pub embedded: u64,
+    pub pending: u64,
+    /// Background embedding paused by the host.
+    pub paused: bool,
+    /// A batch is being embedded in this process now.
+    pub running: bool,
+    /// Threads the model uses for passages.
+    pub threads: u32,
+    /// Why the last background batch failed; its chunks are retried.
+    pub last_error: Option<String>,
 }
 
 /// What a watcher reports.

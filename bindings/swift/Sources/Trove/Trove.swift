@@ -1035,10 +1035,27 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func documentStatus(documentId: String) throws  -> DocumentStatus
     
     /**
+     * Where embedding stands: chunks embedded of all, pending, paused.
+     */
+    func embeddingStatus() throws  -> EmbeddingStatus
+    
+    /**
      * Why `document_id` ranks where it does for `query`: its status, best
      * passage, rank and score per retriever, and the reasons in sentences.
      */
     func explain(query: String, documentId: String) throws  -> Explanation
+    
+    /**
+     * Embeds every queued chunk on this thread (also while paused), for
+     * full hybrid search after indexing with `embed_in_background`.
+     * Blocks: use `finish_embedding_async` from UI code.
+     */
+    func finishEmbedding(listener: ProgressListener?, cancel: CancelToken?) throws  -> IndexSummary
+    
+    /**
+     * `finish_embedding` on a background thread.
+     */
+    func finishEmbeddingAsync(listener: ProgressListener?, cancel: CancelToken?) async throws  -> IndexSummary
     
     /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -1060,6 +1077,11 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func outgoingLinks(documentId: String) throws  -> [DocumentLink]
     
     /**
+     * Pauses background embedding (a batch in flight finishes).
+     */
+    func pauseEmbedding() 
+    
+    /**
      * Removes a document by id (host id or file path); whether one was there.
      */
     func removeDocument(id: String) throws  -> Bool
@@ -1070,9 +1092,20 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func removePath(path: String) throws  -> UInt64
     
     /**
+     * Resumes background embedding.
+     */
+    func resumeEmbedding() 
+    
+    /**
      * The passages best matching `query`, best first.
      */
     func search(query: String, options: SearchOptions?) throws  -> [Hit]
+    
+    /**
+     * Threads for embedding passages from the next batch on (at least 1):
+     * lower it on battery.
+     */
+    func setEmbeddingThreads(threads: UInt32) 
     
     /**
      * Counts and facts about the store.
@@ -1287,6 +1320,18 @@ open func documentStatus(documentId: String)throws  -> DocumentStatus  {
 }
     
     /**
+     * Where embedding stands: chunks embedded of all, pending, paused.
+     */
+open func embeddingStatus()throws  -> EmbeddingStatus  {
+    return try  FfiConverterTypeEmbeddingStatus_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_embedding_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Why `document_id` ranks where it does for `query`: its status, best
      * passage, rank and score per retriever, and the reasons in sentences.
      */
@@ -1299,6 +1344,41 @@ open func explain(query: String, documentId: String)throws  -> Explanation  {
         FfiConverterString.lower(documentId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Embeds every queued chunk on this thread (also while paused), for
+     * full hybrid search after indexing with `embed_in_background`.
+     * Blocks: use `finish_embedding_async` from UI code.
+     */
+open func finishEmbedding(listener: ProgressListener? = nil, cancel: CancelToken? = nil)throws  -> IndexSummary  {
+    return try  FfiConverterTypeIndexSummary_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_finish_embedding(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeProgressListener.lower(listener),
+        FfiConverterOptionTypeCancelToken.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `finish_embedding` on a background thread.
+     */
+open func finishEmbeddingAsync(listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> IndexSummary  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_trove_fn_method_engine_finish_embedding_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_trove_rust_future_poll_rust_buffer,
+            completeFunc: ffi_trove_rust_future_complete_rust_buffer,
+            freeFunc: ffi_trove_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeIndexSummary_lift,
+            errorHandler: FfiConverterTypeTroveError_lift
+        )
 }
     
     /**
@@ -1353,6 +1433,17 @@ open func outgoingLinks(documentId: String)throws  -> [DocumentLink]  {
 }
     
     /**
+     * Pauses background embedding (a batch in flight finishes).
+     */
+open func pauseEmbedding()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_pause_embedding(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Removes a document by id (host id or file path); whether one was there.
      */
 open func removeDocument(id: String)throws  -> Bool  {
@@ -1379,6 +1470,17 @@ open func removePath(path: String)throws  -> UInt64  {
 }
     
     /**
+     * Resumes background embedding.
+     */
+open func resumeEmbedding()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_resume_embedding(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The passages best matching `query`, best first.
      */
 open func search(query: String, options: SearchOptions? = nil)throws  -> [Hit]  {
@@ -1390,6 +1492,19 @@ open func search(query: String, options: SearchOptions? = nil)throws  -> [Hit]  
         FfiConverterOptionTypeSearchOptions.lower(options),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Threads for embedding passages from the next batch on (at least 1):
+     * lower it on battery.
+     */
+open func setEmbeddingThreads(threads: UInt32)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_set_embedding_threads(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(threads),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2948,6 +3063,10 @@ public struct DocumentStatus: Equatable, Hashable {
      */
     public var chunks: UInt64
     /**
+     * Of those, chunks waiting for their vector.
+     */
+    public var chunksPending: UInt64
+    /**
      * The skip reason's code, when it failed.
      */
     public var failureCode: String?
@@ -2963,6 +3082,9 @@ public struct DocumentStatus: Equatable, Hashable {
          * Its chunks (passages) in the store.
          */chunks: UInt64, 
         /**
+         * Of those, chunks waiting for their vector.
+         */chunksPending: UInt64, 
+        /**
          * The skip reason's code, when it failed.
          */failureCode: String?, 
         /**
@@ -2972,6 +3094,7 @@ public struct DocumentStatus: Equatable, Hashable {
         self.state = state
         self.title = title
         self.chunks = chunks
+        self.chunksPending = chunksPending
         self.failureCode = failureCode
         self.failureReason = failureReason
     }
@@ -2996,6 +3119,7 @@ public struct FfiConverterTypeDocumentStatus: FfiConverterRustBuffer {
                 state: FfiConverterTypeDocumentState.read(from: &buf), 
                 title: FfiConverterOptionString.read(from: &buf), 
                 chunks: FfiConverterUInt64.read(from: &buf), 
+                chunksPending: FfiConverterUInt64.read(from: &buf), 
                 failureCode: FfiConverterOptionString.read(from: &buf), 
                 failureReason: FfiConverterOptionString.read(from: &buf)
         )
@@ -3006,6 +3130,7 @@ public struct FfiConverterTypeDocumentStatus: FfiConverterRustBuffer {
         FfiConverterTypeDocumentState.write(value.state, into: &buf)
         FfiConverterOptionString.write(value.title, into: &buf)
         FfiConverterUInt64.write(value.chunks, into: &buf)
+        FfiConverterUInt64.write(value.chunksPending, into: &buf)
         FfiConverterOptionString.write(value.failureCode, into: &buf)
         FfiConverterOptionString.write(value.failureReason, into: &buf)
     }
@@ -3024,6 +3149,107 @@ public func FfiConverterTypeDocumentStatus_lift(_ buf: RustBuffer) throws -> Doc
 #endif
 public func FfiConverterTypeDocumentStatus_lower(_ value: DocumentStatus) -> RustBuffer {
     return FfiConverterTypeDocumentStatus.lower(value)
+}
+
+
+/**
+ * Where embedding stands: "embedded n of m".
+ */
+public struct EmbeddingStatus: Equatable, Hashable {
+    public var chunks: UInt64
+    public var embedded: UInt64
+    public var pending: UInt64
+    /**
+     * Background embedding paused by the host.
+     */
+    public var paused: Bool
+    /**
+     * A batch is being embedded in this process now.
+     */
+    public var running: Bool
+    /**
+     * Threads the model uses for passages.
+     */
+    public var threads: UInt32
+    /**
+     * Why the last background batch failed; its chunks are retried.
+     */
+    public var lastError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(chunks: UInt64, embedded: UInt64, pending: UInt64, 
+        /**
+         * Background embedding paused by the host.
+         */paused: Bool, 
+        /**
+         * A batch is being embedded in this process now.
+         */running: Bool, 
+        /**
+         * Threads the model uses for passages.
+         */threads: UInt32, 
+        /**
+         * Why the last background batch failed; its chunks are retried.
+         */lastError: String?) {
+        self.chunks = chunks
+        self.embedded = embedded
+        self.pending = pending
+        self.paused = paused
+        self.running = running
+        self.threads = threads
+        self.lastError = lastError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EmbeddingStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEmbeddingStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EmbeddingStatus {
+        return
+            try EmbeddingStatus(
+                chunks: FfiConverterUInt64.read(from: &buf), 
+                embedded: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                paused: FfiConverterBool.read(from: &buf), 
+                running: FfiConverterBool.read(from: &buf), 
+                threads: FfiConverterUInt32.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EmbeddingStatus, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.chunks, into: &buf)
+        FfiConverterUInt64.write(value.embedded, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterBool.write(value.paused, into: &buf)
+        FfiConverterBool.write(value.running, into: &buf)
+        FfiConverterUInt32.write(value.threads, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEmbeddingStatus_lift(_ buf: RustBuffer) throws -> EmbeddingStatus {
+    return try FfiConverterTypeEmbeddingStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEmbeddingStatus_lower(_ value: EmbeddingStatus) -> RustBuffer {
+    return FfiConverterTypeEmbeddingStatus.lower(value)
 }
 
 
@@ -3062,6 +3288,16 @@ public struct EngineConfig: Equatable, Hashable {
      * `models_dir` for notes in any language; none: the English MiniLM.
      */
     public var embeddingPath: String?
+    /**
+     * Index calls return once their documents are committed and
+     * keyword-searchable (at parse speed); the background thread embeds
+     * them (`embedding_status`, `finish_embedding`). False: once embedded.
+     */
+    public var embedInBackground: Bool
+    /**
+     * Threads for embedding passages; 0: `threads`.
+     */
+    public var embeddingThreads: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3089,7 +3325,15 @@ public struct EngineConfig: Equatable, Hashable {
          * The store's embedding model: an ONNX model directory or a `.gguf`
          * file, e.g. `multilingual-e5-small/multilingual-e5-small-q4_0.gguf` in
          * `models_dir` for notes in any language; none: the English MiniLM.
-         */embeddingPath: String? = nil) {
+         */embeddingPath: String? = nil, 
+        /**
+         * Index calls return once their documents are committed and
+         * keyword-searchable (at parse speed); the background thread embeds
+         * them (`embedding_status`, `finish_embedding`). False: once embedded.
+         */embedInBackground: Bool = false, 
+        /**
+         * Threads for embedding passages; 0: `threads`.
+         */embeddingThreads: UInt32 = UInt32(0)) {
         self.storeDir = storeDir
         self.modelsDir = modelsDir
         self.threads = threads
@@ -3097,6 +3341,8 @@ public struct EngineConfig: Equatable, Hashable {
         self.reembed = reembed
         self.llmPath = llmPath
         self.embeddingPath = embeddingPath
+        self.embedInBackground = embedInBackground
+        self.embeddingThreads = embeddingThreads
     }
 
     
@@ -3121,7 +3367,9 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
                 contextSize: FfiConverterUInt32.read(from: &buf), 
                 reembed: FfiConverterBool.read(from: &buf), 
                 llmPath: FfiConverterOptionString.read(from: &buf), 
-                embeddingPath: FfiConverterOptionString.read(from: &buf)
+                embeddingPath: FfiConverterOptionString.read(from: &buf), 
+                embedInBackground: FfiConverterBool.read(from: &buf), 
+                embeddingThreads: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -3133,6 +3381,8 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
         FfiConverterBool.write(value.reembed, into: &buf)
         FfiConverterOptionString.write(value.llmPath, into: &buf)
         FfiConverterOptionString.write(value.embeddingPath, into: &buf)
+        FfiConverterBool.write(value.embedInBackground, into: &buf)
+        FfiConverterUInt32.write(value.embeddingThreads, into: &buf)
     }
 }
 
@@ -3502,6 +3752,10 @@ public struct Hit: Equatable, Hashable {
      */
     public var headingPath: [String]
     public var tags: [String]
+    /**
+     * False while it waits for background embedding (found by keywords only).
+     */
+    public var embedded: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3529,7 +3783,10 @@ public struct Hit: Equatable, Hashable {
          */locator: Locator?, 
         /**
          * Enclosing headings, outermost first.
-         */headingPath: [String], tags: [String]) {
+         */headingPath: [String], tags: [String], 
+        /**
+         * False while it waits for background embedding (found by keywords only).
+         */embedded: Bool) {
         self.chunkId = chunkId
         self.documentId = documentId
         self.path = path
@@ -3541,6 +3798,7 @@ public struct Hit: Equatable, Hashable {
         self.locator = locator
         self.headingPath = headingPath
         self.tags = tags
+        self.embedded = embedded
     }
 
     
@@ -3569,7 +3827,8 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
                 lines: FfiConverterOptionTypeLineRange.read(from: &buf), 
                 locator: FfiConverterOptionTypeLocator.read(from: &buf), 
                 headingPath: FfiConverterSequenceString.read(from: &buf), 
-                tags: FfiConverterSequenceString.read(from: &buf)
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                embedded: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -3585,6 +3844,7 @@ public struct FfiConverterTypeHit: FfiConverterRustBuffer {
         FfiConverterOptionTypeLocator.write(value.locator, into: &buf)
         FfiConverterSequenceString.write(value.headingPath, into: &buf)
         FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterBool.write(value.embedded, into: &buf)
     }
 }
 
@@ -3683,6 +3943,13 @@ public func FfiConverterTypeIndexFailure_lower(_ value: IndexFailure) -> RustBuf
 public struct IndexProgress: Equatable, Hashable {
     public var filesDone: UInt64
     public var filesTotal: UInt64
+    /**
+     * Chunks of new text committed so far (keyword-searchable, queued).
+     */
+    public var chunksQueued: UInt64
+    /**
+     * Chunks given their vector so far.
+     */
     public var chunksEmbedded: UInt64
     public var chunksReused: UInt64
     public var bytesDone: UInt64
@@ -3690,9 +3957,16 @@ public struct IndexProgress: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(filesDone: UInt64, filesTotal: UInt64, chunksEmbedded: UInt64, chunksReused: UInt64, bytesDone: UInt64, bytesTotal: UInt64) {
+    public init(filesDone: UInt64, filesTotal: UInt64, 
+        /**
+         * Chunks of new text committed so far (keyword-searchable, queued).
+         */chunksQueued: UInt64, 
+        /**
+         * Chunks given their vector so far.
+         */chunksEmbedded: UInt64, chunksReused: UInt64, bytesDone: UInt64, bytesTotal: UInt64) {
         self.filesDone = filesDone
         self.filesTotal = filesTotal
+        self.chunksQueued = chunksQueued
         self.chunksEmbedded = chunksEmbedded
         self.chunksReused = chunksReused
         self.bytesDone = bytesDone
@@ -3717,6 +3991,7 @@ public struct FfiConverterTypeIndexProgress: FfiConverterRustBuffer {
             try IndexProgress(
                 filesDone: FfiConverterUInt64.read(from: &buf), 
                 filesTotal: FfiConverterUInt64.read(from: &buf), 
+                chunksQueued: FfiConverterUInt64.read(from: &buf), 
                 chunksEmbedded: FfiConverterUInt64.read(from: &buf), 
                 chunksReused: FfiConverterUInt64.read(from: &buf), 
                 bytesDone: FfiConverterUInt64.read(from: &buf), 
@@ -3727,6 +4002,7 @@ public struct FfiConverterTypeIndexProgress: FfiConverterRustBuffer {
     public static func write(_ value: IndexProgress, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.filesDone, into: &buf)
         FfiConverterUInt64.write(value.filesTotal, into: &buf)
+        FfiConverterUInt64.write(value.chunksQueued, into: &buf)
         FfiConverterUInt64.write(value.chunksEmbedded, into: &buf)
         FfiConverterUInt64.write(value.chunksReused, into: &buf)
         FfiConverterUInt64.write(value.bytesDone, into: &buf)
@@ -3823,7 +4099,18 @@ public struct IndexSummary: Equatable, Hashable {
     public var filesRemoved: UInt64
     public var filesFailed: UInt64
     public var failures: [IndexFailure]
+    /**
+     * Chunks of new text the call committed and queued for embedding.
+     */
+    public var chunksQueued: UInt64
+    /**
+     * Chunks the call gave their vector.
+     */
     public var chunksEmbedded: UInt64
+    /**
+     * Chunks still waiting for their vector when the call returned.
+     */
+    public var chunksPending: UInt64
     public var chunksReused: UInt64
     public var bytesIndexed: UInt64
     public var seconds: Double
@@ -3831,14 +4118,25 @@ public struct IndexSummary: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(filesSeen: UInt64, filesIndexed: UInt64, filesUnchanged: UInt64, filesRemoved: UInt64, filesFailed: UInt64, failures: [IndexFailure], chunksEmbedded: UInt64, chunksReused: UInt64, bytesIndexed: UInt64, seconds: Double, stages: StageTimings) {
+    public init(filesSeen: UInt64, filesIndexed: UInt64, filesUnchanged: UInt64, filesRemoved: UInt64, filesFailed: UInt64, failures: [IndexFailure], 
+        /**
+         * Chunks of new text the call committed and queued for embedding.
+         */chunksQueued: UInt64, 
+        /**
+         * Chunks the call gave their vector.
+         */chunksEmbedded: UInt64, 
+        /**
+         * Chunks still waiting for their vector when the call returned.
+         */chunksPending: UInt64, chunksReused: UInt64, bytesIndexed: UInt64, seconds: Double, stages: StageTimings) {
         self.filesSeen = filesSeen
         self.filesIndexed = filesIndexed
         self.filesUnchanged = filesUnchanged
         self.filesRemoved = filesRemoved
         self.filesFailed = filesFailed
         self.failures = failures
+        self.chunksQueued = chunksQueued
         self.chunksEmbedded = chunksEmbedded
+        self.chunksPending = chunksPending
         self.chunksReused = chunksReused
         self.bytesIndexed = bytesIndexed
         self.seconds = seconds
@@ -3867,7 +4165,9 @@ public struct FfiConverterTypeIndexSummary: FfiConverterRustBuffer {
                 filesRemoved: FfiConverterUInt64.read(from: &buf), 
                 filesFailed: FfiConverterUInt64.read(from: &buf), 
                 failures: FfiConverterSequenceTypeIndexFailure.read(from: &buf), 
+                chunksQueued: FfiConverterUInt64.read(from: &buf), 
                 chunksEmbedded: FfiConverterUInt64.read(from: &buf), 
+                chunksPending: FfiConverterUInt64.read(from: &buf), 
                 chunksReused: FfiConverterUInt64.read(from: &buf), 
                 bytesIndexed: FfiConverterUInt64.read(from: &buf), 
                 seconds: FfiConverterDouble.read(from: &buf), 
@@ -3882,7 +4182,9 @@ public struct FfiConverterTypeIndexSummary: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.filesRemoved, into: &buf)
         FfiConverterUInt64.write(value.filesFailed, into: &buf)
         FfiConverterSequenceTypeIndexFailure.write(value.failures, into: &buf)
+        FfiConverterUInt64.write(value.chunksQueued, into: &buf)
         FfiConverterUInt64.write(value.chunksEmbedded, into: &buf)
+        FfiConverterUInt64.write(value.chunksPending, into: &buf)
         FfiConverterUInt64.write(value.chunksReused, into: &buf)
         FfiConverterUInt64.write(value.bytesIndexed, into: &buf)
         FfiConverterDouble.write(value.seconds, into: &buf)
@@ -4425,6 +4727,10 @@ public func FfiConverterTypeStageTimings_lower(_ value: StageTimings) -> RustBuf
 public struct Stats: Equatable, Hashable {
     public var documents: UInt64
     public var chunks: UInt64
+    /**
+     * Chunks waiting for their vector.
+     */
+    public var chunksPending: UInt64
     public var embeddings: UInt64
     public var vectors: UInt64
     public var failures: UInt64
@@ -4439,12 +4745,16 @@ public struct Stats: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(documents: UInt64, chunks: UInt64, embeddings: UInt64, vectors: UInt64, failures: UInt64, storeBytes: UInt64, storeDir: PathBuf, embeddingModel: ModelFingerprint, llmPath: PathBuf, 
+    public init(documents: UInt64, chunks: UInt64, 
+        /**
+         * Chunks waiting for their vector.
+         */chunksPending: UInt64, embeddings: UInt64, vectors: UInt64, failures: UInt64, storeBytes: UInt64, storeDir: PathBuf, embeddingModel: ModelFingerprint, llmPath: PathBuf, 
         /**
          * The last indexing call; none before the first.
          */lastIndexRun: IndexRun?) {
         self.documents = documents
         self.chunks = chunks
+        self.chunksPending = chunksPending
         self.embeddings = embeddings
         self.vectors = vectors
         self.failures = failures
@@ -4473,6 +4783,7 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
             try Stats(
                 documents: FfiConverterUInt64.read(from: &buf), 
                 chunks: FfiConverterUInt64.read(from: &buf), 
+                chunksPending: FfiConverterUInt64.read(from: &buf), 
                 embeddings: FfiConverterUInt64.read(from: &buf), 
                 vectors: FfiConverterUInt64.read(from: &buf), 
                 failures: FfiConverterUInt64.read(from: &buf), 
@@ -4487,6 +4798,7 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
     public static func write(_ value: Stats, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.documents, into: &buf)
         FfiConverterUInt64.write(value.chunks, into: &buf)
+        FfiConverterUInt64.write(value.chunksPending, into: &buf)
         FfiConverterUInt64.write(value.embeddings, into: &buf)
         FfiConverterUInt64.write(value.vectors, into: &buf)
         FfiConverterUInt64.write(value.failures, into: &buf)
@@ -4769,6 +5081,10 @@ public enum DocumentState: Equatable, Hashable {
      */
     case indexed
     /**
+     * Stored and keyword-searchable, but some chunks wait for their vector.
+     */
+    case pendingEmbedding
+    /**
      * Stored, but the file changed since: the next index run reads it.
      */
     case changed
@@ -4807,13 +5123,15 @@ public struct FfiConverterTypeDocumentState: FfiConverterRustBuffer {
         
         case 1: return .indexed
         
-        case 2: return .changed
+        case 2: return .pendingEmbedding
         
-        case 3: return .missing
+        case 3: return .changed
         
-        case 4: return .failed
+        case 4: return .missing
         
-        case 5: return .notIndexed
+        case 5: return .failed
+        
+        case 6: return .notIndexed
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4827,20 +5145,24 @@ public struct FfiConverterTypeDocumentState: FfiConverterRustBuffer {
             writeInt(&buf, Int32(1))
         
         
-        case .changed:
+        case .pendingEmbedding:
             writeInt(&buf, Int32(2))
         
         
-        case .missing:
+        case .changed:
             writeInt(&buf, Int32(3))
         
         
-        case .failed:
+        case .missing:
             writeInt(&buf, Int32(4))
         
         
-        case .notIndexed:
+        case .failed:
             writeInt(&buf, Int32(5))
+        
+        
+        case .notIndexed:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -6084,7 +6406,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_trove_checksum_method_engine_document_status() != 47496) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_trove_checksum_method_engine_embedding_status() != 54063) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_trove_checksum_method_engine_explain() != 20846) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_finish_embedding() != 18752) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_finish_embedding_async() != 24159) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_index_path() != 37340) {
@@ -6096,13 +6427,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_trove_checksum_method_engine_outgoing_links() != 5372) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_trove_checksum_method_engine_pause_embedding() != 172) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_trove_checksum_method_engine_remove_document() != 56004) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_remove_path() != 61519) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_trove_checksum_method_engine_resume_embedding() != 23345) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_trove_checksum_method_engine_search() != 4503) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_set_embedding_threads() != 17440) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_stats() != 22808) {

@@ -403,9 +403,24 @@ RustBuffer uniffi_trove_fn_method_engine_backlinks(uint64_t ptr, RustBuffer docu
 RustBuffer uniffi_trove_fn_method_engine_document_status(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EMBEDDING_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EMBEDDING_STATUS
+RustBuffer uniffi_trove_fn_method_engine_embedding_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EXPLAIN
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_EXPLAIN
 RustBuffer uniffi_trove_fn_method_engine_explain(uint64_t ptr, RustBuffer query, RustBuffer document_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_FINISH_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_FINISH_EMBEDDING
+RustBuffer uniffi_trove_fn_method_engine_finish_embedding(uint64_t ptr, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_FINISH_EMBEDDING_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_FINISH_EMBEDDING_ASYNC
+uint64_t uniffi_trove_fn_method_engine_finish_embedding_async(uint64_t ptr, RustBuffer listener, RustBuffer cancel
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_INDEX_PATH
@@ -423,6 +438,11 @@ uint64_t uniffi_trove_fn_method_engine_index_path_async(uint64_t ptr, RustBuffer
 RustBuffer uniffi_trove_fn_method_engine_outgoing_links(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_PAUSE_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_PAUSE_EMBEDDING
+void uniffi_trove_fn_method_engine_pause_embedding(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_REMOVE_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_REMOVE_DOCUMENT
 int8_t uniffi_trove_fn_method_engine_remove_document(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
@@ -433,9 +453,19 @@ int8_t uniffi_trove_fn_method_engine_remove_document(uint64_t ptr, RustBuffer id
 uint64_t uniffi_trove_fn_method_engine_remove_path(uint64_t ptr, RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_RESUME_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_RESUME_EMBEDDING
+void uniffi_trove_fn_method_engine_resume_embedding(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_SEARCH
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_SEARCH
 RustBuffer uniffi_trove_fn_method_engine_search(uint64_t ptr, RustBuffer query, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_SET_EMBEDDING_THREADS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_SET_EMBEDDING_THREADS
+void uniffi_trove_fn_method_engine_set_embedding_threads(uint64_t ptr, uint32_t threads, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_STATS
@@ -855,9 +885,27 @@ uint16_t uniffi_trove_checksum_method_engine_document_status(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EMBEDDING_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EMBEDDING_STATUS
+uint16_t uniffi_trove_checksum_method_engine_embedding_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EXPLAIN
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_EXPLAIN
 uint16_t uniffi_trove_checksum_method_engine_explain(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_FINISH_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_FINISH_EMBEDDING
+uint16_t uniffi_trove_checksum_method_engine_finish_embedding(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_FINISH_EMBEDDING_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_FINISH_EMBEDDING_ASYNC
+uint16_t uniffi_trove_checksum_method_engine_finish_embedding_async(void
     
 );
 #endif
@@ -879,6 +927,12 @@ uint16_t uniffi_trove_checksum_method_engine_outgoing_links(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_PAUSE_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_PAUSE_EMBEDDING
+uint16_t uniffi_trove_checksum_method_engine_pause_embedding(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_REMOVE_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_REMOVE_DOCUMENT
 uint16_t uniffi_trove_checksum_method_engine_remove_document(void
@@ -891,9 +945,21 @@ uint16_t uniffi_trove_checksum_method_engine_remove_path(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_RESUME_EMBEDDING
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_RESUME_EMBEDDING
+uint16_t uniffi_trove_checksum_method_engine_resume_embedding(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_SEARCH
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_SEARCH
 uint16_t uniffi_trove_checksum_method_engine_search(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_SET_EMBEDDING_THREADS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_SET_EMBEDDING_THREADS
+uint16_t uniffi_trove_checksum_method_engine_set_embedding_threads(void
     
 );
 #endif

@@ -205,6 +205,28 @@ final class TroveTests: XCTestCase {
         }
     }
 
+    func testKeywordSearchableAtOnceAndEmbeddedInTheBackground() throws {
+        var cfg = Self.config(Self.root.appendingPathComponent("store-background").path)
+        cfg.embedInBackground = true
+        let bg = try Engine.open(config: cfg)
+        bg.pauseEmbedding()
+        let added = try bg.addText(id: "kettle", title: "Kettle", text: "Descale the kettle with citric acid monthly.",
+                                   metadataJson: "{}")
+        XCTAssertEqual([added.chunksQueued, added.chunksPending], [1, 1])
+        XCTAssertEqual(try bg.documentStatus(documentId: "kettle").state, .pendingEmbedding)
+        let early = try bg.search(query: "kettle descale", options: nil)
+        XCTAssertEqual(early.first?.documentId, "kettle")
+        XCTAssertEqual(early.first?.embedded, false)
+        XCTAssertEqual(try bg.embeddingStatus().pending, 1)
+        bg.setEmbeddingThreads(threads: 1)
+        let done = try bg.finishEmbedding(listener: nil, cancel: nil)
+        XCTAssertEqual([done.chunksEmbedded, done.chunksPending], [1, 0])
+        let vector = try bg.search(query: "kettle descale", options: SearchOptions(mode: .vector))
+        XCTAssertEqual(vector.first?.embedded, true)
+        bg.resumeEmbedding()
+        XCTAssertFalse(try bg.embeddingStatus().paused)
+    }
+
     func testMultilingualStoreFindsJapaneseFromEnglish() throws {
         var cfg = Self.config(Self.root.appendingPathComponent("store-e5").path)
         cfg.embeddingPath = "\(models)/multilingual-e5-small/multilingual-e5-small-q4_0.gguf"

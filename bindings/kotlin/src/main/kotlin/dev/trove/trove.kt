@@ -772,7 +772,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_engine_document_status(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_embedding_status(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_explain(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_finish_embedding(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_finish_embedding_async(
     ): Int
     external fun uniffi_trove_checksum_method_engine_index_path(
     ): Int
@@ -780,11 +786,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_engine_outgoing_links(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_pause_embedding(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_remove_document(
     ): Int
     external fun uniffi_trove_checksum_method_engine_remove_path(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_resume_embedding(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_search(
+    ): Int
+    external fun uniffi_trove_checksum_method_engine_set_embedding_threads(
     ): Int
     external fun uniffi_trove_checksum_method_engine_stats(
     ): Int
@@ -873,20 +885,32 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_document_status(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_embedding_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_explain(`ptr`: Long,`query`: RustBuffer.ByValue,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_finish_embedding(`ptr`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_finish_embedding_async(`ptr`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_trove_fn_method_engine_index_path(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_index_path_async(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_trove_fn_method_engine_outgoing_links(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_pause_embedding(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_trove_fn_method_engine_remove_document(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_trove_fn_method_engine_remove_path(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_trove_fn_method_engine_resume_embedding(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_trove_fn_method_engine_search(`ptr`: Long,`query`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_trove_fn_method_engine_set_embedding_threads(`ptr`: Long,`threads`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_trove_fn_method_engine_stats(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_watch(`ptr`: Long,`paths`: RustBuffer.ByValue,`listener`: Long,`debounceMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
@@ -1076,7 +1100,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_trove_checksum_method_engine_document_status() and 0xFFFF) != 47496) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_trove_checksum_method_engine_embedding_status() and 0xFFFF) != 54063) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_engine_explain() and 0xFFFF) != 20846) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_finish_embedding() and 0xFFFF) != 18752) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_finish_embedding_async() and 0xFFFF) != 24159) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_index_path() and 0xFFFF) != 37340) {
@@ -1088,13 +1121,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_trove_checksum_method_engine_outgoing_links() and 0xFFFF) != 5372) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_trove_checksum_method_engine_pause_embedding() and 0xFFFF) != 172) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_engine_remove_document() and 0xFFFF) != 56004) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_remove_path() and 0xFFFF) != 61519) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_trove_checksum_method_engine_resume_embedding() and 0xFFFF) != 23345) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_engine_search() and 0xFFFF) != 4503) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_set_embedding_threads() and 0xFFFF) != 17440) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_stats() and 0xFFFF) != 22808) {
@@ -2355,10 +2397,27 @@ public interface EngineInterface {
     fun `documentStatus`(`documentId`: kotlin.String): DocumentStatus
     
     /**
+     * Where embedding stands: chunks embedded of all, pending, paused.
+     */
+    fun `embeddingStatus`(): EmbeddingStatus
+    
+    /**
      * Why `document_id` ranks where it does for `query`: its status, best
      * passage, rank and score per retriever, and the reasons in sentences.
      */
     fun `explain`(`query`: kotlin.String, `documentId`: kotlin.String): Explanation
+    
+    /**
+     * Embeds every queued chunk on this thread (also while paused), for
+     * full hybrid search after indexing with `embed_in_background`.
+     * Blocks: use `finish_embedding_async` from UI code.
+     */
+    fun `finishEmbedding`(`listener`: ProgressListener? = null, `cancel`: CancelToken? = null): IndexSummary
+    
+    /**
+     * `finish_embedding` on a background thread.
+     */
+    suspend fun `finishEmbeddingAsync`(`listener`: ProgressListener? = null, `cancel`: CancelToken? = null): IndexSummary
     
     /**
      * Indexes a file or folder; unchanged files cost nothing. Blocks: use
@@ -2380,6 +2439,11 @@ public interface EngineInterface {
     fun `outgoingLinks`(`documentId`: kotlin.String): List<DocumentLink>
     
     /**
+     * Pauses background embedding (a batch in flight finishes).
+     */
+    fun `pauseEmbedding`()
+    
+    /**
      * Removes a document by id (host id or file path); whether one was there.
      */
     fun `removeDocument`(`id`: kotlin.String): kotlin.Boolean
@@ -2390,9 +2454,20 @@ public interface EngineInterface {
     fun `removePath`(`path`: kotlin.String): kotlin.ULong
     
     /**
+     * Resumes background embedding.
+     */
+    fun `resumeEmbedding`()
+    
+    /**
      * The passages best matching `query`, best first.
      */
     fun `search`(`query`: kotlin.String, `options`: SearchOptions? = null): List<Hit>
+    
+    /**
+     * Threads for embedding passages from the next batch on (at least 1):
+     * lower it on battery.
+     */
+    fun `setEmbeddingThreads`(`threads`: kotlin.UInt)
     
     /**
      * Counts and facts about the store.
@@ -2689,6 +2764,23 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
 
     
     /**
+     * Where embedding stands: chunks embedded of all, pending, paused.
+     */
+    @Throws(TroveException::class)override fun `embeddingStatus`(): EmbeddingStatus {
+            return FfiConverterTypeEmbeddingStatus.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_embedding_status(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Why `document_id` ranks where it does for `query`: its status, best
      * passage, rank and score per retriever, and the reasons in sentences.
      */
@@ -2706,6 +2798,53 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
     )
     }
     
+
+    
+    /**
+     * Embeds every queued chunk on this thread (also while paused), for
+     * full hybrid search after indexing with `embed_in_background`.
+     * Blocks: use `finish_embedding_async` from UI code.
+     */
+    @Throws(TroveException::class)override fun `finishEmbedding`(`listener`: ProgressListener?, `cancel`: CancelToken?): IndexSummary {
+            return FfiConverterTypeIndexSummary.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_finish_embedding(
+        it,
+        
+        FfiConverterOptionalTypeProgressListener.lower(`listener`),
+        FfiConverterOptionalTypeCancelToken.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `finish_embedding` on a background thread.
+     */
+    @Throws(TroveException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `finishEmbeddingAsync`(`listener`: ProgressListener?, `cancel`: CancelToken?) : IndexSummary {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_trove_fn_method_engine_finish_embedding_async(
+                uniffiHandle,
+                
+        FfiConverterOptionalTypeProgressListener.lower(`listener`),
+        FfiConverterOptionalTypeCancelToken.lower(`cancel`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_trove_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_trove_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_trove_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeIndexSummary.lift(it) },
+        // Error FFI converter
+        TroveException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2778,6 +2917,21 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
 
     
     /**
+     * Pauses background embedding (a batch in flight finishes).
+     */override fun `pauseEmbedding`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_pause_embedding(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Removes a document by id (host id or file path); whether one was there.
      */
     @Throws(TroveException::class)override fun `removeDocument`(`id`: kotlin.String): kotlin.Boolean {
@@ -2814,6 +2968,21 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
 
     
     /**
+     * Resumes background embedding.
+     */override fun `resumeEmbedding`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_resume_embedding(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * The passages best matching `query`, best first.
      */
     @Throws(TroveException::class)override fun `search`(`query`: kotlin.String, `options`: SearchOptions?): List<Hit> {
@@ -2829,6 +2998,23 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Threads for embedding passages from the next batch on (at least 1):
+     * lower it on battery.
+     */override fun `setEmbeddingThreads`(`threads`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_set_embedding_threads(
+        it,
+        
+        FfiConverterUInt.lower(`threads`),_status)
+}
+    }
+    
     
 
     
@@ -4722,6 +4908,11 @@ data class DocumentStatus (
     var `chunks`: kotlin.ULong
     , 
     /**
+     * Of those, chunks waiting for their vector.
+     */
+    var `chunksPending`: kotlin.ULong
+    , 
+    /**
      * The skip reason's code, when it failed.
      */
     var `failureCode`: kotlin.String?
@@ -4750,6 +4941,7 @@ public object FfiConverterTypeDocumentStatus: FfiConverterRustBuffer<DocumentSta
             FfiConverterTypeDocumentState.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
         )
@@ -4760,6 +4952,7 @@ public object FfiConverterTypeDocumentStatus: FfiConverterRustBuffer<DocumentSta
             FfiConverterTypeDocumentState.allocationSize(value.`state`) +
             FfiConverterOptionalString.allocationSize(value.`title`) +
             FfiConverterULong.allocationSize(value.`chunks`) +
+            FfiConverterULong.allocationSize(value.`chunksPending`) +
             FfiConverterOptionalString.allocationSize(value.`failureCode`) +
             FfiConverterOptionalString.allocationSize(value.`failureReason`)
     )
@@ -4769,8 +4962,87 @@ public object FfiConverterTypeDocumentStatus: FfiConverterRustBuffer<DocumentSta
             FfiConverterTypeDocumentState.write(value.`state`, buf)
             FfiConverterOptionalString.write(value.`title`, buf)
             FfiConverterULong.write(value.`chunks`, buf)
+            FfiConverterULong.write(value.`chunksPending`, buf)
             FfiConverterOptionalString.write(value.`failureCode`, buf)
             FfiConverterOptionalString.write(value.`failureReason`, buf)
+    }
+}
+
+
+
+/**
+ * Where embedding stands: "embedded n of m".
+ */
+data class EmbeddingStatus (
+    var `chunks`: kotlin.ULong
+    , 
+    var `embedded`: kotlin.ULong
+    , 
+    var `pending`: kotlin.ULong
+    , 
+    /**
+     * Background embedding paused by the host.
+     */
+    var `paused`: kotlin.Boolean
+    , 
+    /**
+     * A batch is being embedded in this process now.
+     */
+    var `running`: kotlin.Boolean
+    , 
+    /**
+     * Threads the model uses for passages.
+     */
+    var `threads`: kotlin.UInt
+    , 
+    /**
+     * Why the last background batch failed; its chunks are retried.
+     */
+    var `lastError`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEmbeddingStatus: FfiConverterRustBuffer<EmbeddingStatus> {
+    override fun read(buf: ByteBuffer): EmbeddingStatus {
+        return EmbeddingStatus(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EmbeddingStatus) = (
+            FfiConverterULong.allocationSize(value.`chunks`) +
+            FfiConverterULong.allocationSize(value.`embedded`) +
+            FfiConverterULong.allocationSize(value.`pending`) +
+            FfiConverterBoolean.allocationSize(value.`paused`) +
+            FfiConverterBoolean.allocationSize(value.`running`) +
+            FfiConverterUInt.allocationSize(value.`threads`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`)
+    )
+
+    override fun write(value: EmbeddingStatus, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`chunks`, buf)
+            FfiConverterULong.write(value.`embedded`, buf)
+            FfiConverterULong.write(value.`pending`, buf)
+            FfiConverterBoolean.write(value.`paused`, buf)
+            FfiConverterBoolean.write(value.`running`, buf)
+            FfiConverterUInt.write(value.`threads`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
     }
 }
 
@@ -4817,6 +5089,18 @@ data class EngineConfig (
      * `models_dir` for notes in any language; none: the English MiniLM.
      */
     var `embeddingPath`: kotlin.String? = null 
+    , 
+    /**
+     * Index calls return once their documents are committed and
+     * keyword-searchable (at parse speed); the background thread embeds
+     * them (`embedding_status`, `finish_embedding`). False: once embedded.
+     */
+    var `embedInBackground`: kotlin.Boolean = false 
+    , 
+    /**
+     * Threads for embedding passages; 0: `threads`.
+     */
+    var `embeddingThreads`: kotlin.UInt = 0U 
     
 ){
     
@@ -4840,6 +5124,8 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -4850,7 +5136,9 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterUInt.allocationSize(value.`contextSize`) +
             FfiConverterBoolean.allocationSize(value.`reembed`) +
             FfiConverterOptionalString.allocationSize(value.`llmPath`) +
-            FfiConverterOptionalString.allocationSize(value.`embeddingPath`)
+            FfiConverterOptionalString.allocationSize(value.`embeddingPath`) +
+            FfiConverterBoolean.allocationSize(value.`embedInBackground`) +
+            FfiConverterUInt.allocationSize(value.`embeddingThreads`)
     )
 
     override fun write(value: EngineConfig, buf: ByteBuffer) {
@@ -4861,6 +5149,8 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterBoolean.write(value.`reembed`, buf)
             FfiConverterOptionalString.write(value.`llmPath`, buf)
             FfiConverterOptionalString.write(value.`embeddingPath`, buf)
+            FfiConverterBoolean.write(value.`embedInBackground`, buf)
+            FfiConverterUInt.write(value.`embeddingThreads`, buf)
     }
 }
 
@@ -5152,6 +5442,11 @@ data class Hit (
     var `headingPath`: List<kotlin.String>
     , 
     var `tags`: List<kotlin.String>
+    , 
+    /**
+     * False while it waits for background embedding (found by keywords only).
+     */
+    var `embedded`: kotlin.Boolean
     
 ){
     
@@ -5179,6 +5474,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterOptionalTypeLocator.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -5193,7 +5489,8 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterOptionalTypeLineRange.allocationSize(value.`lines`) +
             FfiConverterOptionalTypeLocator.allocationSize(value.`locator`) +
             FfiConverterSequenceString.allocationSize(value.`headingPath`) +
-            FfiConverterSequenceString.allocationSize(value.`tags`)
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterBoolean.allocationSize(value.`embedded`)
     )
 
     override fun write(value: Hit, buf: ByteBuffer) {
@@ -5208,6 +5505,7 @@ public object FfiConverterTypeHit: FfiConverterRustBuffer<Hit> {
             FfiConverterOptionalTypeLocator.write(value.`locator`, buf)
             FfiConverterSequenceString.write(value.`headingPath`, buf)
             FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterBoolean.write(value.`embedded`, buf)
     }
 }
 
@@ -5273,6 +5571,14 @@ data class IndexProgress (
     , 
     var `filesTotal`: kotlin.ULong
     , 
+    /**
+     * Chunks of new text committed so far (keyword-searchable, queued).
+     */
+    var `chunksQueued`: kotlin.ULong
+    , 
+    /**
+     * Chunks given their vector so far.
+     */
     var `chunksEmbedded`: kotlin.ULong
     , 
     var `chunksReused`: kotlin.ULong
@@ -5302,12 +5608,14 @@ public object FfiConverterTypeIndexProgress: FfiConverterRustBuffer<IndexProgres
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: IndexProgress) = (
             FfiConverterULong.allocationSize(value.`filesDone`) +
             FfiConverterULong.allocationSize(value.`filesTotal`) +
+            FfiConverterULong.allocationSize(value.`chunksQueued`) +
             FfiConverterULong.allocationSize(value.`chunksEmbedded`) +
             FfiConverterULong.allocationSize(value.`chunksReused`) +
             FfiConverterULong.allocationSize(value.`bytesDone`) +
@@ -5317,6 +5625,7 @@ public object FfiConverterTypeIndexProgress: FfiConverterRustBuffer<IndexProgres
     override fun write(value: IndexProgress, buf: ByteBuffer) {
             FfiConverterULong.write(value.`filesDone`, buf)
             FfiConverterULong.write(value.`filesTotal`, buf)
+            FfiConverterULong.write(value.`chunksQueued`, buf)
             FfiConverterULong.write(value.`chunksEmbedded`, buf)
             FfiConverterULong.write(value.`chunksReused`, buf)
             FfiConverterULong.write(value.`bytesDone`, buf)
@@ -5386,7 +5695,20 @@ data class IndexSummary (
     , 
     var `failures`: List<IndexFailure>
     , 
+    /**
+     * Chunks of new text the call committed and queued for embedding.
+     */
+    var `chunksQueued`: kotlin.ULong
+    , 
+    /**
+     * Chunks the call gave their vector.
+     */
     var `chunksEmbedded`: kotlin.ULong
+    , 
+    /**
+     * Chunks still waiting for their vector when the call returned.
+     */
+    var `chunksPending`: kotlin.ULong
     , 
     var `chunksReused`: kotlin.ULong
     , 
@@ -5420,6 +5742,8 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterDouble.read(buf),
             FfiConverterTypeStageTimings.read(buf),
         )
@@ -5432,7 +5756,9 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterULong.allocationSize(value.`filesRemoved`) +
             FfiConverterULong.allocationSize(value.`filesFailed`) +
             FfiConverterSequenceTypeIndexFailure.allocationSize(value.`failures`) +
+            FfiConverterULong.allocationSize(value.`chunksQueued`) +
             FfiConverterULong.allocationSize(value.`chunksEmbedded`) +
+            FfiConverterULong.allocationSize(value.`chunksPending`) +
             FfiConverterULong.allocationSize(value.`chunksReused`) +
             FfiConverterULong.allocationSize(value.`bytesIndexed`) +
             FfiConverterDouble.allocationSize(value.`seconds`) +
@@ -5446,7 +5772,9 @@ public object FfiConverterTypeIndexSummary: FfiConverterRustBuffer<IndexSummary>
             FfiConverterULong.write(value.`filesRemoved`, buf)
             FfiConverterULong.write(value.`filesFailed`, buf)
             FfiConverterSequenceTypeIndexFailure.write(value.`failures`, buf)
+            FfiConverterULong.write(value.`chunksQueued`, buf)
             FfiConverterULong.write(value.`chunksEmbedded`, buf)
+            FfiConverterULong.write(value.`chunksPending`, buf)
             FfiConverterULong.write(value.`chunksReused`, buf)
             FfiConverterULong.write(value.`bytesIndexed`, buf)
             FfiConverterDouble.write(value.`seconds`, buf)
@@ -5843,6 +6171,11 @@ data class Stats (
     , 
     var `chunks`: kotlin.ULong
     , 
+    /**
+     * Chunks waiting for their vector.
+     */
+    var `chunksPending`: kotlin.ULong
+    , 
     var `embeddings`: kotlin.ULong
     , 
     var `vectors`: kotlin.ULong
@@ -5883,6 +6216,7 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterTypePathBuf.read(buf),
             FfiConverterTypeModelFingerprint.read(buf),
             FfiConverterTypePathBuf.read(buf),
@@ -5893,6 +6227,7 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
     override fun allocationSize(value: Stats) = (
             FfiConverterULong.allocationSize(value.`documents`) +
             FfiConverterULong.allocationSize(value.`chunks`) +
+            FfiConverterULong.allocationSize(value.`chunksPending`) +
             FfiConverterULong.allocationSize(value.`embeddings`) +
             FfiConverterULong.allocationSize(value.`vectors`) +
             FfiConverterULong.allocationSize(value.`failures`) +
@@ -5906,6 +6241,7 @@ public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
     override fun write(value: Stats, buf: ByteBuffer) {
             FfiConverterULong.write(value.`documents`, buf)
             FfiConverterULong.write(value.`chunks`, buf)
+            FfiConverterULong.write(value.`chunksPending`, buf)
             FfiConverterULong.write(value.`embeddings`, buf)
             FfiConverterULong.write(value.`vectors`, buf)
             FfiConverterULong.write(value.`failures`, buf)
@@ -6105,6 +6441,10 @@ enum class DocumentState {
      * Stored, and the file is as it was when read.
      */
     INDEXED,
+    /**
+     * Stored and keyword-searchable, but some chunks wait for their vector.
+     */
+    PENDING_EMBEDDING,
     /**
      * Stored, but the file changed since: the next index run reads it.
      */

@@ -133,6 +133,24 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(engine.removeDocument("note-1")) { "removed" }
         check(!engine.removeDocument("note-1")) { "already gone" }
     },
+    "keyword-searchable at once, embedded in the background" to {
+        val bg = Engine.open(config(File(root, "store-background")).copy(embedInBackground = true))
+        bg.pauseEmbedding()
+        val added = bg.addText("kettle", "Kettle", "Descale the kettle with citric acid monthly.", "{}")
+        check(added.chunksQueued == 1uL && added.chunksPending == 1uL) { "$added" }
+        check(bg.documentStatus("kettle").state == DocumentState.PENDING_EMBEDDING) { "pending" }
+        val early = bg.search("kettle descale")
+        check(early[0].documentId == "kettle" && !early[0].embedded) { "$early" }
+        val status = bg.embeddingStatus()
+        check(status.pending == 1uL && status.paused) { "$status" }
+        bg.setEmbeddingThreads(1u)
+        val done = bg.finishEmbedding()
+        check(done.chunksEmbedded == 1uL && done.chunksPending == 0uL) { "$done" }
+        check(bg.search("kettle descale", SearchOptions(mode = SearchMode.VECTOR))[0].embedded) { "embedded" }
+        bg.resumeEmbedding()
+        check(!bg.embeddingStatus().paused) { "resumed" }
+        bg.close()
+    },
     "document status and explain" to {
         val espresso = File(notes, "espresso.md").canonicalPath
         val status = engine.documentStatus(espresso)
