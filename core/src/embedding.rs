@@ -283,29 +283,38 @@ impl Shared {
                 control.running = true;
             }
             let outcome = self.batch(false);
+            // Dry: nothing left to embed here; the batch that emptied the
+            // queue saves the index file at once, so other processes see
+            // its vectors.
+            let dry = match &outcome {
+                Ok(Batch::Done { queued: 0, .. }) | Ok(Batch::Busy) => true,
+                Ok(Batch::Done { .. }) => self
+                    .store
+                    .snapshot()
+                    .and_then(|s| s.queued())
+                    .is_ok_and(|n| n == 0),
+                Err(e) => e.kind() == ErrorKind::Cancelled,
+            };
+            if dry || saved.elapsed() >= SAVE_EVERY {
+                let _ = self.store.save_vectors();
+                saved = Instant::now();
+            }
+            // `running` drops only after the save: a host that sees nothing
+            // pending and nothing running finds the file saved too.
             let mut control = self.control();
             control.running = false;
-            let dry = match outcome {
-                Ok(Batch::Done { queued, .. }) => {
-                    control.last_error = None;
-                    queued == 0
-                }
-                Ok(Batch::Busy) => true,
-                Err(e) if e.kind() == ErrorKind::Cancelled => true,
-                Err(e) => {
+            match outcome {
+                Err(e) if e.kind() != ErrorKind::Cancelled => {
                     control.last_error = Some(e.to_string());
                     // Woken early by new work or by the engine closing.
                     let _ = self.wake.wait_timeout(control, RETRY);
                     continue;
                 }
-            };
+                Ok(Batch::Done { .. }) => control.last_error = None,
+                _ => {}
+            }
             if dry {
                 control.work = false;
-            }
-            drop(control);
-            if dry || saved.elapsed() >= SAVE_EVERY {
-                let _ = self.store.save_vectors();
-                saved = Instant::now();
             }
         }
     }
