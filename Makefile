@@ -41,7 +41,7 @@ NODE_DIR   := examples/obsidian-plugin
 TROVE_LIB  ?= $(SO_DIR)/libtrove.so
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench pdf-bench latency fuzz clean-models \
+.PHONY: help setup setup-tools build demo test lint eval bench bench-llm pdf-bench latency fuzz clean-models \
         header header-check shared symbols symbols-check install c-test c-example \
         node-test node-test-only bindgen bindings bindings-check bindings-test python-test \
         kotlin-test swift-test
@@ -63,6 +63,7 @@ help:
 	@echo "make bindings-test Python (pytest), Kotlin (kotlinc) and Swift (XCTest) tests"
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval; EVAL_EMBEDDING=e5 for the multilingual model)"
 	@echo "make bench         trove-dev bench --json"
+	@echo "make bench-llm     the answer model next to llama.cpp's bare loop; KV cache types at 2k/8k context"
 	@echo "make pdf-bench     PDF extraction next to pdftotext on $(PDF_DIR) (shared/eval/pdfs/build.sh makes it): pages/s, peak RSS, fidelity"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make fuzz          AFL++ campaign: FUZZ_TARGET=$(FUZZ_TARGET) for FUZZ_SECONDS=$(FUZZ_SECONDS) (fuzz/README.md; needs cargo-afl)"
@@ -185,6 +186,9 @@ eval: build
 
 bench: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev bench --json
+
+bench-llm: build
+	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --threads 2 --json bench-llm
 
 pdf-bench: setup
 	cargo build --release --workspace --examples

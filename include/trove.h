@@ -138,6 +138,18 @@ typedef enum trove_answer_strategy {
   TROVE_ANSWER_STRATEGY_QUOTE = 2,
 } trove_answer_strategy;
 
+// How the answer model's KV cache stores keys or values, for
+// trove_engine_options.cache_type_k and cache_type_v. The cache grows with
+// the context; the quantized types fit a long one in less memory.
+typedef enum trove_cache_type {
+  // 16-bit floats; the default.
+  TROVE_CACHE_TYPE_F16 = 0,
+  // 8-bit blocks, about half of f16.
+  TROVE_CACHE_TYPE_Q8_0 = 1,
+  // 4-bit blocks, about a quarter of f16.
+  TROVE_CACHE_TYPE_Q4_0 = 2,
+} trove_cache_type;
+
 // Retrievers, for the mode fields of the options.
 typedef enum trove_search_mode {
   // Keyword (BM25) and vector search fused; the default.
@@ -258,6 +270,18 @@ typedef struct trove_engine_options {
   // Threads for embedding passages; 0: threads. Change it while open
   // with trove_embedding_set_threads.
   uint32_t embedding_threads;
+  // A trove_cache_type for the keys of the answer model's KV cache;
+  // 0: f16.
+  uint32_t cache_type_k;
+  // A trove_cache_type for its values; 0: f16.
+  uint32_t cache_type_v;
+  // LoRA adapters for the answer model (lora_count NUL-terminated paths
+  // of GGUF adapters; at most one for now).
+  const char *const *lora_paths;
+  // Their scales (lora_count floats); NULL: 1.0 each.
+  const float *lora_scales;
+  // Number of lora_paths.
+  size_t lora_count;
 } trove_engine_options;
 
 // A note handed over by the host app for trove_add_text. Zero-initialise
@@ -618,6 +642,23 @@ enum trove_status trove_remove_path(const struct trove_engine *engine,
 // Safety: engine is live; json_out is writable.
 enum trove_status trove_stats_json(const struct trove_engine *engine,
                                    char **json_out);
+
+// The engine's models (embedding model, answer model, LoRA adapters) as a
+// JSON array (the model_info shape in README.md, "JSON shapes": role,
+// path, format, name, architecture, size_bytes, quantization,
+// context_length, chat_template, sha256, recorded_sha256, recorded_by,
+// changed), each hashed and checked against what was recorded for it. An
+// answer model changed since the store recorded it is refused
+// (TROVE_STATUS_MODEL) until accept is nonzero, which records it as it is
+// now. *json_out is caller-owned: free it with trove_string_free. Set to
+// NULL on failure.
+//
+// Thread-safe; reads every model file (seconds for large ones).
+//
+// Safety: engine is live; json_out is writable.
+enum trove_status trove_models_json(const struct trove_engine *engine,
+                                    uint8_t accept,
+                                    char **json_out);
 
 // Where embedding stands, as a JSON object (the embedding_status shape in
 // README.md, "JSON shapes": chunks, embedded, pending, paused, running,

@@ -338,6 +338,28 @@ if [ -f "$CONVERTED" ]; then
     } <"$CONVERTED"
 fi
 
+# ---------------------------------------------------------- test adapters ----
+
+# Two LoRA adapters on the answer model for the LoRA tests, written by
+# scripts/make_test_lora.py with the converters' gguf package (zero: output
+# unchanged; random: changed). Byte-deterministic, so checked by sha256.
+LORA_SIZE=1851456
+LORA_ROWS=("test-lora/zero.gguf 7740d0b8dd7ae1d01163e626ca3e9be9deaf361a2b91df78228c3ce41c71bd59"
+           "test-lora/random.gguf 0480ceffcc0e09645b7a22874575fb3c9b29051693a33ce742ecbdb8ada179d0")
+make_test_lora() {  # DEST SHA
+    ensure_gguf_venv
+    "$GGUF_VENV/bin/python" "$ROOT/scripts/make_test_lora.py" \
+        "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" "$MODELS/test-lora" ||
+        die "scripts/make_test_lora.py failed"
+    [ "$(sha256sum <"$MODELS/$1" | cut -d' ' -f1)" = "$2" ] ||
+        die "$1 made by scripts/make_test_lora.py does not have the sha256 in scripts/setup.sh"
+    say "models: made $1"
+}
+for row in "${LORA_ROWS[@]}"; do
+    read -r dest sha <<<"$row"
+    ensure "$dest" "$sha" "$LORA_SIZE" make_test_lora "$dest" "$sha"
+done
+
 # Stamp lines of files that are no longer in the manifest are dropped.
 if [ $changed = 1 ] || [ ${#verified[@]} -ne ${#stamp[@]} ]; then
     tmp=$STAMP.setup-tmp

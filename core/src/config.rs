@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chunk::ChunkingOptions;
 use crate::ingest::IngestLimits;
+use crate::llm::{CacheType, LoraAdapter};
 use crate::store::VectorQuantization;
 
 /// Paths of the three models the engine runs.
@@ -61,6 +62,13 @@ pub struct EngineConfig {
     pub threads: usize,
     /// Context window of the answer model, in tokens.
     pub context_size: u32,
+    /// How the answer model's KV cache stores keys (default f16); q8_0 or
+    /// q4_0 fit a long context in less memory.
+    pub cache_type_k: CacheType,
+    /// How the answer model's KV cache stores values (default f16).
+    pub cache_type_v: CacheType,
+    /// LoRA adapters applied to the answer model (at most one for now).
+    pub lora_adapters: Vec<LoraAdapter>,
     /// File size limit and PDF time limit.
     pub limits: IngestLimits,
     /// How documents are cut into chunks.
@@ -99,6 +107,9 @@ impl EngineConfig {
             models: ModelPaths::in_dir(models_dir),
             threads: 0,
             context_size: 2048,
+            cache_type_k: CacheType::F16,
+            cache_type_v: CacheType::F16,
+            lora_adapters: Vec::new(),
             limits: IngestLimits::default(),
             chunking: ChunkingOptions::default(),
             quantization: VectorQuantization::F16,

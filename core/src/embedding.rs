@@ -49,8 +49,6 @@ pub struct EmbeddingStatus {
 pub(crate) struct Embedded {
     /// Distinct texts run through the model.
     pub texts: u64,
-    /// Chunks that got a vector (chunks of one text share its vector).
-    pub chunks: u64,
     /// Time in the model.
     pub model_ms: f64,
 }
@@ -165,7 +163,6 @@ impl Embedding {
                 Ok(Batch::Done { queued: 0, .. }) => break Ok(()),
                 Ok(Batch::Done { embedded, .. }) => {
                     total.texts += embedded.texts;
-                    total.chunks += embedded.chunks;
                     total.model_ms += embedded.model_ms;
                     let left = self.shared.store.snapshot()?.queued()?;
                     if !progress(total.texts, left) {
@@ -399,13 +396,12 @@ impl Shared {
             })
             .collect();
         let mut writes = self.store.begin_writes();
-        let chunks = writes.transaction(|tx| tx.embed_queued(&entries))?;
+        writes.transaction(|tx| tx.embed_queued(&entries))?;
         writes.finish_unsaved();
         Ok(Batch::Done {
             queued: queued.len(),
             embedded: Embedded {
                 texts: todo.len() as u64,
-                chunks,
                 model_ms,
             },
         })

@@ -582,7 +582,11 @@ impl Engine {
             threads: self.config.resolved_threads(),
             context_size: self.config.context_size,
             memory_limit_bytes: None,
+            cache_type_k: self.config.cache_type_k,
+            cache_type_v: self.config.cache_type_v,
+            lora_adapters: self.config.lora_adapters.clone(),
         })?);
+        self.check_answer_model(&self.config.models.llm)?;
         *slot = Some(llm.clone());
         Ok(llm)
     }

@@ -42,6 +42,7 @@ pub mod ingest;
 mod links;
 mod llama_backend;
 pub mod llm;
+mod models;
 mod report;
 mod search;
 mod serde_path;
@@ -69,7 +70,8 @@ pub use explain::{DocumentState, DocumentStatus, EXPLAIN_DEPTH, Explanation, Ran
 pub use index::ProgressFn;
 pub use ingest::{Locator, Metadata, metadata_from_json};
 pub use links::{DocumentLink, LinkedDocument};
-pub use llm::{GenerationOptions, StopReason};
+pub use llm::{CacheType, GenerationOptions, LoraAdapter, MemoryPlan, StopReason};
+pub use models::{ModelInfo, ModelRole, find_models, inspect_model};
 pub use report::{
     FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, StageTimings, UpdateReport,
 };

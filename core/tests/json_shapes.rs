@@ -59,6 +59,11 @@ fn every_result_type_serializes_to_its_documented_shape() {
     assert!(stats.last_index_run.is_some());
     assert_shape("stats", &stats);
     assert_shape("embedding_status", &engine.embedding_status().unwrap());
+    let models = engine.models(false).unwrap();
+    assert_eq!(models.len(), 2, "{models:?}");
+    for model in &models {
+        assert_shape("model_info", model);
+    }
 
     let espresso = std::fs::canonicalize(notes.path().join("espresso.md")).unwrap();
     let why = engine

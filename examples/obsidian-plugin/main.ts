@@ -21,7 +21,7 @@ import {
 } from 'obsidian';
 import * as path from 'path';
 import type * as TroveModule from './trove';
-import type { Answer, AnswerStrategy, CancelToken, Conversation, Locator, Trove } from './trove';
+import type { Answer, AnswerStrategy, CacheType, CancelToken, Conversation, Locator, Trove } from './trove';
 
 const VIEW_TYPE = 'trove-answer';
 
@@ -36,6 +36,18 @@ interface TroveSettings {
     threads: number;
     /** Embed with multilingual-e5-small (notes in any language) instead of the English MiniLM. */
     multilingual: boolean;
+    /** Another embedding model (ONNX folder or .gguf); empty: the toggle above decides. */
+    embeddingPath: string;
+    /** Another answer model (any GGUF chat model); empty: the bundled SmolLM2. */
+    llmPath: string;
+    /** Context window of the answer model in tokens; 0: 2048. */
+    contextSize: number;
+    /** KV cache precision of the answer model (keys and values). */
+    kvCache: CacheType;
+    /** A GGUF LoRA adapter on the answer model; empty: none. */
+    loraPath: string;
+    /** Its strength; 1: as trained. */
+    loraScale: number;
     /** Passages given to the model. */
     k: number;
     /** Most tokens per answer. */
@@ -50,6 +62,12 @@ const DEFAULT_SETTINGS: TroveSettings = {
     storeDir: '',
     threads: 0,
     multilingual: false,
+    embeddingPath: '',
+    llmPath: '',
+    contextSize: 0,
+    kvCache: 'f16',
+    loraPath: '',
+    loraScale: 1,
     k: 3,
     maxTokens: 256,
     strategy: 'extractive',
@@ -127,9 +145,14 @@ export default class TrovePlugin extends Plugin {
                 modelsDir: s.modelsDir,
                 storeDir: s.storeDir || path.join(this.vaultPath(), '.trove'),
                 threads: s.threads,
-                embeddingPath: s.multilingual
-                    ? path.join(s.modelsDir, 'multilingual-e5-small', 'multilingual-e5-small-q4_0.gguf')
-                    : undefined,
+                embeddingPath:
+                    s.embeddingPath ||
+                    (s.multilingual ? path.join(s.modelsDir, 'multilingual-e5-small', 'multilingual-e5-small-q4_0.gguf') : undefined),
+                llmPath: s.llmPath || undefined,
+                contextSize: s.contextSize,
+                cacheTypeK: s.kvCache,
+                cacheTypeV: s.kvCache,
+                loraAdapters: s.loraPath ? [{ path: s.loraPath, scale: s.loraScale }] : undefined,
                 // Switching the model above re-embeds the vault once.
                 reembed: true,
                 // Notes are keyword-searchable as soon as they are read; the
@@ -350,7 +373,12 @@ class TroveSettingTab extends PluginSettingTab {
         const { containerEl } = this;
         containerEl.empty();
         const s = this.plugin.settings;
-        const text = (name: string, desc: string, key: 'libraryPath' | 'modelsDir' | 'storeDir', placeholder = '') =>
+        const text = (
+            name: string,
+            desc: string,
+            key: 'libraryPath' | 'modelsDir' | 'storeDir' | 'embeddingPath' | 'llmPath' | 'loraPath',
+            placeholder = '',
+        ) =>
             new Setting(containerEl)
                 .setName(name)
                 .setDesc(desc)
@@ -363,7 +391,7 @@ class TroveSettingTab extends PluginSettingTab {
                             await this.plugin.saveSettings();
                         }),
                 );
-        const num = (name: string, desc: string, key: 'threads' | 'k' | 'maxTokens') =>
+        const num = (name: string, desc: string, key: 'threads' | 'k' | 'maxTokens' | 'contextSize') =>
             new Setting(containerEl)
                 .setName(name)
                 .setDesc(desc)
@@ -387,6 +415,34 @@ class TroveSettingTab extends PluginSettingTab {
                 t.setValue(s.multilingual).onChange(async (v) => {
                     s.multilingual = v;
                     await this.plugin.saveSettings();
+                }),
+            );
+        text('Embedding model', 'Another embedding model: an ONNX model folder or a .gguf file (re-embeds the vault); empty: the toggle above.', 'embeddingPath');
+        text('Answer model', 'Another answer model: any GGUF chat model llama.cpp runs; empty: the bundled SmolLM2.', 'llmPath');
+        num('Context', 'Context window of the answer model in tokens; 0: 2048.', 'contextSize');
+        new Setting(containerEl)
+            .setName('KV cache')
+            .setDesc('How the answer model caches its context: q8_0 takes about half the memory of f16, q4_0 a quarter.')
+            .addDropdown((d) =>
+                d
+                    .addOptions({ f16: 'f16', q8_0: 'q8_0', q4_0: 'q4_0' })
+                    .setValue(s.kvCache)
+                    .onChange(async (v) => {
+                        s.kvCache = v as CacheType;
+                        await this.plugin.saveSettings();
+                    }),
+            );
+        text('LoRA adapter', 'A GGUF LoRA adapter made for the answer model; empty: none.', 'loraPath');
+        new Setting(containerEl)
+            .setName('LoRA scale')
+            .setDesc('How strongly the adapter applies; 1: as trained.')
+            .addText((t) =>
+                t.setValue(String(s.loraScale)).onChange(async (v) => {
+                    const x = Number.parseFloat(v);
+                    if (Number.isFinite(x)) {
+                        s.loraScale = x;
+                        await this.plugin.saveSettings();
+                    }
                 }),
             );
         num('Passages', 'Passages given to the model per question.', 'k');

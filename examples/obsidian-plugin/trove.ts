@@ -125,6 +125,45 @@ export interface OpenOptions {
     embedInBackground?: boolean;
     /** Threads for embedding passages; 0 / unset: `threads`. */
     embeddingThreads?: number;
+    /**
+     * How the answer model's KV cache stores keys and values; unset: f16.
+     * `q8_0` / `q4_0` fit a long context in about a half / a quarter of it.
+     */
+    cacheTypeK?: CacheType;
+    cacheTypeV?: CacheType;
+    /** LoRA adapters (GGUF) on the answer model, at most one for now. */
+    loraAdapters?: LoraAdapter[];
+}
+
+/** KV cache precision (`trove_cache_type`). */
+export type CacheType = 'f16' | 'q8_0' | 'q4_0';
+
+/** A GGUF LoRA adapter and its strength (1: as trained; unset: 1). */
+export interface LoraAdapter {
+    path: string;
+    scale?: number;
+}
+
+/** A model file (the `model_info` JSON shape, camelCase). */
+export interface ModelInfo {
+    role: 'embedding' | 'answer' | 'lora_adapter' | 'found';
+    path: string;
+    /** `gguf` or `onnx`. */
+    format: string;
+    name: string | null;
+    architecture: string | null;
+    sizeBytes: number;
+    /** `Q4_1`, `Q4_K_M` …, `int8` or `f32`. */
+    quantization: string | null;
+    contextLength: number | null;
+    /** The chat format of its template (`chatml`, `gemma` …), or null. */
+    chatTemplate: string | null;
+    sha256: string;
+    /** The sha256 recorded for it and by whom (`setup`, `store`), or null. */
+    recordedSha256: string | null;
+    recordedBy: string | null;
+    /** Not the recorded file: an answer model is refused until accepted. */
+    changed: boolean;
 }
 
 /** A note handed over by the host app (`trove_note`). */
@@ -465,6 +504,7 @@ export type JsonKind =
     | 'index_summary'
     | 'stats'
     | 'embedding_status'
+    | 'models'
     | 'turns'
     | 'links'
     | 'document_status'
@@ -533,6 +573,11 @@ function declareTypes() {
         embedding_path: 'const char *',
         embed_in_background: 'uint8_t',
         embedding_threads: 'uint32_t',
+        cache_type_k: 'uint32_t',
+        cache_type_v: 'uint32_t',
+        lora_paths: 'const char **',
+        lora_scales: 'const float *',
+        lora_count: 'size_t',
     });
     // Text fields are given Buffers: koffi passes their address as it is.
     const note = koffi.struct('trove_note', {
@@ -761,6 +806,7 @@ export function loadLibrary(path: string): TroveLib {
         ),
         remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
         stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
+        models_json: f(`int trove_models_json(const trove_engine *engine, uint8_t accept, _Out_ ${own} *json_out)`),
         embedding_status_json: f(`int trove_embedding_status_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
         embedding_finish: f(
             `int trove_embedding_finish(const trove_engine *engine, const trove_cancel_token *cancel, trove_progress_fn *on_progress, void *user_data, _Out_ ${own} *summary_json_out)`,
@@ -904,6 +950,30 @@ function strategyOf(strategy: AnswerStrategy | undefined): number {
         throw invalid(`unknown answer strategy ${JSON.stringify(strategy)} (extractive, generative or quote)`);
     }
     return STRATEGIES[strategy];
+}
+
+const CACHE_TYPES: CacheType[] = ['f16', 'q8_0', 'q4_0'];
+
+function cacheTypeOf(type: CacheType | undefined, what: string): number {
+    if (type === undefined) return 0;
+    const n = CACHE_TYPES.indexOf(type);
+    if (n < 0) throw invalid(`${what} must be one of ${CACHE_TYPES.join(', ')}, got ${String(type)}`);
+    return n;
+}
+
+function loraFields(adapters: LoraAdapter[] | undefined) {
+    if (adapters === undefined) return { lora_paths: null, lora_scales: null, lora_count: 0 };
+    if (!Array.isArray(adapters)) throw invalid('loraAdapters must be an array of { path, scale }');
+    const paths = cStrings(
+        adapters.map((a) => a.path),
+        'loraAdapters.path',
+    );
+    const scales = adapters.map((a, i) => {
+        const scale = a.scale ?? 1;
+        if (typeof scale !== 'number' || !Number.isFinite(scale)) throw invalid(`loraAdapters[${i}].scale must be a finite number`);
+        return scale;
+    });
+    return { lora_paths: paths.list, lora_scales: scales.length ? scales : null, lora_count: paths.count };
 }
 
 function filterFields(f: Filters) {
@@ -1138,6 +1208,9 @@ export class Trove {
                 embedding_path: optionalCString(options.embeddingPath, 'embeddingPath'),
                 embed_in_background: options.embedInBackground ? 1 : 0,
                 embedding_threads: u32(options.embeddingThreads, 'embeddingThreads'),
+                cache_type_k: cacheTypeOf(options.cacheTypeK, 'cacheTypeK'),
+                cache_type_v: cacheTypeOf(options.cacheTypeV, 'cacheTypeV'),
+                ...loraFields(options.loraAdapters),
             },
             out,
         );
@@ -1535,6 +1608,18 @@ export class Trove {
         const out: Out<string | null> = [null];
         check(this.library, this.library.stats_json(this.live(), out), 'stats');
         return camelize(parseJson('stats', out[0]!)) as Stats;
+    }
+
+    /**
+     * The engine's models (embedding, answer, LoRA adapters), each hashed
+     * and checked against what was recorded for it. An answer model changed
+     * since the store recorded it is refused until `accept` records it.
+     * Reads every model file: seconds for large ones.
+     */
+    models(accept = false): ModelInfo[] {
+        const out: Out<string | null> = [null];
+        check(this.library, this.library.models_json(this.live(), accept ? 1 : 0, out), 'models');
+        return camelize(parseJson('models', out[0]!)) as ModelInfo[];
     }
 
     /** Where embedding stands: chunks embedded of all, pending, paused. */

@@ -833,6 +833,64 @@ static void test_stats(trove_engine *engine) {
     CHECK_STATUS(trove_stats_json(engine, NULL), TROVE_STATUS_INVALID_ARGUMENT);
 }
 
+static void test_models(trove_engine *engine) {
+    char *json = NULL;
+    CHECK_STATUS(trove_models_json(engine, 0, &json), TROVE_STATUS_OK);
+    CHECK(json && json[0] == '[' && strstr(json, "\"role\":\"embedding\"") &&
+              strstr(json, "\"role\":\"answer\"") && strstr(json, "\"quantization\":\"Q4_1\"") &&
+              strstr(json, "\"changed\":false"),
+          "models %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_models_json(NULL, 0, &json), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL, "reset on failure");
+}
+
+/* KV cache types and a LoRA adapter reach the answer model; bad values are
+ * refused at open. */
+static void test_answer_model_options(void) {
+    char store[300], zero[400];
+    snprintf(store, sizeof store, "%s/store-kv", root);
+    snprintf(zero, sizeof zero, "%s/test-lora/zero.gguf", models);
+    const char *adapters[] = {zero};
+    float scales[] = {1.0f};
+    trove_engine_options o = engine_options();
+    o.cache_type_k = TROVE_CACHE_TYPE_Q8_0;
+    o.cache_type_v = TROVE_CACHE_TYPE_Q8_0;
+    o.lora_paths = adapters;
+    o.lora_scales = scales;
+    o.lora_count = 1;
+    trove_engine *engine = NULL;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(add_note(engine, "kettle", "Kettle", "Descale the kettle with citric acid monthly.", NULL),
+                 TROVE_STATUS_OK);
+    trove_ask_options ao;
+    memset(&ao, 0, sizeof ao);
+    ao.struct_size = sizeof ao;
+    ao.strategy = TROVE_ANSWER_STRATEGY_GENERATIVE;
+    ao.max_tokens = 8;
+    ao.never_decline = 1;
+    trove_answer *answer = NULL;
+    CHECK_STATUS(trove_ask(engine, "How do I descale the kettle?", TROVE_NUL_TERMINATED, &ao, NULL, NULL, &answer),
+                 TROVE_STATUS_OK);
+    trove_answer_free(answer);
+    char *json = NULL;
+    CHECK_STATUS(trove_models_json(engine, 0, &json), TROVE_STATUS_OK);
+    CHECK(json && strstr(json, "\"role\":\"lora_adapter\"") && strstr(json, "\"recorded_by\":\"store\""),
+          "models %s", json);
+    trove_string_free(json);
+    trove_engine_close(engine);
+
+    o = engine_options();
+    o.cache_type_v = 7;
+    engine = NULL;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(engine == NULL && strstr(trove_last_error(), "cache_type_v 7"), "%s", trove_last_error());
+    o = engine_options();
+    o.lora_count = 1;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(trove_last_error(), "lora_paths"), "%s", trove_last_error());
+}
+
 static void test_links(trove_engine *engine) {
     CHECK_STATUS(add_note(engine, "host:links-a", "Alpha", "Alpha links to [[Beta|the second note]].", NULL),
                  TROVE_STATUS_OK);
@@ -1234,6 +1292,7 @@ int main(void) {
     test_threads(engine);
     test_watch(engine);
     test_stats(engine);
+    test_models(engine);
     test_links(engine);
     test_explain(engine);
     trove_engine_close(engine);
@@ -1241,6 +1300,7 @@ int main(void) {
     test_wrong_llm_and_other_embedder();
     test_multilingual_store();
     test_background_embedding();
+    test_answer_model_options();
 
     remove_tree(root);
     printf("%d passed, %d failed\n", passed, failed);

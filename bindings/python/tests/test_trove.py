@@ -106,6 +106,31 @@ def test_stats_describe_the_store_and_the_last_run(vault):
     ) == (3, 3, 0)
 
 
+def test_models_are_described_and_options_reach_the_answer_model(vault, tmp_path):
+    engine, root, notes = vault
+    models = engine.models()
+    assert [m.role for m in models] == [trove.ModelRole.EMBEDDING, trove.ModelRole.ANSWER]
+    answer = models[1]
+    assert (answer.format, answer.quantization, answer.chat_template) == ("gguf", "Q4_1", "chatml")
+    assert len(answer.sha256) == 64 and not answer.changed
+
+    adapter = trove.LoraAdapter(path=os.path.join(MODELS, "test-lora", "zero.gguf"), scale=1.0)
+    q8 = trove.Engine.open(
+        trove.EngineConfig(
+            store_dir=str(tmp_path / "store-kv"),
+            models_dir=MODELS,
+            threads=THREADS,
+            cache_type_k=trove.CacheType.Q8_0,
+            cache_type_v=trove.CacheType.Q4_0,
+            lora_adapters=[adapter],
+        )
+    )
+    q8.add_text("kettle", "Kettle", "Descale the kettle with citric acid monthly.")
+    options = trove.AskOptions(strategy=trove.AnswerStrategy.GENERATIVE, max_tokens=8, min_grounding=0.0)
+    assert q8.ask("How do I descale the kettle?", options).text
+    assert q8.models()[-1].role == trove.ModelRole.LORA_ADAPTER
+
+
 def test_search_finds_the_right_note_with_lines(vault):
     engine, _, _ = vault
     hits = engine.search("how hot should the water be for espresso?")

@@ -567,6 +567,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_index_path_async() != 271:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_trove_checksum_method_engine_models() != 710:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_outgoing_links() != 5372:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_engine_pause_embedding() != 172:
@@ -687,6 +689,9 @@ _UniffiLib.uniffi_trove_checksum_method_engine_index_path.restype = ctypes.c_uin
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path_async.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_index_path_async.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_checksum_method_engine_models.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_method_engine_models.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_engine_outgoing_links.restype = ctypes.c_uint16
@@ -864,6 +869,12 @@ _UniffiLib.uniffi_trove_fn_method_engine_index_path_async.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_trove_fn_method_engine_index_path_async.restype = ctypes.c_uint64
+_UniffiLib.uniffi_trove_fn_method_engine_models.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_method_engine_models.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_engine_outgoing_links.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -3149,12 +3160,186 @@ class _UniffiFfiConverterTypeEmbeddingStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.threads, buf)
         _UniffiFfiConverterOptionalString.write(value.last_error, buf)
 
+
+
+
+
+
+class CacheType(enum.Enum):
+    """
+    How the KV cache stores keys or values: the quantized types fit a long
+    context in less memory.
+"""
+    
+    F16 = 0
+    """
+    16-bit floats, the default.
+"""
+    
+    Q8_0 = 1
+    """
+    8-bit blocks, about half of f16.
+"""
+    
+    Q4_0 = 2
+    """
+    4-bit blocks, about a quarter of f16.
+"""
+    
+
+
+class _UniffiFfiConverterTypeCacheType(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return CacheType.F16
+        if variant == 2:
+            return CacheType.Q8_0
+        if variant == 3:
+            return CacheType.Q4_0
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == CacheType.F16:
+            return
+        if value == CacheType.Q8_0:
+            return
+        if value == CacheType.Q4_0:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == CacheType.F16:
+            buf.write_i32(1)
+        if value == CacheType.Q8_0:
+            buf.write_i32(2)
+        if value == CacheType.Q4_0:
+            buf.write_i32(3)
+
+
+
+class _UniffiFfiConverterOptionalTypeCacheType(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeCacheType.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeCacheType.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeCacheType.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class _UniffiFfiConverterTypePathBuf:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterString.lower(value)
+
+
+PathBuf = str
+
+
+@dataclass
+class LoraAdapter:
+    """
+    A GGUF LoRA adapter on the answer model, and its strength.
+"""
+    def __init__(self, *, path:PathBuf, scale:float):
+        self.path = path
+        self.scale = scale
+        
+        
+
+    
+    def __str__(self):
+        return "LoraAdapter(path={}, scale={})".format(self.path, self.scale)
+    def __eq__(self, other):
+        if self.path != other.path:
+            return False
+        if self.scale != other.scale:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeLoraAdapter(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return LoraAdapter(
+            path=_UniffiFfiConverterTypePathBuf.read(buf),
+            scale=_UniffiFfiConverterFloat32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypePathBuf.check_lower(value.path)
+        _UniffiFfiConverterFloat32.check_lower(value.scale)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypePathBuf.write(value.path, buf)
+        _UniffiFfiConverterFloat32.write(value.scale, buf)
+
+class _UniffiFfiConverterSequenceTypeLoraAdapter(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeLoraAdapter.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeLoraAdapter.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeLoraAdapter.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class EngineConfig:
     """
     Where the store and models are, and the engine's knobs.
 """
-    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None, embed_in_background:bool = False, embedding_threads:int = 0):
+    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None, embed_in_background:bool = False, embedding_threads:int = 0, cache_type_k:typing.Optional[CacheType] = None, cache_type_v:typing.Optional[CacheType] = None, lora_adapters:typing.List[LoraAdapter] = _DEFAULT):
         self.store_dir = store_dir
         self.models_dir = models_dir
         self.threads = threads
@@ -3164,12 +3349,18 @@ class EngineConfig:
         self.embedding_path = embedding_path
         self.embed_in_background = embed_in_background
         self.embedding_threads = embedding_threads
+        self.cache_type_k = cache_type_k
+        self.cache_type_v = cache_type_v
+        if lora_adapters is _DEFAULT:
+            self.lora_adapters = []
+        else:
+            self.lora_adapters = lora_adapters
         
         
 
     
     def __str__(self):
-        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={}, embed_in_background={}, embedding_threads={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path, self.embed_in_background, self.embedding_threads)
+        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={}, embed_in_background={}, embedding_threads={}, cache_type_k={}, cache_type_v={}, lora_adapters={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path, self.embed_in_background, self.embedding_threads, self.cache_type_k, self.cache_type_v, self.lora_adapters)
     def __eq__(self, other):
         if self.store_dir != other.store_dir:
             return False
@@ -3189,6 +3380,12 @@ class EngineConfig:
             return False
         if self.embedding_threads != other.embedding_threads:
             return False
+        if self.cache_type_k != other.cache_type_k:
+            return False
+        if self.cache_type_v != other.cache_type_v:
+            return False
+        if self.lora_adapters != other.lora_adapters:
+            return False
         return True
 
 class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
@@ -3204,6 +3401,9 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
             embedding_path=_UniffiFfiConverterOptionalString.read(buf),
             embed_in_background=_UniffiFfiConverterBoolean.read(buf),
             embedding_threads=_UniffiFfiConverterUInt32.read(buf),
+            cache_type_k=_UniffiFfiConverterOptionalTypeCacheType.read(buf),
+            cache_type_v=_UniffiFfiConverterOptionalTypeCacheType.read(buf),
+            lora_adapters=_UniffiFfiConverterSequenceTypeLoraAdapter.read(buf),
         )
 
     @staticmethod
@@ -3217,6 +3417,9 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.check_lower(value.embedding_path)
         _UniffiFfiConverterBoolean.check_lower(value.embed_in_background)
         _UniffiFfiConverterUInt32.check_lower(value.embedding_threads)
+        _UniffiFfiConverterOptionalTypeCacheType.check_lower(value.cache_type_k)
+        _UniffiFfiConverterOptionalTypeCacheType.check_lower(value.cache_type_v)
+        _UniffiFfiConverterSequenceTypeLoraAdapter.check_lower(value.lora_adapters)
 
     @staticmethod
     def write(value, buf):
@@ -3229,6 +3432,9 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.embedding_path, buf)
         _UniffiFfiConverterBoolean.write(value.embed_in_background, buf)
         _UniffiFfiConverterUInt32.write(value.embedding_threads, buf)
+        _UniffiFfiConverterOptionalTypeCacheType.write(value.cache_type_k, buf)
+        _UniffiFfiConverterOptionalTypeCacheType.write(value.cache_type_v, buf)
+        _UniffiFfiConverterSequenceTypeLoraAdapter.write(value.lora_adapters, buf)
 
 class _UniffiFfiConverterOptionalTypeHit(_UniffiConverterRustBuffer):
     @classmethod
@@ -3758,6 +3964,195 @@ class _UniffiFfiConverterTypeModelFingerprint(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.dimensions, buf)
         _UniffiFfiConverterString.write(value.sha256, buf)
 
+
+
+
+
+
+class ModelRole(enum.Enum):
+    """
+    What a model does for the engine.
+"""
+    
+    EMBEDDING = 0
+    
+    ANSWER = 1
+    
+    LORA_ADAPTER = 2
+    
+    FOUND = 3
+    
+
+
+class _UniffiFfiConverterTypeModelRole(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ModelRole.EMBEDDING
+        if variant == 2:
+            return ModelRole.ANSWER
+        if variant == 3:
+            return ModelRole.LORA_ADAPTER
+        if variant == 4:
+            return ModelRole.FOUND
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ModelRole.EMBEDDING:
+            return
+        if value == ModelRole.ANSWER:
+            return
+        if value == ModelRole.LORA_ADAPTER:
+            return
+        if value == ModelRole.FOUND:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ModelRole.EMBEDDING:
+            buf.write_i32(1)
+        if value == ModelRole.ANSWER:
+            buf.write_i32(2)
+        if value == ModelRole.LORA_ADAPTER:
+            buf.write_i32(3)
+        if value == ModelRole.FOUND:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class ModelInfo:
+    """
+    A model file: what it is and whether it is the file recorded for it.
+"""
+    def __init__(self, *, role:ModelRole, path:PathBuf, format:str, name:typing.Optional[str], architecture:typing.Optional[str], size_bytes:int, quantization:typing.Optional[str], context_length:typing.Optional[int], chat_template:typing.Optional[str], sha256:str, recorded_sha256:typing.Optional[str], recorded_by:typing.Optional[str], changed:bool):
+        self.role = role
+        self.path = path
+        self.format = format
+        self.name = name
+        self.architecture = architecture
+        self.size_bytes = size_bytes
+        self.quantization = quantization
+        self.context_length = context_length
+        self.chat_template = chat_template
+        self.sha256 = sha256
+        self.recorded_sha256 = recorded_sha256
+        self.recorded_by = recorded_by
+        self.changed = changed
+        
+        
+
+    
+    def __str__(self):
+        return "ModelInfo(role={}, path={}, format={}, name={}, architecture={}, size_bytes={}, quantization={}, context_length={}, chat_template={}, sha256={}, recorded_sha256={}, recorded_by={}, changed={})".format(self.role, self.path, self.format, self.name, self.architecture, self.size_bytes, self.quantization, self.context_length, self.chat_template, self.sha256, self.recorded_sha256, self.recorded_by, self.changed)
+    def __eq__(self, other):
+        if self.role != other.role:
+            return False
+        if self.path != other.path:
+            return False
+        if self.format != other.format:
+            return False
+        if self.name != other.name:
+            return False
+        if self.architecture != other.architecture:
+            return False
+        if self.size_bytes != other.size_bytes:
+            return False
+        if self.quantization != other.quantization:
+            return False
+        if self.context_length != other.context_length:
+            return False
+        if self.chat_template != other.chat_template:
+            return False
+        if self.sha256 != other.sha256:
+            return False
+        if self.recorded_sha256 != other.recorded_sha256:
+            return False
+        if self.recorded_by != other.recorded_by:
+            return False
+        if self.changed != other.changed:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeModelInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ModelInfo(
+            role=_UniffiFfiConverterTypeModelRole.read(buf),
+            path=_UniffiFfiConverterTypePathBuf.read(buf),
+            format=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterOptionalString.read(buf),
+            architecture=_UniffiFfiConverterOptionalString.read(buf),
+            size_bytes=_UniffiFfiConverterUInt64.read(buf),
+            quantization=_UniffiFfiConverterOptionalString.read(buf),
+            context_length=_UniffiFfiConverterOptionalUInt64.read(buf),
+            chat_template=_UniffiFfiConverterOptionalString.read(buf),
+            sha256=_UniffiFfiConverterString.read(buf),
+            recorded_sha256=_UniffiFfiConverterOptionalString.read(buf),
+            recorded_by=_UniffiFfiConverterOptionalString.read(buf),
+            changed=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeModelRole.check_lower(value.role)
+        _UniffiFfiConverterTypePathBuf.check_lower(value.path)
+        _UniffiFfiConverterString.check_lower(value.format)
+        _UniffiFfiConverterOptionalString.check_lower(value.name)
+        _UniffiFfiConverterOptionalString.check_lower(value.architecture)
+        _UniffiFfiConverterUInt64.check_lower(value.size_bytes)
+        _UniffiFfiConverterOptionalString.check_lower(value.quantization)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.context_length)
+        _UniffiFfiConverterOptionalString.check_lower(value.chat_template)
+        _UniffiFfiConverterString.check_lower(value.sha256)
+        _UniffiFfiConverterOptionalString.check_lower(value.recorded_sha256)
+        _UniffiFfiConverterOptionalString.check_lower(value.recorded_by)
+        _UniffiFfiConverterBoolean.check_lower(value.changed)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeModelRole.write(value.role, buf)
+        _UniffiFfiConverterTypePathBuf.write(value.path, buf)
+        _UniffiFfiConverterString.write(value.format, buf)
+        _UniffiFfiConverterOptionalString.write(value.name, buf)
+        _UniffiFfiConverterOptionalString.write(value.architecture, buf)
+        _UniffiFfiConverterUInt64.write(value.size_bytes, buf)
+        _UniffiFfiConverterOptionalString.write(value.quantization, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.context_length, buf)
+        _UniffiFfiConverterOptionalString.write(value.chat_template, buf)
+        _UniffiFfiConverterString.write(value.sha256, buf)
+        _UniffiFfiConverterOptionalString.write(value.recorded_sha256, buf)
+        _UniffiFfiConverterOptionalString.write(value.recorded_by, buf)
+        _UniffiFfiConverterBoolean.write(value.changed, buf)
+
 @dataclass
 class SearchOptions:
     """
@@ -3826,32 +4221,6 @@ class _UniffiFfiConverterTypeSearchOptions(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.path_prefix, buf)
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
         _UniffiFfiConverterSequenceString.write(value.document_ids, buf)
-
-
-class _UniffiFfiConverterTypePathBuf:
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value, buf)
-
-    @staticmethod
-    def read(buf):
-        return _UniffiFfiConverterString.read(buf)
-
-    @staticmethod
-    def lift(value):
-        return _UniffiFfiConverterString.lift(value)
-
-    @staticmethod
-    def check_lower(value):
-        return _UniffiFfiConverterString.check_lower(value)
-
-    @staticmethod
-    def lower(value):
-        return _UniffiFfiConverterString.lower(value)
-
-
-PathBuf = str
-
 
 class _UniffiFfiConverterOptionalTypeIndexRun(_UniffiConverterRustBuffer):
     @classmethod
@@ -5245,6 +5614,29 @@ class _UniffiFfiConverterOptionalTypeProgressListener(_UniffiConverterRustBuffer
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterSequenceTypeModelInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeModelInfo.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeModelInfo.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeModelInfo.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterOptionalTypeSearchOptions(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -5588,6 +5980,14 @@ class EngineProtocol(typing.Protocol):
         """
         `index_path` on a background thread. The listener runs on that
         thread. Cancelling the calling task cancels the indexing.
+"""
+        raise NotImplementedError
+    def models(self, accept: bool = False) -> typing.List[ModelInfo]:
+        """
+        The engine's models, each hashed and checked against what was
+        recorded for it; an answer model changed since the store recorded it
+        is refused until `accept` records it as it is now. Reads every
+        model file: seconds for large ones.
 """
         raise NotImplementedError
     def outgoing_links(self, document_id: str) -> typing.List[DocumentLink]:
@@ -6062,6 +6462,27 @@ class Engine(EngineProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def models(self, accept: bool = False) -> typing.List[ModelInfo]:
+        """
+        The engine's models, each hashed and checked against what was
+        recorded for it; an answer model changed since the store recorded it
+        is refused until `accept` records it as it is now. Reads every
+        model file: seconds for large ones.
+"""
+        
+        _UniffiFfiConverterBoolean.check_lower(accept)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBoolean.lower(accept),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeModelInfo.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_trove_fn_method_engine_models,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def outgoing_links(self, document_id: str) -> typing.List[DocumentLink]:
         """
         The links written in document `document_id` (a host id or a file's
@@ -6269,6 +6690,8 @@ __all__ = [
     "AnswerStrategy",
     "SearchMode",
     "DocumentState",
+    "CacheType",
+    "ModelRole",
     "TroveError",
     "WatchEvent",
     "LineRange",
@@ -6287,6 +6710,7 @@ __all__ = [
     "DocumentLink",
     "DocumentStatus",
     "EmbeddingStatus",
+    "LoraAdapter",
     "EngineConfig",
     "RankEvidence",
     "Explanation",
@@ -6296,6 +6720,7 @@ __all__ = [
     "IndexSummary",
     "IndexRun",
     "ModelFingerprint",
+    "ModelInfo",
     "SearchOptions",
     "Stats",
     "Turn",

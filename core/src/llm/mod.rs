@@ -4,7 +4,9 @@
 //! It knows nothing about stores or retrieval; callers hand it passages in
 //! rank order and it decides how many fit the model's context window.
 
+mod adapters;
 mod cache;
+mod cache_type;
 mod citations;
 pub(crate) mod instructions;
 pub(crate) mod model_file;
@@ -25,9 +27,12 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
+pub use adapters::LoraAdapter;
 pub use cache::PromptCache;
+pub use cache_type::CacheType;
 pub(crate) use citations::citation_brackets;
 pub use citations::parse_citations;
+pub use model_file::MemoryPlan;
 
 use crate::analysis::Language;
 use crate::{CancelToken, Error, Result};
@@ -35,7 +40,7 @@ use prompt::ChatFormat;
 use stream::TextStream;
 
 /// How to load a model. Build it with [`LlmConfig::new`] and adjust fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
     /// The GGUF model file.
     pub model_path: PathBuf,
@@ -46,9 +51,18 @@ pub struct LlmConfig {
     /// Context window in tokens (prompt and answer together); default 2048.
     pub context_size: u32,
     /// Memory the model may use; `None` reads `MemAvailable` from
-    /// `/proc/meminfo` (no check where that is missing). Models whose weights
-    /// and KV cache would not fit are refused instead of thrashing the device.
+    /// `/proc/meminfo` (no check where that is missing). Models whose weights,
+    /// KV cache and compute buffers would not fit
+    /// ([`memory_plan`](Self::memory_plan)) are refused instead of thrashing
+    /// the device.
     pub memory_limit_bytes: Option<u64>,
+    /// How the KV cache stores keys; default f16. The quantized types shrink
+    /// a long context's cache 2–4× (README, "Models").
+    pub cache_type_k: CacheType,
+    /// How the KV cache stores values; default f16.
+    pub cache_type_v: CacheType,
+    /// LoRA adapters applied on top of the model (at most one for now).
+    pub lora_adapters: Vec<LoraAdapter>,
 }
 
 impl LlmConfig {
@@ -60,6 +74,37 @@ impl LlmConfig {
             ..LlmConfig::default()
         }
     }
+
+    /// The memory loading this model with these options will take, from
+    /// the file's metadata alone (nothing is loaded): what [`Llm::load`]
+    /// checks against the memory available, for a host to choose a context
+    /// size or cache type before it tries.
+    ///
+    /// ```no_run
+    /// use trove::llm::{CacheType, LlmConfig};
+    /// let mut config = LlmConfig::new("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    /// config.context_size = 8192;
+    /// config.cache_type_k = CacheType::Q8_0;
+    /// config.cache_type_v = CacheType::Q8_0;
+    /// let plan = config.memory_plan()?;
+    /// println!("{} MiB", plan.total() >> 20);
+    /// # Ok::<(), trove::Error>(())
+    /// ```
+    pub fn memory_plan(&self) -> Result<MemoryPlan> {
+        let file = model_file::inspect(&self.model_path)?;
+        let adapter_bytes = self
+            .lora_adapters
+            .iter()
+            .filter_map(|a| std::fs::metadata(&a.path).ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(file.memory_plan(
+            self.context_size,
+            PREFILL_CHUNK,
+            (self.cache_type_k, self.cache_type_v),
+            adapter_bytes,
+        ))
+    }
 }
 
 impl Default for LlmConfig {
@@ -69,6 +114,9 @@ impl Default for LlmConfig {
             threads: 0,
             context_size: 2048,
             memory_limit_bytes: None,
+            cache_type_k: CacheType::F16,
+            cache_type_v: CacheType::F16,
+            lora_adapters: Vec::new(),
         }
     }
 }
@@ -225,10 +273,12 @@ pub struct HistoryFit {
 pub struct Llm {
     backend: &'static LlamaBackend,
     model: LlamaModel,
+    adapters: adapters::LoadedAdapters,
     format: ChatFormat,
     name: String,
     threads: i32,
     context_size: u32,
+    cache_types: (CacheType, CacheType),
 }
 
 // Hosts keep one model behind an `Arc` and answer from many threads.
@@ -250,22 +300,22 @@ impl Llm {
         }
         let backend = crate::llama_backend::backend()?;
         let path = &config.model_path;
-        let file = model_file::inspect(path)?;
-        let needed = file.estimated_memory(config.context_size);
+        let cache_types = (config.cache_type_k, config.cache_type_v);
+        let plan = config.memory_plan()?;
         let available = config.memory_limit_bytes.or_else(model_file::mem_available);
         if let Some(available) = available
-            && needed > available
+            && plan.total() > available
         {
             return Err(Error::model(format!(
-                "{} needs about {} of memory with a {}-token context, but only {} is available; \
-                 use a smaller model or a smaller context_size",
+                "{} needs about {} of memory ({}), but only {} is available; use a smaller \
+                 model, a smaller context_size or a quantized KV cache (q8_0, q4_0)",
                 path.display(),
-                model_file::format_bytes(needed),
-                config.context_size,
+                model_file::format_bytes(plan.total()),
+                plan.describe(config.context_size, cache_types),
                 model_file::format_bytes(available),
             )));
         }
-        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+        let mut model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|err| {
                 Error::model(format!(
                     "llama.cpp could not load {} ({err}); the file may be damaged or its \
@@ -273,6 +323,7 @@ impl Llm {
                     path.display()
                 ))
             })?;
+        let adapters = adapters::LoadedAdapters::load(&mut model, &config.lora_adapters)?;
         let name = model
             .meta_val_str("general.name")
             .ok()
@@ -287,10 +338,12 @@ impl Llm {
         Ok(Llm {
             backend,
             model,
+            adapters,
             format,
             name,
             threads: i32::try_from(threads).unwrap_or(i32::MAX),
             context_size: config.context_size,
+            cache_types,
         })
     }
 
@@ -541,15 +594,24 @@ impl Llm {
             .with_n_ubatch(chunk)
             .with_n_threads(self.threads)
             .with_n_threads_batch(self.threads)
+            .with_type_k(self.cache_types.0.llama())
+            .with_type_v(self.cache_types.1.llama())
             .with_no_perf(false);
         let _guard = crate::llama_backend::context_creation();
-        self.model.new_context(self.backend, params).map_err(|err| {
-            Error::model(format!(
-                "llama.cpp could not create a {}-token context ({err}); \
+        let mut ctx = self
+            .model
+            .new_context(self.backend, params)
+            .map_err(|err| {
+                Error::model(format!(
+                    "llama.cpp could not create a {}-token context with a {}/{} KV cache ({err}); \
                  memory may be short, try a smaller context_size",
-                self.context_size
-            ))
-        })
+                    self.context_size,
+                    self.cache_types.0.name(),
+                    self.cache_types.1.name(),
+                ))
+            })?;
+        self.adapters.apply(&mut ctx)?;
+        Ok(ctx)
     }
 
     /// grammar (if any) → penalties → top-k → top-p → min-p → temperature →

@@ -443,7 +443,14 @@ impl<'s> Snapshot<'s> {
 
     /// Those of `ids` still waiting for their vector.
     pub(crate) fn queued_among(&self, ids: &[u64]) -> Result<HashSet<u64>> {
-        if self.queued()? == 0 {
+        // Cheap when nothing waits, the usual case: no count of a long queue.
+        let any: bool = self
+            .conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM embed_queue)", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
+        if !any {
             return Ok(HashSet::new());
         }
         let mut stmt = self
@@ -502,6 +509,14 @@ impl<'s> Snapshot<'s> {
             .and_then(|json| serde_json::from_str(&json).ok()))
     }
 
+    /// What the store recorded of the answer model it last answered with
+    /// (an unreadable record reads as none).
+    pub(crate) fn answer_model(&self) -> Result<Option<crate::models::ModelRecord>> {
+        Ok(self
+            .meta(ANSWER_MODEL)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
     /// Vectors in the vector index.
     pub(crate) fn vector_count(&self) -> usize {
         self.vectors.len()
@@ -521,6 +536,8 @@ impl Drop for Snapshot<'_> {
 
 /// The meta key of the last indexing run.
 pub(super) const LAST_RUN: &str = "last_index_run";
+/// The meta key of the answer model's record.
+pub(super) const ANSWER_MODEL: &str = "answer_model";
 
 pub(super) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

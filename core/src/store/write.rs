@@ -315,8 +315,7 @@ impl WriteTx<'_> {
     /// no longer queued with that hash (its document changed or went while
     /// the batch was embedded) is skipped; the stored vector of a hash wins
     /// over the entry's (another process may have embedded it first).
-    /// Returns the chunks embedded.
-    pub(crate) fn embed_queued(&mut self, entries: &[QueuedEmbedding<'_>]) -> Result<u64> {
+    pub(crate) fn embed_queued(&mut self, entries: &[QueuedEmbedding<'_>]) -> Result<()> {
         let tx = &self.tx;
         let mut dequeue = tx
             .prepare_cached(
@@ -334,7 +333,6 @@ impl WriteTx<'_> {
             .prepare_cached("UPDATE chunks SET embed_hash = ?2 WHERE id = ?1 RETURNING doc_id")
             .map_err(sql)?;
         let mut docs = Vec::new();
-        let mut embedded = 0;
         for entry in entries {
             if dequeue
                 .execute(params![entry.chunk_id as i64, entry.queued_hash])
@@ -353,7 +351,6 @@ impl WriteTx<'_> {
                 .query_row(params![entry.chunk_id as i64, entry.hash], |r| r.get(0))
                 .map_err(sql)?;
             docs.push(doc);
-            embedded += 1;
             self.delta
                 .added
                 .push((entry.chunk_id, blob::decode(&stored)?));
@@ -364,7 +361,7 @@ impl WriteTx<'_> {
             recompute_centroid(tx, *doc)?;
         }
         self.chunks_changed = true;
-        Ok(embedded)
+        Ok(())
     }
 
     /// Deletes a document, its chunks, their keyword entries, any embedding
@@ -459,6 +456,15 @@ impl WriteTx<'_> {
             )
             .map_err(sql)?;
         Ok(())
+    }
+
+    /// Records the answer model's file as the one this store answers with.
+    pub(crate) fn record_answer_model(
+        &mut self,
+        record: &crate::models::ModelRecord,
+    ) -> Result<()> {
+        let json = serde_json::to_string(record).expect("a model record serializes");
+        set_meta(&self.tx, super::read::ANSWER_MODEL, &json)
     }
 
     /// Records the last indexing run.

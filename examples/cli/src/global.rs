@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use trove::{EngineConfig, ModelPaths};
+use trove::{CacheType, EngineConfig, LoraAdapter, ModelPaths};
 
 /// Where the knowledge base and the models are, threads, output format.
 #[derive(clap::Args)]
@@ -22,6 +22,20 @@ pub struct GlobalArgs {
     /// Answer model: any GGUF chat model llama.cpp runs [default: SmolLM2 in the models directory]
     #[arg(long, global = true, value_name = "GGUF")]
     pub llm: Option<PathBuf>,
+    /// Context window of the answer model, in tokens [default: 2048]
+    #[arg(long, global = true, value_name = "TOKENS")]
+    pub context_size: Option<u32>,
+    /// How the answer model's KV cache stores keys: f16 (default), q8_0
+    /// (about half the memory) or q4_0 (about a quarter)
+    #[arg(long, global = true, value_name = "TYPE", value_parser = cache_type)]
+    pub cache_type_k: Option<CacheType>,
+    /// How it stores values: f16 (default), q8_0 or q4_0
+    #[arg(long, global = true, value_name = "TYPE", value_parser = cache_type)]
+    pub cache_type_v: Option<CacheType>,
+    /// A GGUF LoRA adapter on the answer model, with its scale
+    /// (FILE.gguf or FILE.gguf:0.5; default scale 1)
+    #[arg(long, global = true, value_name = "FILE[:SCALE]", value_parser = lora_adapter)]
+    pub lora: Vec<LoraAdapter>,
     /// Re-embed a store built with another embedding model (instead of refusing it)
     #[arg(long, global = true)]
     pub reembed: bool,
@@ -70,6 +84,12 @@ impl GlobalArgs {
         if let Some(llm) = &self.llm {
             config.models.llm = llm.clone();
         }
+        if let Some(tokens) = self.context_size {
+            config.context_size = tokens;
+        }
+        config.cache_type_k = self.cache_type_k.unwrap_or_default();
+        config.cache_type_v = self.cache_type_v.unwrap_or_default();
+        config.lora_adapters = self.lora.clone();
         // No --embedding, or `minilm`: EngineConfig's default already is MiniLM.
         match self.embedding.as_deref() {
             None | Some("minilm") => {}
@@ -80,4 +100,22 @@ impl GlobalArgs {
         }
         config
     }
+}
+
+fn cache_type(name: &str) -> Result<CacheType, String> {
+    CacheType::from_name(name).ok_or_else(|| format!("`{name}` is not f16, q8_0 or q4_0"))
+}
+
+/// `FILE` or `FILE:SCALE` (a path may hold colons: only a number after
+/// the last one is a scale).
+fn lora_adapter(arg: &str) -> Result<LoraAdapter, String> {
+    if let Some((path, scale)) = arg.rsplit_once(':')
+        && let Ok(scale) = scale.parse::<f32>()
+    {
+        if !scale.is_finite() {
+            return Err(format!("the scale in `{arg}` is not a finite number"));
+        }
+        return Ok(LoraAdapter::new(path, scale));
+    }
+    Ok(LoraAdapter::new(arg, 1.0))
 }

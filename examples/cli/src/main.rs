@@ -5,6 +5,7 @@
 
 mod answer;
 mod global;
+mod models;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -93,6 +94,15 @@ enum Command {
         query: String,
         /// A file (as indexed) or a host document's id
         document: String,
+    },
+    /// The models: the embedding and answer models (and LoRA adapters) this
+    /// store runs with, then the others in the models folder, each with its
+    /// size, quantization, context length, chat format and sha256, checked
+    /// against the store's and `make setup`'s records.
+    Models {
+        /// Record the answer model as it is now, after replacing it on purpose
+        #[arg(long)]
+        accept: bool,
     },
     /// Remove a document, or everything under a folder (the files stay).
     Forget { path: PathBuf },
@@ -209,6 +219,7 @@ fn run(cli: Cli) -> CliResult {
         } => document_status(&cli, document),
         Command::Explain { query, document } => explain(&cli, query, document),
         Command::Links { document } => links(&cli, document),
+        Command::Models { accept } => models::run(&cli, &open_existing(&cli)?, *accept),
         Command::Forget { path } => {
             let engine = open_existing(&cli)?;
             let removed = engine.remove_path(path)?;

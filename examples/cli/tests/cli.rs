@@ -477,6 +477,87 @@ fn llm_chooses_the_answer_model_by_path() {
     assert!(message.contains("missing.gguf"), "{message}");
 }
 
+#[test]
+fn models_lists_what_the_store_runs_with_and_what_the_models_folder_holds() {
+    let notes = tempfile::tempdir().unwrap();
+    write(
+        notes.path(),
+        "tea.md",
+        "# Tea\n\nGreen tea is brewed at 80 °C.\n",
+    );
+    let store = tempfile::tempdir().unwrap();
+    expect(
+        &mut trove(store.path(), &["index", notes.path().to_str().unwrap()]),
+        0,
+    );
+    let zero = models_dir().join("test-lora/zero.gguf");
+    let zero = zero.to_str().unwrap();
+    // KV cache types, a context size and a LoRA adapter reach the answer model.
+    let answer = json(
+        store.path(),
+        &[
+            "--context-size",
+            "1024",
+            "--cache-type-k",
+            "q8_0",
+            "--cache-type-v",
+            "q4_0",
+            "--lora",
+            &format!("{zero}:0.5"),
+            "ask",
+            "--strategy",
+            "generative",
+            "--max-tokens",
+            "8",
+            "--min-grounding",
+            "0",
+            "How hot is green tea brewed?",
+        ],
+    );
+    assert!(!answer["answer"].as_str().unwrap().is_empty(), "{answer}");
+
+    let out = expect(
+        &mut trove(store.path(), &["--json", "--lora", zero, "models"]),
+        0,
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for line in &lines {
+        assert_shape("model_info", line);
+    }
+    let roles: Vec<&str> = lines.iter().map(|l| l["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles[..3],
+        ["embedding", "answer", "lora_adapter"],
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["recorded_by"], "store", "the ask recorded it");
+    assert_eq!(lines[1]["quantization"], "Q4_1");
+    // The multilingual model is in the folder, not configured.
+    assert!(
+        lines.iter().any(|l| l["role"] == "found"
+            && l["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("multilingual-e5-small-q4_0.gguf")),
+        "{lines:?}"
+    );
+    let text = expect(&mut trove(store.path(), &["models"]), 0);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("answer") && text.contains("Q4_1") && text.contains("chat chatml"),
+        "{text}"
+    );
+
+    let bad = expect(
+        &mut trove(store.path(), &["--cache-type-k", "q5", "models"]),
+        2,
+    );
+    assert!(stderr(&bad).contains("q5"), "{}", stderr(&bad));
+}
+
 /// `ask --json` says at top level whether the question was declined: a
 /// question the notes cannot answer gets the fixed answer and no citation,
 /// one they can gets a quote of its source; `--min-grounding 0` never

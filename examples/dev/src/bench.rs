@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use ort::session::Session;
 use ort::value::Tensor;
-use trove::llm::{GenerationOptions, Llm, LlmConfig, Passage};
 use trove::{Engine, EngineConfig, IndexOptions, SearchOptions};
 
 #[derive(clap::Args)]
@@ -151,7 +150,10 @@ pub fn run(config: EngineConfig, args: &BenchArgs, json: bool) -> Res<()> {
     drop(engine);
 
     // Generation: trove's llama.cpp path vs llama-bench (512-token prompt, 128 tokens).
-    report.insert("generation".into(), generation(&config, threads)?);
+    report.insert(
+        "generation".into(),
+        crate::llm_bench::generation(&config, threads)?,
+    );
 
     // Peak memory of a whole `trove ask` process on the indexed store.
     report.insert(
@@ -166,67 +168,6 @@ pub fn run(config: EngineConfig, args: &BenchArgs, json: bool) -> Res<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
-}
-
-fn generation(config: &EngineConfig, threads: usize) -> Res<serde_json::Value> {
-    let llm = Llm::load(&LlmConfig {
-        model_path: config.models.llm.clone(),
-        threads,
-        context_size: 2048,
-        memory_limit_bytes: None,
-    })?;
-    // Passages that bring the prompt to about 512 tokens.
-    let sentence = "The harbour ferry leaves at seven and the market opens at eight on weekdays. ";
-    let mut body = String::new();
-    while llm.count_tokens(&body) < 440 {
-        body.push_str(sentence);
-    }
-    let passages = [Passage {
-        header: "Town notes".into(),
-        text: body,
-    }];
-    let options = GenerationOptions {
-        temperature: 0.0,
-        max_tokens: 128,
-        ..Default::default()
-    };
-    let mut runs = Vec::new();
-    for _ in 0..3 {
-        let cancel = trove::CancelToken::new();
-        let g = llm.generate(
-            "Summarise the notes in detail.",
-            &passages,
-            &options,
-            &cancel,
-            &mut |_| true,
-        )?;
-        runs.push(g.timings);
-    }
-    let median = |f: &dyn Fn(&trove::llm::GenerationTimings) -> f64| {
-        let mut v: Vec<f64> = runs.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let prefill = median(&|t| t.prefill_tok_s);
-    let decode = median(&|t| t.decode_tok_s);
-    let mut out = serde_json::json!({
-        "model": config.models.llm.file_name().map(|n| n.to_string_lossy().into_owned()),
-        "prompt_tokens": runs[0].prompt_tokens,
-        "decode_tokens": runs[0].decode_tokens,
-        "trove_prefill_tok_s": round(prefill),
-        "trove_decode_tok_s": round(decode),
-    });
-    // The baseline: llama.cpp's bare decode loop on the same model, threads
-    // and prompt length, measured the way llama-bench does (the prompt in
-    // one batch; then 128 single-token decodes at that depth, no sampling).
-    // The published crate ships llama.cpp without the llama-bench tool's
-    // source, so it runs in-process instead.
-    let (pp, tg) = llm.raw_speed(runs[0].prompt_tokens, 128)?;
-    out["llama_cpp_prefill_tok_s"] = round(pp).into();
-    out["llama_cpp_decode_tok_s"] = round(tg).into();
-    out["prefill_ratio"] = round(prefill / pp).into();
-    out["decode_ratio"] = round(decode / tg).into();
-    Ok(out)
 }
 
 /// Follow-up time to first token next to a first turn's at the same
@@ -497,7 +438,7 @@ fn read_queries(path: &Path) -> Res<Vec<String>> {
         .collect())
 }
 
-fn models_dir(config: &EngineConfig) -> PathBuf {
+pub fn models_dir(config: &EngineConfig) -> PathBuf {
     config
         .models
         .llm
@@ -506,6 +447,6 @@ fn models_dir(config: &EngineConfig) -> PathBuf {
         .unwrap_or_default()
 }
 
-fn round(x: f64) -> f64 {
+pub fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

@@ -6,6 +6,8 @@
 //! - `eval-dialogues FILE`: whether follow-up questions find the right note.
 //! - `fit-grounding`: fits the decline decision on `eval-answers --details`.
 //! - `bench`: speed next to the raw components, as JSON.
+//! - `bench-llm`: the answer model next to llama.cpp's bare loop, and the
+//!   KV cache types' memory and speed at long contexts.
 //! - `watch-latency`: save-to-searchable latency of the folder watcher.
 
 mod bench;
@@ -16,6 +18,7 @@ mod fit_grounding;
 #[path = "../../cli/src/global.rs"]
 mod global;
 mod latency;
+mod llm_bench;
 
 use std::process::ExitCode;
 
@@ -46,6 +49,12 @@ enum Command {
     FitGrounding(fit_grounding::FitArgs),
     /// Speed next to the raw components (ONNX Runtime, llama.cpp), as JSON.
     Bench(bench::BenchArgs),
+    /// The answer model next to llama.cpp's bare loop (interleaved rounds,
+    /// median of ratios), and each KV cache type's memory and decode speed.
+    BenchLlm(llm_bench::LlmBenchArgs),
+    /// Child process of `bench-llm`: one context size and cache type.
+    #[command(hide = true)]
+    BenchKvChild(llm_bench::KvChildArgs),
     /// The follow-up part of `bench` alone, over a notes folder.
     BenchFollowUp(bench::FollowUpArgs),
     /// Child process of `bench`: times one embedding path.
@@ -74,6 +83,8 @@ fn main() -> ExitCode {
             bench::follow_up_alone(config, cli.global.store.clone(), args, json)
         }
         Command::BenchEmbedding(args) => bench::embedding_child(config, args),
+        Command::BenchLlm(args) => llm_bench::run(config, args, json),
+        Command::BenchKvChild(args) => llm_bench::kv_child(config, args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config),
         Command::WatchLatency(args) => latency::run(config, args, json),
     };

@@ -136,8 +136,9 @@ const SHAPE_OF_KIND = {
     links: ['$document_link'],
     document_status: '$document_status',
     explanation: '$explanation',
+    models: ['$model_info'],
 };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, embedding_status: 0, turns: 0, links: 0, document_status: 0, explanation: 0 };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, embedding_status: 0, turns: 0, links: 0, document_status: 0, explanation: 0, models: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -550,6 +551,45 @@ test('errors: bad mode, bad arguments, missing path, use after close', async () 
     other.close(); // idempotent
     assert.throws(() => other.search('x'), isTroveError('TROVE_WRAPPER'));
     await assert.rejects(other.askAsync('x'), isTroveError('TROVE_WRAPPER'));
+});
+
+test('models: each hashed and checked; KV cache types and LoRA options reach the engine', async () => {
+    const models = trove.models();
+    assert.deepEqual(models.map((m) => m.role), ['embedding', 'answer']);
+    const answer = models[1];
+    assert.equal(answer.format, 'gguf');
+    assert.equal(answer.quantization, 'Q4_1');
+    assert.equal(answer.chatTemplate, 'chatml');
+    assert.match(answer.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(answer.changed, false);
+
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-kv-'));
+    try {
+        const q8 = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, threads: THREADS, cacheTypeK: 'q8_0', cacheTypeV: 'q8_0', contextSize: 1024 });
+        try {
+            q8.addText({ id: 'n', title: 'Espresso', text: 'Brew espresso at 93 °C for 28 seconds.' });
+            const a = await q8.askAsync('What temperature do I brew espresso at?', { strategy: 'generative', maxTokens: 16, minGrounding: 0 });
+            assert.ok(a.text.length > 0);
+        } finally {
+            q8.close();
+        }
+        assert.throws(
+            () => Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, cacheTypeK: 'q5' }),
+            isTroveError('TROVE_STATUS_INVALID_ARGUMENT'),
+        );
+        const missing = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, threads: THREADS, loraAdapters: [{ path: path.join(store, 'none.gguf') }] });
+        try {
+            assert.throws(() => missing.models(), isTroveError('TROVE_STATUS_NOT_FOUND'));
+            assert.throws(
+                () => missing.ask('What temperature?', { strategy: 'generative', maxTokens: 8, minGrounding: 0 }),
+                (e) => isTroveError('TROVE_STATUS_NOT_FOUND')(e) && /LoRA adapter/.test(e.message),
+            );
+        } finally {
+            missing.close();
+        }
+    } finally {
+        fs.rmSync(store, { recursive: true, force: true });
+    }
 });
 
 test('embedInBackground: keyword-searchable at once, vectors from the background thread', async () => {

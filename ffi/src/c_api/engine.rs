@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use trove::{Engine, EngineConfig, IndexOptions, IndexProgress};
+use trove::{Engine, IndexOptions, IndexProgress};
 
 use super::cancel::{token_of, trove_cancel_token};
 use super::options::{self, trove_engine_options, trove_note};
@@ -153,21 +153,8 @@ pub unsafe extern "C" fn trove_engine_open(
         // SAFETY: the caller's pointers, as documented.
         unsafe {
             put(engine_out, "engine_out", std::ptr::null_mut())?;
-            let store_dir = strings::path(store_dir, "store_dir")?;
-            let models_dir = strings::path(models_dir, "models_dir")?;
             let options = options::read(options)?;
-            let mut config = EngineConfig::new(store_dir, models_dir);
-            config.threads = options.threads as usize;
-            config.context_size = options::or_default(options.context_size, config.context_size);
-            config.reembed = options::flag(options.reembed);
-            config.wait_for_embedding = !options::flag(options.embed_in_background);
-            config.embedding_threads = options.embedding_threads as usize;
-            if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
-                config.models.llm = llm.into();
-            }
-            if let Some(model) = strings::optional_c(options.embedding_path, "embedding_path")? {
-                config.models.embedding_dir = model.into();
-            }
+            let config = options::engine_config(store_dir, models_dir, &options)?;
             let engine = Engine::open(config)?;
             let handle = Box::new(trove_engine {
                 engine: Arc::new(engine),
@@ -475,6 +462,36 @@ pub unsafe extern "C" fn trove_stats_json(
             put(json_out, "json_out", std::ptr::null_mut())?;
             let stats = engine_ref(engine)?.stats()?;
             put_json(json_out, &stats);
+            Ok(())
+        }
+    })
+}
+
+/// The engine's models (embedding model, answer model, LoRA adapters) as a
+/// JSON array (the model_info shape in README.md, "JSON shapes": role,
+/// path, format, name, architecture, size_bytes, quantization,
+/// context_length, chat_template, sha256, recorded_sha256, recorded_by,
+/// changed), each hashed and checked against what was recorded for it. An
+/// answer model changed since the store recorded it is refused
+/// (TROVE_STATUS_MODEL) until accept is nonzero, which records it as it is
+/// now. *json_out is caller-owned: free it with trove_string_free. Set to
+/// NULL on failure.
+///
+/// Thread-safe; reads every model file (seconds for large ones).
+///
+/// Safety: engine is live; json_out is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn trove_models_json(
+    engine: *const trove_engine,
+    accept: u8,
+    json_out: *mut *mut c_char,
+) -> trove_status {
+    call(|| {
+        // SAFETY: the caller's pointers, as documented.
+        unsafe {
+            put(json_out, "json_out", std::ptr::null_mut())?;
+            let models = engine_ref(engine)?.models(options::flag(accept))?;
+            put_json(json_out, &models);
             Ok(())
         }
     })

@@ -123,17 +123,16 @@ pub fn c_abi(data: &[u8]) {
 
 fn engine_options(o: &trove_engine_options, texts: &Texts) -> Result<(), Failure> {
     let mut n = 0;
-    let llm = texts.pointer(o.llm_path, &mut n);
-    let embedding = texts.pointer(o.embedding_path, &mut n);
-    // SAFETY: NULL or texts' NUL-terminated strings.
-    unsafe {
-        strings::optional_c(llm, "llm_path")?;
-        strings::optional_c(embedding, "embedding_path")?;
-        if !llm.is_null() {
-            // What trove_engine_open asks of its path arguments.
-            strings::path(llm, "llm_path")?;
-        }
-    }
+    let mut o = *o;
+    o.llm_path = texts.pointer(o.llm_path, &mut n);
+    o.embedding_path = texts.pointer(o.embedding_path, &mut n);
+    (o.lora_paths, o.lora_count) = texts.array(o.lora_paths, o.lora_count);
+    // Scales come from the fuzzer's bytes only through the count above.
+    o.lora_scales = std::ptr::null();
+    let dir = c"store".as_ptr();
+    // SAFETY: every pointer is NULL or into `texts`, counts within them;
+    // the directories are NUL-terminated.
+    unsafe { options::engine_config(dir, dir, &o) }?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 
 use std::ffi::c_char;
 
-use trove::{AnswerStrategy, SearchFilters, SearchMode};
+use trove::{AnswerStrategy, CacheType, EngineConfig, LoraAdapter, SearchFilters, SearchMode};
 
 use super::cancel::trove_cancel_token;
 use super::status::Failure;
@@ -74,6 +74,33 @@ pub struct trove_engine_options {
     /// Threads for embedding passages; 0: threads. Change it while open
     /// with trove_embedding_set_threads.
     pub embedding_threads: u32,
+    /// A trove_cache_type for the keys of the answer model's KV cache;
+    /// 0: f16.
+    pub cache_type_k: u32,
+    /// A trove_cache_type for its values; 0: f16.
+    pub cache_type_v: u32,
+    /// LoRA adapters for the answer model (lora_count NUL-terminated paths
+    /// of GGUF adapters; at most one for now).
+    pub lora_paths: *const *const c_char,
+    /// Their scales (lora_count floats); NULL: 1.0 each.
+    pub lora_scales: *const f32,
+    /// Number of lora_paths.
+    pub lora_count: usize,
+}
+
+/// How the answer model's KV cache stores keys or values, for
+/// trove_engine_options.cache_type_k and cache_type_v. The cache grows with
+/// the context; the quantized types fit a long one in less memory.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub enum trove_cache_type {
+    /// 16-bit floats; the default.
+    F16 = 0,
+    /// 8-bit blocks, about half of f16.
+    Q8_0 = 1,
+    /// 4-bit blocks, about a quarter of f16.
+    Q4_0 = 2,
 }
 
 /// Options of trove_search. Zero-initialise, set struct_size, then set
@@ -266,6 +293,62 @@ pub(crate) fn strategy(value: u32) -> Result<AnswerStrategy, Failure> {
         other => Err(Failure::invalid(format!(
             "strategy {other} is not a trove_answer_strategy (0 extractive, 1 generative, 2 quote)"
         ))),
+    }
+}
+
+fn cache_type(value: u32, name: &str) -> Result<CacheType, Failure> {
+    match value {
+        0 => Ok(CacheType::F16),
+        1 => Ok(CacheType::Q8_0),
+        2 => Ok(CacheType::Q4_0),
+        other => Err(Failure::invalid(format!(
+            "{name} {other} is not a trove_cache_type (0 f16, 1 q8_0, 2 q4_0)"
+        ))),
+    }
+}
+
+/// The engine configuration `options` (already read) describe for a store
+/// and models directory: what trove_engine_open opens.
+///
+/// # Safety
+/// The paths and every pointer in `options` are NULL or valid as documented
+/// on trove_engine_options.
+pub(crate) unsafe fn engine_config(
+    store_dir: *const c_char,
+    models_dir: *const c_char,
+    options: &trove_engine_options,
+) -> Result<EngineConfig, Failure> {
+    // SAFETY: the caller's pointers, as documented.
+    unsafe {
+        let store_dir = strings::path(store_dir, "store_dir")?;
+        let models_dir = strings::path(models_dir, "models_dir")?;
+        let mut config = EngineConfig::new(store_dir, models_dir);
+        config.threads = options.threads as usize;
+        config.context_size = or_default(options.context_size, config.context_size);
+        config.reembed = flag(options.reembed);
+        config.wait_for_embedding = !flag(options.embed_in_background);
+        config.embedding_threads = options.embedding_threads as usize;
+        config.cache_type_k = cache_type(options.cache_type_k, "cache_type_k")?;
+        config.cache_type_v = cache_type(options.cache_type_v, "cache_type_v")?;
+        if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
+            strings::path(options.llm_path, "llm_path")?;
+            config.models.llm = llm.into();
+        }
+        if let Some(model) = strings::optional_c(options.embedding_path, "embedding_path")? {
+            config.models.embedding_dir = model.into();
+        }
+        let paths = strings::list(options.lora_paths, options.lora_count, "lora_paths")?;
+        let scales = match options.lora_scales.is_null() {
+            true => vec![1.0; paths.len()],
+            // SAFETY: lora_count floats per the caller.
+            false => std::slice::from_raw_parts(options.lora_scales, paths.len()).to_vec(),
+        };
+        config.lora_adapters = paths
+            .into_iter()
+            .zip(scales)
+            .map(|(path, scale)| LoraAdapter::new(path, scale))
+            .collect();
+        Ok(config)
     }
 }
 

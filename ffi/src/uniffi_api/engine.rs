@@ -10,7 +10,7 @@ use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{
     Answer, AskOptions, DocumentLink, DocumentStatus, EmbeddingStatus, EngineConfig, Explanation,
-    Hit, IndexSummary, SearchOptions, Stats, Turn,
+    Hit, IndexSummary, ModelInfo, SearchOptions, Stats, Turn,
 };
 use super::thread_future::ThreadFuture;
 
@@ -75,6 +75,9 @@ impl Engine {
         core.reembed = config.reembed;
         core.wait_for_embedding = !config.embed_in_background;
         core.embedding_threads = config.embedding_threads as usize;
+        core.cache_type_k = config.cache_type_k.unwrap_or_default();
+        core.cache_type_v = config.cache_type_v.unwrap_or_default();
+        core.lora_adapters = config.lora_adapters;
         if let Some(llm) = config.llm_path {
             core.models.llm = llm.into();
         }
@@ -259,6 +262,15 @@ impl Engine {
     /// Counts and facts about the store.
     pub fn stats(&self) -> Result<Stats, TroveError> {
         Ok(self.inner.stats()?)
+    }
+
+    /// The engine's models, each hashed and checked against what was
+    /// recorded for it; an answer model changed since the store recorded it
+    /// is refused until `accept` records it as it is now. Reads every
+    /// model file: seconds for large ones.
+    #[uniffi::method(default(accept = false))]
+    pub fn models(&self, accept: bool) -> Result<Vec<ModelInfo>, TroveError> {
+        Ok(self.inner.models(accept)?)
     }
 
     /// Where embedding stands: chunks embedded of all, pending, paused.

@@ -16,11 +16,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use trove::{
-    Answer, AnswerSentence, AnswerStrategy, AskTimings, Citation, DocumentLink, DocumentState,
-    DocumentStatus, EmbeddingStatus, Explanation, Grounding, GroundingSignals, HistoryUse, Hit,
-    IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange, LinkedDocument, Locator,
-    ModelFingerprint, RankEvidence, SearchFilters, SearchMode, StageTimings, Stats, StopReason,
-    Support, Turn, WatchEvent,
+    Answer, AnswerSentence, AnswerStrategy, AskTimings, CacheType, Citation, DocumentLink,
+    DocumentState, DocumentStatus, EmbeddingStatus, Explanation, Grounding, GroundingSignals,
+    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange,
+    LinkedDocument, Locator, LoraAdapter, ModelFingerprint, ModelInfo, ModelRole, RankEvidence,
+    SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn, WatchEvent,
 };
 
 uniffi::custom_type!(PathBuf, String, {
@@ -62,6 +62,67 @@ pub struct EngineConfig {
     /// Threads for embedding passages; 0: `threads`.
     #[uniffi(default)]
     pub embedding_threads: u32,
+    /// How the answer model's KV cache stores keys; none: f16.
+    #[uniffi(default)]
+    pub cache_type_k: Option<CacheType>,
+    /// How it stores values; none: f16.
+    #[uniffi(default)]
+    pub cache_type_v: Option<CacheType>,
+    /// LoRA adapters on the answer model (at most one for now).
+    #[uniffi(default)]
+    pub lora_adapters: Vec<LoraAdapter>,
+}
+
+/// How the KV cache stores keys or values: the quantized types fit a long
+/// context in less memory.
+#[uniffi::remote(Enum)]
+pub enum CacheType {
+    /// 16-bit floats, the default.
+    F16,
+    /// 8-bit blocks, about half of f16.
+    Q8_0,
+    /// 4-bit blocks, about a quarter of f16.
+    Q4_0,
+}
+
+/// A GGUF LoRA adapter on the answer model, and its strength.
+#[uniffi::remote(Record)]
+pub struct LoraAdapter {
+    pub path: PathBuf,
+    /// 1.0 as trained, 0.0 off.
+    pub scale: f32,
+}
+
+/// What a model does for the engine.
+#[uniffi::remote(Enum)]
+pub enum ModelRole {
+    Embedding,
+    Answer,
+    LoraAdapter,
+    Found,
+}
+
+/// A model file: what it is and whether it is the file recorded for it.
+#[uniffi::remote(Record)]
+pub struct ModelInfo {
+    pub role: ModelRole,
+    pub path: PathBuf,
+    /// `gguf` or `onnx`.
+    pub format: String,
+    pub name: Option<String>,
+    pub architecture: Option<String>,
+    pub size_bytes: u64,
+    /// `Q4_1`, `Q4_K_M` …, `int8` or `f32`.
+    pub quantization: Option<String>,
+    pub context_length: Option<u64>,
+    /// The chat format of its template (`chatml`, `gemma` …).
+    pub chat_template: Option<String>,
+    pub sha256: String,
+    /// The sha256 recorded for it, and by whom (`setup` or `store`).
+    pub recorded_sha256: Option<String>,
+    pub recorded_by: Option<String>,
+    /// Not the recorded file: an answer model is refused until accepted.
+    pub changed: bool,
 }
 
 /// Retrievers.

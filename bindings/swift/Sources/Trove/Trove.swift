@@ -1070,6 +1070,14 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func indexPathAsync(path: String, listener: ProgressListener?, cancel: CancelToken?) async throws  -> IndexSummary
     
     /**
+     * The engine's models, each hashed and checked against what was
+     * recorded for it; an answer model changed since the store recorded it
+     * is refused until `accept` records it as it is now. Reads every
+     * model file: seconds for large ones.
+     */
+    func models(accept: Bool) throws  -> [ModelInfo]
+    
+    /**
      * The links written in document `document_id` (a host id or a file's
      * absolute path, as hits give it), in document order, each with the
      * document it resolves to now.
@@ -1415,6 +1423,22 @@ open func indexPathAsync(path: String, listener: ProgressListener? = nil, cancel
             liftFunc: FfiConverterTypeIndexSummary_lift,
             errorHandler: FfiConverterTypeTroveError_lift
         )
+}
+    
+    /**
+     * The engine's models, each hashed and checked against what was
+     * recorded for it; an answer model changed since the store recorded it
+     * is refused until `accept` records it as it is now. Reads every
+     * model file: seconds for large ones.
+     */
+open func models(accept: Bool = false)throws  -> [ModelInfo]  {
+    return try  FfiConverterSequenceTypeModelInfo.lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_method_engine_models(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(accept),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -3298,6 +3322,18 @@ public struct EngineConfig: Equatable, Hashable {
      * Threads for embedding passages; 0: `threads`.
      */
     public var embeddingThreads: UInt32
+    /**
+     * How the answer model's KV cache stores keys; none: f16.
+     */
+    public var cacheTypeK: CacheType?
+    /**
+     * How it stores values; none: f16.
+     */
+    public var cacheTypeV: CacheType?
+    /**
+     * LoRA adapters on the answer model (at most one for now).
+     */
+    public var loraAdapters: [LoraAdapter]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3333,7 +3369,16 @@ public struct EngineConfig: Equatable, Hashable {
          */embedInBackground: Bool = false, 
         /**
          * Threads for embedding passages; 0: `threads`.
-         */embeddingThreads: UInt32 = UInt32(0)) {
+         */embeddingThreads: UInt32 = UInt32(0), 
+        /**
+         * How the answer model's KV cache stores keys; none: f16.
+         */cacheTypeK: CacheType? = nil, 
+        /**
+         * How it stores values; none: f16.
+         */cacheTypeV: CacheType? = nil, 
+        /**
+         * LoRA adapters on the answer model (at most one for now).
+         */loraAdapters: [LoraAdapter] = []) {
         self.storeDir = storeDir
         self.modelsDir = modelsDir
         self.threads = threads
@@ -3343,6 +3388,9 @@ public struct EngineConfig: Equatable, Hashable {
         self.embeddingPath = embeddingPath
         self.embedInBackground = embedInBackground
         self.embeddingThreads = embeddingThreads
+        self.cacheTypeK = cacheTypeK
+        self.cacheTypeV = cacheTypeV
+        self.loraAdapters = loraAdapters
     }
 
     
@@ -3369,7 +3417,10 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
                 llmPath: FfiConverterOptionString.read(from: &buf), 
                 embeddingPath: FfiConverterOptionString.read(from: &buf), 
                 embedInBackground: FfiConverterBool.read(from: &buf), 
-                embeddingThreads: FfiConverterUInt32.read(from: &buf)
+                embeddingThreads: FfiConverterUInt32.read(from: &buf), 
+                cacheTypeK: FfiConverterOptionTypeCacheType.read(from: &buf), 
+                cacheTypeV: FfiConverterOptionTypeCacheType.read(from: &buf), 
+                loraAdapters: FfiConverterSequenceTypeLoraAdapter.read(from: &buf)
         )
     }
 
@@ -3383,6 +3434,9 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.embeddingPath, into: &buf)
         FfiConverterBool.write(value.embedInBackground, into: &buf)
         FfiConverterUInt32.write(value.embeddingThreads, into: &buf)
+        FfiConverterOptionTypeCacheType.write(value.cacheTypeK, into: &buf)
+        FfiConverterOptionTypeCacheType.write(value.cacheTypeV, into: &buf)
+        FfiConverterSequenceTypeLoraAdapter.write(value.loraAdapters, into: &buf)
     }
 }
 
@@ -4408,6 +4462,69 @@ public func FfiConverterTypeLocator_lower(_ value: Locator) -> RustBuffer {
 
 
 /**
+ * A GGUF LoRA adapter on the answer model, and its strength.
+ */
+public struct LoraAdapter: Equatable, Hashable {
+    public var path: PathBuf
+    /**
+     * 1.0 as trained, 0.0 off.
+     */
+    public var scale: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(path: PathBuf, 
+        /**
+         * 1.0 as trained, 0.0 off.
+         */scale: Float) {
+        self.path = path
+        self.scale = scale
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LoraAdapter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLoraAdapter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LoraAdapter {
+        return
+            try LoraAdapter(
+                path: FfiConverterTypePathBuf.read(from: &buf), 
+                scale: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LoraAdapter, into buf: inout [UInt8]) {
+        FfiConverterTypePathBuf.write(value.path, into: &buf)
+        FfiConverterFloat.write(value.scale, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLoraAdapter_lift(_ buf: RustBuffer) throws -> LoraAdapter {
+    return try FfiConverterTypeLoraAdapter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLoraAdapter_lower(_ value: LoraAdapter) -> RustBuffer {
+    return FfiConverterTypeLoraAdapter.lower(value)
+}
+
+
+/**
  * Identifies the embedding model a store was built with.
  */
 public struct ModelFingerprint: Equatable, Hashable {
@@ -4465,6 +4582,137 @@ public func FfiConverterTypeModelFingerprint_lift(_ buf: RustBuffer) throws -> M
 #endif
 public func FfiConverterTypeModelFingerprint_lower(_ value: ModelFingerprint) -> RustBuffer {
     return FfiConverterTypeModelFingerprint.lower(value)
+}
+
+
+/**
+ * A model file: what it is and whether it is the file recorded for it.
+ */
+public struct ModelInfo: Equatable, Hashable {
+    public var role: ModelRole
+    public var path: PathBuf
+    /**
+     * `gguf` or `onnx`.
+     */
+    public var format: String
+    public var name: String?
+    public var architecture: String?
+    public var sizeBytes: UInt64
+    /**
+     * `Q4_1`, `Q4_K_M` …, `int8` or `f32`.
+     */
+    public var quantization: String?
+    public var contextLength: UInt64?
+    /**
+     * The chat format of its template (`chatml`, `gemma` …).
+     */
+    public var chatTemplate: String?
+    public var sha256: String
+    /**
+     * The sha256 recorded for it, and by whom (`setup` or `store`).
+     */
+    public var recordedSha256: String?
+    public var recordedBy: String?
+    /**
+     * Not the recorded file: an answer model is refused until accepted.
+     */
+    public var changed: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(role: ModelRole, path: PathBuf, 
+        /**
+         * `gguf` or `onnx`.
+         */format: String, name: String?, architecture: String?, sizeBytes: UInt64, 
+        /**
+         * `Q4_1`, `Q4_K_M` …, `int8` or `f32`.
+         */quantization: String?, contextLength: UInt64?, 
+        /**
+         * The chat format of its template (`chatml`, `gemma` …).
+         */chatTemplate: String?, sha256: String, 
+        /**
+         * The sha256 recorded for it, and by whom (`setup` or `store`).
+         */recordedSha256: String?, recordedBy: String?, 
+        /**
+         * Not the recorded file: an answer model is refused until accepted.
+         */changed: Bool) {
+        self.role = role
+        self.path = path
+        self.format = format
+        self.name = name
+        self.architecture = architecture
+        self.sizeBytes = sizeBytes
+        self.quantization = quantization
+        self.contextLength = contextLength
+        self.chatTemplate = chatTemplate
+        self.sha256 = sha256
+        self.recordedSha256 = recordedSha256
+        self.recordedBy = recordedBy
+        self.changed = changed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ModelInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeModelInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ModelInfo {
+        return
+            try ModelInfo(
+                role: FfiConverterTypeModelRole.read(from: &buf), 
+                path: FfiConverterTypePathBuf.read(from: &buf), 
+                format: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                architecture: FfiConverterOptionString.read(from: &buf), 
+                sizeBytes: FfiConverterUInt64.read(from: &buf), 
+                quantization: FfiConverterOptionString.read(from: &buf), 
+                contextLength: FfiConverterOptionUInt64.read(from: &buf), 
+                chatTemplate: FfiConverterOptionString.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf), 
+                recordedSha256: FfiConverterOptionString.read(from: &buf), 
+                recordedBy: FfiConverterOptionString.read(from: &buf), 
+                changed: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ModelInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeModelRole.write(value.role, into: &buf)
+        FfiConverterTypePathBuf.write(value.path, into: &buf)
+        FfiConverterString.write(value.format, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.architecture, into: &buf)
+        FfiConverterUInt64.write(value.sizeBytes, into: &buf)
+        FfiConverterOptionString.write(value.quantization, into: &buf)
+        FfiConverterOptionUInt64.write(value.contextLength, into: &buf)
+        FfiConverterOptionString.write(value.chatTemplate, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+        FfiConverterOptionString.write(value.recordedSha256, into: &buf)
+        FfiConverterOptionString.write(value.recordedBy, into: &buf)
+        FfiConverterBool.write(value.changed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelInfo_lift(_ buf: RustBuffer) throws -> ModelInfo {
+    return try FfiConverterTypeModelInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelInfo_lower(_ value: ModelInfo) -> RustBuffer {
+    return FfiConverterTypeModelInfo.lower(value)
 }
 
 
@@ -5070,6 +5318,92 @@ public func FfiConverterTypeAnswerStrategy_lower(_ value: AnswerStrategy) -> Rus
 
 
 /**
+ * How the KV cache stores keys or values: the quantized types fit a long
+ * context in less memory.
+ */
+
+public enum CacheType: Equatable, Hashable {
+    
+    /**
+     * 16-bit floats, the default.
+     */
+    case f16
+    /**
+     * 8-bit blocks, about half of f16.
+     */
+    case q80
+    /**
+     * 4-bit blocks, about a quarter of f16.
+     */
+    case q40
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CacheType: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCacheType: FfiConverterRustBuffer {
+    typealias SwiftType = CacheType
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CacheType {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .f16
+        
+        case 2: return .q80
+        
+        case 3: return .q40
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CacheType, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .f16:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .q80:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .q40:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCacheType_lift(_ buf: RustBuffer) throws -> CacheType {
+    return try FfiConverterTypeCacheType.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCacheType_lower(_ value: CacheType) -> RustBuffer {
+    return FfiConverterTypeCacheType.lower(value)
+}
+
+
+
+/**
  * One retrieved passage.
  * Where a document stands in the store.
  */
@@ -5181,6 +5515,89 @@ public func FfiConverterTypeDocumentState_lift(_ buf: RustBuffer) throws -> Docu
 #endif
 public func FfiConverterTypeDocumentState_lower(_ value: DocumentState) -> RustBuffer {
     return FfiConverterTypeDocumentState.lower(value)
+}
+
+
+
+/**
+ * What a model does for the engine.
+ */
+
+public enum ModelRole: Equatable, Hashable {
+    
+    case embedding
+    case answer
+    case loraAdapter
+    case found
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ModelRole: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeModelRole: FfiConverterRustBuffer {
+    typealias SwiftType = ModelRole
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ModelRole {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .embedding
+        
+        case 2: return .answer
+        
+        case 3: return .loraAdapter
+        
+        case 4: return .found
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ModelRole, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .embedding:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .answer:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .loraAdapter:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .found:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelRole_lift(_ buf: RustBuffer) throws -> ModelRole {
+    return try FfiConverterTypeModelRole.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelRole_lower(_ value: ModelRole) -> RustBuffer {
+    return FfiConverterTypeModelRole.lower(value)
 }
 
 
@@ -5686,6 +6103,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionFloat: FfiConverterRustBuffer {
     typealias SwiftType = Float?
 
@@ -6046,6 +6487,30 @@ fileprivate struct FfiConverterOptionTypeAnswerStrategy: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCacheType: FfiConverterRustBuffer {
+    typealias SwiftType = CacheType?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCacheType.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCacheType.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSearchMode: FfiConverterRustBuffer {
     typealias SwiftType = SearchMode?
 
@@ -6245,6 +6710,56 @@ fileprivate struct FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeLoraAdapter: FfiConverterRustBuffer {
+    typealias SwiftType = [LoraAdapter]
+
+    public static func write(_ value: [LoraAdapter], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLoraAdapter.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LoraAdapter] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LoraAdapter]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLoraAdapter.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeModelInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [ModelInfo]
+
+    public static func write(_ value: [ModelInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeModelInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ModelInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ModelInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeModelInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeTurn: FfiConverterRustBuffer {
     typealias SwiftType = [Turn]
 
@@ -6422,6 +6937,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_index_path_async() != 271) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_trove_checksum_method_engine_models() != 710) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_engine_outgoing_links() != 5372) {

@@ -433,6 +433,11 @@ RustBuffer uniffi_trove_fn_method_engine_index_path(uint64_t ptr, RustBuffer pat
 uint64_t uniffi_trove_fn_method_engine_index_path_async(uint64_t ptr, RustBuffer path, RustBuffer listener, RustBuffer cancel
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_MODELS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_MODELS
+RustBuffer uniffi_trove_fn_method_engine_models(uint64_t ptr, int8_t accept, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_OUTGOING_LINKS
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_METHOD_ENGINE_OUTGOING_LINKS
 RustBuffer uniffi_trove_fn_method_engine_outgoing_links(uint64_t ptr, RustBuffer document_id, RustCallStatus *_Nonnull out_status
@@ -918,6 +923,12 @@ uint16_t uniffi_trove_checksum_method_engine_index_path(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_INDEX_PATH_ASYNC
 uint16_t uniffi_trove_checksum_method_engine_index_path_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_MODELS
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_ENGINE_MODELS
+uint16_t uniffi_trove_checksum_method_engine_models(void
     
 );
 #endif

@@ -205,6 +205,26 @@ final class TroveTests: XCTestCase {
         }
     }
 
+    func testModelsAreDescribedAndOptionsReachTheAnswerModel() throws {
+        let listed = try engine.models(accept: false)
+        XCTAssertEqual(listed.map(\.role), [.embedding, .answer])
+        XCTAssertEqual(listed[1].quantization, "Q4_1")
+        XCTAssertEqual(listed[1].chatTemplate, "chatml")
+        XCTAssertFalse(listed[1].changed)
+        var cfg = Self.config(Self.root.appendingPathComponent("store-kv").path)
+        cfg.cacheTypeK = .q80
+        cfg.cacheTypeV = .q80
+        cfg.loraAdapters = [LoraAdapter(path: models + "/test-lora/zero.gguf", scale: 1)]
+        let q8 = try Engine.open(config: cfg)
+        _ = try q8.addText(id: "kettle", title: "Kettle", text: "Descale the kettle with citric acid monthly.",
+                           metadataJson: "{}")
+        let answer = try q8.ask(question: "How do I descale the kettle?",
+                                options: AskOptions(maxTokens: 8, strategy: .generative, minGrounding: 0),
+                                listener: nil, cancel: nil)
+        XCTAssertFalse(answer.text.isEmpty)
+        XCTAssertEqual(try q8.models(accept: false).last?.role, .loraAdapter)
+    }
+
     func testKeywordSearchableAtOnceAndEmbeddedInTheBackground() throws {
         var cfg = Self.config(Self.root.appendingPathComponent("store-background").path)
         cfg.embedInBackground = true

@@ -784,6 +784,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_trove_checksum_method_engine_index_path_async(
     ): Int
+    external fun uniffi_trove_checksum_method_engine_models(
+    ): Int
     external fun uniffi_trove_checksum_method_engine_outgoing_links(
     ): Int
     external fun uniffi_trove_checksum_method_engine_pause_embedding(
@@ -897,6 +899,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_index_path_async(`ptr`: Long,`path`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_trove_fn_method_engine_models(`ptr`: Long,`accept`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_outgoing_links(`ptr`: Long,`documentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_trove_fn_method_engine_pause_embedding(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1116,6 +1120,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_index_path_async() and 0xFFFF) != 271) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_trove_checksum_method_engine_models() and 0xFFFF) != 710) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_trove_checksum_method_engine_outgoing_links() and 0xFFFF) != 5372) {
@@ -2432,6 +2439,14 @@ public interface EngineInterface {
     suspend fun `indexPathAsync`(`path`: kotlin.String, `listener`: ProgressListener? = null, `cancel`: CancelToken? = null): IndexSummary
     
     /**
+     * The engine's models, each hashed and checked against what was
+     * recorded for it; an answer model changed since the store recorded it
+     * is refused until `accept` records it as it is now. Reads every
+     * model file: seconds for large ones.
+     */
+    fun `models`(`accept`: kotlin.Boolean = false): List<ModelInfo>
+    
+    /**
      * The links written in document `document_id` (a host id or a file's
      * absolute path, as hits give it), in document order, each with the
      * document it resolves to now.
@@ -2894,6 +2909,27 @@ open class Engine: Disposable, AutoCloseable, EngineInterface
         TroveException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The engine's models, each hashed and checked against what was
+     * recorded for it; an answer model changed since the store recorded it
+     * is refused until `accept` records it as it is now. Reads every
+     * model file: seconds for large ones.
+     */
+    @Throws(TroveException::class)override fun `models`(`accept`: kotlin.Boolean): List<ModelInfo> {
+            return FfiConverterSequenceTypeModelInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_method_engine_models(
+        it,
+        
+        FfiConverterBoolean.lower(`accept`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -5101,6 +5137,21 @@ data class EngineConfig (
      * Threads for embedding passages; 0: `threads`.
      */
     var `embeddingThreads`: kotlin.UInt = 0U 
+    , 
+    /**
+     * How the answer model's KV cache stores keys; none: f16.
+     */
+    var `cacheTypeK`: CacheType? = null 
+    , 
+    /**
+     * How it stores values; none: f16.
+     */
+    var `cacheTypeV`: CacheType? = null 
+    , 
+    /**
+     * LoRA adapters on the answer model (at most one for now).
+     */
+    var `loraAdapters`: List<LoraAdapter> = listOf() 
     
 ){
     
@@ -5126,6 +5177,9 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterOptionalTypeCacheType.read(buf),
+            FfiConverterOptionalTypeCacheType.read(buf),
+            FfiConverterSequenceTypeLoraAdapter.read(buf),
         )
     }
 
@@ -5138,7 +5192,10 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterOptionalString.allocationSize(value.`llmPath`) +
             FfiConverterOptionalString.allocationSize(value.`embeddingPath`) +
             FfiConverterBoolean.allocationSize(value.`embedInBackground`) +
-            FfiConverterUInt.allocationSize(value.`embeddingThreads`)
+            FfiConverterUInt.allocationSize(value.`embeddingThreads`) +
+            FfiConverterOptionalTypeCacheType.allocationSize(value.`cacheTypeK`) +
+            FfiConverterOptionalTypeCacheType.allocationSize(value.`cacheTypeV`) +
+            FfiConverterSequenceTypeLoraAdapter.allocationSize(value.`loraAdapters`)
     )
 
     override fun write(value: EngineConfig, buf: ByteBuffer) {
@@ -5151,6 +5208,9 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterOptionalString.write(value.`embeddingPath`, buf)
             FfiConverterBoolean.write(value.`embedInBackground`, buf)
             FfiConverterUInt.write(value.`embeddingThreads`, buf)
+            FfiConverterOptionalTypeCacheType.write(value.`cacheTypeK`, buf)
+            FfiConverterOptionalTypeCacheType.write(value.`cacheTypeV`, buf)
+            FfiConverterSequenceTypeLoraAdapter.write(value.`loraAdapters`, buf)
     }
 }
 
@@ -5930,6 +5990,50 @@ public object FfiConverterTypeLocator: FfiConverterRustBuffer<Locator> {
 
 
 /**
+ * A GGUF LoRA adapter on the answer model, and its strength.
+ */
+data class LoraAdapter (
+    var `path`: PathBuf
+    , 
+    /**
+     * 1.0 as trained, 0.0 off.
+     */
+    var `scale`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLoraAdapter: FfiConverterRustBuffer<LoraAdapter> {
+    override fun read(buf: ByteBuffer): LoraAdapter {
+        return LoraAdapter(
+            FfiConverterTypePathBuf.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LoraAdapter) = (
+            FfiConverterTypePathBuf.allocationSize(value.`path`) +
+            FfiConverterFloat.allocationSize(value.`scale`)
+    )
+
+    override fun write(value: LoraAdapter, buf: ByteBuffer) {
+            FfiConverterTypePathBuf.write(value.`path`, buf)
+            FfiConverterFloat.write(value.`scale`, buf)
+    }
+}
+
+
+
+/**
  * Identifies the embedding model a store was built with.
  */
 data class ModelFingerprint (
@@ -5970,6 +6074,117 @@ public object FfiConverterTypeModelFingerprint: FfiConverterRustBuffer<ModelFing
             FfiConverterString.write(value.`name`, buf)
             FfiConverterUInt.write(value.`dimensions`, buf)
             FfiConverterString.write(value.`sha256`, buf)
+    }
+}
+
+
+
+/**
+ * A model file: what it is and whether it is the file recorded for it.
+ */
+data class ModelInfo (
+    var `role`: ModelRole
+    , 
+    var `path`: PathBuf
+    , 
+    /**
+     * `gguf` or `onnx`.
+     */
+    var `format`: kotlin.String
+    , 
+    var `name`: kotlin.String?
+    , 
+    var `architecture`: kotlin.String?
+    , 
+    var `sizeBytes`: kotlin.ULong
+    , 
+    /**
+     * `Q4_1`, `Q4_K_M` …, `int8` or `f32`.
+     */
+    var `quantization`: kotlin.String?
+    , 
+    var `contextLength`: kotlin.ULong?
+    , 
+    /**
+     * The chat format of its template (`chatml`, `gemma` …).
+     */
+    var `chatTemplate`: kotlin.String?
+    , 
+    var `sha256`: kotlin.String
+    , 
+    /**
+     * The sha256 recorded for it, and by whom (`setup` or `store`).
+     */
+    var `recordedSha256`: kotlin.String?
+    , 
+    var `recordedBy`: kotlin.String?
+    , 
+    /**
+     * Not the recorded file: an answer model is refused until accepted.
+     */
+    var `changed`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelInfo: FfiConverterRustBuffer<ModelInfo> {
+    override fun read(buf: ByteBuffer): ModelInfo {
+        return ModelInfo(
+            FfiConverterTypeModelRole.read(buf),
+            FfiConverterTypePathBuf.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ModelInfo) = (
+            FfiConverterTypeModelRole.allocationSize(value.`role`) +
+            FfiConverterTypePathBuf.allocationSize(value.`path`) +
+            FfiConverterString.allocationSize(value.`format`) +
+            FfiConverterOptionalString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`architecture`) +
+            FfiConverterULong.allocationSize(value.`sizeBytes`) +
+            FfiConverterOptionalString.allocationSize(value.`quantization`) +
+            FfiConverterOptionalULong.allocationSize(value.`contextLength`) +
+            FfiConverterOptionalString.allocationSize(value.`chatTemplate`) +
+            FfiConverterString.allocationSize(value.`sha256`) +
+            FfiConverterOptionalString.allocationSize(value.`recordedSha256`) +
+            FfiConverterOptionalString.allocationSize(value.`recordedBy`) +
+            FfiConverterBoolean.allocationSize(value.`changed`)
+    )
+
+    override fun write(value: ModelInfo, buf: ByteBuffer) {
+            FfiConverterTypeModelRole.write(value.`role`, buf)
+            FfiConverterTypePathBuf.write(value.`path`, buf)
+            FfiConverterString.write(value.`format`, buf)
+            FfiConverterOptionalString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`architecture`, buf)
+            FfiConverterULong.write(value.`sizeBytes`, buf)
+            FfiConverterOptionalString.write(value.`quantization`, buf)
+            FfiConverterOptionalULong.write(value.`contextLength`, buf)
+            FfiConverterOptionalString.write(value.`chatTemplate`, buf)
+            FfiConverterString.write(value.`sha256`, buf)
+            FfiConverterOptionalString.write(value.`recordedSha256`, buf)
+            FfiConverterOptionalString.write(value.`recordedBy`, buf)
+            FfiConverterBoolean.write(value.`changed`, buf)
     }
 }
 
@@ -6431,6 +6646,54 @@ public object FfiConverterTypeAnswerStrategy: FfiConverterRustBuffer<AnswerStrat
 
 
 /**
+ * How the KV cache stores keys or values: the quantized types fit a long
+ * context in less memory.
+ */
+
+enum class CacheType {
+    
+    /**
+     * 16-bit floats, the default.
+     */
+    F16,
+    /**
+     * 8-bit blocks, about half of f16.
+     */
+    Q8_0,
+    /**
+     * 4-bit blocks, about a quarter of f16.
+     */
+    Q4_0;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCacheType: FfiConverterRustBuffer<CacheType> {
+    override fun read(buf: ByteBuffer) = try {
+        CacheType.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CacheType) = 4UL
+
+    override fun write(value: CacheType, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * One retrieved passage.
  * Where a document stands in the store.
  */
@@ -6482,6 +6745,45 @@ public object FfiConverterTypeDocumentState: FfiConverterRustBuffer<DocumentStat
     override fun allocationSize(value: DocumentState) = 4UL
 
     override fun write(value: DocumentState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a model does for the engine.
+ */
+
+enum class ModelRole {
+    
+    EMBEDDING,
+    ANSWER,
+    LORA_ADAPTER,
+    FOUND;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelRole: FfiConverterRustBuffer<ModelRole> {
+    override fun read(buf: ByteBuffer) = try {
+        ModelRole.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ModelRole) = 4UL
+
+    override fun write(value: ModelRole, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -6939,6 +7241,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
         } else {
             buf.put(1)
             FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
         }
     }
 }
@@ -7429,6 +7763,38 @@ public object FfiConverterOptionalTypeAnswerStrategy: FfiConverterRustBuffer<Ans
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCacheType: FfiConverterRustBuffer<CacheType?> {
+    override fun read(buf: ByteBuffer): CacheType? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCacheType.read(buf)
+    }
+
+    override fun allocationSize(value: CacheType?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCacheType.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CacheType?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCacheType.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeSearchMode: FfiConverterRustBuffer<SearchMode?> {
     override fun read(buf: ByteBuffer): SearchMode? {
         if (buf.get().toInt() == 0) {
@@ -7647,6 +8013,62 @@ public object FfiConverterSequenceTypeIndexFailure: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeIndexFailure.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLoraAdapter: FfiConverterRustBuffer<List<LoraAdapter>> {
+    override fun read(buf: ByteBuffer): List<LoraAdapter> {
+        val len = buf.getInt()
+        return List<LoraAdapter>(len) {
+            FfiConverterTypeLoraAdapter.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LoraAdapter>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLoraAdapter.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LoraAdapter>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLoraAdapter.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeModelInfo: FfiConverterRustBuffer<List<ModelInfo>> {
+    override fun read(buf: ByteBuffer): List<ModelInfo> {
+        val len = buf.getInt()
+        return List<ModelInfo>(len) {
+            FfiConverterTypeModelInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ModelInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeModelInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ModelInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeModelInfo.write(it, buf)
         }
     }
 }

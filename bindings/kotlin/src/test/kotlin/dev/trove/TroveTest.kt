@@ -118,6 +118,24 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(s.filesSeen == summary.filesSeen && s.filesUnchanged == 3uL && summary.filesUnchanged == 3uL) { "$run" }
         check(s.bytesIndexed == 0uL && summary.bytesIndexed == 0uL) { "$run" }
     },
+    "models are described; KV cache and LoRA options reach the answer model" to {
+        val listed = engine.models()
+        check(listed.map { it.role } == listOf(ModelRole.EMBEDDING, ModelRole.ANSWER)) { "$listed" }
+        check(listed[1].quantization == "Q4_1" && listed[1].chatTemplate == "chatml" && !listed[1].changed) { "${listed[1]}" }
+        val adapter = LoraAdapter(path = File(models, "test-lora/zero.gguf").path, scale = 1.0f)
+        val q8 = Engine.open(
+            config(File(root, "store-kv")).copy(
+                cacheTypeK = CacheType.Q8_0,
+                cacheTypeV = CacheType.Q8_0,
+                loraAdapters = listOf(adapter),
+            ),
+        )
+        q8.addText("kettle", "Kettle", "Descale the kettle with citric acid monthly.", "{}")
+        val answer = q8.ask("How do I descale the kettle?", AskOptions(maxTokens = 8u, strategy = AnswerStrategy.GENERATIVE, minGrounding = 0.0f))
+        check(answer.text.isNotEmpty()) { "$answer" }
+        check(q8.models().last().role == ModelRole.LORA_ADAPTER) { "adapter listed" }
+        q8.close()
+    },
     "search finds the right note" to {
         val hits = engine.search("how hot should the water be for espresso?")
         check(hits[0].path!!.endsWith("espresso.md")) { "${hits[0]}" }
