@@ -4,20 +4,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use trove::llm::{CacheType, GenerationOptions, Llm, LlmConfig, LoraAdapter, Passage};
 use trove::{AnswerStrategy, AskOptions, CancelToken, Engine, ErrorKind, ModelRole};
 
 const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// A test model under `$TROVE_MODELS` (default `<repo>/models`); a missing
-/// one fails the test, it is never skipped.
+/// A test model in the models folder; a missing one fails the test, it is
+/// never skipped.
 fn model(relative: &str) -> PathBuf {
-    let dir = std::env::var_os("TROVE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../models"));
-    let path = dir.join(relative);
+    let path = common::models_dir().join(relative);
     assert!(
         path.is_file(),
         "test model {} is missing: run `make setup` (or point TROVE_MODELS at the models)",
