@@ -41,7 +41,7 @@ NODE_DIR   := examples/obsidian-plugin
 TROVE_LIB  ?= $(SO_DIR)/libtrove.so
 
 .DEFAULT_GOAL := build
-.PHONY: help setup setup-tools build demo test lint eval bench bench-llm pdf-bench latency fuzz clean-models \
+.PHONY: help setup setup-tools build demo test lint eval bench bench-llm scale-bench pdf-bench latency fuzz clean-models \
         header header-check shared symbols symbols-check install c-test c-example \
         node-test node-test-only bindgen bindings bindings-check bindings-test python-test \
         kotlin-test swift-test
@@ -64,6 +64,7 @@ help:
 	@echo "make eval          retrieval metrics for $(EVAL_SETS) in $(EVAL_DIR) (trove-dev eval; EVAL_EMBEDDING=e5 for the multilingual model)"
 	@echo "make bench         trove-dev bench --json"
 	@echo "make bench-llm     the answer model next to llama.cpp's bare loop; KV cache types at 2k/8k context"
+	@echo "make scale-bench   a store of SCALE_COPIES x pydocs (12: 117k chunks, 103: 1M), then its open time, memory, latency, size"
 	@echo "make pdf-bench     PDF extraction next to pdftotext on $(PDF_DIR) (shared/eval/pdfs/build.sh makes it): pages/s, peak RSS, fidelity"
 	@echo "make latency       watch: save-to-searchable latency, 10 edits in 1000 notes"
 	@echo "make fuzz          AFL++ campaign: FUZZ_TARGET=$(FUZZ_TARGET) for FUZZ_SECONDS=$(FUZZ_SECONDS) (fuzz/README.md; needs cargo-afl)"
@@ -189,6 +190,15 @@ bench: build
 
 bench-llm: build
 	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --threads 2 --json bench-llm
+
+# A big store from perturbed copies of pydocs (examples/dev/src/scale.rs),
+# then each measurement in a child process. 12 copies: 117k chunks, about
+# 7 minutes and 0.6 GB; 103 copies: 1M chunks, about 35 minutes and 5 GB.
+SCALE_COPIES ?= 12
+SCALE_DIR    ?= $(HOME)/.cache/trove/scale/copies-$(SCALE_COPIES)
+scale-bench: build
+	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --json scale-build $(EVAL_DIR)/pydocs --out $(SCALE_DIR) --copies $(SCALE_COPIES)
+	TROVE_MODELS=$(MODELS) $(BIN)/trove-dev --json scale-measure $(EVAL_DIR)/pydocs --out $(SCALE_DIR) --rebuild
 
 pdf-bench: setup
 	cargo build --release --workspace --examples

@@ -216,6 +216,25 @@ impl Engine {
         Engine::with_embedder(config, embedder)
     }
 
+    /// Benchmarks only: [`open`](Self::open), with passage vectors from
+    /// `passages` instead of the model (queries and token counts stay the
+    /// model's), so a store of a million chunks can be built in minutes.
+    #[doc(hidden)]
+    pub fn open_with_passage_vectors(
+        config: EngineConfig,
+        passages: embed::PassageVectors,
+    ) -> Result<Engine> {
+        let model = embed::load(
+            &config.models.embedding_dir,
+            &config.models.onnxruntime_lib,
+            config.resolved_threads(),
+        )?;
+        Engine::with_embedder(
+            config,
+            Box::new(embed::SuppliedPassages::new(model, passages)),
+        )
+    }
+
     pub(crate) fn with_embedder(
         config: EngineConfig,
         embedder: Box<dyn Embedder>,

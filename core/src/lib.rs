@@ -63,6 +63,8 @@ pub use chunk::{Chunk, chunk_document};
 pub use config::{EngineConfig, ModelPaths};
 pub use conversation::{Conversation, HistoryUse, Turn};
 pub use embed::ModelFingerprint;
+#[doc(hidden)]
+pub use embed::PassageVectors;
 pub use embedding::EmbeddingStatus;
 pub use engine::{Answer, AskOptions, AskTimings, Citation, Engine, IndexOptions, Stats};
 pub use error::{Error, ErrorKind, Result};

@@ -238,25 +238,31 @@ pub(crate) fn search_embedded(
             fuse(&lists, &docs, &similarity, &unembedded, weights)
         }
     };
+    // Only the k passages returned are read whole (text, headings, tags):
+    // reading every candidate cost more than ranking them in big stores.
     let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();
+    let ids = if options.one_per_document {
+        let docs = snapshot.documents_of(&ids)?;
+        let mut seen = HashSet::new();
+        ids.into_iter()
+            .filter(|id| docs.get(id).is_some_and(|doc| seen.insert(*doc)))
+            .take(options.k)
+            .collect()
+    } else {
+        ids.into_iter().take(options.k).collect::<Vec<u64>>()
+    };
     let records = snapshot.chunks(&ids)?;
     let unembedded = snapshot.queued_among(&ids)?;
     drop(snapshot);
     let scores: HashMap<u64, f32> = ranked.into_iter().collect();
-    let mut seen_docs = HashSet::new();
-    let mut hits = Vec::with_capacity(options.k);
-    for record in records {
-        if options.one_per_document && !seen_docs.insert(record.key.clone()) {
-            continue;
-        }
-        let score = scores[&record.chunk_id];
-        let embedded = !unembedded.contains(&record.chunk_id);
-        hits.push(hit(record, score, embedded));
-        if hits.len() == options.k {
-            break;
-        }
-    }
-    Ok(hits)
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let score = scores[&record.chunk_id];
+            let embedded = !unembedded.contains(&record.chunk_id);
+            hit(record, score, embedded)
+        })
+        .collect())
 }
 
 /// The query without surrounding white space, or why it cannot be searched.

@@ -16,6 +16,10 @@ pub enum Normalization {
 
 /// `text` in the normal form `form`.
 pub(super) fn normalize(text: &str, form: Normalization) -> String {
+    if text.is_ascii() {
+        // ASCII is its own NFC and NFKC.
+        return text.to_string();
+    }
     match form {
         Normalization::Nfc => text.nfc().collect(),
         Normalization::Nfkc => text.nfkc().collect(),

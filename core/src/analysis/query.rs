@@ -67,6 +67,11 @@ impl Query {
         let grams: Vec<&Term> = self.terms.iter().filter(|t| t.gram).collect();
         (!grams.is_empty()).then(|| fts5_any(grams.into_iter()))
     }
+
+    /// An FTS5 expression matching any of `terms` (some of a query's).
+    pub fn fts5_any_of<'t>(terms: impl IntoIterator<Item = &'t Term>) -> String {
+        fts5_any(terms.into_iter())
+    }
 }
 
 fn fts5_any<'t>(terms: impl Iterator<Item = &'t Term>) -> String {

@@ -9,6 +9,7 @@
 
 mod llama;
 mod onnx;
+mod supplied;
 
 use std::path::Path;
 
@@ -16,6 +17,8 @@ use crate::error::Result;
 
 use llama::LlamaEmbedder;
 use onnx::OnnxEmbedder;
+pub use supplied::PassageVectors;
+pub(crate) use supplied::SuppliedPassages;
 
 /// Identifies the embedding model a store was built with. Vectors from two
 /// different fingerprints are not comparable, so a store refuses a mismatch.

@@ -167,9 +167,12 @@ impl Store {
         if !self.vectors_unsaved.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
-        let vectors = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+        // A full save swaps the mapped file: searches wait for it (rare:
+        // once the delta passes a tenth of the file).
+        let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        let generation = vectors.generation();
         vectors
-            .save(&self.dir, vectors.generation())
+            .save(&self.dir, generation)
             .inspect_err(|_| self.mark_vectors_unsaved())
     }
 
@@ -236,7 +239,7 @@ fn rebuild(
     dimensions: usize,
     quantization: VectorQuantization,
 ) -> Result<VectorIndex> {
-    let index = VectorIndex::new(dimensions, quantization)?;
+    let mut index = VectorIndex::new(dimensions, quantization)?;
     let mut stmt = conn
         .prepare(
             "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash

@@ -9,6 +9,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Page cache of each reader connection, in KiB.
+const READER_CACHE_KIB: u32 = 16 * 1024;
+
 /// The database file of a store directory.
 pub(super) const DB_FILE: &str = "trove.db";
 
@@ -71,7 +74,14 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection> {
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sql)?;
-    if !read_only {
+    if read_only {
+        // A search reads a few hundred scattered rows (candidates, their
+        // documents and vectors): SQLite's default 2 MiB page cache keeps
+        // too few of a big store's index pages, and each miss is a read
+        // (hybrid p50 at 117k chunks 26.8 → 22.4 ms). Per reader, bounded.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{READER_CACHE_KIB}"))
+            .map_err(sql)?;
+    } else {
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| opening(e, path))?;

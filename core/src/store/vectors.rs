@@ -4,7 +4,16 @@
 //! search fast. It is saved atomically (temporary file, then rename) with a
 //! small sidecar naming the store generation it reflects. When the file is
 //! missing, damaged, or from another generation, it is rebuilt from SQLite.
+//!
+//! A saved file is searched memory-mapped, never read whole: opening a
+//! store of a million chunks costs no read of its gigabyte of vectors, and
+//! memory holds only the pages searches touch. Changes since the file was
+//! written live in a small in-memory delta (added vectors, hidden keys of
+//! the file), saved as a delta file beside it; once the delta passes a tenth
+//! of the file, the next save writes a new full file.
 
+use std::collections::HashSet;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -34,19 +43,29 @@ impl VectorQuantization {
     }
 }
 
-/// What the sidecar records about the saved index, including the name of
-/// the data file it vouches for. Each save writes a data file of its own
-/// name, so processes saving the same store at once (a watcher and a
-/// search rebuilding a stale index) never replace each other's file or
-/// pair one's data with the other's sidecar: the sidecar, renamed into
-/// place last, always names a complete file of its generation.
+/// What the sidecar records about the saved index, including the names of
+/// the files it vouches for. Each save writes files of their own names, so
+/// processes saving the same store at once (a watcher and a search
+/// rebuilding a stale index) never replace each other's file or pair one's
+/// data with the other's sidecar: the sidecar, renamed into place last,
+/// always names complete files of its generation.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Sidecar {
     generation: i64,
     count: usize,
     dimensions: usize,
     quantization: VectorQuantization,
+    /// The full index file.
     file: String,
+    /// The delta file: vectors added or replaced since `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delta: Option<String>,
+    /// The keys the delta file holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    delta_keys: Vec<u64>,
+    /// Keys of `file` removed or replaced since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    hidden: Vec<u64>,
 }
 
 /// Candidates HNSW keeps while searching. Hybrid search asks for 100
@@ -54,36 +73,101 @@ struct Sidecar {
 /// manpages-ja), and fusion ranks worse for the missing ones (README).
 const EXPANSION_SEARCH: usize = 256;
 
-/// An in-memory HNSW index over chunk ids.
+/// Below this many vectors in the file every save writes a full file: it
+/// takes milliseconds, and keeps small stores to one file.
+const DELTA_MIN_FILE: usize = 20_000;
+
+/// A delta of more than `1 / DELTA_SHARE` of the file's vectors is folded
+/// into a new full file at the next save.
+const DELTA_SHARE: usize = 10;
+
+/// An HNSW index over chunk ids: the saved file, mapped, plus the changes
+/// made since.
 pub(crate) struct VectorIndex {
-    index: Index,
+    /// The last full file, memory-mapped read-only; `None` before the first save.
+    file: Option<MappedFile>,
+    /// Vectors added or replaced since `file` was written.
+    delta: Index,
+    /// The keys `delta` holds (usearch cannot list them).
+    delta_keys: HashSet<u64>,
+    /// Keys of `file` removed or replaced since it was written.
+    hidden: HashSet<u64>,
     dimensions: usize,
     quantization: VectorQuantization,
     /// The store generation whose vectors it holds: a store whose
     /// generation moved on was changed by another process.
     generation: i64,
+    /// See [`DELTA_MIN_FILE`]; lowered by tests.
+    delta_min_file: usize,
+}
+
+/// A saved full index, mapped with a shared lock on its file: a save in
+/// any process removes old files only when no one holds that lock.
+struct MappedFile {
+    index: Index,
+    name: String,
+    /// Dropped after `index` (fields drop in order): unmapped, then unlocked.
+    _lock: File,
+}
+
+impl MappedFile {
+    fn open(dir: &Path, name: &str, options: &IndexOptions) -> Result<Self> {
+        let path = dir.join(name);
+        let lock = File::open(&path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        lock.try_lock_shared()
+            .map_err(|e| corrupt(format!("{} is being removed: {e}", path.display())))?;
+        let index = empty_index(options)?;
+        index
+            .view(path_str(&path)?)
+            .map_err(|e| corrupt(format!("cannot map {}: {e}", path.display())))?;
+        index.change_expansion_search(EXPANSION_SEARCH);
+        Ok(MappedFile {
+            index,
+            name: name.to_string(),
+            _lock: lock,
+        })
+    }
+}
+
+fn index_options(dimensions: usize, quantization: VectorQuantization) -> IndexOptions {
+    IndexOptions {
+        dimensions,
+        metric: MetricKind::Cos,
+        quantization: quantization.scalar(),
+        connectivity: 16,
+        expansion_add: 128,
+        expansion_search: EXPANSION_SEARCH,
+        multi: false,
+    }
+}
+
+fn empty_index(options: &IndexOptions) -> Result<Index> {
+    Index::new(options).map_err(|e| corrupt(format!("cannot create index: {e}")))
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .ok_or_else(|| Error::invalid("store path is not valid UTF-8"))
 }
 
 impl VectorIndex {
     /// An empty index for vectors of `dimensions`.
     pub(crate) fn new(dimensions: usize, quantization: VectorQuantization) -> Result<Self> {
-        let options = IndexOptions {
-            dimensions,
-            metric: MetricKind::Cos,
-            quantization: quantization.scalar(),
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: EXPANSION_SEARCH,
-            multi: false,
-        };
-        let index =
-            Index::new(&options).map_err(|e| corrupt(format!("cannot create index: {e}")))?;
         Ok(VectorIndex {
-            index,
+            file: None,
+            delta: empty_index(&index_options(dimensions, quantization))?,
+            delta_keys: HashSet::new(),
+            hidden: HashSet::new(),
             dimensions,
             quantization,
             generation: 0,
+            delta_min_file: DELTA_MIN_FILE,
         })
+    }
+
+    fn options(&self) -> IndexOptions {
+        index_options(self.dimensions, self.quantization)
     }
 
     /// Loads the saved index if it matches `generation` and `expected_count`;
@@ -97,22 +181,32 @@ impl VectorIndex {
     ) -> Option<Self> {
         let sidecar: Sidecar =
             serde_json::from_slice(&std::fs::read(sidecar_path(dir)).ok()?).ok()?;
-        let wanted = Sidecar {
-            generation,
-            count: expected_count,
-            dimensions,
-            quantization,
-            file: sidecar.file.clone(),
-        };
-        if sidecar != wanted || !is_data_file_name(&sidecar.file) {
+        let current = sidecar.generation == generation
+            && sidecar.count == expected_count
+            && sidecar.dimensions == dimensions
+            && sidecar.quantization == quantization
+            && is_data_file_name(&sidecar.file)
+            && sidecar.delta.as_deref().is_none_or(is_data_file_name);
+        if !current {
             return None;
         }
         let mut this = VectorIndex::new(dimensions, quantization).ok()?;
         this.generation = generation;
-        this.index.load(dir.join(&sidecar.file).to_str()?).ok()?;
-        this.index.change_expansion_search(EXPANSION_SEARCH);
-        (this.index.size() == expected_count && this.index.dimensions() == dimensions)
-            .then_some(this)
+        let file = MappedFile::open(dir, &sidecar.file, &this.options()).ok()?;
+        if file.index.dimensions() != dimensions {
+            return None;
+        }
+        this.file = Some(file);
+        if let Some(delta) = &sidecar.delta {
+            this.delta.load(dir.join(delta).to_str()?).ok()?;
+            this.delta.change_expansion_search(EXPANSION_SEARCH);
+            this.delta_keys = sidecar.delta_keys.into_iter().collect();
+            if this.delta_keys.len() != this.delta.size() {
+                return None;
+            }
+        }
+        this.hidden = sidecar.hidden.into_iter().collect();
+        (this.len() == expected_count).then_some(this)
     }
 
     /// The generation of the saved index file (a small read: its sidecar).
@@ -141,11 +235,16 @@ impl VectorIndex {
 
     /// Number of vectors held.
     pub(crate) fn len(&self) -> usize {
-        self.index.size()
+        let in_file = self.file.as_ref().map_or(0, |f| f.index.size());
+        in_file - self.hidden.len() + self.delta.size()
+    }
+
+    fn in_file(&self, key: u64) -> bool {
+        self.file.as_ref().is_some_and(|f| f.index.contains(key))
     }
 
     /// Adds or replaces the vector of chunk `key`.
-    pub(crate) fn insert(&self, key: u64, vector: &[f32]) -> Result<()> {
+    pub(crate) fn insert(&mut self, key: u64, vector: &[f32]) -> Result<()> {
         if vector.len() != self.dimensions {
             return Err(Error::invalid(format!(
                 "vector has {} dimensions, the index {}",
@@ -153,24 +252,21 @@ impl VectorIndex {
                 self.dimensions
             )));
         }
-        if self.index.contains(key) {
-            self.index.remove(key).map_err(|e| corrupt(e.to_string()))?;
+        add(&self.delta, key, vector)?;
+        self.delta_keys.insert(key);
+        if self.in_file(key) {
+            self.hidden.insert(key);
         }
-        if self.index.size() + 1 > self.index.capacity() {
-            let grown = (self.index.capacity() * 2).max(1024);
-            self.index
-                .reserve(grown)
-                .map_err(|e| corrupt(format!("cannot grow vector index: {e}")))?;
-        }
-        self.index
-            .add(key, vector)
-            .map_err(|e| corrupt(format!("cannot add to vector index: {e}")))
+        Ok(())
     }
 
     /// Removes chunk `key` if present.
-    pub(crate) fn remove(&self, key: u64) -> Result<()> {
-        if self.index.contains(key) {
-            self.index.remove(key).map_err(|e| corrupt(e.to_string()))?;
+    pub(crate) fn remove(&mut self, key: u64) -> Result<()> {
+        if self.delta_keys.remove(&key) {
+            self.delta.remove(key).map_err(|e| corrupt(e.to_string()))?;
+        }
+        if self.in_file(key) {
+            self.hidden.insert(key);
         }
         Ok(())
     }
@@ -183,52 +279,173 @@ impl VectorIndex {
         count: usize,
         allow: Option<&dyn Fn(u64) -> bool>,
     ) -> Result<Vec<(u64, f32)>> {
-        if self.index.size() == 0 || count == 0 {
-            return Ok(Vec::new());
+        let mut found: Vec<(u64, f32)> = Vec::new();
+        if let Some(file) = &self.file {
+            let hidden = &self.hidden;
+            let visible = |k: u64| !hidden.contains(&k) && allow.is_none_or(|allow| allow(k));
+            let filtered = allow.is_some() || !hidden.is_empty();
+            found.extend(search_one(
+                &file.index,
+                query,
+                count,
+                filtered.then_some(&visible),
+            )?);
         }
-        let count = count.min(self.index.size());
-        let matches = match allow {
-            Some(allow) => self.index.filtered_search(query, count, allow),
-            None => self.index.search(query, count),
-        }
-        .map_err(|e| corrupt(format!("vector search failed: {e}")))?;
-        Ok(matches
-            .keys
-            .into_iter()
-            .zip(matches.distances)
-            .map(|(k, d)| (k, 1.0 - d))
-            .collect())
+        found.extend(search_one(&self.delta, query, count, allow)?);
+        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        found.truncate(count);
+        Ok(found.into_iter().map(|(k, d)| (k, 1.0 - d)).collect())
     }
 
-    /// Saves atomically: a data file of a new name first, then the sidecar
-    /// naming it (renamed into place); older data files are then removed.
-    pub(crate) fn save(&self, dir: &Path, generation: i64) -> Result<()> {
-        let file = format!("vectors-{generation}-{}.usearch", unique_suffix());
-        let path = dir.join(&file);
-        let path_str = path
-            .to_str()
-            .ok_or_else(|| Error::invalid("store path is not valid UTF-8"))?;
-        let saved = self
-            .index
-            .save(path_str)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot save vector index: {e}")))
-            .and_then(|()| super::private::restrict(&path))
-            .and_then(|()| sync_file(&path));
+    /// Saves atomically: the index file(s) under new names first, then the
+    /// sidecar naming them (renamed into place); files no longer named and
+    /// not mapped by any process are then removed. Writes only the delta
+    /// while it is small next to the file, else a new full file (which
+    /// means reading the old one into memory once).
+    pub(crate) fn save(&mut self, dir: &Path, generation: i64) -> Result<()> {
+        let delta_only = self.file.as_ref().is_some_and(|f| {
+            let size = f.index.size();
+            size >= self.delta_min_file
+                && (self.delta.size() + self.hidden.len()) * DELTA_SHARE <= size
+        });
+        if delta_only {
+            self.save_delta(dir, generation)
+        } else {
+            self.save_full(dir, generation)
+        }
+    }
+
+    fn save_delta(&self, dir: &Path, generation: i64) -> Result<()> {
+        let file = self.file.as_ref().expect("a delta has its file");
+        let delta = format!("vectors-{generation}-{}.delta.usearch", unique_suffix());
+        write_index(&self.delta, &dir.join(&delta))?;
+        let mut delta_keys: Vec<u64> = self.delta_keys.iter().copied().collect();
+        let mut hidden: Vec<u64> = self.hidden.iter().copied().collect();
+        delta_keys.sort_unstable();
+        hidden.sort_unstable();
         let sidecar = Sidecar {
             generation,
-            count: self.index.size(),
+            count: self.len(),
             dimensions: self.dimensions,
             quantization: self.quantization,
-            file: file.clone(),
+            file: file.name.clone(),
+            delta: Some(delta.clone()),
+            delta_keys,
+            hidden,
         };
-        let bytes = serde_json::to_vec(&sidecar).expect("sidecar serializes");
-        if let Err(e) = saved.and_then(|()| write_atomic(&sidecar_path(dir), &bytes)) {
+        if let Err(e) = write_sidecar(dir, &sidecar) {
+            let _ = std::fs::remove_file(dir.join(&delta));
+            return Err(e);
+        }
+        remove_unused_data_files(dir, &[&file.name, &delta]);
+        Ok(())
+    }
+
+    fn save_full(&mut self, dir: &Path, generation: i64) -> Result<()> {
+        let name = format!("vectors-{generation}-{}.usearch", unique_suffix());
+        let path = dir.join(&name);
+        match &self.file {
+            // Everything is in the delta.
+            None => write_index(&self.delta, &path)?,
+            Some(file) => write_index(&self.merged(dir, file)?, &path)?,
+        }
+        let sidecar = Sidecar {
+            generation,
+            count: self.len(),
+            dimensions: self.dimensions,
+            quantization: self.quantization,
+            file: name.clone(),
+            delta: None,
+            delta_keys: Vec::new(),
+            hidden: Vec::new(),
+        };
+        if let Err(e) = write_sidecar(dir, &sidecar) {
             let _ = std::fs::remove_file(&path);
             return Err(e);
         }
-        remove_other_data_files(dir, &file);
+        // From now on search the new file; until it maps, the old file and
+        // delta still hold the same vectors.
+        let mapped = MappedFile::open(dir, &name, &self.options())?;
+        self.file = Some(mapped);
+        self.delta = empty_index(&self.options())?;
+        self.delta_keys.clear();
+        self.hidden.clear();
+        remove_unused_data_files(dir, &[&name]);
         Ok(())
     }
+
+    /// The file's vectors, read into memory, with the delta applied.
+    fn merged(&self, dir: &Path, file: &MappedFile) -> Result<Index> {
+        let merged = empty_index(&self.options())?;
+        let path = dir.join(&file.name);
+        merged
+            .load(path_str(&path)?)
+            .map_err(|e| corrupt(format!("cannot read {}: {e}", path.display())))?;
+        for key in &self.hidden {
+            merged.remove(*key).map_err(|e| corrupt(e.to_string()))?;
+        }
+        let mut vector = vec![0.0f32; self.dimensions];
+        for key in &self.delta_keys {
+            self.delta
+                .get(*key, &mut vector[..])
+                .map_err(|e| corrupt(e.to_string()))?;
+            add(&merged, *key, &vector)?;
+        }
+        Ok(merged)
+    }
+}
+
+/// Adds or replaces `key` in an in-memory index, growing it as needed.
+fn add(index: &Index, key: u64, vector: &[f32]) -> Result<()> {
+    if index.contains(key) {
+        index.remove(key).map_err(|e| corrupt(e.to_string()))?;
+    }
+    if index.size() + 1 > index.capacity() {
+        let grown = (index.capacity() * 2).max(1024);
+        index
+            .reserve(grown)
+            .map_err(|e| corrupt(format!("cannot grow vector index: {e}")))?;
+    }
+    index
+        .add(key, vector)
+        .map_err(|e| corrupt(format!("cannot add to vector index: {e}")))
+}
+
+/// The `count` nearest keys in one index, with distances.
+fn search_one(
+    index: &Index,
+    query: &[f32],
+    count: usize,
+    allow: Option<&dyn Fn(u64) -> bool>,
+) -> Result<Vec<(u64, f32)>> {
+    if index.size() == 0 || count == 0 {
+        return Ok(Vec::new());
+    }
+    let count = count.min(index.size());
+    let matches = match allow {
+        Some(allow) => index.filtered_search(query, count, allow),
+        None => index.search(query, count),
+    }
+    .map_err(|e| corrupt(format!("vector search failed: {e}")))?;
+    Ok(matches.keys.into_iter().zip(matches.distances).collect())
+}
+
+/// Writes `index` to `path`, private and synced.
+fn write_index(index: &Index, path: &Path) -> Result<()> {
+    let written = index
+        .save(path_str(path)?)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot save vector index: {e}")))
+        .and_then(|()| super::private::restrict(path))
+        .and_then(|()| sync_file(path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+fn write_sidecar(dir: &Path, sidecar: &Sidecar) -> Result<()> {
+    let bytes = serde_json::to_vec(sidecar).expect("sidecar serializes");
+    write_atomic(&sidecar_path(dir), &bytes)
 }
 
 /// `<pid>-<nanoseconds>`: distinct across processes and saves.
@@ -246,15 +463,23 @@ fn is_data_file_name(name: &str) -> bool {
 }
 
 /// Removes data files other than `keep` (older saves, files of a save that
-/// lost the race). A concurrent reader that loses its file to this falls
+/// lost the race) unless a process has one mapped (it holds a shared lock on
+/// it: see [`MappedFile`]); a later save removes it once released. A
+/// concurrent reader that loses a file it was about to load to this falls
 /// back to rebuilding from SQLite.
-fn remove_other_data_files(dir: &Path, keep: &str) {
+fn remove_unused_data_files(dir: &Path, keep: &[&str]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name != keep && is_data_file_name(&name) {
+        if keep.contains(&name.as_str()) || !is_data_file_name(&name) {
+            continue;
+        }
+        let Ok(file) = File::open(entry.path()) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -296,38 +521,52 @@ mod tests {
         v
     }
 
+    fn f32_index() -> VectorIndex {
+        VectorIndex::new(3, VectorQuantization::F32).unwrap()
+    }
+
+    fn load(dir: &Path, generation: i64, count: usize) -> Option<VectorIndex> {
+        VectorIndex::load_if_current(dir, generation, count, 3, VectorQuantization::F32)
+    }
+
+    fn keys(hits: &[(u64, f32)]) -> Vec<u64> {
+        hits.iter().map(|h| h.0).collect()
+    }
+
     #[test]
     fn saves_loads_and_detects_stale_generations() {
         let dir = tempfile::tempdir().unwrap();
-        let index = VectorIndex::new(3, VectorQuantization::F32).unwrap();
+        let mut index = f32_index();
         index.insert(1, &unit(&[1.0, 0.0, 0.0])).unwrap();
         index.insert(2, &unit(&[0.0, 1.0, 0.0])).unwrap();
         index.insert(2, &unit(&[0.0, 1.0, 0.1])).unwrap();
         assert_eq!(index.len(), 2);
         index.save(dir.path(), 7).unwrap();
+        // The saver now searches the file it wrote, mapped.
+        assert_eq!(index.len(), 2);
+        assert_eq!(
+            keys(&index.search(&unit(&[0.1, 1.0, 0.0]), 1, None).unwrap()),
+            [2]
+        );
 
-        let loaded =
-            VectorIndex::load_if_current(dir.path(), 7, 2, 3, VectorQuantization::F32).unwrap();
+        let loaded = load(dir.path(), 7, 2).unwrap();
         let hits = loaded.search(&unit(&[0.9, 0.1, 0.0]), 2, None).unwrap();
         assert_eq!(hits[0].0, 1);
         let only_two = |k: u64| k == 2;
         let hits = loaded
             .search(&unit(&[0.9, 0.1, 0.0]), 2, Some(&only_two))
             .unwrap();
-        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(keys(&hits), [2]);
 
-        assert!(
-            VectorIndex::load_if_current(dir.path(), 8, 2, 3, VectorQuantization::F32).is_none()
-        );
-        assert!(
-            VectorIndex::load_if_current(dir.path(), 7, 3, 3, VectorQuantization::F32).is_none()
-        );
+        assert!(load(dir.path(), 8, 2).is_none());
+        assert!(load(dir.path(), 7, 3).is_none());
         let data = data_files(dir.path());
         assert_eq!(data.len(), 1, "{data:?}");
+        // Never rewritten in place while mapped: write another file's bytes
+        // under the name only once no one maps it.
+        drop((index, loaded));
         std::fs::write(dir.path().join(&data[0]), b"garbage").unwrap();
-        assert!(
-            VectorIndex::load_if_current(dir.path(), 7, 2, 3, VectorQuantization::F32).is_none()
-        );
+        assert!(load(dir.path(), 7, 2).is_none());
     }
 
     fn data_files(dir: &Path) -> Vec<String> {
@@ -343,21 +582,23 @@ mod tests {
     #[test]
     fn each_save_writes_its_own_file_and_the_sidecar_names_the_last() {
         let dir = tempfile::tempdir().unwrap();
-        let first = VectorIndex::new(3, VectorQuantization::F32).unwrap();
+        let mut first = f32_index();
         first.insert(1, &unit(&[1.0, 0.0, 0.0])).unwrap();
-        let second = VectorIndex::new(3, VectorQuantization::F32).unwrap();
+        let mut second = f32_index();
         second.insert(1, &unit(&[1.0, 0.0, 0.0])).unwrap();
         second.insert(2, &unit(&[0.0, 1.0, 0.0])).unwrap();
         // As two processes would: both save, the later sidecar wins and
-        // vouches for its own data file only.
+        // vouches for its own data file only; the first's file stays while
+        // the first maps it.
         first.save(dir.path(), 4).unwrap();
         second.save(dir.path(), 5).unwrap();
-        assert_eq!(data_files(dir.path()).len(), 1);
-        assert!(
-            VectorIndex::load_if_current(dir.path(), 4, 1, 3, VectorQuantization::F32).is_none()
+        assert_eq!(data_files(dir.path()).len(), 2);
+        assert_eq!(
+            keys(&first.search(&unit(&[1.0, 0.0, 0.0]), 1, None).unwrap()),
+            [1]
         );
-        let loaded =
-            VectorIndex::load_if_current(dir.path(), 5, 2, 3, VectorQuantization::F32).unwrap();
+        assert!(load(dir.path(), 4, 1).is_none());
+        let loaded = load(dir.path(), 5, 2).unwrap();
         assert_eq!(loaded.len(), 2);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -365,5 +606,78 @@ mod tests {
             .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        // Once released, the next save removes it.
+        drop(first);
+        second.insert(3, &unit(&[0.0, 0.0, 1.0])).unwrap();
+        second.save(dir.path(), 6).unwrap();
+        drop(loaded);
+        second.insert(4, &unit(&[0.5, 0.5, 0.0])).unwrap();
+        second.save(dir.path(), 7).unwrap();
+        assert_eq!(
+            data_files(dir.path()).len(),
+            1,
+            "{:?}",
+            data_files(dir.path())
+        );
+    }
+
+    /// Points along a curve, each distinct.
+    fn curve(i: u64) -> Vec<f32> {
+        let t = i as f32 / 10.0;
+        unit(&[t.cos(), t.sin(), 0.3])
+    }
+
+    #[test]
+    fn small_changes_are_saved_as_a_delta_beside_the_mapped_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = f32_index();
+        index.delta_min_file = 0;
+        for i in 0..40 {
+            index.insert(i, &curve(i)).unwrap();
+        }
+        index.save(dir.path(), 1).unwrap();
+        // Three changes of forty: a delta. Key 5 moves, key 7 goes, 100 comes.
+        index.insert(5, &unit(&[0.0, 0.0, 1.0])).unwrap();
+        index.remove(7).unwrap();
+        assert_eq!(index.len(), 39);
+        index.save(dir.path(), 2).unwrap();
+        let sidecar: Sidecar =
+            serde_json::from_slice(&std::fs::read(sidecar_path(dir.path())).unwrap()).unwrap();
+        assert!(sidecar.delta.is_some(), "{sidecar:?}");
+        assert_eq!(
+            (sidecar.delta_keys.clone(), sidecar.hidden.clone()),
+            (vec![5], vec![5, 7])
+        );
+
+        for index in [&index, &load(dir.path(), 2, 39).unwrap()] {
+            assert_eq!(index.len(), 39);
+            let top = index.search(&unit(&[0.0, 0.0, 1.0]), 1, None).unwrap();
+            assert_eq!(keys(&top), [5]);
+            assert!((top[0].1 - 1.0).abs() < 1e-4, "{top:?}");
+            let all = keys(&index.search(&curve(7), 40, None).unwrap());
+            assert_eq!(all.len(), 39);
+            assert!(!all.contains(&7));
+            let odd = |k: u64| k % 2 == 1;
+            let some = keys(&index.search(&curve(5), 3, Some(&odd)).unwrap());
+            assert_eq!(some.len(), 3);
+            assert!(some.iter().all(|k| k % 2 == 1 && *k != 7), "{some:?}");
+        }
+
+        // More than a tenth changed: a new full file, no delta, same answers.
+        index.insert(100, &curve(100)).unwrap();
+        index.remove(8).unwrap();
+        index.save(dir.path(), 3).unwrap();
+        let sidecar: Sidecar =
+            serde_json::from_slice(&std::fs::read(sidecar_path(dir.path())).unwrap()).unwrap();
+        assert!(
+            sidecar.delta.is_none() && sidecar.hidden.is_empty(),
+            "{sidecar:?}"
+        );
+        let reloaded = load(dir.path(), 3, 39).unwrap();
+        let all = keys(&reloaded.search(&curve(0), 40, None).unwrap());
+        assert_eq!(all.len(), 39);
+        assert!(all.contains(&100) && all.contains(&5) && !all.contains(&7) && !all.contains(&8));
+        let top = reloaded.search(&unit(&[0.0, 0.0, 1.0]), 1, None).unwrap();
+        assert_eq!(keys(&top), [5]);
     }
 }

@@ -9,6 +9,8 @@
 //! - `bench-llm`: the answer model next to llama.cpp's bare loop, and the
 //!   KV cache types' memory and speed at long contexts.
 //! - `watch-latency`: save-to-searchable latency of the folder watcher.
+//! - `scale-build`, `scale-measure`: a store of 100k or 1M chunks, and its
+//!   open time, memory, latency and size next to raw usearch and FTS5.
 
 mod bench;
 mod eval;
@@ -19,6 +21,7 @@ mod fit_grounding;
 mod global;
 mod latency;
 mod llm_bench;
+mod scale;
 
 use std::process::ExitCode;
 
@@ -65,6 +68,15 @@ enum Command {
     BenchAskPeakRss,
     /// Save-to-searchable latency of the watcher in a folder of generated notes.
     WatchLatency(latency::LatencyArgs),
+    /// Builds a big store from perturbed copies of an eval set's corpus
+    /// (passage vectors from the words' real vectors, not the model).
+    ScaleBuild(scale::BuildArgs),
+    /// Open time, memory, search latency, size, adding a note, rebuilding,
+    /// each in a child process, next to raw usearch and FTS5.
+    ScaleMeasure(scale::MeasureArgs),
+    /// Child process of `scale-measure`: one part.
+    #[command(hide = true)]
+    ScaleChild(scale::ChildArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +99,9 @@ fn main() -> ExitCode {
         Command::BenchKvChild(args) => llm_bench::kv_child(config, args),
         Command::BenchAskPeakRss => bench::ask_peak_rss_child(config),
         Command::WatchLatency(args) => latency::run(config, args, json),
+        Command::ScaleBuild(args) => scale::build(config, args, json),
+        Command::ScaleMeasure(args) => scale::measure(args, json),
+        Command::ScaleChild(args) => scale::child(config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
