@@ -344,10 +344,15 @@ impl VectorIndex {
     fn save_full(&mut self, dir: &Path, generation: i64) -> Result<()> {
         let name = format!("vectors-{generation}-{}.usearch", unique_suffix());
         let path = dir.join(&name);
-        match &self.file {
-            // Everything is in the delta.
-            None => write_index(&self.delta, &path)?,
-            Some(file) => write_index(&self.merged(dir, file)?, &path)?,
+        let visible_in_file = self.file.as_ref().map_or(0, |f| f.index.size()) - self.hidden.len();
+        if visible_in_file <= self.delta.size() {
+            // The delta is the bigger part (a first run, a rebuild): fold
+            // the file into it rather than re-insert the delta into a copy
+            // of the file.
+            self.absorb_file()?;
+            write_index(&self.delta, &path)?;
+        } else if let Some(file) = &self.file {
+            write_index(&self.merged(dir, file)?, &path)?;
         }
         let sidecar = Sidecar {
             generation,
@@ -371,6 +376,38 @@ impl VectorIndex {
         self.delta_keys.clear();
         self.hidden.clear();
         remove_unused_data_files(dir, &[&name]);
+        Ok(())
+    }
+
+    /// Moves the file's visible vectors into the delta (hiding them in the
+    /// file as it goes, so the index holds the same vectors at every step).
+    /// usearch cannot list its keys: an exact search for all of them does.
+    fn absorb_file(&mut self) -> Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let size = file.index.size();
+        if size == 0 {
+            return Ok(());
+        }
+        let mut probe = vec![0.0f32; self.dimensions];
+        probe[0] = 1.0;
+        let all = file
+            .index
+            .exact_search(&probe, size)
+            .map_err(|e| corrupt(format!("cannot list the vector file: {e}")))?;
+        let mut vector = vec![0.0f32; self.dimensions];
+        for key in all.keys {
+            if self.hidden.contains(&key) || !file.index.contains(key) {
+                continue;
+            }
+            file.index
+                .get(key, &mut vector[..])
+                .map_err(|e| corrupt(e.to_string()))?;
+            add(&self.delta, key, &vector)?;
+            self.delta_keys.insert(key);
+            self.hidden.insert(key);
+        }
         Ok(())
     }
 
@@ -679,5 +716,33 @@ mod tests {
         assert!(all.contains(&100) && all.contains(&5) && !all.contains(&7) && !all.contains(&8));
         let top = reloaded.search(&unit(&[0.0, 0.0, 1.0]), 1, None).unwrap();
         assert_eq!(keys(&top), [5]);
+    }
+
+    #[test]
+    fn a_delta_bigger_than_its_file_takes_the_file_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = f32_index();
+        for i in 0..3 {
+            index.insert(i, &curve(i)).unwrap();
+        }
+        index.save(dir.path(), 1).unwrap();
+        // A first run: a few vectors in the file, many more after it.
+        for i in 3..40 {
+            index.insert(i, &curve(i)).unwrap();
+        }
+        index.insert(1, &unit(&[0.0, 0.0, 1.0])).unwrap();
+        index.remove(2).unwrap();
+        index.save(dir.path(), 2).unwrap();
+        for index in [&index, &load(dir.path(), 2, 39).unwrap()] {
+            assert_eq!(index.len(), 39);
+            let all = keys(&index.search(&curve(20), 40, None).unwrap());
+            assert_eq!(all.len(), 39, "{all:?}");
+            assert!(all.contains(&0) && !all.contains(&2));
+            assert_eq!(
+                keys(&index.search(&unit(&[0.0, 0.0, 1.0]), 1, None).unwrap()),
+                [1]
+            );
+        }
+        assert_eq!(data_files(dir.path()).len(), 1);
     }
 }
