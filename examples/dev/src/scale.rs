@@ -390,12 +390,17 @@ fn search(config: EngineConfig, args: &ChildArgs) -> Res<Value> {
         embed_times.push(ms(started.elapsed()));
     }
     let rss_searching = rss_mb("VmRSS");
+    let (rss_file, rss_anon) = (rss_mb("RssFile"), rss_mb("RssAnon"));
     drop(engine);
 
     Ok(json!({
         "queries": queries.len(),
         "rss_after_open_mb": rss_open,
         "rss_after_searching_mb": rss_searching,
+        // Of which mapped file pages (the vector file, shared with the page
+        // cache and given back under pressure) and the process's own memory.
+        "rss_file_after_searching_mb": rss_file,
+        "rss_anon_after_searching_mb": rss_anon,
         "peak_rss_mb": rss_mb("VmHWM"),
         "modes": modes,
         "query_embedding": percentiles(&mut embed_times),
