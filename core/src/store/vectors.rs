@@ -206,7 +206,8 @@ impl VectorIndex {
             }
         }
         this.hidden = sidecar.hidden.into_iter().collect();
-        (this.len() == expected_count).then_some(this)
+        let consistent = this.hidden.iter().all(|&key| this.in_file(key));
+        (consistent && this.len() == expected_count).then_some(this)
     }
 
     /// The generation of the saved index file (a small read: its sidecar).
@@ -236,7 +237,7 @@ impl VectorIndex {
     /// Number of vectors held.
     pub(crate) fn len(&self) -> usize {
         let in_file = self.file.as_ref().map_or(0, |f| f.index.size());
-        in_file - self.hidden.len() + self.delta.size()
+        in_file.saturating_sub(self.hidden.len()) + self.delta.size()
     }
 
     fn in_file(&self, key: u64) -> bool {
@@ -344,7 +345,8 @@ impl VectorIndex {
     fn save_full(&mut self, dir: &Path, generation: i64) -> Result<()> {
         let name = format!("vectors-{generation}-{}.usearch", unique_suffix());
         let path = dir.join(&name);
-        let visible_in_file = self.file.as_ref().map_or(0, |f| f.index.size()) - self.hidden.len();
+        let visible_in_file =
+            (self.file.as_ref().map_or(0, |f| f.index.size())).saturating_sub(self.hidden.len());
         if visible_in_file <= self.delta.size() {
             // The delta is the bigger part (a first run, a rebuild): fold
             // the file into it rather than re-insert the delta into a copy
