@@ -92,6 +92,9 @@ pub(crate) struct VectorIndex {
     delta_keys: HashSet<u64>,
     /// Keys of `file` removed or replaced since it was written.
     hidden: HashSet<u64>,
+    /// A shared lock on the delta file this process saved last, so another
+    /// process's save does not remove it while the sidecar names it.
+    delta_lock: Option<File>,
     dimensions: usize,
     quantization: VectorQuantization,
     /// The store generation whose vectors it holds: a store whose
@@ -111,12 +114,19 @@ struct MappedFile {
 }
 
 impl MappedFile {
+    /// Maps a file another save wrote (it may be removed meanwhile: then an error).
     fn open(dir: &Path, name: &str, options: &IndexOptions) -> Result<Self> {
         let path = dir.join(name);
         let lock = File::open(&path)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
         lock.try_lock_shared()
             .map_err(|e| corrupt(format!("{} is being removed: {e}", path.display())))?;
+        Self::with_lock(dir, name, options, lock)
+    }
+
+    /// Maps a file this process claimed (see [`claim`]) and wrote.
+    fn with_lock(dir: &Path, name: &str, options: &IndexOptions, lock: File) -> Result<Self> {
+        let path = dir.join(name);
         let index = empty_index(options)?;
         index
             .view(path_str(&path)?)
@@ -159,6 +169,7 @@ impl VectorIndex {
             delta: empty_index(&index_options(dimensions, quantization))?,
             delta_keys: HashSet::new(),
             hidden: HashSet::new(),
+            delta_lock: None,
             dimensions,
             quantization,
             generation: 0,
@@ -316,9 +327,10 @@ impl VectorIndex {
         }
     }
 
-    fn save_delta(&self, dir: &Path, generation: i64) -> Result<()> {
+    fn save_delta(&mut self, dir: &Path, generation: i64) -> Result<()> {
         let file = self.file.as_ref().expect("a delta has its file");
         let delta = format!("vectors-{generation}-{}.delta.usearch", unique_suffix());
+        let lock = claim(dir, &delta)?;
         write_index(&self.delta, &dir.join(&delta))?;
         let mut delta_keys: Vec<u64> = self.delta_keys.iter().copied().collect();
         let mut hidden: Vec<u64> = self.hidden.iter().copied().collect();
@@ -338,13 +350,16 @@ impl VectorIndex {
             let _ = std::fs::remove_file(dir.join(&delta));
             return Err(e);
         }
-        remove_unused_data_files(dir, &[&file.name, &delta]);
+        let keep = [file.name.clone(), delta];
+        self.delta_lock = Some(lock);
+        remove_unused_data_files(dir, &[&keep[0], &keep[1]]);
         Ok(())
     }
 
     fn save_full(&mut self, dir: &Path, generation: i64) -> Result<()> {
         let name = format!("vectors-{generation}-{}.usearch", unique_suffix());
         let path = dir.join(&name);
+        let lock = claim(dir, &name)?;
         let visible_in_file =
             (self.file.as_ref().map_or(0, |f| f.index.size())).saturating_sub(self.hidden.len());
         if visible_in_file <= self.delta.size() {
@@ -372,11 +387,12 @@ impl VectorIndex {
         }
         // From now on search the new file; until it maps, the old file and
         // delta still hold the same vectors.
-        let mapped = MappedFile::open(dir, &name, &self.options())?;
+        let mapped = MappedFile::with_lock(dir, &name, &self.options(), lock)?;
         self.file = Some(mapped);
         self.delta = empty_index(&self.options())?;
         self.delta_keys.clear();
         self.hidden.clear();
+        self.delta_lock = None;
         remove_unused_data_files(dir, &[&name]);
         Ok(())
     }
@@ -432,6 +448,26 @@ impl VectorIndex {
         }
         Ok(merged)
     }
+}
+
+/// Creates `dir/name` (empty, private) holding a shared lock on it before
+/// anything is written, so no other process's save removes the file while
+/// this one writes it, names it in the sidecar and maps it (usearch writes
+/// into the same file). A file removed before the lock was taken is an
+/// error (the save is retried later).
+fn claim(dir: &Path, name: &str) -> Result<File> {
+    let path = dir.join(name);
+    let file = super::private::create_file(&path)
+        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+    file.lock_shared()
+        .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
+    if !path.exists() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!("{} was removed by another process's save", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// Adds or replaces `key` in an in-memory index, growing it as needed.
@@ -658,6 +694,19 @@ mod tests {
             "{:?}",
             data_files(dir.path())
         );
+    }
+
+    #[test]
+    fn a_file_being_saved_is_never_removed_by_another_save() {
+        let dir = tempfile::tempdir().unwrap();
+        // Claimed before it is written: another process's cleanup, run
+        // before the sidecar names it, leaves it alone.
+        let lock = claim(dir.path(), "vectors-1-a.usearch").unwrap();
+        remove_unused_data_files(dir.path(), &[]);
+        assert_eq!(data_files(dir.path()), ["vectors-1-a.usearch"]);
+        drop(lock);
+        remove_unused_data_files(dir.path(), &[]);
+        assert!(data_files(dir.path()).is_empty());
     }
 
     /// Points along a curve, each distinct.
