@@ -350,9 +350,9 @@ impl VectorIndex {
             let _ = std::fs::remove_file(dir.join(&delta));
             return Err(e);
         }
-        let keep = [file.name.clone(), delta];
+        // The previous delta's lock goes first, so the cleanup removes it.
         self.delta_lock = Some(lock);
-        remove_unused_data_files(dir, &[&keep[0], &keep[1]]);
+        remove_unused_data_files(dir, &[&file.name, &delta]);
         Ok(())
     }
 
