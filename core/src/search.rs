@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::ingest::Locator;
-use crate::store::{ChunkRecord, SearchFilters, Store};
+use crate::store::{ChunkRecord, SearchFilters, Snapshot, Store};
 
 /// Which retriever ranks the passages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -171,12 +171,20 @@ pub(crate) fn search(
     options: &SearchOptions,
 ) -> Result<Vec<Hit>> {
     let query = checked(query)?;
-    // Embedding takes longest: do it before taking the snapshot.
-    let vector = match (options.k, options.mode) {
-        (0, _) | (_, SearchMode::Keyword) => None,
-        (_, SearchMode::Vector | SearchMode::Hybrid) => Some(embedder.embed_query(query)?),
-    };
-    search_embedded(store, embedder, query, vector.as_deref(), options)
+    if options.k == 0 || options.mode == SearchMode::Keyword {
+        return ranked_search(store, embedder, query, || Ok(None), options);
+    }
+    // The query's embedding runs on a second thread while this one takes
+    // the snapshot and searches the keywords: a hybrid search waits for the
+    // longer of the two, not their sum.
+    std::thread::scope(|scope| {
+        let embedding = scope.spawn(|| embedder.embed_query(query));
+        let vector = || match embedding.join() {
+            Ok(vector) => vector.map(Some),
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        ranked_search(store, embedder, query, vector, options)
+    })
 }
 
 /// [`search`] with the query already embedded (`vector`: `embed_query` of
@@ -190,28 +198,50 @@ pub(crate) fn search_embedded(
     options: &SearchOptions,
 ) -> Result<Vec<Hit>> {
     let query = checked(query)?;
+    ranked_search(
+        store,
+        embedder,
+        query,
+        || Ok(vector.map(<[f32]>::to_vec)),
+        options,
+    )
+}
+
+/// The search itself; `vector` gives the query's embedding, and is asked
+/// for after the keyword search (never in keyword mode).
+fn ranked_search(
+    store: &Store,
+    embedder: &dyn Embedder,
+    query: &str,
+    vector: impl FnOnce() -> Result<Option<Vec<f32>>>,
+    options: &SearchOptions,
+) -> Result<Vec<Hit>> {
     if options.k == 0 {
         return Ok(Vec::new());
     }
-    let vector = match options.mode {
-        SearchMode::Keyword => None,
-        SearchMode::Vector | SearchMode::Hybrid => vector,
-    };
     let snapshot = store.snapshot()?;
     let allowed = snapshot.allowed_documents(&options.filters)?;
     let allowed = allowed.as_ref();
     // With one hit per document, look deeper so k documents survive collapsing.
     let depth = CANDIDATES.max(options.k * if options.one_per_document { 10 } else { 2 });
-    let ranked = match (options.mode, &vector) {
-        (SearchMode::Keyword, _) | (_, None) => snapshot.keyword(query, depth, allowed)?,
-        (SearchMode::Vector, Some(vector)) => snapshot.nearest(vector, depth, allowed)?,
-        (SearchMode::Hybrid, Some(vector)) => {
+    let ranked = match options.mode {
+        SearchMode::Keyword => snapshot.keyword(query, depth, allowed)?,
+        SearchMode::Vector => match vector()? {
+            Some(vector) => snapshot.nearest(&vector, depth, allowed)?,
+            None => snapshot.keyword(query, depth, allowed)?,
+        },
+        SearchMode::Hybrid => {
+            let keyword = snapshot.keyword(query, depth, allowed);
+            let Some(vector) = vector()? else {
+                return finish(snapshot, keyword?, options);
+            };
             // A query without keyword terms (only symbols, say) is still a
             // fine vector query.
-            let keyword = match snapshot.keyword(query, depth, allowed) {
+            let keyword = match keyword {
                 Err(e) if e.kind() == crate::ErrorKind::InvalidInput => Vec::new(),
                 other => other?,
             };
+            let vector = vector.as_slice();
             let lists = [snapshot.nearest(vector, depth, allowed)?, keyword];
             let ids: Vec<u64> = lists.iter().flatten().map(|(id, _)| *id).collect();
             let docs = snapshot.documents_of(&ids)?;
@@ -238,6 +268,15 @@ pub(crate) fn search_embedded(
             fuse(&lists, &docs, &similarity, &unembedded, weights)
         }
     };
+    finish(snapshot, ranked, options)
+}
+
+/// The hits of the passages `ranked` (best first), as `options` asks.
+fn finish(
+    snapshot: Snapshot<'_>,
+    ranked: Vec<(u64, f32)>,
+    options: &SearchOptions,
+) -> Result<Vec<Hit>> {
     // Only the k passages returned are read whole (text, headings, tags):
     // reading every candidate cost more than ranking them in big stores.
     let ids: Vec<u64> = ranked.iter().map(|(id, _)| *id).collect();

@@ -89,7 +89,10 @@ impl OnnxEmbedder {
             .with_environment(environment)
             .with_max_length(MINILM_MAX_TOKENS)
             .with_intra_threads(threads);
-        let queries = new_session(&model, &options, model_dir)?;
+        // Queries run on one thread, the caller's: a search embeds its query
+        // while another core searches the keywords, and ONNX Runtime's pool
+        // threads, which spin between runs, slowed that search by a third.
+        let queries = new_session(&model, &options.clone().with_intra_threads(1), model_dir)?;
 
         let name = model_dir
             .file_name()

@@ -517,6 +517,7 @@ mod tests {
         // as the migration finds it after dropping the old rows), no languages.
         {
             let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(SCHEMA_5_UNDONE).unwrap();
             conn.execute_batch(SCHEMA_3_UNDONE).unwrap();
             conn.execute_batch(
                 "DROP TABLE chunks_words; DROP TABLE chunks_grams; DROP TABLE chunk_languages;
@@ -537,6 +538,35 @@ mod tests {
         assert_eq!(snapshot.counts().unwrap().embeddings, 2);
     }
 
+    /// Takes a store of schema 5 back to schema 4: the document vectors
+    /// back to a centroid column of the documents.
+    const SCHEMA_5_UNDONE: &str = "ALTER TABLE documents ADD COLUMN centroid BLOB;
+        UPDATE documents SET centroid = (SELECT centroid FROM document_vectors WHERE doc_id = documents.id);
+        DROP TABLE document_vectors;
+        PRAGMA user_version = 4;";
+
+    #[test]
+    fn a_store_of_schema_4_keeps_each_documents_centroid_and_lead() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = {
+            let store = open_a(dir.path());
+            store_one_document(&store);
+            let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(SCHEMA_5_UNDONE).unwrap();
+            let centroid: Vec<u8> = conn
+                .query_row("SELECT centroid FROM documents", [], |r| r.get(0))
+                .unwrap();
+            blob::decode(&centroid).unwrap()
+        };
+        assert_eq!(before, unit([1.0, 1.0, 0.0]));
+        let store = open_a(dir.path());
+        let snapshot = store.snapshot().unwrap();
+        let docs: HashSet<i64> = [1].into();
+        let vectors = snapshot.document_vectors(&docs).unwrap();
+        assert_eq!(vectors[&1].centroid, before);
+        assert_eq!(vectors[&1].lead, unit([1.0, 0.0, 0.0]));
+    }
+
     /// Takes a store of schema 4 back to schema 2.
     const SCHEMA_3_UNDONE: &str =
         "DROP TABLE embed_queue; DROP TABLE links; DROP TABLE document_names; DROP TABLE anchors;
@@ -550,6 +580,7 @@ mod tests {
             let store = open_a(dir.path());
             store_one_document(&store);
             let conn = Connection::open(dir.path().join("trove.db")).unwrap();
+            conn.execute_batch(SCHEMA_5_UNDONE).unwrap();
             conn.execute_batch(SCHEMA_3_UNDONE).unwrap();
         }
         let store = open_a(dir.path());

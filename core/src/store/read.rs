@@ -344,26 +344,20 @@ impl<'s> Snapshot<'s> {
     ) -> Result<HashMap<i64, DocumentVectors>> {
         let mut stmt = self
             .conn()
-            .prepare_cached(
-                "SELECT d.centroid,
-                        (SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash
-                         WHERE c.doc_id = d.id ORDER BY c.ordinal LIMIT 1)
-                 FROM documents d WHERE d.id = ?1 AND d.centroid IS NOT NULL",
-            )
+            .prepare_cached("SELECT centroid, lead FROM document_vectors WHERE doc_id = ?1")
             .map_err(sql)?;
         let mut out = HashMap::new();
         for doc in docs {
-            let row: Option<(Vec<u8>, Option<Vec<u8>>)> = stmt
+            let row: Option<(Vec<u8>, Vec<u8>)> = stmt
                 .query_row([doc], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(sql)?;
             if let Some((centroid, lead)) = row {
-                let centroid = blob::decode(&centroid)?;
-                let lead = match lead {
-                    Some(lead) => blob::decode(&lead)?,
-                    None => centroid.clone(),
+                let vectors = DocumentVectors {
+                    centroid: blob::decode(&centroid)?,
+                    lead: blob::decode(&lead)?,
                 };
-                out.insert(*doc, DocumentVectors { centroid, lead });
+                out.insert(*doc, vectors);
             }
         }
         Ok(out)

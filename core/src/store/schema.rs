@@ -7,13 +7,13 @@ use super::sqlite::sql;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Version of the schema below; bump and add a step to [`MIGRATIONS`] on change.
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
 /// Schema steps: `MIGRATIONS[n]` takes a store from version n to n + 1.
 /// A step that changes how text is analysed leaves the keyword tables empty;
 /// the store refills them from the chunks it holds (never re-embedding) when
 /// it sees an `analysis_version` other than its own (`Store::open`).
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
@@ -118,6 +118,24 @@ UPDATE documents SET content_hash = x'', mtime_ns = -1;
     // keyword-searchable meanwhile. A killed process resumes from here.
     r#"
 CREATE TABLE embed_queue (chunk_id INTEGER PRIMARY KEY);
+"#,
+    // Document-level ranking reads each candidate document's centroid and
+    // lead-passage vector (its first embedded chunk) on every hybrid
+    // search: kept together in one small table, they are two page reads
+    // away instead of a document row, a chunk index, a chunk row and an
+    // embedding (8 ms of a 24 ms search at 117k chunks, 30-40 ms at 1M).
+    r#"
+CREATE TABLE document_vectors (
+    doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    centroid BLOB NOT NULL,
+    lead BLOB NOT NULL
+);
+INSERT INTO document_vectors(doc_id, centroid, lead)
+SELECT d.id, d.centroid,
+       COALESCE((SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash
+                 WHERE c.doc_id = d.id ORDER BY c.ordinal LIMIT 1), d.centroid)
+FROM documents d WHERE d.centroid IS NOT NULL;
+ALTER TABLE documents DROP COLUMN centroid;
 "#,
 ];
 

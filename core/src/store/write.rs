@@ -246,8 +246,11 @@ impl WriteTx<'_> {
         let doc_id = tx.last_insert_rowid();
         links::insert(tx, doc_id, doc)?;
         let keyword_title = keywords::title_text(&doc.title, &doc.aliases);
-        let chunk_vectors = chunks.iter().filter_map(|c| vectors.get(&c.embed_hash));
-        set_centroid(tx, doc_id, blob::centroid(chunk_vectors))?;
+        let chunk_vectors: Vec<&Vec<f32>> = chunks
+            .iter()
+            .filter_map(|c| vectors.get(&c.embed_hash))
+            .collect();
+        set_document_vectors(tx, doc_id, &chunk_vectors)?;
         let mut insert_chunk = tx
             .prepare_cached(
                 "INSERT INTO chunks(doc_id, ordinal, text, embed_hash, char_start, char_end, line_start, line_end, page, locator, heading_path, lang)
@@ -358,7 +361,7 @@ impl WriteTx<'_> {
         docs.sort_unstable();
         docs.dedup();
         for doc in &docs {
-            recompute_centroid(tx, *doc)?;
+            recompute_document_vectors(tx, *doc)?;
         }
         self.chunks_changed = true;
         Ok(())
@@ -483,7 +486,7 @@ impl WriteTx<'_> {
     ) -> Result<()> {
         self.tx
             .execute_batch(
-                "DELETE FROM embeddings; UPDATE documents SET centroid = NULL;
+                "DELETE FROM embeddings; DELETE FROM document_vectors;
                  INSERT OR IGNORE INTO embed_queue(chunk_id) SELECT id FROM chunks;",
             )
             .map_err(sql)?;
@@ -505,11 +508,13 @@ pub(crate) struct QueuedEmbedding<'v> {
     pub vector: &'v [f32],
 }
 
-/// Sets a document's centroid from the vectors its chunks have.
-fn recompute_centroid(tx: &Transaction<'_>, doc_id: i64) -> Result<()> {
+/// Sets a document's vectors (`Snapshot::document_vectors`) from the
+/// vectors its chunks have now.
+fn recompute_document_vectors(tx: &Transaction<'_>, doc_id: i64) -> Result<()> {
     let mut stmt = tx
         .prepare_cached(
-            "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash WHERE c.doc_id = ?1",
+            "SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash
+             WHERE c.doc_id = ?1 ORDER BY c.ordinal",
         )
         .map_err(sql)?;
     let rows = stmt
@@ -519,14 +524,19 @@ fn recompute_centroid(tx: &Transaction<'_>, doc_id: i64) -> Result<()> {
     for row in rows {
         vectors.push(blob::decode(&row.map_err(sql)?)?);
     }
-    set_centroid(tx, doc_id, blob::centroid(vectors.iter()))
+    set_document_vectors(tx, doc_id, &vectors.iter().collect::<Vec<_>>())
 }
 
-fn set_centroid(tx: &Transaction<'_>, doc_id: i64, centroid: Option<Vec<f32>>) -> Result<()> {
-    tx.execute(
-        "UPDATE documents SET centroid = ?2 WHERE id = ?1",
-        params![doc_id, centroid.map(|c| blob::encode(&c))],
-    )
+/// Stores a document's centroid and lead vector from its chunks' vectors,
+/// in chunk order (the first is the lead); none removes them.
+fn set_document_vectors(tx: &Transaction<'_>, doc_id: i64, vectors: &[&Vec<f32>]) -> Result<()> {
+    match (blob::centroid(vectors.iter().copied()), vectors.first()) {
+        (Some(centroid), Some(lead)) => tx.execute(
+            "INSERT OR REPLACE INTO document_vectors(doc_id, centroid, lead) VALUES (?1, ?2, ?3)",
+            params![doc_id, blob::encode(&centroid), blob::encode(lead)],
+        ),
+        _ => tx.execute("DELETE FROM document_vectors WHERE doc_id = ?1", [doc_id]),
+    }
     .map_err(sql)?;
     Ok(())
 }
