@@ -225,8 +225,8 @@ fn search_within(
 /// first (ties by rowid).
 ///
 /// The best are kept here as the rows stream by: FTS5's `ORDER BY rank`
-/// sorts every match first, which took about a third of a narrowed search
-/// (thousands of matches for 100 kept).
+/// sorts every match first, which took about a quarter of a narrowed
+/// search (thousands of matches for 100 kept: 20 -> 15 ms at 117k chunks).
 fn best_matches(
     conn: &Connection,
     table: &str,
