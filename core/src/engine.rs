@@ -28,7 +28,7 @@ use crate::links::{self, DocumentLink};
 use crate::llm::{GenerationOptions, Llm, LlmConfig, StopReason};
 use crate::report::{IndexProgress, IndexRun, IndexSummary, UpdateReport};
 use crate::search::{self, Hit, SearchMode, SearchOptions};
-use crate::store::{DocKey, ModelMatch, SearchFilters, Store};
+use crate::store::{self, DocKey, ModelMatch, SearchFilters, Store};
 
 /// Options of an [`Engine::index_path`] call.
 #[derive(Default)]
@@ -201,6 +201,10 @@ pub struct Engine {
 impl Engine {
     /// Opens (or creates) the store in `config.store_dir` and loads the
     /// embedding model. The answer model loads on the first [`ask`](Self::ask).
+    /// Reopening a store, the ONNX model's query session finishes loading on
+    /// a thread of its own (the store's record vouches for the same files),
+    /// so `open` returns sooner and the first search that embeds a query
+    /// waits for the rest.
     ///
     /// Fails with [`ErrorKind::IncompatibleStore`](crate::ErrorKind::IncompatibleStore) when the store was built
     /// with another embedding model, unless `config.reembed` is set.
@@ -209,6 +213,7 @@ impl Engine {
             &config.models.embedding_dir,
             &config.models.onnxruntime_lib,
             config.resolved_threads(),
+            store::recorded_model(&config.store_dir).as_ref(),
         )?;
         if config.embedding_threads > 0 {
             embedder.set_passage_threads(config.embedding_threads);
@@ -228,6 +233,7 @@ impl Engine {
             &config.models.embedding_dir,
             &config.models.onnxruntime_lib,
             config.resolved_threads(),
+            store::recorded_model(&config.store_dir).as_ref(),
         )?;
         Engine::with_embedder(
             config,

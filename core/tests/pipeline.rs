@@ -254,6 +254,9 @@ fn edits_reembed_only_changed_chunks_and_deletes_leave_no_trace() {
         .map(|q| top_paths(&engine, q, SearchMode::Hybrid, 4))
         .collect();
     drop(engine);
+    // Dropped while its query model still loads behind it: the loading
+    // thread is waited for, nothing is left running.
+    drop(open(store.path()));
     let reopened = open(store.path());
     let after: Vec<_> = queries
         .iter()

@@ -173,6 +173,47 @@ fn missing_and_wrong_model_files_are_clear_errors() {
     assert!(answer.text.contains("Some text to retrieve."), "{answer:?}");
 }
 
+/// Reopening a store, the query model loads behind `open` on the store's
+/// word that these files load and give its vector length: a record that is
+/// wrong about it fails the first search that needs the model, clearly,
+/// while keyword search goes on. (An empty store: one with vectors would
+/// already refuse them at `open`, their length not the recorded one.)
+#[test]
+fn a_query_model_that_breaks_its_stores_record_fails_the_search_that_needs_it() {
+    let store = tempfile::tempdir().unwrap();
+    drop(open(store.path()));
+    let db = rusqlite::Connection::open(store.path().join("trove.db")).unwrap();
+    let json: String = db
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'embedding_model'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(record["dimensions"], 384);
+    record["dimensions"] = 8.into();
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'embedding_model'",
+        [record.to_string()],
+    )
+    .unwrap();
+    drop(db);
+
+    let engine = Engine::open(config(store.path())).unwrap();
+    assert!(top_paths(&engine, "sourdough", SearchMode::Keyword, 4).is_empty());
+    let options = trove::SearchOptions {
+        mode: SearchMode::Vector,
+        ..Default::default()
+    };
+    let err = engine.search("sourdough", &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Model, "{err}");
+    assert!(err.message().contains("the store records 8"), "{err}");
+    // The failure is kept, not retried on every search.
+    let again = engine.search("starter", &options).unwrap_err();
+    assert_eq!(again.message(), err.message());
+}
+
 #[test]
 fn fifty_long_passages_fit_a_512_token_window_and_the_rest_is_reported() {
     let store = tempfile::tempdir().unwrap();

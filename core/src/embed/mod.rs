@@ -74,11 +74,18 @@ const MULTILINGUAL_VOCABULARY: usize = 100_000;
 
 /// Loads the embedding model at `model`: a `.gguf` file runs on llama.cpp,
 /// anything else is taken for an ONNX model directory (which also needs the
-/// ONNX Runtime library at `onnx_runtime`).
-pub(crate) fn load(model: &Path, onnx_runtime: &Path, threads: usize) -> Result<Box<dyn Embedder>> {
+/// ONNX Runtime library at `onnx_runtime`). `recorded` is the store's
+/// record of its model, if any: an ONNX model it names finishes loading in
+/// the background.
+pub(crate) fn load(
+    model: &Path,
+    onnx_runtime: &Path,
+    threads: usize,
+    recorded: Option<&ModelFingerprint>,
+) -> Result<Box<dyn Embedder>> {
     Ok(match Backend::for_path(model) {
         Backend::Llama => Box::new(LlamaEmbedder::load(model, threads)?),
-        Backend::Onnx => Box::new(OnnxEmbedder::load(model, onnx_runtime, threads)?),
+        Backend::Onnx => Box::new(OnnxEmbedder::load(model, onnx_runtime, threads, recorded)?),
     })
 }
 

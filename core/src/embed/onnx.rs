@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use fastembed::{
     InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles,
@@ -36,12 +37,128 @@ pub(crate) struct OnnxEmbedder {
     options: Mutex<InitOptionsUserDefined>,
     source: PathBuf,
     passages: Mutex<Option<TextEmbedding>>,
-    queries: Mutex<TextEmbedding>,
+    queries: Mutex<QuerySession>,
+}
+
+/// The query session, or the thread still creating it (waited for when
+/// dropped, at the latest: no thread outlives the engine).
+struct QuerySession {
+    state: QueryState,
+    /// The vector length: the store's record (checked once the session is
+    /// made), then the session's own.
+    expected: Option<usize>,
+}
+
+enum QueryState {
+    Loading(JoinHandle<Result<(TextEmbedding, usize)>>),
+    Ready(Box<TextEmbedding>),
+    Failed(Error),
+}
+
+impl QuerySession {
+    /// Starts creating the query session of `model` on a thread of its own.
+    fn start(
+        model: UserDefinedEmbeddingModel,
+        options: InitOptionsUserDefined,
+        source: PathBuf,
+    ) -> Result<Self> {
+        let thread = std::thread::Builder::new()
+            .name("trove-query-model".into())
+            .spawn(move || {
+                let mut session = new_session(&model, &options, &source)?;
+                // The first run sizes ONNX Runtime's buffers (tens of ms),
+                // off the first search's path, and tells the vector length.
+                let probe = run_session(&mut session, &["dimension probe"])?;
+                let dimensions = probe.first().map_or(0, Vec::len);
+                give_back_freed_memory();
+                Ok((session, dimensions))
+            })
+            .map_err(|e| Error::io("cannot start a thread to load the embedding model", e))?;
+        Ok(QuerySession {
+            state: QueryState::Loading(thread),
+            expected: None,
+        })
+    }
+
+    /// Waits for the session and gives its vector length.
+    fn dimensions(&mut self) -> Result<usize> {
+        self.ready()?;
+        Ok(self.expected.unwrap_or_default())
+    }
+
+    /// The session, once its thread has finished creating it.
+    fn ready(&mut self) -> Result<&mut TextEmbedding> {
+        if let QueryState::Loading(_) = self.state {
+            let QueryState::Loading(thread) =
+                std::mem::replace(&mut self.state, QueryState::Failed(Error::model("")))
+            else {
+                unreachable!("matched above")
+            };
+            self.state = match thread.join() {
+                Ok(Ok((_, made))) if self.expected.is_some_and(|e| e != made) => {
+                    QueryState::Failed(Error::model(format!(
+                        "the embedding model gives {made}-dimensional vectors, but the store records {}; open it with `reembed` set to re-embed every chunk",
+                        self.expected.unwrap_or_default()
+                    )))
+                }
+                Ok(Ok((session, made))) => {
+                    self.expected = Some(made);
+                    QueryState::Ready(Box::new(session))
+                }
+                Ok(Err(e)) => QueryState::Failed(e),
+                Err(_) => QueryState::Failed(Error::model(
+                    "loading the embedding model's query session crashed",
+                )),
+            };
+        }
+        match &mut self.state {
+            QueryState::Ready(session) => Ok(session.as_mut()),
+            QueryState::Failed(e) => Err(e.clone()),
+            QueryState::Loading(_) => unreachable!("joined above"),
+        }
+    }
+}
+
+/// Returns what this thread's malloc arena holds free to the system. glibc
+/// gives each thread an arena of its own, and the copies ONNX Runtime makes
+/// and drops while it creates a session (about 60 MB) would otherwise stay
+/// in this one, counted in the process's memory and never reused by the
+/// threads that search (anonymous RSS after 600 searches at 117k chunks
+/// 340 -> 400 MB without this).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_back_freed_memory() {
+    unsafe extern "C" {
+        safe fn malloc_trim(pad: usize) -> std::ffi::c_int;
+    }
+    malloc_trim(0);
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}
+
+impl Drop for QuerySession {
+    fn drop(&mut self) {
+        let _ = self.ready();
+    }
 }
 
 impl OnnxEmbedder {
-    /// Loads the model in `model_dir` on the ONNX Runtime library at `runtime_lib`.
-    pub(crate) fn load(model_dir: &Path, runtime_lib: &Path, threads: usize) -> Result<Self> {
+    /// Loads the model in `model_dir` on the ONNX Runtime library at
+    /// `runtime_lib`.
+    ///
+    /// The query session (about 250 of the 340 ms a load takes) is created
+    /// on a thread of its own while the files are hashed and the tokenizer
+    /// read. When `recorded` (the store's record of its model) names these
+    /// very files, the record vouches that they load and gives their vector
+    /// length: the store opens while the session is still being made, and
+    /// the first query waits for it. Otherwise the session is waited for
+    /// here, to learn the vector length (and fail at once on a bad model).
+    pub(crate) fn load(
+        model_dir: &Path,
+        runtime_lib: &Path,
+        threads: usize,
+        recorded: Option<&ModelFingerprint>,
+    ) -> Result<Self> {
         let environment = ort_environment(runtime_lib)?;
         let mut bytes = Vec::with_capacity(MODEL_FILES.len());
         for name in MODEL_FILES {
@@ -60,22 +177,6 @@ impl OnnxEmbedder {
         let [onnx, tokenizer, config, special, tokenizer_config]: [Vec<u8>; 5] =
             bytes.try_into().expect("five model files");
 
-        let mut hasher = Sha256::new();
-        hasher.update(&onnx);
-        hasher.update(&tokenizer);
-        let sha256 = hex(&hasher.finalize());
-
-        let mut counter = tokenizers::Tokenizer::from_bytes(&tokenizer).map_err(|e| {
-            Error::model(format!(
-                "{}/tokenizer.json is not a valid tokenizer: {e}",
-                model_dir.display()
-            ))
-        })?;
-        counter.with_padding(None);
-        counter
-            .with_truncation(None)
-            .map_err(|e| Error::model(format!("cannot configure tokenizer: {e}")))?;
-
         let files = TokenizerFiles {
             tokenizer_file: tokenizer,
             config_file: config,
@@ -93,16 +194,44 @@ impl OnnxEmbedder {
         // while another core searches the keywords, and ONNX Runtime's pool
         // threads, which spin between runs, slowed that search by half
         // (15 -> 22 ms at 117k chunks).
-        let queries = new_session(&model, &options.clone().with_intra_threads(1), model_dir)?;
+        let mut queries = QuerySession::start(
+            model.clone(),
+            options.clone().with_intra_threads(1),
+            model_dir.to_path_buf(),
+        )?;
+
+        let mut hasher = Sha256::new();
+        hasher.update(&model.onnx_file);
+        hasher.update(&model.tokenizer_files.tokenizer_file);
+        let sha256 = hex(&hasher.finalize());
+
+        let mut counter = tokenizers::Tokenizer::from_bytes(&model.tokenizer_files.tokenizer_file)
+            .map_err(|e| {
+                Error::model(format!(
+                    "{}/tokenizer.json is not a valid tokenizer: {e}",
+                    model_dir.display()
+                ))
+            })?;
+        counter.with_padding(None);
+        counter
+            .with_truncation(None)
+            .map_err(|e| Error::model(format!("cannot configure tokenizer: {e}")))?;
 
         let name = model_dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "embedding-model".into());
-        let mut embedder = OnnxEmbedder {
+        let dimensions = match recorded.filter(|r| r.name == name && r.sha256 == sha256) {
+            Some(record) => {
+                queries.expected = Some(record.dimensions as usize);
+                record.dimensions
+            }
+            None => queries.dimensions()? as u32,
+        };
+        Ok(OnnxEmbedder {
             fingerprint: ModelFingerprint {
                 name,
-                dimensions: 0,
+                dimensions,
                 sha256,
             },
             counter,
@@ -111,9 +240,12 @@ impl OnnxEmbedder {
             source: model_dir.to_path_buf(),
             passages: Mutex::new(None),
             queries: Mutex::new(queries),
-        };
-        embedder.fingerprint.dimensions = embedder.embed_query("dimension probe")?.len() as u32;
-        Ok(embedder)
+        })
+    }
+
+    fn with_queries<T>(&self, run: impl FnOnce(&mut TextEmbedding) -> Result<T>) -> Result<T> {
+        let mut session = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        run(session.ready()?)
     }
 }
 
@@ -152,8 +284,7 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        let mut session = self.queries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut vectors = run_session(&mut session, &[text])?;
+        let mut vectors = self.with_queries(|session| run_session(session, &[text]))?;
         vectors
             .pop()
             .ok_or_else(|| Error::model("embedding model returned no vector"))
@@ -163,8 +294,7 @@ impl Embedder for OnnxEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut session = self.queries.lock().unwrap_or_else(|p| p.into_inner());
-        run_session(&mut session, texts)
+        self.with_queries(|session| run_session(session, texts))
     }
 
     fn vocabulary_size(&self) -> usize {

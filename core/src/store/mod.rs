@@ -256,6 +256,20 @@ fn rebuild(
 }
 
 /// Checks (or, on a new store, records) the embedding model fingerprint.
+/// The embedding model the store in `dir` records, read without creating,
+/// migrating or writing anything: `None` when there is no store there yet,
+/// it records no model, or it cannot be read now ([`Store::open`] then says
+/// why). Opening a store whose model is known lets the model load behind it.
+pub(crate) fn recorded_model(dir: &Path) -> Option<ModelFingerprint> {
+    let path = dir.join(sqlite::DB_FILE);
+    if !path.is_file() {
+        return None;
+    }
+    let conn = sqlite::connect(&path, true).ok()?;
+    let json = read::get_meta(&conn, "embedding_model").ok()??;
+    serde_json::from_str(&json).ok()
+}
+
 fn check_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> {
     let Some(json) = read::get_meta(conn, "embedding_model")? else {
         return write::set_fingerprint(conn, model);

@@ -58,7 +58,7 @@ impl Connections {
     }
 }
 
-fn connect(path: &Path, read_only: bool) -> Result<Connection> {
+pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
