@@ -198,6 +198,17 @@ pub struct Engine {
     llm: Mutex<Option<Arc<Llm>>>,
 }
 
+/// The configured embedding model, told what the store records of it (a
+/// reopened store's ONNX model then finishes loading behind `open`).
+fn load_embedder(config: &EngineConfig) -> Result<Box<dyn Embedder>> {
+    embed::load(
+        &config.models.embedding_dir,
+        &config.models.onnxruntime_lib,
+        config.resolved_threads(),
+        store::recorded_model(&config.store_dir).as_ref(),
+    )
+}
+
 impl Engine {
     /// Opens (or creates) the store in `config.store_dir` and loads the
     /// embedding model. The answer model loads on the first [`ask`](Self::ask).
@@ -209,12 +220,7 @@ impl Engine {
     /// Fails with [`ErrorKind::IncompatibleStore`](crate::ErrorKind::IncompatibleStore) when the store was built
     /// with another embedding model, unless `config.reembed` is set.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        let embedder = embed::load(
-            &config.models.embedding_dir,
-            &config.models.onnxruntime_lib,
-            config.resolved_threads(),
-            store::recorded_model(&config.store_dir).as_ref(),
-        )?;
+        let embedder = load_embedder(&config)?;
         if config.embedding_threads > 0 {
             embedder.set_passage_threads(config.embedding_threads);
         }
@@ -229,12 +235,7 @@ impl Engine {
         config: EngineConfig,
         passages: embed::PassageVectors,
     ) -> Result<Engine> {
-        let model = embed::load(
-            &config.models.embedding_dir,
-            &config.models.onnxruntime_lib,
-            config.resolved_threads(),
-            store::recorded_model(&config.store_dir).as_ref(),
-        )?;
+        let model = load_embedder(&config)?;
         Engine::with_embedder(
             config,
             Box::new(embed::SuppliedPassages::new(model, passages)),

@@ -65,7 +65,7 @@ impl QuerySession {
         let thread = std::thread::Builder::new()
             .name("trove-query-model".into())
             .spawn(move || {
-                let mut session = new_session(&model, &options, &source)?;
+                let mut session = new_session(model, &options, &source)?;
                 // The first run sizes ONNX Runtime's buffers (tens of ms),
                 // off the first search's path, and tells the vector length.
                 let probe = run_session(&mut session, &["dimension probe"])?;
@@ -278,7 +278,7 @@ impl Embedder for OnnxEmbedder {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            *slot = Some(new_session(&self.model, &options, &self.source)?);
+            *slot = Some(new_session(self.model.clone(), &options, &self.source)?);
         }
         run_session(slot.as_mut().expect("created above"), texts)
     }
@@ -312,11 +312,11 @@ impl Embedder for OnnxEmbedder {
 }
 
 fn new_session(
-    model: &UserDefinedEmbeddingModel,
+    model: UserDefinedEmbeddingModel,
     options: &InitOptionsUserDefined,
     source: &Path,
 ) -> Result<TextEmbedding> {
-    TextEmbedding::try_new_from_user_defined(model.clone(), options.clone()).map_err(|e| {
+    TextEmbedding::try_new_from_user_defined(model, options.clone()).map_err(|e| {
         Error::model(format!(
             "cannot load embedding model from {}: {e}",
             source.display()

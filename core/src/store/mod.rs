@@ -255,7 +255,6 @@ fn rebuild(
     Ok(index)
 }
 
-/// Checks (or, on a new store, records) the embedding model fingerprint.
 /// The embedding model the store in `dir` records, read without creating,
 /// migrating or writing anything: `None` when there is no store there yet,
 /// it records no model, or it cannot be read now ([`Store::open`] then says
@@ -266,20 +265,27 @@ pub(crate) fn recorded_model(dir: &Path) -> Option<ModelFingerprint> {
         return None;
     }
     let conn = sqlite::connect(&path, true).ok()?;
-    let json = read::get_meta(&conn, "embedding_model").ok()??;
-    serde_json::from_str(&json).ok()
+    read_fingerprint(&conn).ok()?
 }
 
-fn check_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> {
+/// The store's record of its embedding model, if it has one.
+fn read_fingerprint(conn: &Connection) -> Result<Option<ModelFingerprint>> {
     let Some(json) = read::get_meta(conn, "embedding_model")? else {
-        return write::set_fingerprint(conn, model);
+        return Ok(None);
     };
-    let stored: ModelFingerprint = serde_json::from_str(&json).map_err(|e| {
+    serde_json::from_str(&json).map(Some).map_err(|e| {
         Error::new(
             ErrorKind::CorruptStore,
             format!("the store's record of its embedding model is damaged: {e}"),
         )
-    })?;
+    })
+}
+
+/// Checks (or, on a new store, records) the embedding model fingerprint.
+fn check_fingerprint(conn: &Connection, model: &ModelFingerprint) -> Result<()> {
+    let Some(stored) = read_fingerprint(conn)? else {
+        return write::set_fingerprint(conn, model);
+    };
     if stored.sha256 == model.sha256 && stored.dimensions == model.dimensions {
         return Ok(());
     }
