@@ -282,6 +282,11 @@ typedef struct trove_engine_options {
   const float *lora_scales;
   // Number of lora_paths.
   size_t lora_count;
+  // Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+  // 999: all. Needs a library built with a GPU backend and a device it
+  // finds (trove_gpu_json); otherwise loading the answer model
+  // fails with the reason.
+  uint32_t gpu_layers;
 } trove_engine_options;
 
 // A note handed over by the host app for trove_add_text. Zero-initialise
@@ -659,6 +664,17 @@ enum trove_status trove_stats_json(const struct trove_engine *engine,
 enum trove_status trove_models_json(const struct trove_engine *engine,
                                     uint8_t accept,
                                     char **json_out);
+
+// The GPU backends this library was built with and the GPUs they find, as
+// a JSON object: {"backends": ["Vulkan"], "devices": [{"name": "Vulkan0",
+// "description", "backend", "memory_total_bytes", "memory_free_bytes"}]}.
+// No backends: trove_engine_options.gpu_layers must stay 0. *json_out is
+// caller-owned: free it with trove_string_free. Set to NULL on failure.
+//
+// Thread-safe; needs no engine.
+//
+// Safety: json_out is writable.
+enum trove_status trove_gpu_json(char **json_out);
 
 // Where embedding stands, as a JSON object (the embedding_status shape in
 // README.md, "JSON shapes": chunks, embedded, pending, paused, running,

@@ -69,6 +69,11 @@ pub struct EngineConfig {
     pub cache_type_v: CacheType,
     /// LoRA adapters applied to the answer model (at most one for now).
     pub lora_adapters: Vec<LoraAdapter>,
+    /// Layers of the answer model offloaded to a GPU (default 0: the CPU;
+    /// 999: all of them); needs a GPU build
+    /// ([`LlmConfig::gpu_layers`](crate::llm::LlmConfig::gpu_layers)). The
+    /// embedding model stays on the CPU.
+    pub gpu_layers: u32,
     /// File size limit and PDF time limit.
     pub limits: IngestLimits,
     /// How documents are cut into chunks.
@@ -110,6 +115,7 @@ impl EngineConfig {
             cache_type_k: CacheType::F16,
             cache_type_v: CacheType::F16,
             lora_adapters: Vec::new(),
+            gpu_layers: 0,
             limits: IngestLimits::default(),
             chunking: ChunkingOptions::default(),
             quantization: VectorQuantization::F16,

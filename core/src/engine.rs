@@ -611,6 +611,7 @@ impl Engine {
             cache_type_k: self.config.cache_type_k,
             cache_type_v: self.config.cache_type_v,
             lora_adapters: self.config.lora_adapters.clone(),
+            gpu_layers: self.config.gpu_layers,
         })?);
         self.check_answer_model(&self.config.models.llm)?;
         *slot = Some(llm.clone());

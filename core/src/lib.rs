@@ -72,7 +72,10 @@ pub use explain::{DocumentState, DocumentStatus, EXPLAIN_DEPTH, Explanation, Ran
 pub use index::ProgressFn;
 pub use ingest::{Locator, Metadata, metadata_from_json};
 pub use links::{DocumentLink, LinkedDocument};
-pub use llm::{CacheType, GenerationOptions, LoraAdapter, MemoryPlan, StopReason};
+pub use llm::{
+    CacheType, GenerationOptions, GpuDevice, GpuSupport, LoraAdapter, MemoryPlan, StopReason,
+    gpu_support,
+};
 pub use models::{ModelInfo, ModelRole, find_models, inspect_model};
 pub use report::{
     FileChange, IndexFailure, IndexProgress, IndexRun, IndexSummary, StageTimings, UpdateReport,

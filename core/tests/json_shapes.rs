@@ -64,6 +64,7 @@ fn every_result_type_serializes_to_its_documented_shape() {
     for model in &models {
         assert_shape("model_info", model);
     }
+    assert_shape("gpu_support", &trove::gpu_support().unwrap());
 
     let espresso = std::fs::canonicalize(notes.path().join("espresso.md")).unwrap();
     let why = engine

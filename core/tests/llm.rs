@@ -1,6 +1,9 @@
-//! The answer generator against real GGUF models (see `make setup`).
+//! The answer generator against real GGUF models (see `make setup`); in a
+//! `vulkan` build, offloaded to the GPU (`make gpu-test`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::{OnceLock, mpsc};
 
 use trove::llm::{
@@ -14,10 +17,7 @@ const GEMMA3: &str = "gemma-3-270m/gemma-3-270m-q4_k_m.gguf";
 /// A test model under `$TROVE_MODELS` (default `<repo>/models`); a missing
 /// model fails the test, it is never skipped.
 fn model_path(relative: &str) -> PathBuf {
-    let dir = std::env::var_os("TROVE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../models"));
-    let path = dir.join(relative);
+    let path = common::models_dir().join(relative);
     assert!(
         path.is_file(),
         "test model {} is missing: run `make setup` (or point TROVE_MODELS at the models)",
@@ -30,6 +30,7 @@ fn config(relative: &str, threads: usize, context_size: u32) -> LlmConfig {
     LlmConfig {
         threads,
         context_size,
+        gpu_layers: common::GPU_LAYERS,
         ..LlmConfig::new(model_path(relative))
     }
 }

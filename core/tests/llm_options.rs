@@ -30,6 +30,7 @@ fn smollm(adapters: Vec<LoraAdapter>, cache: CacheType) -> LlmConfig {
         cache_type_k: cache,
         cache_type_v: cache,
         lora_adapters: adapters,
+        gpu_layers: common::GPU_LAYERS,
         ..LlmConfig::new(model(SMOLLM2))
     }
 }

@@ -48,6 +48,8 @@ interface TroveSettings {
     loraPath: string;
     /** Its strength; 1: as trained. */
     loraScale: number;
+    /** Layers of the answer model on a GPU; 0: none (CPU), 999: all. */
+    gpuLayers: number;
     /** Passages given to the model. */
     k: number;
     /** Most tokens per answer. */
@@ -68,6 +70,7 @@ const DEFAULT_SETTINGS: TroveSettings = {
     kvCache: 'f16',
     loraPath: '',
     loraScale: 1,
+    gpuLayers: 0,
     k: 3,
     maxTokens: 256,
     strategy: 'extractive',
@@ -153,6 +156,7 @@ export default class TrovePlugin extends Plugin {
                 cacheTypeK: s.kvCache,
                 cacheTypeV: s.kvCache,
                 loraAdapters: s.loraPath ? [{ path: s.loraPath, scale: s.loraScale }] : undefined,
+                gpuLayers: s.gpuLayers,
                 // Switching the model above re-embeds the vault once.
                 reembed: true,
                 // Notes are keyword-searchable as soon as they are read; the
@@ -391,7 +395,7 @@ class TroveSettingTab extends PluginSettingTab {
                             await this.plugin.saveSettings();
                         }),
                 );
-        const num = (name: string, desc: string, key: 'threads' | 'k' | 'maxTokens' | 'contextSize') =>
+        const num = (name: string, desc: string, key: 'threads' | 'k' | 'maxTokens' | 'contextSize' | 'gpuLayers') =>
             new Setting(containerEl)
                 .setName(name)
                 .setDesc(desc)
@@ -445,6 +449,7 @@ class TroveSettingTab extends PluginSettingTab {
                     }
                 }),
             );
+        num('GPU layers', 'Layers of the answer model offloaded to a GPU (needs a libtrove built with Vulkan, Metal or CUDA); 0: none, 999: all.', 'gpuLayers');
         num('Passages', 'Passages given to the model per question.', 'k');
         num('Max tokens', 'Longest answer, in tokens.', 'maxTokens');
         new Setting(containerEl)

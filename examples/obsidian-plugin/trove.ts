@@ -133,6 +133,12 @@ export interface OpenOptions {
     cacheTypeV?: CacheType;
     /** LoRA adapters (GGUF) on the answer model, at most one for now. */
     loraAdapters?: LoraAdapter[];
+    /**
+     * Layers of the answer model offloaded to a GPU; 0 / unset: none (the
+     * CPU), 999: all. Needs a libtrove built with a GPU backend and a device
+     * it finds (`Trove.gpuSupport`).
+     */
+    gpuLayers?: number;
 }
 
 /** KV cache precision (`trove_cache_type`). */
@@ -164,6 +170,24 @@ export interface ModelInfo {
     recordedBy: string | null;
     /** Not the recorded file: an answer model is refused until accepted. */
     changed: boolean;
+}
+
+/** What GPU offload libtrove was built with and finds (the `gpu_support` JSON shape). */
+export interface GpuSupport {
+    /** GPU backends built in (`Vulkan`, `Metal`, `CUDA`); empty: CPU only. */
+    backends: string[];
+    devices: GpuDevice[];
+}
+
+/** A GPU the answer model can be offloaded to (the `gpu_device` JSON shape, camelCase). */
+export interface GpuDevice {
+    /** llama.cpp's name for it, e.g. `Vulkan0`. */
+    name: string;
+    /** The driver's name for it. */
+    description: string;
+    backend: string;
+    memoryTotalBytes: number;
+    memoryFreeBytes: number;
 }
 
 /** A note handed over by the host app (`trove_note`). */
@@ -508,7 +532,8 @@ export type JsonKind =
     | 'turns'
     | 'links'
     | 'document_status'
-    | 'explanation';
+    | 'explanation'
+    | 'gpu_support';
 
 let jsonObserver: ((kind: JsonKind, json: string) => void) | null = null;
 
@@ -578,6 +603,7 @@ function declareTypes() {
         lora_paths: 'const char **',
         lora_scales: 'const float *',
         lora_count: 'size_t',
+        gpu_layers: 'uint32_t',
     });
     // Text fields are given Buffers: koffi passes their address as it is.
     const note = koffi.struct('trove_note', {
@@ -808,6 +834,7 @@ export function loadLibrary(path: string): TroveLib {
         remove_path: f('int trove_remove_path(const trove_engine *engine, const char *path, _Out_ uint64_t *count_out)'),
         stats_json: f(`int trove_stats_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
         models_json: f(`int trove_models_json(const trove_engine *engine, uint8_t accept, _Out_ ${own} *json_out)`),
+        gpu_json: f(`int trove_gpu_json(_Out_ ${own} *json_out)`),
         embedding_status_json: f(`int trove_embedding_status_json(const trove_engine *engine, _Out_ ${own} *json_out)`),
         embedding_finish: f(
             `int trove_embedding_finish(const trove_engine *engine, const trove_cancel_token *cancel, trove_progress_fn *on_progress, void *user_data, _Out_ ${own} *summary_json_out)`,
@@ -1212,12 +1239,24 @@ export class Trove {
                 cache_type_k: cacheTypeOf(options.cacheTypeK, 'cacheTypeK'),
                 cache_type_v: cacheTypeOf(options.cacheTypeV, 'cacheTypeV'),
                 ...loraFields(options.loraAdapters),
+                gpu_layers: u32(options.gpuLayers, 'gpuLayers'),
             },
             out,
         );
         check(lib, status, 'open');
         counters.engines.opened++;
         return new Trove(lib, out[0]);
+    }
+
+    /**
+     * The GPU backends the libtrove at `library` was built with and the GPUs
+     * they find (`gpuLayers` needs one); no store needed.
+     */
+    static gpuSupport(library: string): GpuSupport {
+        const lib = loadLibrary(library);
+        const out: Out<string | null> = [null];
+        check(lib, lib.gpu_json(out), 'gpuSupport');
+        return camelize(parseJson('gpu_support', out[0]!)) as GpuSupport;
     }
 
     /** libtrove's version, e.g. "0.2.0". */

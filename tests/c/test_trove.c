@@ -889,6 +889,21 @@ static void test_answer_model_options(void) {
     o.lora_count = 1;
     CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(trove_last_error(), "lora_paths"), "%s", trove_last_error());
+
+    /* This library has no GPU backend: gpu_layers reaches the engine, which
+     * refuses it when the answer model loads, naming the fix. */
+    CHECK_STATUS(trove_gpu_json(&json), TROVE_STATUS_OK);
+    CHECK(json && strcmp(json, "{\"backends\":[],\"devices\":[]}") == 0, "gpu %s", json);
+    trove_string_free(json);
+    CHECK_STATUS(trove_gpu_json(NULL), TROVE_STATUS_INVALID_ARGUMENT);
+    o = engine_options();
+    o.gpu_layers = 99;
+    CHECK_STATUS(trove_engine_open(store, models, &o, &engine), TROVE_STATUS_OK);
+    CHECK_STATUS(trove_ask(engine, "How do I descale the kettle?", TROVE_NUL_TERMINATED, &ao, NULL, NULL, &answer),
+                 TROVE_STATUS_INVALID_ARGUMENT);
+    CHECK(answer == NULL && strstr(trove_last_error(), "gpu_layers is 99") && strstr(trove_last_error(), "`vulkan`"),
+          "%s", trove_last_error());
+    trove_engine_close(engine);
 }
 
 static void test_links(trove_engine *engine) {

@@ -130,6 +130,15 @@ def test_models_are_described_and_options_reach_the_answer_model(vault, tmp_path
     assert q8.ask("How do I descale the kettle?", options).text
     assert q8.models()[-1].role == trove.ModelRole.LORA_ADAPTER
 
+    # This library has no GPU backend: gpu_layers reaches the engine, which
+    # refuses it when the answer model loads, naming the fix.
+    assert trove.gpu_support() == trove.GpuSupport(backends=[], devices=[])
+    gpu = trove.Engine.open(
+        trove.EngineConfig(store_dir=str(tmp_path / "store-kv"), models_dir=MODELS, threads=THREADS, gpu_layers=99)
+    )
+    with pytest.raises(trove.TroveError.InvalidInput, match="gpu_layers is 99.*`vulkan`"):
+        gpu.ask("How do I descale the kettle?", options)
+
 
 def test_search_finds_the_right_note_with_lines(vault):
     engine, _, _ = vault

@@ -525,6 +525,8 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_trove_checksum_func_gpu_support() != 51937:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_canceltoken_cancel() != 63904:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_trove_checksum_method_canceltoken_is_cancelled() != 3019:
@@ -626,6 +628,9 @@ _UniffiLib.ffi_trove_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_trove_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_trove_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_trove_checksum_func_gpu_support.argtypes = (
+)
+_UniffiLib.uniffi_trove_checksum_func_gpu_support.restype = ctypes.c_uint16
 _UniffiLib.uniffi_trove_checksum_method_canceltoken_cancel.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_canceltoken_cancel.restype = ctypes.c_uint16
@@ -734,6 +739,10 @@ _UniffiLib.uniffi_trove_checksum_method_watchlistener_on_event.restype = ctypes.
 _UniffiLib.uniffi_trove_checksum_method_watcher_stop.argtypes = (
 )
 _UniffiLib.uniffi_trove_checksum_method_watcher_stop.restype = ctypes.c_uint16
+_UniffiLib.uniffi_trove_fn_func_gpu_support.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_trove_fn_func_gpu_support.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_trove_fn_method_canceltoken_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -3339,7 +3348,7 @@ class EngineConfig:
     """
     Where the store and models are, and the engine's knobs.
 """
-    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None, embed_in_background:bool = False, embedding_threads:int = 0, cache_type_k:typing.Optional[CacheType] = None, cache_type_v:typing.Optional[CacheType] = None, lora_adapters:typing.List[LoraAdapter] = _DEFAULT):
+    def __init__(self, *, store_dir:str, models_dir:str, threads:int = 0, context_size:int = 0, reembed:bool = False, llm_path:typing.Optional[str] = None, embedding_path:typing.Optional[str] = None, embed_in_background:bool = False, embedding_threads:int = 0, cache_type_k:typing.Optional[CacheType] = None, cache_type_v:typing.Optional[CacheType] = None, lora_adapters:typing.List[LoraAdapter] = _DEFAULT, gpu_layers:int = 0):
         self.store_dir = store_dir
         self.models_dir = models_dir
         self.threads = threads
@@ -3355,12 +3364,13 @@ class EngineConfig:
             self.lora_adapters = []
         else:
             self.lora_adapters = lora_adapters
+        self.gpu_layers = gpu_layers
         
         
 
     
     def __str__(self):
-        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={}, embed_in_background={}, embedding_threads={}, cache_type_k={}, cache_type_v={}, lora_adapters={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path, self.embed_in_background, self.embedding_threads, self.cache_type_k, self.cache_type_v, self.lora_adapters)
+        return "EngineConfig(store_dir={}, models_dir={}, threads={}, context_size={}, reembed={}, llm_path={}, embedding_path={}, embed_in_background={}, embedding_threads={}, cache_type_k={}, cache_type_v={}, lora_adapters={}, gpu_layers={})".format(self.store_dir, self.models_dir, self.threads, self.context_size, self.reembed, self.llm_path, self.embedding_path, self.embed_in_background, self.embedding_threads, self.cache_type_k, self.cache_type_v, self.lora_adapters, self.gpu_layers)
     def __eq__(self, other):
         if self.store_dir != other.store_dir:
             return False
@@ -3386,6 +3396,8 @@ class EngineConfig:
             return False
         if self.lora_adapters != other.lora_adapters:
             return False
+        if self.gpu_layers != other.gpu_layers:
+            return False
         return True
 
 class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
@@ -3404,6 +3416,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
             cache_type_k=_UniffiFfiConverterOptionalTypeCacheType.read(buf),
             cache_type_v=_UniffiFfiConverterOptionalTypeCacheType.read(buf),
             lora_adapters=_UniffiFfiConverterSequenceTypeLoraAdapter.read(buf),
+            gpu_layers=_UniffiFfiConverterUInt32.read(buf),
         )
 
     @staticmethod
@@ -3420,6 +3433,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeCacheType.check_lower(value.cache_type_k)
         _UniffiFfiConverterOptionalTypeCacheType.check_lower(value.cache_type_v)
         _UniffiFfiConverterSequenceTypeLoraAdapter.check_lower(value.lora_adapters)
+        _UniffiFfiConverterUInt32.check_lower(value.gpu_layers)
 
     @staticmethod
     def write(value, buf):
@@ -3435,6 +3449,7 @@ class _UniffiFfiConverterTypeEngineConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeCacheType.write(value.cache_type_k, buf)
         _UniffiFfiConverterOptionalTypeCacheType.write(value.cache_type_v, buf)
         _UniffiFfiConverterSequenceTypeLoraAdapter.write(value.lora_adapters, buf)
+        _UniffiFfiConverterUInt32.write(value.gpu_layers, buf)
 
 class _UniffiFfiConverterOptionalTypeHit(_UniffiConverterRustBuffer):
     @classmethod
@@ -3586,6 +3601,125 @@ class _UniffiFfiConverterTypeExplanation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeRankEvidence.write(value.vector, buf)
         _UniffiFfiConverterOptionalTypeHit.write(value.first, buf)
         _UniffiFfiConverterSequenceString.write(value.reasons, buf)
+
+@dataclass
+class GpuDevice:
+    """
+    A GPU the answer model can be offloaded to.
+"""
+    def __init__(self, *, name:str, description:str, backend:str, memory_total_bytes:int, memory_free_bytes:int):
+        self.name = name
+        self.description = description
+        self.backend = backend
+        self.memory_total_bytes = memory_total_bytes
+        self.memory_free_bytes = memory_free_bytes
+        
+        
+
+    
+    def __str__(self):
+        return "GpuDevice(name={}, description={}, backend={}, memory_total_bytes={}, memory_free_bytes={})".format(self.name, self.description, self.backend, self.memory_total_bytes, self.memory_free_bytes)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.description != other.description:
+            return False
+        if self.backend != other.backend:
+            return False
+        if self.memory_total_bytes != other.memory_total_bytes:
+            return False
+        if self.memory_free_bytes != other.memory_free_bytes:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGpuDevice(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GpuDevice(
+            name=_UniffiFfiConverterString.read(buf),
+            description=_UniffiFfiConverterString.read(buf),
+            backend=_UniffiFfiConverterString.read(buf),
+            memory_total_bytes=_UniffiFfiConverterUInt64.read(buf),
+            memory_free_bytes=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.description)
+        _UniffiFfiConverterString.check_lower(value.backend)
+        _UniffiFfiConverterUInt64.check_lower(value.memory_total_bytes)
+        _UniffiFfiConverterUInt64.check_lower(value.memory_free_bytes)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.description, buf)
+        _UniffiFfiConverterString.write(value.backend, buf)
+        _UniffiFfiConverterUInt64.write(value.memory_total_bytes, buf)
+        _UniffiFfiConverterUInt64.write(value.memory_free_bytes, buf)
+
+class _UniffiFfiConverterSequenceTypeGpuDevice(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeGpuDevice.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeGpuDevice.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeGpuDevice.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class GpuSupport:
+    """
+    What GPU offload the library was built with and finds.
+"""
+    def __init__(self, *, backends:typing.List[str], devices:typing.List[GpuDevice]):
+        self.backends = backends
+        self.devices = devices
+        
+        
+
+    
+    def __str__(self):
+        return "GpuSupport(backends={}, devices={})".format(self.backends, self.devices)
+    def __eq__(self, other):
+        if self.backends != other.backends:
+            return False
+        if self.devices != other.devices:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGpuSupport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GpuSupport(
+            backends=_UniffiFfiConverterSequenceString.read(buf),
+            devices=_UniffiFfiConverterSequenceTypeGpuDevice.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterSequenceString.check_lower(value.backends)
+        _UniffiFfiConverterSequenceTypeGpuDevice.check_lower(value.devices)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterSequenceString.write(value.backends, buf)
+        _UniffiFfiConverterSequenceTypeGpuDevice.write(value.devices, buf)
 
 @dataclass
 class IndexFailure:
@@ -6683,6 +6817,21 @@ class _UniffiFfiConverterTypeEngine:
     @classmethod
     def write(cls, value: Engine, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+def gpu_support() -> GpuSupport:
+    """
+    The GPU backends the library was built with and the GPUs they find
+    (`EngineConfig.gpu_layers` needs one); no engine needed.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeGpuSupport.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeTroveError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_trove_fn_func_gpu_support,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -6714,6 +6863,8 @@ __all__ = [
     "EngineConfig",
     "RankEvidence",
     "Explanation",
+    "GpuDevice",
+    "GpuSupport",
     "IndexFailure",
     "IndexProgress",
     "StageTimings",
@@ -6724,6 +6875,7 @@ __all__ = [
     "SearchOptions",
     "Stats",
     "Turn",
+    "gpu_support",
     "CancelToken",
     "CancelTokenProtocol",
     "Conversation",

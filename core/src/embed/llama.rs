@@ -62,14 +62,16 @@ impl LlamaEmbedder {
     pub(crate) fn load(path: &Path, threads: usize) -> Result<Self> {
         crate::llm::model_file::inspect(path)?;
         let backend = crate::llama_backend::backend()?;
-        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
-            .map_err(|err| {
-                Error::model(format!(
-                    "llama.cpp could not load the embedding model {} ({err}); the file may be \
+        // On the CPU, as the ONNX models are: llama.cpp's default would
+        // offload every layer to any GPU a GPU build finds.
+        let params = LlamaModelParams::default().with_n_gpu_layers(0);
+        let model = LlamaModel::load_from_file(backend, path, &params).map_err(|err| {
+            Error::model(format!(
+                "llama.cpp could not load the embedding model {} ({err}); the file may be \
                      damaged or its architecture unsupported",
-                    path.display()
-                ))
-            })?;
+                path.display()
+            ))
+        })?;
         let meta = |key: &str| model.meta_val_str(key).ok();
         let arch = meta("general.architecture").unwrap_or_default();
         let declared_pooling = meta(&format!("{arch}.pooling_type"));

@@ -8,6 +8,7 @@ mod adapters;
 mod cache;
 mod cache_type;
 mod citations;
+mod gpu;
 pub(crate) mod instructions;
 pub(crate) mod model_file;
 mod prompt;
@@ -32,6 +33,7 @@ pub use cache::PromptCache;
 pub use cache_type::CacheType;
 pub(crate) use citations::citation_brackets;
 pub use citations::parse_citations;
+pub use gpu::{GpuDevice, GpuSupport, gpu_support};
 pub use model_file::MemoryPlan;
 
 use crate::analysis::Language;
@@ -63,6 +65,12 @@ pub struct LlmConfig {
     pub cache_type_v: CacheType,
     /// LoRA adapters applied on top of the model (at most one for now).
     pub lora_adapters: Vec<LoraAdapter>,
+    /// Layers of the model offloaded to a GPU; 0 (the default) runs it on
+    /// the CPU, and any number above the model's layer count (e.g. 999)
+    /// offloads all of it. Needs a build with a GPU backend (the `vulkan`,
+    /// `metal` or `cuda` feature) and a device it finds ([`gpu_support`]);
+    /// otherwise loading is refused with the reason.
+    pub gpu_layers: u32,
 }
 
 impl LlmConfig {
@@ -117,6 +125,7 @@ impl Default for LlmConfig {
             cache_type_k: CacheType::F16,
             cache_type_v: CacheType::F16,
             lora_adapters: Vec::new(),
+            gpu_layers: 0,
         }
     }
 }
@@ -315,14 +324,17 @@ impl Llm {
                 model_file::format_bytes(available),
             )));
         }
-        let mut model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
-            .map_err(|err| {
-                Error::model(format!(
-                    "llama.cpp could not load {} ({err}); the file may be damaged or its \
+        gpu::check_offload(config.gpu_layers)?;
+        // llama.cpp's default offloads every layer to any GPU it finds:
+        // the number is always set, so 0 means the CPU.
+        let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
+        let mut model = LlamaModel::load_from_file(backend, path, &params).map_err(|err| {
+            Error::model(format!(
+                "llama.cpp could not load {} ({err}); the file may be damaged or its \
                      architecture unsupported",
-                    path.display()
-                ))
-            })?;
+                path.display()
+            ))
+        })?;
         let adapters = adapters::LoadedAdapters::load(&mut model, &config.lora_adapters)?;
         let name = model
             .meta_val_str("general.name")

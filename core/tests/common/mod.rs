@@ -19,9 +19,15 @@ pub fn models_dir() -> PathBuf {
     dir
 }
 
+/// Answer-model layers the tests offload: all of them in a `vulkan` build
+/// (`make gpu-test` runs the answer tests so, on Mesa's lavapipe), none
+/// otherwise.
+pub const GPU_LAYERS: u32 = if cfg!(feature = "vulkan") { 999 } else { 0 };
+
 pub fn config(store: &Path) -> EngineConfig {
     let mut config = EngineConfig::new(store, models_dir());
     config.threads = 1;
+    config.gpu_layers = GPU_LAYERS;
     config
 }
 

@@ -36,6 +36,10 @@ pub struct GlobalArgs {
     /// (FILE.gguf or FILE.gguf:0.5; default scale 1)
     #[arg(long, global = true, value_name = "FILE[:SCALE]", value_parser = lora_adapter)]
     pub lora: Vec<LoraAdapter>,
+    /// Layers of the answer model offloaded to a GPU: 0 (default) none, 999
+    /// all; needs a build with a GPU backend (`trove models` lists the GPUs found)
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub gpu_layers: u32,
     /// Re-embed a store built with another embedding model (instead of refusing it)
     #[arg(long, global = true)]
     pub reembed: bool,
@@ -90,6 +94,7 @@ impl GlobalArgs {
         config.cache_type_k = self.cache_type_k.unwrap_or_default();
         config.cache_type_v = self.cache_type_v.unwrap_or_default();
         config.lora_adapters = self.lora.clone();
+        config.gpu_layers = self.gpu_layers;
         // No --embedding, or `minilm`: EngineConfig's default already is MiniLM.
         match self.embedding.as_deref() {
             None | Some("minilm") => {}

@@ -520,10 +520,13 @@ fn models_lists_what_the_store_runs_with_and_what_the_models_folder_holds() {
         &mut trove(store.path(), &["--json", "--lora", zero, "models"]),
         0,
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let mut lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Last, what GPU offload this build offers.
+    let gpu = lines.pop().expect("a gpu line");
+    assert_shape("gpu_support", &gpu["gpu"]);
     for line in &lines {
         assert_shape("model_info", line);
     }
@@ -550,6 +553,7 @@ fn models_lists_what_the_store_runs_with_and_what_the_models_folder_holds() {
         text.contains("answer") && text.contains("Q4_1") && text.contains("chat chatml"),
         "{text}"
     );
+    assert!(text.contains("\ngpu "), "{text}");
 
     let bad = expect(
         &mut trove(store.path(), &["--cache-type-k", "q5", "models"]),

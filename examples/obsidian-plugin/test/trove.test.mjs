@@ -137,8 +137,9 @@ const SHAPE_OF_KIND = {
     document_status: '$document_status',
     explanation: '$explanation',
     models: ['$model_info'],
+    gpu_support: '$gpu_support',
 };
-const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, embedding_status: 0, turns: 0, links: 0, document_status: 0, explanation: 0, models: 0 };
+const jsonSeen = { hits: 0, answer: 0, index_summary: 0, stats: 0, embedding_status: 0, turns: 0, links: 0, document_status: 0, explanation: 0, models: 0, gpu_support: 0 };
 const jsonMismatches = [];
 function checkJson(kind, json) {
     jsonSeen[kind]++;
@@ -577,6 +578,18 @@ test('models: each hashed and checked; KV cache types and LoRA options reach the
             () => Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, cacheTypeK: 'q5' }),
             isTroveError('TROVE_STATUS_INVALID_ARGUMENT'),
         );
+        // This libtrove has no GPU backend: gpuLayers reaches the engine,
+        // which refuses it when the answer model loads, naming the fix.
+        assert.deepEqual(Trove.gpuSupport(LIB), { backends: [], devices: [] });
+        const gpu = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, threads: THREADS, gpuLayers: 99 });
+        try {
+            assert.throws(
+                () => gpu.ask('What temperature?', { strategy: 'generative', maxTokens: 8, minGrounding: 0 }),
+                (e) => isTroveError('TROVE_STATUS_INVALID_ARGUMENT')(e) && /gpu_layers is 99.*`vulkan`/.test(e.message),
+            );
+        } finally {
+            gpu.close();
+        }
         const missing = Trove.open({ library: LIB, modelsDir: MODELS, storeDir: store, threads: THREADS, loraAdapters: [{ path: path.join(store, 'none.gguf') }] });
         try {
             assert.throws(() => missing.models(), isTroveError('TROVE_STATUS_NOT_FOUND'));

@@ -16,6 +16,8 @@ pub mod strings;
 
 pub mod engine;
 
+pub mod gpu;
+
 pub mod embedding;
 
 pub mod options;

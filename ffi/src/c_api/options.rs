@@ -86,6 +86,11 @@ pub struct trove_engine_options {
     pub lora_scales: *const f32,
     /// Number of lora_paths.
     pub lora_count: usize,
+    /// Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+    /// 999: all. Needs a library built with a GPU backend and a device it
+    /// finds (trove_gpu_json); otherwise loading the answer model
+    /// fails with the reason.
+    pub gpu_layers: u32,
 }
 
 /// How the answer model's KV cache stores keys or values, for
@@ -330,6 +335,7 @@ pub(crate) unsafe fn engine_config(
         config.embedding_threads = options.embedding_threads as usize;
         config.cache_type_k = cache_type(options.cache_type_k, "cache_type_k")?;
         config.cache_type_v = cache_type(options.cache_type_v, "cache_type_v")?;
+        config.gpu_layers = options.gpu_layers;
         if let Some(llm) = strings::optional_c(options.llm_path, "llm_path")? {
             strings::path(options.llm_path, "llm_path")?;
             config.models.llm = llm.into();

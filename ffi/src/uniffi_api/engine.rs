@@ -10,9 +10,16 @@ use super::error::TroveError;
 use super::listeners::{ProgressListener, TokenListener, WatchListener};
 use super::records::{
     Answer, AskOptions, DocumentLink, DocumentStatus, EmbeddingStatus, EngineConfig, Explanation,
-    Hit, IndexSummary, ModelInfo, SearchOptions, Stats, Turn,
+    GpuSupport, Hit, IndexSummary, ModelInfo, SearchOptions, Stats, Turn,
 };
 use super::thread_future::ThreadFuture;
+
+/// The GPU backends the library was built with and the GPUs they find
+/// (`EngineConfig.gpu_layers` needs one); no engine needed.
+#[uniffi::export]
+pub fn gpu_support() -> Result<GpuSupport, TroveError> {
+    Ok(trove::gpu_support()?)
+}
 
 /// Stops the index or ask calls it is passed to; raise it from any thread.
 #[derive(Debug, Default, uniffi::Object)]
@@ -78,6 +85,7 @@ impl Engine {
         core.cache_type_k = config.cache_type_k.unwrap_or_default();
         core.cache_type_v = config.cache_type_v.unwrap_or_default();
         core.lora_adapters = config.lora_adapters;
+        core.gpu_layers = config.gpu_layers;
         if let Some(llm) = config.llm_path {
             core.models.llm = llm.into();
         }

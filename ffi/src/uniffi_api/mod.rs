@@ -8,7 +8,7 @@ mod listeners;
 mod records;
 mod thread_future;
 
-pub use engine::{CancelToken, Engine, Watcher};
+pub use engine::{CancelToken, Engine, Watcher, gpu_support};
 pub use error::TroveError;
 pub use listeners::{ProgressListener, TokenListener, WatchListener};
 pub use records::*;

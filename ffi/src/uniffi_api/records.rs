@@ -17,10 +17,11 @@ use std::time::Duration;
 
 pub use trove::{
     Answer, AnswerSentence, AnswerStrategy, AskTimings, CacheType, Citation, DocumentLink,
-    DocumentState, DocumentStatus, EmbeddingStatus, Explanation, Grounding, GroundingSignals,
-    HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary, LineRange,
-    LinkedDocument, Locator, LoraAdapter, ModelFingerprint, ModelInfo, ModelRole, RankEvidence,
-    SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn, WatchEvent,
+    DocumentState, DocumentStatus, EmbeddingStatus, Explanation, GpuDevice, GpuSupport, Grounding,
+    GroundingSignals, HistoryUse, Hit, IndexFailure, IndexProgress, IndexRun, IndexSummary,
+    LineRange, LinkedDocument, Locator, LoraAdapter, ModelFingerprint, ModelInfo, ModelRole,
+    RankEvidence, SearchFilters, SearchMode, StageTimings, Stats, StopReason, Support, Turn,
+    WatchEvent,
 };
 
 uniffi::custom_type!(PathBuf, String, {
@@ -71,6 +72,11 @@ pub struct EngineConfig {
     /// LoRA adapters on the answer model (at most one for now).
     #[uniffi(default)]
     pub lora_adapters: Vec<LoraAdapter>,
+    /// Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+    /// 999: all. Needs a library built with a GPU backend and a device it
+    /// finds (`gpu_support`).
+    #[uniffi(default)]
+    pub gpu_layers: u32,
 }
 
 /// How the KV cache stores keys or values: the quantized types fit a long
@@ -123,6 +129,27 @@ pub struct ModelInfo {
     pub recorded_by: Option<String>,
     /// Not the recorded file: an answer model is refused until accepted.
     pub changed: bool,
+}
+
+/// What GPU offload the library was built with and finds.
+#[uniffi::remote(Record)]
+pub struct GpuSupport {
+    /// GPU backends built in (`Vulkan`, `Metal`, `CUDA`); empty: CPU only.
+    pub backends: Vec<String>,
+    /// The GPUs they find.
+    pub devices: Vec<GpuDevice>,
+}
+
+/// A GPU the answer model can be offloaded to.
+#[uniffi::remote(Record)]
+pub struct GpuDevice {
+    /// llama.cpp's name for it, e.g. `Vulkan0`.
+    pub name: String,
+    /// The driver's name for it.
+    pub description: String,
+    pub backend: String,
+    pub memory_total_bytes: u64,
+    pub memory_free_bytes: u64,
 }
 
 /// Retrievers.

@@ -3334,6 +3334,12 @@ public struct EngineConfig: Equatable, Hashable {
      * LoRA adapters on the answer model (at most one for now).
      */
     public var loraAdapters: [LoraAdapter]
+    /**
+     * Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+     * 999: all. Needs a library built with a GPU backend and a device it
+     * finds (`gpu_support`).
+     */
+    public var gpuLayers: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3378,7 +3384,12 @@ public struct EngineConfig: Equatable, Hashable {
          */cacheTypeV: CacheType? = nil, 
         /**
          * LoRA adapters on the answer model (at most one for now).
-         */loraAdapters: [LoraAdapter] = []) {
+         */loraAdapters: [LoraAdapter] = [], 
+        /**
+         * Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+         * 999: all. Needs a library built with a GPU backend and a device it
+         * finds (`gpu_support`).
+         */gpuLayers: UInt32 = UInt32(0)) {
         self.storeDir = storeDir
         self.modelsDir = modelsDir
         self.threads = threads
@@ -3391,6 +3402,7 @@ public struct EngineConfig: Equatable, Hashable {
         self.cacheTypeK = cacheTypeK
         self.cacheTypeV = cacheTypeV
         self.loraAdapters = loraAdapters
+        self.gpuLayers = gpuLayers
     }
 
     
@@ -3420,7 +3432,8 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
                 embeddingThreads: FfiConverterUInt32.read(from: &buf), 
                 cacheTypeK: FfiConverterOptionTypeCacheType.read(from: &buf), 
                 cacheTypeV: FfiConverterOptionTypeCacheType.read(from: &buf), 
-                loraAdapters: FfiConverterSequenceTypeLoraAdapter.read(from: &buf)
+                loraAdapters: FfiConverterSequenceTypeLoraAdapter.read(from: &buf), 
+                gpuLayers: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -3437,6 +3450,7 @@ public struct FfiConverterTypeEngineConfig: FfiConverterRustBuffer {
         FfiConverterOptionTypeCacheType.write(value.cacheTypeK, into: &buf)
         FfiConverterOptionTypeCacheType.write(value.cacheTypeV, into: &buf)
         FfiConverterSequenceTypeLoraAdapter.write(value.loraAdapters, into: &buf)
+        FfiConverterUInt32.write(value.gpuLayers, into: &buf)
     }
 }
 
@@ -3546,6 +3560,156 @@ public func FfiConverterTypeExplanation_lift(_ buf: RustBuffer) throws -> Explan
 #endif
 public func FfiConverterTypeExplanation_lower(_ value: Explanation) -> RustBuffer {
     return FfiConverterTypeExplanation.lower(value)
+}
+
+
+/**
+ * A GPU the answer model can be offloaded to.
+ */
+public struct GpuDevice: Equatable, Hashable {
+    /**
+     * llama.cpp's name for it, e.g. `Vulkan0`.
+     */
+    public var name: String
+    /**
+     * The driver's name for it.
+     */
+    public var description: String
+    public var backend: String
+    public var memoryTotalBytes: UInt64
+    public var memoryFreeBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * llama.cpp's name for it, e.g. `Vulkan0`.
+         */name: String, 
+        /**
+         * The driver's name for it.
+         */description: String, backend: String, memoryTotalBytes: UInt64, memoryFreeBytes: UInt64) {
+        self.name = name
+        self.description = description
+        self.backend = backend
+        self.memoryTotalBytes = memoryTotalBytes
+        self.memoryFreeBytes = memoryFreeBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GpuDevice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGpuDevice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GpuDevice {
+        return
+            try GpuDevice(
+                name: FfiConverterString.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                backend: FfiConverterString.read(from: &buf), 
+                memoryTotalBytes: FfiConverterUInt64.read(from: &buf), 
+                memoryFreeBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GpuDevice, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterString.write(value.backend, into: &buf)
+        FfiConverterUInt64.write(value.memoryTotalBytes, into: &buf)
+        FfiConverterUInt64.write(value.memoryFreeBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpuDevice_lift(_ buf: RustBuffer) throws -> GpuDevice {
+    return try FfiConverterTypeGpuDevice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpuDevice_lower(_ value: GpuDevice) -> RustBuffer {
+    return FfiConverterTypeGpuDevice.lower(value)
+}
+
+
+/**
+ * What GPU offload the library was built with and finds.
+ */
+public struct GpuSupport: Equatable, Hashable {
+    /**
+     * GPU backends built in (`Vulkan`, `Metal`, `CUDA`); empty: CPU only.
+     */
+    public var backends: [String]
+    /**
+     * The GPUs they find.
+     */
+    public var devices: [GpuDevice]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * GPU backends built in (`Vulkan`, `Metal`, `CUDA`); empty: CPU only.
+         */backends: [String], 
+        /**
+         * The GPUs they find.
+         */devices: [GpuDevice]) {
+        self.backends = backends
+        self.devices = devices
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GpuSupport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGpuSupport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GpuSupport {
+        return
+            try GpuSupport(
+                backends: FfiConverterSequenceString.read(from: &buf), 
+                devices: FfiConverterSequenceTypeGpuDevice.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GpuSupport, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.backends, into: &buf)
+        FfiConverterSequenceTypeGpuDevice.write(value.devices, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpuSupport_lift(_ buf: RustBuffer) throws -> GpuSupport {
+    return try FfiConverterTypeGpuSupport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpuSupport_lower(_ value: GpuSupport) -> RustBuffer {
+    return FfiConverterTypeGpuSupport.lower(value)
 }
 
 
@@ -6660,6 +6824,31 @@ fileprivate struct FfiConverterSequenceTypeDocumentLink: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeGpuDevice: FfiConverterRustBuffer {
+    typealias SwiftType = [GpuDevice]
+
+    public static func write(_ value: [GpuDevice], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGpuDevice.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [GpuDevice] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [GpuDevice]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGpuDevice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHit: FfiConverterRustBuffer {
     typealias SwiftType = [Hit]
 
@@ -6869,6 +7058,17 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+/**
+ * The GPU backends the library was built with and the GPUs they find
+ * (`EngineConfig.gpu_layers` needs one); no engine needed.
+ */
+public func gpuSupport()throws  -> GpuSupport  {
+    return try  FfiConverterTypeGpuSupport_lift(try rustCallWithError(FfiConverterTypeTroveError_lift) {
+        uniffiCallStatus in
+    uniffi_trove_fn_func_gpu_support(uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -6884,6 +7084,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_trove_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_trove_checksum_func_gpu_support() != 51937) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_trove_checksum_method_canceltoken_cancel() != 63904) {
         return InitializationResult.apiChecksumMismatch

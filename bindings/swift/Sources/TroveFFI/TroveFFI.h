@@ -558,6 +558,12 @@ void uniffi_trove_fn_init_callback_vtable_watchlistener(const UniffiVTableCallba
 int8_t uniffi_trove_fn_method_watchlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_FN_FUNC_GPU_SUPPORT
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_FN_FUNC_GPU_SUPPORT
+RustBuffer uniffi_trove_fn_func_gpu_support(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_TROVE_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_TROVE_RUSTBUFFER_ALLOC
 RustBuffer ffi_trove_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -816,6 +822,12 @@ void ffi_trove_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_TROVE_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_TROVE_RUST_FUTURE_COMPLETE_VOID
 void ffi_trove_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_FUNC_GPU_SUPPORT
+#define UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_FUNC_GPU_SUPPORT
+uint16_t uniffi_trove_checksum_func_gpu_support(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TROVE_CHECKSUM_METHOD_CANCELTOKEN_CANCEL

@@ -223,6 +223,21 @@ final class TroveTests: XCTestCase {
                                 listener: nil, cancel: nil)
         XCTAssertFalse(answer.text.isEmpty)
         XCTAssertEqual(try q8.models(accept: false).last?.role, .loraAdapter)
+
+        // This library has no GPU backend: gpuLayers reaches the engine,
+        // which refuses it when the answer model loads, naming the fix.
+        XCTAssertEqual(try gpuSupport(), GpuSupport(backends: [], devices: []))
+        cfg.gpuLayers = 99
+        let gpu = try Engine.open(config: cfg)
+        XCTAssertThrowsError(
+            try gpu.ask(question: "How do I descale the kettle?",
+                        options: AskOptions(maxTokens: 8, strategy: .generative, minGrounding: 0),
+                        listener: nil, cancel: nil)
+        ) { error in
+            guard case TroveError.InvalidInput(let message) = error, message.contains("gpu_layers is 99") else {
+                return XCTFail("\(error)")
+            }
+        }
     }
 
     func testKeywordSearchableAtOnceAndEmbeddedInTheBackground() throws {

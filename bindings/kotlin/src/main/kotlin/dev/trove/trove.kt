@@ -748,6 +748,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_trove_checksum_func_gpu_support(
+    ): Int
     external fun uniffi_trove_checksum_method_canceltoken_cancel(
     ): Int
     external fun uniffi_trove_checksum_method_canceltoken_is_cancelled(
@@ -949,6 +951,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_trove_fn_method_watchlistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_trove_fn_func_gpu_support(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_trove_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_trove_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1068,6 +1072,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_trove_checksum_func_gpu_support() and 0xFFFF) != 51937) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_trove_checksum_method_canceltoken_cancel() and 0xFFFF) != 63904) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -5152,6 +5159,13 @@ data class EngineConfig (
      * LoRA adapters on the answer model (at most one for now).
      */
     var `loraAdapters`: List<LoraAdapter> = listOf() 
+    , 
+    /**
+     * Layers of the answer model offloaded to a GPU; 0: none (the CPU),
+     * 999: all. Needs a library built with a GPU backend and a device it
+     * finds (`gpu_support`).
+     */
+    var `gpuLayers`: kotlin.UInt = 0U 
     
 ){
     
@@ -5180,6 +5194,7 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterOptionalTypeCacheType.read(buf),
             FfiConverterOptionalTypeCacheType.read(buf),
             FfiConverterSequenceTypeLoraAdapter.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -5195,7 +5210,8 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterUInt.allocationSize(value.`embeddingThreads`) +
             FfiConverterOptionalTypeCacheType.allocationSize(value.`cacheTypeK`) +
             FfiConverterOptionalTypeCacheType.allocationSize(value.`cacheTypeV`) +
-            FfiConverterSequenceTypeLoraAdapter.allocationSize(value.`loraAdapters`)
+            FfiConverterSequenceTypeLoraAdapter.allocationSize(value.`loraAdapters`) +
+            FfiConverterUInt.allocationSize(value.`gpuLayers`)
     )
 
     override fun write(value: EngineConfig, buf: ByteBuffer) {
@@ -5211,6 +5227,7 @@ public object FfiConverterTypeEngineConfig: FfiConverterRustBuffer<EngineConfig>
             FfiConverterOptionalTypeCacheType.write(value.`cacheTypeK`, buf)
             FfiConverterOptionalTypeCacheType.write(value.`cacheTypeV`, buf)
             FfiConverterSequenceTypeLoraAdapter.write(value.`loraAdapters`, buf)
+            FfiConverterUInt.write(value.`gpuLayers`, buf)
     }
 }
 
@@ -5288,6 +5305,115 @@ public object FfiConverterTypeExplanation: FfiConverterRustBuffer<Explanation> {
             FfiConverterTypeRankEvidence.write(value.`vector`, buf)
             FfiConverterOptionalTypeHit.write(value.`first`, buf)
             FfiConverterSequenceString.write(value.`reasons`, buf)
+    }
+}
+
+
+
+/**
+ * A GPU the answer model can be offloaded to.
+ */
+data class GpuDevice (
+    /**
+     * llama.cpp's name for it, e.g. `Vulkan0`.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * The driver's name for it.
+     */
+    var `description`: kotlin.String
+    , 
+    var `backend`: kotlin.String
+    , 
+    var `memoryTotalBytes`: kotlin.ULong
+    , 
+    var `memoryFreeBytes`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGpuDevice: FfiConverterRustBuffer<GpuDevice> {
+    override fun read(buf: ByteBuffer): GpuDevice {
+        return GpuDevice(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GpuDevice) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterString.allocationSize(value.`backend`) +
+            FfiConverterULong.allocationSize(value.`memoryTotalBytes`) +
+            FfiConverterULong.allocationSize(value.`memoryFreeBytes`)
+    )
+
+    override fun write(value: GpuDevice, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterString.write(value.`backend`, buf)
+            FfiConverterULong.write(value.`memoryTotalBytes`, buf)
+            FfiConverterULong.write(value.`memoryFreeBytes`, buf)
+    }
+}
+
+
+
+/**
+ * What GPU offload the library was built with and finds.
+ */
+data class GpuSupport (
+    /**
+     * GPU backends built in (`Vulkan`, `Metal`, `CUDA`); empty: CPU only.
+     */
+    var `backends`: List<kotlin.String>
+    , 
+    /**
+     * The GPUs they find.
+     */
+    var `devices`: List<GpuDevice>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGpuSupport: FfiConverterRustBuffer<GpuSupport> {
+    override fun read(buf: ByteBuffer): GpuSupport {
+        return GpuSupport(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeGpuDevice.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GpuSupport) = (
+            FfiConverterSequenceString.allocationSize(value.`backends`) +
+            FfiConverterSequenceTypeGpuDevice.allocationSize(value.`devices`)
+    )
+
+    override fun write(value: GpuSupport, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`backends`, buf)
+            FfiConverterSequenceTypeGpuDevice.write(value.`devices`, buf)
     }
 }
 
@@ -7967,6 +8093,34 @@ public object FfiConverterSequenceTypeDocumentLink: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeGpuDevice: FfiConverterRustBuffer<List<GpuDevice>> {
+    override fun read(buf: ByteBuffer): List<GpuDevice> {
+        val len = buf.getInt()
+        return List<GpuDevice>(len) {
+            FfiConverterTypeGpuDevice.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<GpuDevice>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeGpuDevice.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<GpuDevice>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeGpuDevice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeHit: FfiConverterRustBuffer<List<Hit>> {
     override fun read(buf: ByteBuffer): List<Hit> {
         val len = buf.getInt()
@@ -8112,5 +8266,20 @@ public typealias FfiConverterTypePathBuf = FfiConverterString
 
 
 
+
+        /**
+         * The GPU backends the library was built with and the GPUs they find
+         * (`EngineConfig.gpu_layers` needs one); no engine needed.
+         */
+    @Throws(TroveException::class) fun `gpuSupport`(): GpuSupport {
+            return FfiConverterTypeGpuSupport.lift(
+    uniffiRustCallWithError(TroveException) { _status ->
+    UniffiLib.uniffi_trove_fn_func_gpu_support(
+    
+        _status)
+}
+    )
+    }
+    
 
 

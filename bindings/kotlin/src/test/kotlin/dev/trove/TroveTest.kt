@@ -135,6 +135,15 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         check(answer.text.isNotEmpty()) { "$answer" }
         check(q8.models().last().role == ModelRole.LORA_ADAPTER) { "adapter listed" }
         q8.close()
+        // This library has no GPU backend: gpuLayers reaches the engine,
+        // which refuses it when the answer model loads, naming the fix.
+        check(gpuSupport() == GpuSupport(backends = listOf(), devices = listOf())) { "${gpuSupport()}" }
+        val gpu = Engine.open(config(File(root, "store-kv")).copy(gpuLayers = 99u))
+        val refused = assertThrows<TroveException.InvalidInput> {
+            gpu.ask("How do I descale the kettle?", AskOptions(maxTokens = 8u, strategy = AnswerStrategy.GENERATIVE, minGrounding = 0.0f))
+        }
+        check(refused.message!!.contains("gpu_layers is 99")) { "$refused" }
+        gpu.close()
     },
     "search finds the right note" to {
         val hits = engine.search("how hot should the water be for espresso?")
