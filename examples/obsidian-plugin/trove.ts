@@ -693,6 +693,7 @@ interface TroveLib {
     remove_path(engine: Ptr, path: string, count: Out<number | bigint>): number;
     stats_json(engine: Ptr, out: Out<string | null>): number;
     models_json(engine: Ptr, accept: number, out: Out<string | null>): number;
+    gpu_json(out: Out<string | null>): number;
     embedding_status_json(engine: Ptr, out: Out<string | null>): number;
     embedding_finish: AsyncCapable<
         (engine: Ptr, cancel: Ptr, cb: unknown, ud: null, summary: Out<string | null>) => number
