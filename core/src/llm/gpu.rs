@@ -4,7 +4,7 @@
 
 use llama_cpp_2::{LlamaBackendDeviceType, list_llama_ggml_backend_devices};
 
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// A GPU llama.cpp can offload the answer model to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -77,13 +77,10 @@ pub(crate) fn check_offload(gpu_layers: u32) -> Result<()> {
     }
     let gpu = gpu_support()?;
     if gpu.backends.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!(
-                "gpu_layers is {gpu_layers}, but this build of trove has no GPU backend: build it \
-                 with the `vulkan`, `metal` or `cuda` feature, or set gpu_layers to 0"
-            ),
-        ));
+        return Err(Error::invalid(format!(
+            "gpu_layers is {gpu_layers}, but this build of trove has no GPU backend: build it \
+             with the `vulkan`, `metal` or `cuda` feature, or set gpu_layers to 0"
+        )));
     }
     if gpu.devices.is_empty() {
         return Err(Error::model(format!(
@@ -99,6 +96,7 @@ pub(crate) fn check_offload(gpu_layers: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn no_offload_needs_no_gpu() {
